@@ -1,0 +1,687 @@
+"""Case: one running resolution, sealed, with its state derived from its history.
+
+A case has no writable state. Its step is the step the last history entry led
+to, and the history only grows through :meth:`Case.fire`, which runs the same
+path as :meth:`Case.check` and then appends one hash-chained entry. Snapshots
+are plain JSON data; :func:`restore` replays every entry through evidence
+validation, the guards and the hash chain, so a snapshot that was edited in
+any way is rejected rather than trusted.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Mapping
+from typing import Any, Final, NoReturn
+
+import attrs
+
+from resolveflow._guards import GuardContext, Refusal
+from resolveflow._history import (
+    HistoryEntry,
+    entry_hash,
+    format_time,
+    genesis_hash,
+)
+from resolveflow._methodology import Action, Methodology, Outcome, Step
+from resolveflow._schema import INVALID, Errors, record_codec
+from resolveflow.evidence import Plan, Reschedule
+from resolveflow.exceptions import (
+    InvalidEvidence,
+    InvalidInput,
+    InvalidSnapshot,
+    Refused,
+    ResolveflowError,
+    UnknownAction,
+    UnknownMethodology,
+)
+
+Clock = Callable[[], _dt.datetime]
+SNAPSHOT_FORMAT: Final = "resolveflow.case/1"
+_SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
+_ENTRY_KEYS: Final = frozenset(
+    {"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"}
+)
+_MAX_ID: Final = 200
+
+
+def system_clock() -> _dt.datetime:
+    """The default clock: the current UTC time."""
+    return _dt.datetime.now(_dt.UTC)
+
+
+@attrs.frozen(kw_only=True)
+class Decision:
+    """The answer to "may this action be taken now?".
+
+    Attributes:
+        action: the action asked about.
+        allowed: True when nothing refuses it.
+        refusals: every reason it is refused (empty when allowed).
+        target: the step it would lead to.
+        pending: names of guards that read the evidence and were not checked
+            because no evidence was given; they run when it is.
+
+    Example:
+        >>> import resolveflow
+        >>> case = resolveflow.open_case("prescription", case_id="c-1")
+        >>> case.check("remedy").allowed
+        False
+    """
+
+    action: str
+    allowed: bool
+    refusals: tuple[Refusal, ...]
+    target: str
+    pending: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-compatible data for an API response."""
+        return {
+            "action": self.action,
+            "allowed": self.allowed,
+            "refusals": [r.to_json() for r in self.refusals],
+            "target": self.target,
+            "pending": list(self.pending),
+        }
+
+
+@attrs.frozen(kw_only=True)
+class ActionView:
+    """One action leaving the current step, as a UI would show it.
+
+    Attributes:
+        name: the action's name (what to send back to ``fire``).
+        title: a button or form label.
+        target: where it leads.
+        enabled: True when nothing refuses it now (evidence guards pending).
+        refusals: why it is disabled.
+        pending: evidence guards that will be checked on submission.
+        evidence_schema: the JSON Schema of the form to fill in.
+        description: longer help, if any.
+    """
+
+    name: str
+    title: str
+    target: str
+    enabled: bool
+    refusals: tuple[Refusal, ...]
+    pending: tuple[str, ...]
+    evidence_schema: dict[str, Any] = attrs.field(eq=False, repr=False)
+    description: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-compatible data for an API response."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "target": self.target,
+            "enabled": self.enabled,
+            "refusals": [r.to_json() for r in self.refusals],
+            "pending": list(self.pending),
+            "evidence_schema": self.evidence_schema,
+            "description": self.description,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class OverdueItem:
+    """Something promised to the customer whose due time has passed.
+
+    Attributes:
+        kind: ``"plan_item"`` or ``"follow_up"``.
+        ref: the plan item's id, or the action that scheduled the follow-up.
+        description: what was promised.
+        due: when it was due.
+    """
+
+    kind: str
+    ref: str
+    description: str
+    due: _dt.datetime
+
+
+def _check_case_id(case_id: object) -> str:
+    if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > _MAX_ID:
+        raise InvalidInput(
+            f"a case id must be non-blank text of at most {_MAX_ID} characters, got {case_id!r}",
+            argument="case_id",
+        )
+    return case_id
+
+
+def _check_actor(actor: object) -> str:
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > _MAX_ID:
+        raise InvalidInput(
+            f"the actor must be non-blank text of at most {_MAX_ID} characters "
+            f"(your user's id or name), got {actor!r}",
+            argument="actor",
+        )
+    return actor
+
+
+def _check_time(at: object, argument: str) -> _dt.datetime:
+    if not isinstance(at, _dt.datetime):
+        raise InvalidInput(f"expected a datetime, got {type(at).__name__}", argument=argument)
+    if at.utcoffset() is None:
+        raise InvalidInput(
+            "needs a time zone (e.g. datetime.now(timezone.utc)); naive times are ambiguous",
+            argument=argument,
+        )
+    return at.astimezone(_dt.UTC)
+
+
+def _load_evidence(action: Action, evidence: object) -> tuple[object | None, Any, Errors]:
+    """Validate evidence for an action: (record, canonical JSON, errors)."""
+    errors: Errors = []
+    if action.evidence is None:
+        if evidence is None or (isinstance(evidence, Mapping) and not evidence):
+            return None, None, errors
+        errors.append(("", "this action records no evidence; pass none"))
+        return None, None, errors
+    if evidence is None:
+        title = record_codec(action.evidence).title.lower()
+        errors.append(("", f"this action records a {title}; none was given"))
+        return None, None, errors
+    codec = record_codec(action.evidence)
+    if not isinstance(evidence, Mapping | action.evidence):
+        errors.append(
+            ("", f"expected a {action.evidence.__name__} or a JSON object, got {type(evidence).__name__}")
+        )
+        return None, None, errors
+    record = codec.load(evidence, "", errors)
+    if record is INVALID or errors:
+        return None, None, errors
+    return record, codec.dump(record), errors
+
+
+class Case:
+    """One customer-recovery case: a methodology, a current step and a sealed history.
+
+    Do not construct it directly: use :func:`resolveflow.open_case` or
+    :func:`resolveflow.restore`. Its state cannot be assigned; the only way
+    forward is :meth:`fire`, through every guard.
+
+    Example:
+        >>> import resolveflow
+        >>> case = resolveflow.open_case("prescription", case_id="T-100")
+        >>> case.step
+        'acknowledge'
+        >>> [a.name for a in case.actions()]
+        ['acknowledge']
+    """
+
+    __slots__ = ("_clock", "_history", "_id", "_methodology", "_sealed")
+
+    _methodology: Methodology
+    _id: str
+    _history: tuple[HistoryEntry, ...]
+    _clock: Clock
+
+    def __init__(self, methodology: Methodology, *, case_id: str, clock: Clock | None = None) -> None:
+        if not isinstance(methodology, Methodology):
+            raise InvalidInput(
+                f"expected a Methodology, got {type(methodology).__name__}", argument="methodology"
+            )
+        if clock is not None and not callable(clock):
+            raise InvalidInput("a clock is a callable returning an aware datetime", argument="clock")
+        object.__setattr__(self, "_methodology", methodology)
+        object.__setattr__(self, "_id", _check_case_id(case_id))
+        object.__setattr__(self, "_history", ())
+        object.__setattr__(self, "_clock", clock or system_clock)
+        object.__setattr__(self, "_sealed", True)
+
+    # --- sealing: no writable state, no copies that skip restore -------------
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(
+            f"a Case is read-only ({name!r} cannot be set): move it on with fire(), "
+            "which checks every guard; its step comes from its history"
+        )
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError(f"a Case is read-only ({name!r} cannot be deleted)")
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        raise TypeError(
+            "a Case cannot be pickled or copied; use case.snapshot() and resolveflow.restore(), "
+            "which re-check every entry"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Case {self._id!r} {self._methodology.id}@{self._methodology.version} "
+            f"step={self.step!r} entries={len(self._history)}>"
+        )
+
+    # --- reading -------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        """The case id your system gave it."""
+        return self._id
+
+    @property
+    def methodology(self) -> Methodology:
+        """The methodology (and version) the case runs."""
+        return self._methodology
+
+    @property
+    def step(self) -> str:
+        """The current step's id: the step the last entry led to, or the initial step."""
+        return self._history[-1].step if self._history else self._methodology.initial
+
+    @property
+    def current(self) -> Step | Outcome:
+        """The current Step (or, once closed, the Outcome), with its guidance."""
+        return self._methodology.node(self.step)
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """The outcome the case ended at, or None while it is open."""
+        return self._methodology.outcome(self.step)
+
+    @property
+    def closed(self) -> bool:
+        """True once the case is at an outcome."""
+        return self.outcome is not None
+
+    @property
+    def history(self) -> tuple[HistoryEntry, ...]:
+        """Every accepted action, oldest first."""
+        return self._history
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The steps the case has been at, in order, including the current one."""
+        return (self._methodology.initial, *(e.step for e in self._history if e.step != e.from_step))
+
+    def now(self) -> _dt.datetime:
+        """The case's clock reading (UTC)."""
+        return _check_time(self._clock(), "clock")
+
+    # --- deciding ------------------------------------------------------------
+
+    def _action(self, name: object) -> Action:
+        action = self._methodology.action(name) if isinstance(name, str) else None
+        if action is None:
+            raise UnknownAction(
+                repr(name) if not isinstance(name, str) else name,
+                step=self.step,
+                methodology=self._methodology.id,
+                available=[a.name for a in self._methodology.actions_from(self.step)],
+            )
+        return action
+
+    def _decide(
+        self, action: Action, record: object | None, at: _dt.datetime
+    ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
+        step = self.step
+        if self.closed:
+            outcome = self.outcome
+            assert outcome is not None
+            return (
+                None,
+                (
+                    Refusal(
+                        code="case_closed",
+                        message=f"The case is closed at {outcome.title!r}; no action can be taken.",
+                    ),
+                ),
+                (),
+            )
+        if step not in action.sources:
+            here = ", ".join(a.name for a in self._methodology.actions_from(step)) or "none"
+            return (
+                None,
+                (
+                    Refusal(
+                        code="not_from_this_step",
+                        message=(
+                            f"{action.title!r} can only be taken at "
+                            f"{', '.join(action.sources)}; the case is at {step!r}, "
+                            f"where the actions are: {here}."
+                        ),
+                        missing=tuple(f"step:{s}" for s in action.sources),
+                    ),
+                ),
+                (),
+            )
+        context = GuardContext(step=step, history=self._history, evidence=record, at=at)
+        target, refusals, pending = self._methodology._engine.decide(step, action.name, context)
+        return target, tuple(refusals), tuple(pending)
+
+    def check(self, action: str, evidence: object = None, *, at: _dt.datetime | None = None) -> Decision:
+        """Say whether an action may be taken now, and why not; changes nothing.
+
+        Without evidence, guards that read the evidence are left ``pending``;
+        with evidence, the evidence is validated (problems become an
+        ``invalid_evidence`` refusal whose ``missing`` lists the field paths)
+        and every guard runs.
+
+        Args:
+            action: the action's name.
+            evidence: optional typed record or JSON mapping.
+            at: the time to decide for (default: the case's clock).
+
+        Returns:
+            A :class:`Decision` listing every refusal.
+
+        Raises:
+            UnknownAction: the methodology has no such action.
+
+        Example:
+            >>> import resolveflow
+            >>> case = resolveflow.open_case("seven-as", case_id="c-2")
+            >>> [r.code for r in case.check("complete_plan").refusals]
+            ['not_from_this_step']
+        """
+        spec = self._action(action)
+        when = self.now() if at is None else _check_time(at, "at")
+        record: object | None = None
+        if evidence is not None:
+            record, _, errors = _load_evidence(spec, evidence)
+            if errors:
+                return Decision(
+                    action=spec.name,
+                    allowed=False,
+                    refusals=(
+                        Refusal(
+                            code="invalid_evidence",
+                            message="The evidence is not valid: "
+                            + "; ".join(f"{p or '<evidence>'}: {m}" for p, m in errors),
+                            missing=tuple(p or "<evidence>" for p, _ in errors),
+                        ),
+                    ),
+                    target=spec.target_from(self.step),
+                )
+        _, refusals, pending = self._decide(spec, record, when)
+        return Decision(
+            action=spec.name,
+            allowed=not refusals,
+            refusals=refusals,
+            target=spec.target_from(self.step),
+            pending=pending if record is None else (),
+        )
+
+    def actions(self, *, at: _dt.datetime | None = None) -> tuple[ActionView, ...]:
+        """Every action leaving the current step, enabled or not, with its form schema.
+
+        Example:
+            >>> import resolveflow
+            >>> case = resolveflow.open_case("engage", case_id="c-3")
+            >>> [(a.name, a.enabled) for a in case.actions()]
+            [('engage_fully', True)]
+        """
+        when = self.now() if at is None else _check_time(at, "at")
+        views = []
+        for spec in self._methodology.actions_from(self.step):
+            _, refusals, pending = self._decide(spec, None, when)
+            views.append(
+                ActionView(
+                    name=spec.name,
+                    title=spec.title,
+                    target=spec.target_from(self.step),
+                    enabled=not refusals,
+                    refusals=refusals,
+                    pending=pending,
+                    evidence_schema=spec.evidence_schema(),
+                    description=spec.description,
+                )
+            )
+        return tuple(views)
+
+    # --- acting --------------------------------------------------------------
+
+    def fire(
+        self,
+        action: str,
+        evidence: object = None,
+        *,
+        actor: str,
+        at: _dt.datetime | None = None,
+    ) -> HistoryEntry:
+        """Take an action: validate the evidence, check every guard, record one entry.
+
+        Args:
+            action: the action's name.
+            evidence: a typed record, or a JSON mapping valid for the action's
+                ``evidence_schema``; None for actions that record nothing.
+            actor: who takes it (your user's id or name).
+            at: when (time-zone aware; default: the case's clock). It may not
+                be earlier than the last entry.
+
+        Returns:
+            The new :class:`HistoryEntry` (already in ``case.history``).
+
+        Raises:
+            UnknownAction: the methodology has no such action.
+            InvalidInput: blank actor, naive time or a time before the last entry.
+            InvalidEvidence: the evidence does not match the schema (paths inside).
+            Refused: a guard (or the step, or a closed case) refuses it.
+
+        Example:
+            >>> import resolveflow
+            >>> case = resolveflow.open_case("engage", case_id="c-4")
+            >>> entry = case.fire("engage_fully", {"notes": "Parcel arrived broken."}, actor="ana")
+            >>> case.step, entry.seq
+            ('empathize', 1)
+        """
+        spec = self._action(action)
+        who = _check_actor(actor)
+        when = self.now() if at is None else _check_time(at, "at")
+        entry = self._apply(spec, evidence, who, when)
+        object.__setattr__(self, "_history", (*self._history, entry))
+        return entry
+
+    def _apply(self, spec: Action, evidence: object, actor: str, at: _dt.datetime) -> HistoryEntry:
+        """Everything fire() does short of appending: the path restore() replays too."""
+        if self._history and at < self._history[-1].at:
+            raise InvalidInput(
+                f"{format_time(at)} is earlier than the last entry "
+                f"({format_time(self._history[-1].at)}); history only moves forward",
+                argument="at",
+            )
+        record, data, errors = _load_evidence(spec, evidence)
+        if errors:
+            raise InvalidEvidence(action=spec.name, errors=errors)
+        target, refusals, _ = self._decide(spec, record, at)
+        if refusals or target is None:
+            raise Refused(action=spec.name, step=self.step, refusals=refusals)
+        previous = self._history[-1].hash if self._history else self._genesis()
+        body = {
+            "seq": len(self._history) + 1,
+            "action": spec.name,
+            "from_step": self.step,
+            "step": target,
+            "actor": actor,
+            "at": format_time(at),
+            "evidence": data,
+        }
+        return HistoryEntry(
+            seq=len(self._history) + 1,
+            action=spec.name,
+            from_step=self.step,
+            step=target,
+            actor=actor,
+            at=at,
+            evidence=record,
+            evidence_json=data,
+            hash=entry_hash(previous, body),
+        )
+
+    def _genesis(self) -> str:
+        return genesis_hash(self._methodology.id, self._methodology.version, self._id)
+
+    def verify_chain(self) -> bool:
+        """Recompute the hash chain; True when every entry still matches.
+
+        Example:
+            >>> import resolveflow
+            >>> resolveflow.open_case("engage", case_id="c-5").verify_chain()
+            True
+        """
+        previous = self._genesis()
+        for index, entry in enumerate(self._history, start=1):
+            if entry.seq != index or entry_hash(previous, entry.body()) != entry.hash:
+                return False
+            previous = entry.hash
+        return True
+
+    # --- deadlines -----------------------------------------------------------
+
+    def overdue(self, now: _dt.datetime | None = None) -> tuple[OverdueItem, ...]:
+        """Promises past their due time: open plan items, and a missed follow-up.
+
+        Args:
+            now: the time to judge by (default: the case's clock).
+
+        Example:
+            >>> import resolveflow
+            >>> resolveflow.open_case("seven-as", case_id="c-6").overdue()
+            ()
+        """
+        when = self.now() if now is None else _check_time(now, "now")
+        found: list[OverdueItem] = []
+        if self.closed:
+            return ()
+        plan_at = max(
+            (i for i, e in enumerate(self._history) if isinstance(e.evidence, Plan)), default=None
+        )
+        if plan_at is not None:
+            plan = self._history[plan_at].evidence
+            assert isinstance(plan, Plan)
+            done = {
+                getattr(e.evidence, "item_id", None)
+                for e in self._history[plan_at + 1 :]
+                if e.action == "complete_item"
+            }
+            found.extend(
+                OverdueItem(kind="plan_item", ref=item.id, description=item.description, due=item.due)
+                for item in plan.items
+                if item.id not in done and item.due < when
+            )
+        last = self._history[-1] if self._history else None
+        if last is not None and isinstance(last.evidence, Reschedule) and last.evidence.resume_at < when:
+            found.append(
+                OverdueItem(
+                    kind="follow_up",
+                    ref=last.action,
+                    description=last.evidence.reason,
+                    due=last.evidence.resume_at,
+                )
+            )
+        return tuple(found)
+
+    # --- snapshots -----------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The case as JSON-compatible data: methodology id and version, case id, history.
+
+        Example:
+            >>> import json, resolveflow
+            >>> snap = resolveflow.open_case("engage", case_id="c-7").snapshot()
+            >>> snap["methodology"], snap["step"]
+            ({'id': 'engage', 'version': '1.0'}, 'engage')
+        """
+        outcome = self.outcome
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "methodology": {"id": self._methodology.id, "version": self._methodology.version},
+            "case_id": self._id,
+            "step": self.step,
+            "outcome": outcome.id if outcome else None,
+            "history": [entry.to_json() for entry in self._history],
+        }
+
+
+def _bad(reason: str, entry: int | None = None) -> NoReturn:
+    raise InvalidSnapshot(reason, entry=entry)
+
+
+def _parse_time(value: object, entry: int) -> _dt.datetime:
+    if not isinstance(value, str):
+        _bad(f"'at' must be an ISO 8601 string, got {type(value).__name__}", entry)
+    try:
+        parsed = _dt.datetime.fromisoformat(value)
+    except ValueError:
+        _bad(f"'at' is not an ISO 8601 date-time: {value!r}", entry)
+    if parsed.utcoffset() is None:
+        _bad(f"'at' has no time zone: {value!r}", entry)
+    return parsed.astimezone(_dt.UTC)
+
+
+def restore_case(
+    snapshot: object,
+    *,
+    resolve: Callable[[str, str], Methodology],
+    clock: Clock | None = None,
+) -> Case:
+    """Rebuild a case from a snapshot by replaying it; see :func:`resolveflow.restore`."""
+    if not isinstance(snapshot, Mapping):
+        _bad(f"expected a mapping (the dict from case.snapshot()), got {type(snapshot).__name__}")
+    if snapshot.get("format") != SNAPSHOT_FORMAT:
+        _bad(f"'format' must be {SNAPSHOT_FORMAT!r}, got {snapshot.get('format')!r}")
+    extra = set(snapshot) - _SNAPSHOT_KEYS
+    missing = _SNAPSHOT_KEYS - set(snapshot)
+    if extra or missing:
+        _bad(f"unexpected keys {sorted(extra)} / missing keys {sorted(missing)}")
+    ref = snapshot["methodology"]
+    if not (
+        isinstance(ref, Mapping)
+        and set(ref) == {"id", "version"}
+        and all(isinstance(v, str) for v in ref.values())
+    ):
+        _bad("'methodology' must be {'id': str, 'version': str}")
+    try:
+        methodology = resolve(ref["id"], ref["version"])
+    except UnknownMethodology as error:
+        raise InvalidSnapshot(str(error)) from error
+    try:
+        case = Case(methodology, case_id=snapshot["case_id"], clock=clock)
+    except InvalidInput as error:
+        raise InvalidSnapshot(str(error)) from error
+    history = snapshot["history"]
+    if not isinstance(history, list | tuple):
+        _bad("'history' must be a list of entries")
+    for index, raw in enumerate(history, start=1):
+        _replay_entry(case, raw, index)
+    if case.step != snapshot["step"]:
+        _bad(
+            f"claims step {snapshot['step']!r} but its history leads to {case.step!r}"
+        )
+    outcome = case.outcome
+    if (outcome.id if outcome else None) != snapshot["outcome"]:
+        _bad(f"claims outcome {snapshot['outcome']!r} but its history leads to {case.step!r}")
+    return case
+
+
+def _replay_entry(case: Case, raw: object, index: int) -> None:
+    if not isinstance(raw, Mapping) or set(raw) != _ENTRY_KEYS:
+        keys = sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__
+        _bad(f"an entry has exactly the keys {sorted(_ENTRY_KEYS)}, got {keys}", index)
+    if raw["seq"] != index or isinstance(raw["seq"], bool):
+        _bad(f"sequence number {raw['seq']!r} where {index} was expected (gap or reorder)", index)
+    action = case.methodology.action(raw["action"]) if isinstance(raw["action"], str) else None
+    if action is None:
+        _bad(f"unknown action {raw['action']!r} in {case.methodology.id}", index)
+    if raw["from_step"] != case.step:
+        _bad(f"recorded from step {raw['from_step']!r} but the case was at {case.step!r}", index)
+    try:
+        actor = _check_actor(raw["actor"])
+        entry = case._apply(action, raw["evidence"], actor, _parse_time(raw["at"], index))
+    except InvalidEvidence as error:
+        raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
+    except Refused as error:
+        raise InvalidSnapshot(
+            f"the guards refuse it now: {', '.join(error.codes)}", entry=index
+        ) from error
+    except ResolveflowError as error:
+        raise InvalidSnapshot(str(error), entry=index) from error
+    if entry.step != raw["step"]:
+        _bad(f"claims to lead to {raw['step']!r} but {action.name!r} leads to {entry.step!r}", index)
+    if entry.body() != {k: v for k, v in raw.items() if k != "hash"}:
+        _bad("its content is not in canonical form (edited by hand?)", index)
+    if entry.hash != raw["hash"]:
+        _bad("hash mismatch: the entry or one before it was altered", index)
+    object.__setattr__(case, "_history", (*case.history, entry))

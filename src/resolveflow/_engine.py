@@ -1,0 +1,121 @@
+"""The only module that touches transitions.
+
+One transitions ``Machine`` is built per methodology version, with no model
+attached: cases are never added to it (``add_model`` is quadratic and keeps
+strong references, and it would graft ``to_<step>()`` and ``trigger()``
+shortcuts onto the model). Instead every decision runs the event on a
+throw-away cursor that carries the case's current step, so transitions'
+dispatch decides the target while the case itself stays sealed.
+
+``auto_transitions`` is off and the guards run as a single condition per
+transition that always returns a real bool (transitions compares with
+``== True``); the refusals are collected on the side so that a refusal can say
+why. transitions' own exceptions never leave this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from transitions import Machine, MachineError
+
+from resolveflow._guards import Guard, GuardContext, Refusal
+
+if TYPE_CHECKING:
+    from resolveflow._methodology import Methodology
+
+# transitions logs every condition and callback at DEBUG/INFO; a CRM's root
+# logger at INFO would otherwise receive a line per guard check.
+logging.getLogger("transitions").setLevel(logging.WARNING)
+
+
+class EngineError(RuntimeError):
+    """transitions disagreed with the methodology; a bug in resolveflow, not in the caller."""
+
+
+class _Cursor:
+    """A detached stand-in model: carries one state through one trigger."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+class _GuardCondition:
+    """The condition transitions evaluates: every guard of the action, all reported."""
+
+    __slots__ = ("guards",)
+
+    def __init__(self, guards: Sequence[Guard]) -> None:
+        self.guards = tuple(guards)
+
+    def __call__(self, event_data: Any) -> bool:
+        context: GuardContext = event_data.kwargs["context"]
+        verdict: list[Refusal] = event_data.kwargs["verdict"]
+        skip_evidence = context.evidence is None
+        pending: list[str] = event_data.kwargs["pending"]
+        for guard in self.guards:
+            if skip_evidence and guard.uses_evidence:
+                pending.append(guard.name)
+                continue
+            refusal = guard.check(context)
+            if refusal is not None:
+                verdict.append(refusal)
+        return not verdict
+
+
+class Engine:
+    """Decides actions for one methodology version through a shared transitions Machine."""
+
+    __slots__ = ("_machine", "methodology_key")
+
+    def __init__(self, methodology: Methodology) -> None:
+        self.methodology_key = methodology.key
+        transitions = [
+            {
+                "trigger": action.name,
+                "source": source,
+                "dest": action.target,
+                "conditions": [_GuardCondition(action.guards)],
+            }
+            for action in methodology.actions
+            for source in action.sources
+        ]
+        try:
+            self._machine = Machine(
+                model=None,
+                states=list(methodology.step_ids),
+                initial=methodology.initial,
+                transitions=transitions,
+                auto_transitions=False,
+                send_event=True,
+                ignore_invalid_triggers=False,
+                name=f"{methodology.id}@{methodology.version}",
+            )
+        except (MachineError, ValueError, AttributeError) as error:  # pragma: no cover - validated before
+            raise EngineError(f"transitions rejected {methodology.key}: {error}") from error
+
+    def decide(
+        self, step: str, action: str, context: GuardContext
+    ) -> tuple[str | None, list[Refusal], list[str]]:
+        """Run ``action`` from ``step``: the target when every guard passes, and the refusals.
+
+        The caller has already established that ``action`` leaves ``step``.
+        Returns ``(target or None, refusals, pending guard names)``.
+        """
+        cursor = _Cursor(step)
+        verdict: list[Refusal] = []
+        pending: list[str] = []
+        try:
+            event = self._machine.events[action]
+            moved = event.trigger(cursor, context=context, verdict=verdict, pending=pending)
+        except (MachineError, KeyError) as error:
+            raise EngineError(
+                f"{self.methodology_key}: transitions could not run {action!r} from {step!r}: {error}"
+            ) from error
+        if moved is not True:
+            return None, verdict, pending
+        return str(cursor.state), verdict, pending

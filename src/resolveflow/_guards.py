@@ -1,0 +1,441 @@
+"""Guards: named rules checked before an action, and the refusals they give.
+
+A guard never answers a bare False. It returns None when it passes, or a
+:class:`Refusal` with a stable ``code`` (the guard's name, safe to branch on
+and to translate), a readable ``message`` and the ``missing`` items an agent
+must supply. Every guard of an action is checked, so a refusal lists them all.
+
+Guards come in declarative kinds (``Requires``, ``AfterStep``,
+``EvidenceIs`` ...) that files and diagrams can describe, plus ``Rule`` for a
+Python predicate when nothing declarative fits.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as _dt
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from resolveflow import evidence as ev
+from resolveflow._schema import record_codec, record_key
+from resolveflow.exceptions import InvalidMethodology
+
+if TYPE_CHECKING:
+    from resolveflow._history import HistoryEntry
+
+_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@attrs.frozen(kw_only=True)
+class Refusal:
+    """Why an action cannot be taken now.
+
+    Attributes:
+        code: stable identifier of the rule (snake_case); branch and translate on it.
+        message: a readable explanation for the agent.
+        missing: what would have to be recorded or done first, e.g.
+            ``("plan",)`` or ``("step:listen",)``.
+
+    Example:
+        >>> Refusal(code="requires_plan", message="Agree a plan first.", missing=("plan",)).code
+        'requires_plan'
+    """
+
+    code: str
+    message: str
+    missing: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The refusal as JSON-compatible data for an API response or a webhook."""
+        return {"code": self.code, "message": self.message, "missing": list(self.missing)}
+
+
+@attrs.frozen(kw_only=True)
+class GuardContext:
+    """What a guard may look at: the case so far, the proposed evidence and the time.
+
+    Attributes:
+        step: the step the case is at.
+        history: the accepted entries so far.
+        evidence: the evidence proposed with the action (a typed record), or None
+            when ``check()`` was called without evidence.
+        at: the time the action would be recorded at.
+    """
+
+    step: str
+    history: tuple[HistoryEntry, ...]
+    evidence: object | None
+    at: _dt.datetime
+
+    def recorded(self, record_type: type, *, at_step: str | None = None) -> tuple[Any, ...]:
+        """Every record of this type in the history, oldest first.
+
+        Args:
+            record_type: the evidence class to look for.
+            at_step: only records made by actions taken from this step.
+        """
+        return tuple(
+            e.evidence
+            for e in self.history
+            if isinstance(e.evidence, record_type) and (at_step is None or e.from_step == at_step)
+        )
+
+    def latest(self, record_type: type) -> Any | None:
+        """The most recent record of this type, or None."""
+        found = self.recorded(record_type)
+        return found[-1] if found else None
+
+    def visited(self, step: str) -> bool:
+        """Whether the case has been at this step (the initial step counts)."""
+        if not self.history:
+            return self.step == step
+        return self.history[0].from_step == step or any(e.step == step for e in self.history)
+
+
+class Guard(abc.ABC):
+    """A named rule checked before an action; subclass it for a kind of your own.
+
+    Subclasses set ``name`` (the refusal code) and ``message`` and implement
+    :meth:`check`. Set ``uses_evidence`` when the rule reads the proposed
+    evidence: ``check()`` without evidence then leaves it pending.
+    """
+
+    name: str
+    message: str
+    uses_evidence: bool = False
+
+    @abc.abstractmethod
+    def check(self, context: GuardContext) -> Refusal | None:
+        """Return None when the rule holds, else the refusal."""
+
+    def describe(self) -> str:
+        """A short label for diagrams and listings."""
+        return self.name
+
+    def references(self) -> tuple[str, ...]:
+        """Step ids this guard names, so a methodology can check they exist."""
+        return ()
+
+    def refuse(self, *missing: str, message: str | None = None) -> Refusal:
+        return Refusal(code=self.name, message=message or self.message, missing=tuple(missing))
+
+
+def _check_code(name: str, kind: str) -> str:
+    if not _CODE.match(name):
+        raise InvalidMethodology(
+            "guard names are refusal codes: lowercase letters, digits and underscores, "
+            f"starting with a letter; got {name!r}",
+            where=f"{kind} guard",
+        )
+    return name
+
+
+def _check_record(record: type, kind: str) -> type:
+    record_codec(record)  # raises InvalidMethodology naming the record
+    return record
+
+
+@attrs.frozen(kw_only=True)
+class Requires(Guard):
+    """The case must already hold a record of this type (optionally made at a given step).
+
+    Example:
+        >>> from resolveflow import evidence
+        >>> Requires(record=evidence.Plan).name
+        'requires_plan'
+    """
+
+    record: type = attrs.field(validator=lambda _, __, v: _check_record(v, "Requires"))
+    at_step: str | None = None
+    name: str = attrs.field(default="")
+    message: str = attrs.field(default="")
+
+    def __attrs_post_init__(self) -> None:
+        key = record_key(self.record)
+        title = record_codec(self.record).title.lower()
+        if not self.name:
+            object.__setattr__(self, "name", f"requires_{key}")
+        _check_code(self.name, "Requires")
+        if not self.message:
+            where = f" at step {self.at_step!r}" if self.at_step else ""
+            object.__setattr__(self, "message", f"Record the {title}{where} first.")
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        if context.recorded(self.record, at_step=self.at_step):
+            return None
+        return self.refuse(record_key(self.record))
+
+    def describe(self) -> str:
+        key = record_key(self.record)
+        return f"requires {key}" + (f" @ {self.at_step}" if self.at_step else "")
+
+    def references(self) -> tuple[str, ...]:
+        return (self.at_step,) if self.at_step else ()
+
+
+@attrs.frozen(kw_only=True)
+class AfterStep(Guard):
+    """The case must have passed through this step.
+
+    Example:
+        >>> AfterStep(step="listen").name
+        'after_listen'
+    """
+
+    step: str
+    name: str = ""
+    message: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", f"after_{self.step}")
+        _check_code(self.name, "AfterStep")
+        if not self.message:
+            object.__setattr__(self, "message", f"The case must go through step {self.step!r} first.")
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        return None if context.visited(self.step) else self.refuse(f"step:{self.step}")
+
+    def describe(self) -> str:
+        return f"after {self.step}"
+
+    def references(self) -> tuple[str, ...]:
+        return (self.step,)
+
+
+@attrs.frozen(kw_only=True)
+class EvidenceIs(Guard):
+    """A field of the proposed evidence must have a given value.
+
+    Example:
+        >>> g = EvidenceIs(field="satisfied", equals=True, name="customer_satisfied",
+        ...                message="The customer must confirm they are satisfied.")
+        >>> g.uses_evidence
+        True
+    """
+
+    field: str
+    equals: object
+    name: str
+    message: str
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_code(self.name, "EvidenceIs")
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        if context.evidence is None:
+            return None
+        actual = getattr(context.evidence, self.field, None)
+        return None if actual == self.equals else self.refuse(f"{self.field}={self.equals!r}")
+
+    def describe(self) -> str:
+        return f"{self.field} = {self.equals!r}"
+
+
+@attrs.frozen(kw_only=True)
+class LaterThanNow(Guard):
+    """A time in the proposed evidence must be later than the time of the action."""
+
+    field: str
+    name: str
+    message: str
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_code(self.name, "LaterThanNow")
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        value = getattr(context.evidence, self.field, None)
+        if value is None or value > context.at:
+            return None
+        return self.refuse(self.field)
+
+    def describe(self) -> str:
+        return f"{self.field} > now"
+
+
+@attrs.frozen(kw_only=True)
+class NotLaterThanNow(Guard):
+    """A time in the proposed evidence must not be in the future."""
+
+    field: str
+    name: str
+    message: str
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_code(self.name, "NotLaterThanNow")
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        value = getattr(context.evidence, self.field, None)
+        if value is None or value <= context.at:
+            return None
+        return self.refuse(self.field)
+
+    def describe(self) -> str:
+        return f"{self.field} <= now"
+
+
+@attrs.frozen(kw_only=True)
+class SoundPlan(Guard):
+    """A proposed plan has unique item ids and every item due later than the agreement."""
+
+    name: str = "plan_is_sound"
+    message: str = "Each plan item needs its own id and a due time later than now."
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        plan = context.evidence
+        if not isinstance(plan, ev.Plan):
+            return None
+        seen: set[str] = set()
+        bad: list[str] = []
+        for index, item in enumerate(plan.items):
+            if item.id in seen:
+                bad.append(f"items[{index}].id")
+            seen.add(item.id)
+            if item.due <= context.at:
+                bad.append(f"items[{index}].due")
+        return self.refuse(*bad) if bad else None
+
+    def describe(self) -> str:
+        return "plan ids unique, dues in the future"
+
+
+def _open_items(context: GuardContext) -> tuple[ev.PlanItem, ...]:
+    plan = context.latest(ev.Plan)
+    if plan is None:
+        return ()
+    # Completions only count against the plan currently in force.
+    plans = [i for i, e in enumerate(context.history) if isinstance(e.evidence, ev.Plan)]
+    since = plans[-1]
+    done = {
+        e.evidence.item_id
+        for e in context.history[since:]
+        if isinstance(e.evidence, ev.ItemCompletion)
+    }
+    return tuple(item for item in plan.items if item.id not in done)
+
+
+@attrs.frozen(kw_only=True)
+class PlanItemOpen(Guard):
+    """A completion must name an item of the current plan that is not done yet."""
+
+    name: str = "plan_item_open"
+    message: str = "Name an item of the agreed plan that is not done yet."
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        completion = context.evidence
+        if not isinstance(completion, ev.ItemCompletion):
+            return None
+        open_ids = [item.id for item in _open_items(context)]
+        if completion.item_id in open_ids:
+            return None
+        listed = ", ".join(open_ids) or "none"
+        return self.refuse(
+            "item_id",
+            message=f"{self.message} Open items: {listed}; got {completion.item_id!r}.",
+        )
+
+    def describe(self) -> str:
+        return "item is open in the plan"
+
+
+@attrs.frozen(kw_only=True)
+class PlanHasOpenItems(Guard):
+    """There must be an open plan item to complete."""
+
+    name: str = "plan_has_open_items"
+    message: str = "Every item of the plan is already done."
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        return None if _open_items(context) else self.refuse()
+
+    def describe(self) -> str:
+        return "plan has open items"
+
+
+@attrs.frozen(kw_only=True)
+class AllPlanItemsDone(Guard):
+    """Every item of the current plan must be done."""
+
+    name: str = "all_plan_items_done"
+    message: str = "Finish every item of the agreed plan first."
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        if context.latest(ev.Plan) is None:
+            return self.refuse("plan")
+        open_items = _open_items(context)
+        if not open_items:
+            return None
+        return self.refuse(*(f"plan_item:{item.id}" for item in open_items))
+
+    def describe(self) -> str:
+        return "all plan items done"
+
+
+@attrs.frozen(kw_only=True)
+class FaultNeedsLiabilityReview(Guard):
+    """An apology that admits fault needs a liability review that found the company at fault."""
+
+    name: str = "fault_admission_needs_liability_review"
+    message: str = (
+        "Apologise for the inconvenience, but do not say the company caused the problem "
+        "until a liability review has confirmed the company is at fault."
+    )
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        apology = context.evidence
+        if not isinstance(apology, ev.Apology) or not apology.admits_fault:
+            return None
+        review = context.latest(ev.LiabilityReview)
+        if review is not None and review.company_at_fault:
+            return None
+        return self.refuse("liability_review:company_at_fault")
+
+    def describe(self) -> str:
+        return "fault admitted only after liability review"
+
+
+@attrs.frozen(kw_only=True)
+class Rule(Guard):
+    """A rule written as a Python predicate, for what no declarative kind expresses.
+
+    The predicate gets the :class:`GuardContext` and returns True (passes),
+    False (refused, nothing specific missing) or an iterable of missing items
+    (refused when not empty).
+
+    Example:
+        >>> weekday = Rule(name="on_a_weekday", message="Only on weekdays.",
+        ...                predicate=lambda ctx: ctx.at.weekday() < 5)
+        >>> weekday.name
+        'on_a_weekday'
+    """
+
+    name: str
+    message: str
+    predicate: Callable[[GuardContext], bool | Iterable[str]] = attrs.field(eq=False)
+    uses_evidence: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        _check_code(self.name, "Rule")
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        result = self.predicate(context)
+        if result is True:
+            return None
+        if result is False:
+            return self.refuse()
+        missing = tuple(str(item) for item in result)
+        return self.refuse(*missing) if missing else None
+
+
+ENGINE_CODES: Final = ("case_closed", "not_from_this_step", "invalid_evidence")
+"""Refusal codes the engine itself gives, beside the guards' own."""

@@ -1,0 +1,417 @@
+"""Typed evidence records: what an agent must record to move a case on.
+
+Each record is a frozen attrs class. An action names the record type it
+records; a CRM can pass either an instance or the JSON its form posted
+(validated against the action's ``evidence_schema``). Your own records work
+the same way: decorate a class with ``@attrs.frozen(kw_only=True)`` and
+annotate its fields with ``str``, ``int``, ``float``, ``bool``,
+``datetime`` (time-zone aware), a string ``Enum``, another record,
+``tuple[X, ...]`` or ``X | None``; :func:`field` adds the title, description
+and limits a form shows. Text fields must not be blank.
+
+Example:
+    >>> import attrs
+    >>> from resolveflow import evidence
+    >>> @attrs.frozen(kw_only=True)
+    ... class Refund:
+    ...     '''A refund issued to the customer.'''
+    ...     amount: float = evidence.field(title="Amount", minimum=0)
+    ...     reference: str = evidence.field(description="Payment reference")
+    >>> Refund(amount=12.5, reference="R-1").amount
+    12.5
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from typing import Any
+
+import attrs
+
+from resolveflow._schema import METADATA_KEY
+
+__all__ = [
+    "Acknowledgement",
+    "Apology",
+    "Assurance",
+    "CauseAnalysis",
+    "CauseAssessment",
+    "CauseCategory",
+    "ClosingEvaluation",
+    "CustomerAccount",
+    "Empathy",
+    "Engagement",
+    "Grievances",
+    "Handoff",
+    "ImmediateRemedy",
+    "ItemCompletion",
+    "LiabilityReview",
+    "Plan",
+    "PlanItem",
+    "PreventionKind",
+    "PreventionMeasure",
+    "ProblemAcknowledgement",
+    "ProcedureUpdate",
+    "Reschedule",
+    "SatisfactionConfirmation",
+    "SolutionDecision",
+    "SolutionDelivery",
+    "SolutionOffer",
+    "SolutionResponse",
+    "UnresolvableJudgement",
+    "field",
+]
+
+
+def field(
+    *,
+    title: str | None = None,
+    description: str | None = None,
+    default: Any = attrs.NOTHING,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    max_length: int | None = None,
+    min_items: int | None = None,
+    max_items: int | None = None,
+) -> Any:
+    """Declare an evidence field with what a form needs to show and check.
+
+    Args:
+        title: the label a form shows (default: the field name, capitalised).
+        description: help text under the label.
+        default: makes the field optional.
+        minimum: lowest allowed number.
+        maximum: highest allowed number.
+        max_length: longest allowed text.
+        min_items: fewest items in a ``tuple[X, ...]`` field.
+        max_items: most items in a ``tuple[X, ...]`` field.
+
+    Returns:
+        An attrs field carrying that metadata.
+
+    Example:
+        >>> import attrs
+        >>> @attrs.frozen(kw_only=True)
+        ... class Note:
+        ...     text: str = field(title="Note", max_length=500)
+        >>> Note(text="called back").text
+        'called back'
+    """
+    meta = {
+        key: value
+        for key, value in {
+            "title": title,
+            "description": description,
+            "minimum": minimum,
+            "maximum": maximum,
+            "max_length": max_length,
+            "min_items": min_items,
+            "max_items": max_items,
+        }.items()
+        if value is not None
+    }
+    return attrs.field(default=default, metadata={METADATA_KEY: meta})
+
+
+# --- hearing the customer ---------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class CustomerAccount:
+    """The customer's own account of what went wrong, in their terms."""
+
+    summary: str = field(
+        title="What happened, as the customer tells it",
+        description="Write down the customer's view, even if you think you already know.",
+        max_length=4000,
+    )
+    desired_outcome: str | None = field(
+        default=None,
+        title="What the customer would like",
+        description="Optional: the result the customer hopes for, if they said.",
+        max_length=1000,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Acknowledgement:
+    """Recognition of how the customer feels, without judging it."""
+
+    feelings: str = field(
+        title="How the customer feels",
+        description="Name the feeling you heard (frustrated, let down ...) and that you take it seriously.",
+        max_length=1000,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Grievances:
+    """Everything the customer needed to say, heard out in full."""
+
+    points: tuple[str, ...] = field(
+        title="Points the customer raised",
+        description="One entry per concern, in the customer's terms.",
+        min_items=1,
+    )
+    customer_finished: bool = field(
+        title="The customer has finished",
+        description="Tick only once the customer has said everything they wanted to.",
+    )
+
+
+class CauseCategory(enum.Enum):
+    """Where an incident came from, as the four-steps assessment sorts it."""
+
+    EMPLOYEE_CONDUCT = "employee_conduct"
+    MISCOMMUNICATION = "miscommunication"
+    EXPECTATIONS_NOT_MET = "expectations_not_met"
+
+
+@attrs.frozen(kw_only=True)
+class CauseAssessment:
+    """The facts gathered about an incident, its cause and the lesson for the procedures manual."""
+
+    cause: CauseCategory = field(title="Cause", description="Which kind of failure this was.")
+    findings: str = field(title="Findings", description="The facts you gathered.", max_length=4000)
+    lesson: str = field(
+        title="Lesson for the operating-procedures manual",
+        description="What the team should do differently so it does not happen again.",
+        max_length=2000,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class CauseAnalysis:
+    """Who or what caused the customer's unhappiness."""
+
+    cause: str = field(
+        title="Cause",
+        description="E.g. a misunderstanding with a colleague, a delivery problem, product quality.",
+        max_length=500,
+    )
+    findings: str = field(title="Findings", max_length=4000)
+
+
+# --- apologising and reassuring -----------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Apology:
+    """An apology given to the customer."""
+
+    statement: str = field(title="What you said", max_length=2000)
+    admits_fault: bool = field(
+        default=False,
+        title="Admits the company caused the problem",
+        description="Tick if the apology says the company was at fault, not only sorry for the inconvenience.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class LiabilityReview:
+    """The outcome of checking the company's liability before admitting fault."""
+
+    reviewer: str = field(
+        title="Reviewed by", description="Who reviewed liability (e.g. the business's lawyer)."
+    )
+    company_at_fault: bool = field(title="The company is at fault")
+    notes: str | None = field(default=None, title="Notes", max_length=2000)
+
+
+@attrs.frozen(kw_only=True)
+class Assurance:
+    """The commitment that the customer's concerns will be dealt with."""
+
+    commitment: str = field(title="What you committed to", max_length=2000)
+
+
+@attrs.frozen(kw_only=True)
+class Reschedule:
+    """A later time to continue, when the customer is still too upset to talk it through."""
+
+    resume_at: datetime.datetime = field(
+        title="Continue at", description="When you will talk again (must be later than now)."
+    )
+    reason: str = field(title="Why", max_length=1000)
+
+
+@attrs.frozen(kw_only=True)
+class Engagement:
+    """Evidence that the customer had the agent's full attention."""
+
+    notes: str = field(
+        title="What the customer told you",
+        description="Record only what the customer said; do nothing else while they talk.",
+        max_length=4000,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class Empathy:
+    """What the agent said to show they understand the customer's situation."""
+
+    statement: str = field(title="What you said", max_length=2000)
+
+
+# --- agreeing and acting ------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PlanItem:
+    """One promised task with its due time."""
+
+    id: str = field(title="Item id", description="Short, unique within the plan.", max_length=64)
+    description: str = field(title="What will be done", max_length=1000)
+    due: datetime.datetime = field(title="Due", description="When it is promised by.")
+
+
+@attrs.frozen(kw_only=True)
+class Plan:
+    """The written plan agreed with the customer: what will be done, and when."""
+
+    items: tuple[PlanItem, ...] = field(title="Plan items", min_items=1)
+    agreed_with: str = field(
+        title="Agreed with", description="The customer (or their representative) who agreed."
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ItemCompletion:
+    """A plan item done."""
+
+    item_id: str = field(title="Item id", description="The id of the plan item that is done.")
+    note: str | None = field(default=None, title="Note", max_length=1000)
+
+
+@attrs.frozen(kw_only=True)
+class SatisfactionConfirmation:
+    """The customer's answer when asked whether they are satisfied with the result."""
+
+    satisfied: bool = field(title="The customer is satisfied")
+    comment: str | None = field(default=None, title="Customer's comment", max_length=2000)
+
+
+# --- solutions ----------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class SolutionOffer:
+    """The solution offered to the customer."""
+
+    description: str = field(title="Solution offered", max_length=2000)
+
+
+@attrs.frozen(kw_only=True)
+class SolutionDecision:
+    """A specific solution and the loss or discomfort it answers."""
+
+    solution: str = field(
+        title="Specific solution", description="Concrete, not a vague assurance.", max_length=2000
+    )
+    answers: str = field(
+        title="Loss or discomfort it answers",
+        description="What the customer lost or suffered that this makes good.",
+        max_length=1000,
+    )
+    value: float | None = field(
+        default=None, title="Value", description="Optional: money involved.", minimum=0
+    )
+
+
+@attrs.frozen(kw_only=True)
+class UnresolvableJudgement:
+    """Why no solution can be offered."""
+
+    reason: str = field(title="Why this cannot be resolved", max_length=2000)
+
+
+@attrs.frozen(kw_only=True)
+class SolutionDelivery:
+    """How the solution was communicated to the customer."""
+
+    summary: str = field(title="What you told the customer", max_length=2000)
+
+
+@attrs.frozen(kw_only=True)
+class Handoff:
+    """Passing the case to a designated colleague; the history stays with the case."""
+
+    to: str = field(title="Hand to", description="The colleague taking the case over.")
+    reason: str = field(title="Why", max_length=1000)
+
+
+@attrs.frozen(kw_only=True)
+class SolutionResponse:
+    """The customer's response to the solution presented."""
+
+    solution: str = field(title="Solution presented", max_length=2000)
+    accepted: bool = field(title="The customer accepted it")
+
+
+@attrs.frozen(kw_only=True)
+class ClosingEvaluation:
+    """How the case was handled, looked back on after it ended."""
+
+    minutes_taken: int = field(
+        title="Time taken (minutes)", description="How long dealing with it took.", minimum=0
+    )
+    how_it_went: str = field(title="How it went", max_length=4000)
+    customer_feedback: str | None = field(
+        default=None,
+        title="Customer's feedback",
+        description="Ask the customer where you can; leave empty if they gave none.",
+        max_length=4000,
+    )
+
+
+# --- the prescription and procedures ------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ProblemAcknowledgement:
+    """The problem restated from the customer's side, with accountability taken."""
+
+    customer_perspective: str = field(
+        title="The problem as the customer experiences it", max_length=4000
+    )
+    accepts_accountability: bool = field(
+        title="Accountability accepted",
+        description="Our part is owned without excuses.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ImmediateRemedy:
+    """What is being done right now, and when it was done."""
+
+    action: str = field(
+        title="Action taken now", description="E.g. overnight shipping, a credit.", max_length=2000
+    )
+    taken_at: datetime.datetime = field(title="When it was taken")
+
+
+class PreventionKind(enum.Enum):
+    """The kinds of measure that keep a problem from recurring."""
+
+    PROCEDURE_CHANGE = "procedure_change"
+    TRAINING = "training"
+    SYSTEM_FIX = "system_fix"
+
+
+@attrs.frozen(kw_only=True)
+class PreventionMeasure:
+    """A measure that stops the problem from happening again."""
+
+    kind: PreventionKind = field(title="Kind of measure")
+    description: str = field(title="The measure", max_length=2000)
+
+
+@attrs.frozen(kw_only=True)
+class ProcedureUpdate:
+    """A change to the procedures manual or company guidelines."""
+
+    document: str = field(
+        title="Document", description="The procedures manual or guideline that changed."
+    )
+    change: str = field(title="What changed", max_length=4000)

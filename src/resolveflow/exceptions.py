@@ -1,0 +1,185 @@
+"""Every error resolveflow raises, under one root.
+
+The tree::
+
+    ResolveflowError
+    ├── InvalidMethodology   a definition is structurally wrong (raised when it is made)
+    ├── UnknownMethodology   no methodology with that id (or version) is registered
+    ├── UnknownAction        the action is not part of the case's methodology
+    ├── InvalidEvidence      evidence does not match the action's schema (field paths inside)
+    ├── InvalidInput         a call argument is wrong: blank actor, naive or backward time ...
+    ├── Refused              one or more guards refused the action (refusals inside)
+    └── InvalidSnapshot      a snapshot does not replay exactly (names the first bad entry)
+
+Context travels as keyword-only attributes (``action=``, ``step=``,
+``refusals=`` ...) so that a CRM can render or log an error without parsing
+its message. A call that raises any of these has changed nothing.
+
+Example:
+    >>> import resolveflow
+    >>> try:
+    ...     resolveflow.get_methodology("no-such-flow")
+    ... except resolveflow.ResolveflowError as error:
+    ...     print(type(error).__name__)
+    UnknownMethodology
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from resolveflow._guards import Refusal
+
+__all__ = [
+    "InvalidEvidence",
+    "InvalidInput",
+    "InvalidMethodology",
+    "InvalidSnapshot",
+    "Refused",
+    "ResolveflowError",
+    "UnknownAction",
+    "UnknownMethodology",
+]
+
+
+class ResolveflowError(Exception):
+    """The root of every error raised by resolveflow."""
+
+
+class InvalidMethodology(ResolveflowError, ValueError):
+    """A methodology definition is structurally invalid.
+
+    Raised when a :class:`~resolveflow.Methodology`, step, action or guard is
+    built, never later: a methodology that exists is well formed.
+
+    Attributes:
+        where: the offending object, e.g. ``"action 'finish'"``.
+    """
+
+    def __init__(self, message: str, *, where: str = "") -> None:
+        super().__init__(f"{where}: {message}" if where else message)
+        self.where = where
+
+
+class UnknownMethodology(ResolveflowError, LookupError):
+    """No registered methodology has this id (or this version).
+
+    Attributes:
+        methodology_id: the id that was asked for.
+        version: the version that was asked for, or None for "latest".
+        available: the ids (or, for a version miss, the versions) that exist.
+    """
+
+    def __init__(
+        self, methodology_id: str, *, version: str | None = None, available: Sequence[str] = ()
+    ) -> None:
+        self.methodology_id = methodology_id
+        self.version = version
+        self.available = tuple(available)
+        listed = ", ".join(self.available) or "none"
+        if version is None:
+            message = f"unknown methodology {methodology_id!r}; available: {listed}"
+        else:
+            message = (
+                f"methodology {methodology_id!r} has no version {version!r}; versions: {listed}"
+            )
+        super().__init__(message)
+
+
+class UnknownAction(ResolveflowError, LookupError):
+    """The action is not part of the case's methodology at all.
+
+    An action the methodology knows but that cannot be taken from the current
+    step is not unknown: it is refused, with the code ``not_from_this_step``.
+
+    Attributes:
+        action: the name that was given.
+        step: the step the case was at.
+        available: the actions leaving that step.
+    """
+
+    def __init__(self, action: str, *, step: str, methodology: str, available: Sequence[str]) -> None:
+        self.action = action
+        self.step = step
+        self.methodology = methodology
+        self.available = tuple(available)
+        listed = ", ".join(self.available) or "none (the case is closed)"
+        super().__init__(
+            f"methodology {methodology!r} has no action {action!r}; "
+            f"actions available at step {step!r}: {listed}"
+        )
+
+
+class InvalidEvidence(ResolveflowError, ValueError):
+    """Evidence does not match what the action records.
+
+    Attributes:
+        action: the action the evidence was given for.
+        errors: ``(path, problem)`` pairs, e.g. ``("items[0].due", "is required")``;
+            the path is ``""`` when the evidence as a whole is wrong.
+    """
+
+    def __init__(self, *, action: str, errors: Sequence[tuple[str, str]]) -> None:
+        self.action = action
+        self.errors = tuple(errors)
+        details = "; ".join(f"{path or '<evidence>'}: {problem}" for path, problem in self.errors)
+        super().__init__(f"invalid evidence for action {action!r}: {details}")
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The field paths that were wrong, in the order found."""
+        return tuple(path for path, _ in self.errors)
+
+
+class InvalidInput(ResolveflowError, ValueError):
+    """An argument of a call is wrong (not the evidence, which has its own error).
+
+    Attributes:
+        argument: the argument's name, e.g. ``"actor"`` or ``"at"``.
+    """
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        super().__init__(f"{argument}: {message}")
+        self.argument = argument
+
+
+class Refused(ResolveflowError):
+    """One or more guards refused the action; nothing was recorded.
+
+    Attributes:
+        action: the refused action.
+        step: the step the case is (still) at.
+        refusals: every failing guard, each a :class:`~resolveflow.Refusal` with
+            ``code``, ``message`` and ``missing``.
+    """
+
+    def __init__(self, *, action: str, step: str, refusals: Sequence[Refusal]) -> None:
+        self.action = action
+        self.step = step
+        self.refusals = tuple(refusals)
+        reasons = "; ".join(f"[{r.code}] {r.message}" for r in self.refusals)
+        super().__init__(f"action {action!r} refused at step {step!r}: {reasons}")
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The refusal codes, in guard order."""
+        return tuple(r.code for r in self.refusals)
+
+
+class InvalidSnapshot(ResolveflowError, ValueError):
+    """A snapshot does not replay exactly to the case it claims to be.
+
+    Attributes:
+        entry: the 1-based sequence number of the first bad history entry, or
+            None when the problem is outside the history (format, methodology,
+            claimed step).
+        reason: what was wrong with it.
+    """
+
+    def __init__(self, reason: str, *, entry: int | None = None) -> None:
+        self.entry = entry
+        self.reason = reason
+        where = f"history entry {entry}: " if entry is not None else ""
+        super().__init__(f"invalid snapshot: {where}{reason}")

@@ -1,0 +1,22 @@
+"""The built-in methodologies, one module per source text in shared/seeds/.
+
+Each is a plain :class:`~resolveflow.Methodology` value; extend or adapt one
+with ``attrs.evolve`` and register the result under a new version or id.
+
+Example:
+    >>> from resolveflow.methodologies import BUILTINS
+    >>> sorted(m.id for m in BUILTINS)
+    ['engage', 'five-steps', 'four-steps', 'prescription', 'seven-as']
+"""
+
+from __future__ import annotations
+
+from resolveflow.methodologies.engage import ENGAGE
+from resolveflow.methodologies.five_steps import FIVE_STEPS
+from resolveflow.methodologies.four_steps import FOUR_STEPS
+from resolveflow.methodologies.prescription import PRESCRIPTION
+from resolveflow.methodologies.seven_as import SEVEN_AS
+
+__all__ = ["BUILTINS", "ENGAGE", "FIVE_STEPS", "FOUR_STEPS", "PRESCRIPTION", "SEVEN_AS"]
+
+BUILTINS = (FOUR_STEPS, SEVEN_AS, FIVE_STEPS, ENGAGE, PRESCRIPTION)
