@@ -108,9 +108,7 @@ def _resolve(methodology: Methodology | str) -> Methodology:
     )
 
 
-def open_case(
-    methodology: Methodology | str, *, case_id: str, clock: Clock | None = None
-) -> Case:
+def open_case(methodology: Methodology | str, *, case_id: str, clock: Clock | None = None) -> Case:
     """Open a new case at the methodology's initial step.
 
     Args:
@@ -131,9 +129,7 @@ def open_case(
     return Case(_resolve(methodology), case_id=case_id, clock=clock)
 
 
-def restore(
-    snapshot: object, *, methodology: Methodology | None = None, clock: Clock | None = None
-) -> Case:
+def restore(snapshot: object, *, methodology: Methodology | None = None, clock: Clock | None = None) -> Case:
     """Rebuild a case from ``case.snapshot()``, replaying every entry.
 
     Each entry goes back through evidence validation, the guards (at the
@@ -162,8 +158,7 @@ def restore(
             return get_methodology(methodology_id, version)
         if methodology.key != (methodology_id, version):
             raise InvalidSnapshot(
-                f"the snapshot is for {methodology_id}@{version}, "
-                f"not {methodology.id}@{methodology.version}"
+                f"the snapshot is for {methodology_id}@{version}, not {methodology.id}@{methodology.version}"
             )
         return methodology
 

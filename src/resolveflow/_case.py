@@ -39,9 +39,7 @@ from resolveflow.exceptions import (
 Clock = Callable[[], _dt.datetime]
 SNAPSHOT_FORMAT: Final = "resolveflow.case/1"
 _SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
-_ENTRY_KEYS: Final = frozenset(
-    {"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"}
-)
+_ENTRY_KEYS: Final = frozenset({"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"})
 _MAX_ID: Final = 200
 
 
@@ -186,7 +184,10 @@ def _load_evidence(action: Action, evidence: object) -> tuple[object | None, Any
     codec = record_codec(action.evidence)
     if not isinstance(evidence, Mapping | action.evidence):
         errors.append(
-            ("", f"expected a {action.evidence.__name__} or a JSON object, got {type(evidence).__name__}")
+            (
+                "",
+                f"expected a {action.evidence.__name__} or a JSON object, got {type(evidence).__name__}",
+            )
         )
         return None, None, errors
     record = codec.load(evidence, "", errors)
@@ -294,7 +295,10 @@ class Case:
     @property
     def path(self) -> tuple[str, ...]:
         """The steps the case has been at, in order, including the current one."""
-        return (self._methodology.initial, *(e.step for e in self._history if e.step != e.from_step))
+        return (
+            self._methodology.initial,
+            *(e.step for e in self._history if e.step != e.from_step),
+        )
 
     def now(self) -> _dt.datetime:
         """The case's clock reading (UTC)."""
@@ -313,40 +317,34 @@ class Case:
             )
         return action
 
+    def _structural_refusal(self, action: Action) -> Refusal | None:
+        """A closed case or a wrong step refuses before evidence or guards are looked at."""
+        outcome = self.outcome
+        if outcome is not None:
+            return Refusal(
+                code="case_closed",
+                message=f"The case is closed at {outcome.title!r}; no action can be taken.",
+            )
+        step = self.step
+        if step not in action.sources:
+            here = ", ".join(a.name for a in self._methodology.actions_from(step)) or "none"
+            return Refusal(
+                code="not_from_this_step",
+                message=(
+                    f"{action.title!r} can only be taken at {', '.join(action.sources)}; "
+                    f"the case is at {step!r}, where the actions are: {here}."
+                ),
+                missing=tuple(f"step:{s}" for s in action.sources),
+            )
+        return None
+
     def _decide(
         self, action: Action, record: object | None, at: _dt.datetime
     ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
+        refusal = self._structural_refusal(action)
+        if refusal is not None:
+            return None, (refusal,), ()
         step = self.step
-        if self.closed:
-            outcome = self.outcome
-            assert outcome is not None
-            return (
-                None,
-                (
-                    Refusal(
-                        code="case_closed",
-                        message=f"The case is closed at {outcome.title!r}; no action can be taken.",
-                    ),
-                ),
-                (),
-            )
-        if step not in action.sources:
-            here = ", ".join(a.name for a in self._methodology.actions_from(step)) or "none"
-            return (
-                None,
-                (
-                    Refusal(
-                        code="not_from_this_step",
-                        message=(
-                            f"{action.title!r} can only be taken at "
-                            f"{', '.join(action.sources)}; the case is at {step!r}, "
-                            f"where the actions are: {here}."
-                        ),
-                        missing=tuple(f"step:{s}" for s in action.sources),
-                    ),
-                ),
-                (),
-            )
         context = GuardContext(step=step, history=self._history, evidence=record, at=at)
         target, refusals, pending = self._methodology._engine.decide(step, action.name, context)
         return target, tuple(refusals), tuple(pending)
@@ -379,7 +377,8 @@ class Case:
         spec = self._action(action)
         when = self.now() if at is None else _check_time(at, "at")
         record: object | None = None
-        if evidence is not None:
+        refusal = self._structural_refusal(spec)
+        if refusal is None and evidence is not None:
             record, _, errors = _load_evidence(spec, evidence)
             if errors:
                 return Decision(
@@ -482,6 +481,9 @@ class Case:
                 f"({format_time(self._history[-1].at)}); history only moves forward",
                 argument="at",
             )
+        refusal = self._structural_refusal(spec)
+        if refusal is not None:
+            raise Refused(action=spec.name, step=self.step, refusals=(refusal,))
         record, data, errors = _load_evidence(spec, evidence)
         if errors:
             raise InvalidEvidence(action=spec.name, errors=errors)
@@ -545,9 +547,7 @@ class Case:
         found: list[OverdueItem] = []
         if self.closed:
             return ()
-        plan_at = max(
-            (i for i, e in enumerate(self._history) if isinstance(e.evidence, Plan)), default=None
-        )
+        plan_at = max((i for i, e in enumerate(self._history) if isinstance(e.evidence, Plan)), default=None)
         if plan_at is not None:
             plan = self._history[plan_at].evidence
             assert isinstance(plan, Plan)
@@ -647,9 +647,7 @@ def restore_case(
     for index, raw in enumerate(history, start=1):
         _replay_entry(case, raw, index)
     if case.step != snapshot["step"]:
-        _bad(
-            f"claims step {snapshot['step']!r} but its history leads to {case.step!r}"
-        )
+        _bad(f"claims step {snapshot['step']!r} but its history leads to {case.step!r}")
     outcome = case.outcome
     if (outcome.id if outcome else None) != snapshot["outcome"]:
         _bad(f"claims outcome {snapshot['outcome']!r} but its history leads to {case.step!r}")
@@ -673,9 +671,7 @@ def _replay_entry(case: Case, raw: object, index: int) -> None:
     except InvalidEvidence as error:
         raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
     except Refused as error:
-        raise InvalidSnapshot(
-            f"the guards refuse it now: {', '.join(error.codes)}", entry=index
-        ) from error
+        raise InvalidSnapshot(f"the guards refuse it now: {', '.join(error.codes)}", entry=index) from error
     except ResolveflowError as error:
         raise InvalidSnapshot(str(error), entry=index) from error
     if entry.step != raw["step"]:

@@ -95,7 +95,11 @@ class Engine:
                 ignore_invalid_triggers=False,
                 name=f"{methodology.id}@{methodology.version}",
             )
-        except (MachineError, ValueError, AttributeError) as error:  # pragma: no cover - validated before
+        except (
+            MachineError,
+            ValueError,
+            AttributeError,
+        ) as error:  # pragma: no cover - validated before
             raise EngineError(f"transitions rejected {methodology.key}: {error}") from error
 
     def decide(

@@ -134,7 +134,7 @@ def _check_code(name: str, kind: str) -> str:
     return name
 
 
-def _check_record(record: type, kind: str) -> type:
+def _check_record(record: type) -> type:
     record_codec(record)  # raises InvalidMethodology naming the record
     return record
 
@@ -149,7 +149,7 @@ class Requires(Guard):
         'requires_plan'
     """
 
-    record: type = attrs.field(validator=lambda _, __, v: _check_record(v, "Requires"))
+    record: type = attrs.field(validator=lambda _, __, v: _check_record(v))
     at_step: str | None = None
     name: str = attrs.field(default="")
     message: str = attrs.field(default="")
@@ -314,11 +314,7 @@ def _open_items(context: GuardContext) -> tuple[ev.PlanItem, ...]:
     # Completions only count against the plan currently in force.
     plans = [i for i, e in enumerate(context.history) if isinstance(e.evidence, ev.Plan)]
     since = plans[-1]
-    done = {
-        e.evidence.item_id
-        for e in context.history[since:]
-        if isinstance(e.evidence, ev.ItemCompletion)
-    }
+    done = {e.evidence.item_id for e in context.history[since:] if isinstance(e.evidence, ev.ItemCompletion)}
     return tuple(item for item in plan.items if item.id not in done)
 
 

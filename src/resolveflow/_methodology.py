@@ -110,6 +110,18 @@ def _guards(value: Iterable[Guard]) -> tuple[Guard, ...]:
     return tuple(value)
 
 
+def _steps(value: Iterable[Step]) -> tuple[Step, ...]:
+    return tuple(value)
+
+
+def _outcomes(value: Iterable[Outcome]) -> tuple[Outcome, ...]:
+    return tuple(value)
+
+
+def _actions(value: Iterable[Action]) -> tuple[Action, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Action:
     """A named event that moves a case from one of its sources to its target.
@@ -212,18 +224,14 @@ class Methodology:
     version: str
     title: str
     source: str
-    steps: tuple[Step, ...] = attrs.field(converter=tuple)
-    actions: tuple[Action, ...] = attrs.field(converter=tuple)
-    outcomes: tuple[Outcome, ...] = attrs.field(converter=tuple)
+    steps: tuple[Step, ...] = attrs.field(converter=_steps)
+    actions: tuple[Action, ...] = attrs.field(converter=_actions)
+    outcomes: tuple[Outcome, ...] = attrs.field(converter=_outcomes)
     initial: str
     required_steps: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
     description: str | None = None
-    _by_id: Mapping[str, Step | Outcome] = attrs.field(
-        init=False, repr=False, eq=False, alias="_by_id"
-    )
-    _by_action: Mapping[str, Action] = attrs.field(
-        init=False, repr=False, eq=False, alias="_by_action"
-    )
+    _by_id: Mapping[str, Step | Outcome] = attrs.field(init=False, repr=False, eq=False, alias="_by_id")
+    _by_action: Mapping[str, Action] = attrs.field(init=False, repr=False, eq=False, alias="_by_action")
     _engine: Engine = attrs.field(init=False, repr=False, eq=False, alias="_engine")
 
     def __attrs_post_init__(self) -> None:
@@ -309,8 +317,7 @@ class Methodology:
         for step in self.required_steps:
             if step not in by_id or isinstance(by_id[step], Outcome):
                 raise InvalidMethodology(
-                    f"required step {step!r} is not one of its steps: "
-                    f"{', '.join(s.id for s in self.steps)}",
+                    f"required step {step!r} is not one of its steps: {', '.join(s.id for s in self.steps)}",
                     where=where,
                 )
         if len(set(self.required_steps)) != len(self.required_steps):

@@ -161,7 +161,10 @@ class _DateTime(_Codec):
                 parsed = _dt.datetime.fromisoformat(value)
             except ValueError:
                 errors.append(
-                    (path, f"expected an ISO 8601 date-time such as 2026-01-31T09:30:00Z, got {value!r}")
+                    (
+                        path,
+                        f"expected an ISO 8601 date-time such as 2026-01-31T09:30:00Z, got {value!r}",
+                    )
                 )
                 return INVALID
         else:
@@ -340,9 +343,7 @@ def _codec_for(annotation: Any, meta: Mapping[str, Any], where: str) -> _Codec:
                 min_items=meta.get("min_items"),
                 max_items=meta.get("max_items"),
             )
-        raise InvalidMethodology(
-            f"use tuple[X, ...] for a list of values, got {annotation!r}", where=where
-        )
+        raise InvalidMethodology(f"use tuple[X, ...] for a list of values, got {annotation!r}", where=where)
     if annotation is bool:
         return _Bool()
     if annotation is int:

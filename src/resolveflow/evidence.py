@@ -204,7 +204,7 @@ class Apology:
     admits_fault: bool = field(
         default=False,
         title="Admits the company caused the problem",
-        description="Tick if the apology says the company was at fault, not only sorry for the inconvenience.",
+        description="Tick if it says the company was at fault, beyond regret for the inconvenience.",
     )
 
 
@@ -372,9 +372,7 @@ class ClosingEvaluation:
 class ProblemAcknowledgement:
     """The problem restated from the customer's side, with accountability taken."""
 
-    customer_perspective: str = field(
-        title="The problem as the customer experiences it", max_length=4000
-    )
+    customer_perspective: str = field(title="The problem as the customer experiences it", max_length=4000)
     accepts_accountability: bool = field(
         title="Accountability accepted",
         description="Our part is owned without excuses.",
@@ -411,7 +409,5 @@ class PreventionMeasure:
 class ProcedureUpdate:
     """A change to the procedures manual or company guidelines."""
 
-    document: str = field(
-        title="Document", description="The procedures manual or guideline that changed."
-    )
+    document: str = field(title="Document", description="The procedures manual or guideline that changed.")
     change: str = field(title="What changed", max_length=4000)

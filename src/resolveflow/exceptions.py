@@ -82,9 +82,7 @@ class UnknownMethodology(ResolveflowError, LookupError):
         if version is None:
             message = f"unknown methodology {methodology_id!r}; available: {listed}"
         else:
-            message = (
-                f"methodology {methodology_id!r} has no version {version!r}; versions: {listed}"
-            )
+            message = f"methodology {methodology_id!r} has no version {version!r}; versions: {listed}"
         super().__init__(message)
 
 

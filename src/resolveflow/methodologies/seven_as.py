@@ -69,9 +69,7 @@ SEVEN_AS = Methodology(
         Step(
             id="apologize",
             title="Apologise",
-            prompts=(
-                "Apologise for the mistakes made; if you see none, apologise for the trouble caused.",
-            ),
+            prompts=("Apologise for the mistakes made; if you see none, apologise for the trouble caused.",),
             checklist=("An apology was given, whoever was at fault.",),
         ),
         Step(
