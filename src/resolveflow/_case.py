@@ -209,7 +209,7 @@ class Case:
         >>> case.step
         'acknowledge'
         >>> [a.name for a in case.actions()]
-        ['acknowledge']
+        ['acknowledge_problem', 'declare_cannot_satisfy']
     """
 
     __slots__ = ("_clock", "_history", "_id", "_methodology", "_sealed")

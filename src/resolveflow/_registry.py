@@ -45,10 +45,11 @@ def register(methodology: Methodology) -> None:
 
     Example:
         >>> import attrs, resolveflow
-        >>> mine = attrs.evolve(resolveflow.get_methodology("engage"), version="1.1")
+        >>> mine = attrs.evolve(resolveflow.get_methodology("engage"), id="our-engage")
         >>> resolveflow.register(mine)
-        >>> resolveflow.get_methodology("engage").version
-        '1.1'
+        >>> resolveflow.get_methodology("our-engage").version
+        '1.0'
+        >>> resolveflow.unregister("our-engage", "1.0")
     """
     if not isinstance(methodology, Methodology):
         raise InvalidMethodology(

@@ -1,0 +1,25 @@
+"""Every docstring example in the package runs."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import resolveflow
+
+
+def modules() -> list[str]:
+    names = ["resolveflow"]
+    for info in pkgutil.walk_packages(resolveflow.__path__, prefix="resolveflow."):
+        names.append(info.name)
+    return sorted(names)
+
+
+@pytest.mark.parametrize("name", modules())
+def test_docstring_examples(name: str) -> None:
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0

@@ -1,0 +1,48 @@
+"""The public surface is deliberate: __all__ is exactly the documented names."""
+
+from __future__ import annotations
+
+import importlib.resources
+import inspect
+import pkgutil
+
+import resolveflow
+
+EXPECTED = {
+    "Action", "ActionView", "AfterStep", "AllPlanItemsDone", "Case", "Clock", "Decision",
+    "EvidenceIs", "FaultNeedsLiabilityReview", "Guard", "GuardContext", "HistoryEntry",
+    "InvalidEvidence", "InvalidInput", "InvalidMethodology", "InvalidSnapshot", "LaterThanNow",
+    "Methodology", "NotLaterThanNow", "Outcome", "OverdueItem", "PlanHasOpenItems", "PlanItemOpen",
+    "Refusal", "Refused", "Requires", "ResolveflowError", "Rule", "SoundPlan", "Step",
+    "UnknownAction", "UnknownMethodology", "available", "evidence", "get_methodology",
+    "open_case", "register", "restore", "unregister", "versions",
+}  # fmt: skip
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    assert set(resolveflow.__all__) == EXPECTED
+    assert resolveflow.__all__ == sorted(resolveflow.__all__)
+    for name in resolveflow.__all__:
+        assert hasattr(resolveflow, name), name
+
+
+def test_public_names_have_docstrings_with_examples() -> None:
+    for name in resolveflow.__all__:
+        obj = getattr(resolveflow, name)
+        if name == "Clock":
+            continue
+        doc = inspect.getdoc(obj) or ""
+        assert doc.strip(), f"{name} has no docstring"
+    for name in ("open_case", "restore", "get_methodology", "available", "register", "Case", "Methodology"):
+        assert ">>>" in (getattr(resolveflow, name).__doc__ or ""), f"{name} needs an example"
+
+
+def test_private_modules_are_private() -> None:
+    public = {"evidence", "exceptions", "methodologies"}
+    for info in pkgutil.iter_modules(resolveflow.__path__):
+        assert info.name.startswith("_") or info.name in public, info.name
+
+
+def test_py_typed_is_shipped() -> None:
+    files = importlib.resources.files("resolveflow")
+    assert (files / "py.typed").is_file()

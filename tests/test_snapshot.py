@@ -1,0 +1,231 @@
+"""Snapshots: JSON round trips, and every kind of edit rejected at the first bad entry."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+from typing import Any
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import resolveflow
+from tests.conftest import T0, FakeClock
+
+
+def walked_case() -> resolveflow.Case:
+    clock = FakeClock()
+    case = resolveflow.open_case("seven-as", case_id="SNAP-1", clock=clock)
+    case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="ana")
+    clock.advance(minutes=5)
+    case.fire("hear_grievances", {"points": ["late", "rude"], "customer_finished": True}, actor="ana")
+    case.fire("give_apology", {"statement": "sorry"}, actor="ana")
+    case.fire("give_assurance", {"commitment": "we will fix it"}, actor="ana")
+    case.fire(
+        "agree_plan",
+        {
+            "agreed_with": "Bo",
+            "items": [{"id": "refund", "description": "refund", "due": (T0 + dt.timedelta(days=2)).isoformat()}],
+        },
+        actor="ben",
+    )
+    return case
+
+
+def snap() -> dict[str, Any]:
+    return json.loads(json.dumps(walked_case().snapshot()))
+
+
+def test_snapshot_is_json_and_restores_exactly() -> None:
+    case = walked_case()
+    data = case.snapshot()
+    assert json.loads(json.dumps(data)) == data
+    assert data["methodology"] == {"id": "seven-as", "version": "1.0"}
+    assert data["case_id"] == "SNAP-1" and data["step"] == "act" and data["outcome"] is None
+    restored = resolveflow.restore(json.loads(json.dumps(data)))
+    assert restored.history == case.history
+    assert (restored.step, restored.id, restored.methodology) == (case.step, case.id, case.methodology)
+    assert restored.verify_chain()
+
+
+def test_restored_case_carries_on() -> None:
+    restored = resolveflow.restore(snap(), clock=FakeClock(T0 + dt.timedelta(days=1)))
+    restored.fire("complete_item", {"item_id": "refund"}, actor="ana")
+    restored.fire("complete_plan", actor="ana")
+    assert restored.step == "accomplish"
+
+
+def expect_bad(data: object, entry: int | None, match: str) -> resolveflow.InvalidSnapshot:
+    with pytest.raises(resolveflow.InvalidSnapshot, match=match) as info:
+        resolveflow.restore(data)
+    assert info.value.entry == entry
+    return info.value
+
+
+def test_edited_claimed_step() -> None:
+    data = snap()
+    data["step"] = "accomplish"
+    expect_bad(data, None, "claims step 'accomplish'")
+
+
+def test_edited_claimed_outcome() -> None:
+    data = snap()
+    data["outcome"] = "resolved"
+    expect_bad(data, None, "claims outcome")
+
+
+def test_edited_evidence_breaks_the_hash() -> None:
+    data = snap()
+    data["history"][2]["evidence"]["statement"] = "we are not sorry"
+    expect_bad(data, 3, "hash mismatch")
+
+
+def test_edited_entry_step() -> None:
+    data = snap()
+    data["history"][1]["step"] = "assure"
+    expect_bad(data, 2, "claims to lead to 'assure'")
+
+
+def test_removed_entry_is_a_gap() -> None:
+    data = snap()
+    del data["history"][1]
+    expect_bad(data, 2, "sequence number 3 where 2")
+
+
+def test_reordered_entries() -> None:
+    data = snap()
+    data["history"][1], data["history"][2] = data["history"][2], data["history"][1]
+    expect_bad(data, 2, "sequence number")
+
+
+def test_renumbered_after_removal_is_caught_by_the_step() -> None:
+    data = snap()
+    del data["history"][1]
+    for i, entry in enumerate(data["history"], start=1):
+        entry["seq"] = i
+    expect_bad(data, 2, "from step")
+
+
+def test_evidence_that_fails_its_guard() -> None:
+    """A forged entry with a fresh, correct hash is still replayed through the guards."""
+    case = resolveflow.open_case("seven-as", case_id="F", clock=FakeClock())
+    case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="a")
+    data = json.loads(json.dumps(case.snapshot()))
+    previous = data["history"][0]["hash"]
+    from resolveflow._history import entry_hash
+
+    body = {
+        "seq": 2,
+        "action": "hear_grievances",
+        "from_step": "air_grievances",
+        "step": "apologize",
+        "actor": "a",
+        "at": data["history"][0]["at"],
+        "evidence": {"points": ["x"], "customer_finished": False},
+    }
+    data["history"].append({**body, "hash": entry_hash(previous, body)})
+    data["step"] = "apologize"
+    expect_bad(data, 2, "guards refuse it now: customer_finished")
+
+
+def test_entry_moved_to_another_case() -> None:
+    data = snap()
+    data["case_id"] = "SNAP-2"
+    expect_bad(data, 1, "hash mismatch")
+
+
+def test_unknown_version_and_methodology() -> None:
+    data = snap()
+    data["methodology"]["version"] = "9.9"
+    expect_bad(data, None, "no version '9.9'")
+    data["methodology"] = {"id": "nope", "version": "1.0"}
+    expect_bad(data, None, "unknown methodology 'nope'")
+
+
+def test_unknown_action_in_history() -> None:
+    data = snap()
+    data["history"][0]["action"] = "skip_ahead"
+    expect_bad(data, 1, "unknown action 'skip_ahead'")
+
+
+def test_evidence_invalid_in_history() -> None:
+    data = snap()
+    data["history"][0]["evidence"] = {"feelings": ""}
+    expect_bad(data, 1, "evidence does not validate")
+
+
+def test_time_travel_in_history() -> None:
+    data = snap()
+    data["history"][1]["at"] = "2020-01-01T00:00:00+00:00"
+    expect_bad(data, 2, "earlier than the last entry")
+    data = snap()
+    data["history"][1]["at"] = "2026-01-05T09:05:00"
+    expect_bad(data, 2, "no time zone")
+    data["history"][1]["at"] = "yesterday"
+    expect_bad(data, 2, "not an ISO 8601")
+
+
+def test_non_canonical_content() -> None:
+    data = snap()
+    data["history"][1]["at"] = "2026-01-05T10:05:00+01:00"  # same instant, other offset
+    expect_bad(data, 2, "canonical")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        (lambda d: d.pop("history"), "missing keys"),
+        (lambda d: d.update(extra=1), "unexpected keys"),
+        (lambda d: d.update(format="other/2"), "'format' must be"),
+        (lambda d: d.update(methodology="seven-as"), "'methodology' must be"),
+        (lambda d: d.update(history="none"), "'history' must be a list"),
+        (lambda d: d.update(case_id=""), "case_id"),
+        (lambda d: d["history"][0].pop("hash"), "exactly the keys"),
+        (lambda d: d["history"].__setitem__(0, "entry"), "exactly the keys"),
+        (lambda d: d["history"][0].update(seq=True), "sequence number"),
+        (lambda d: d["history"][0].update(actor=""), "actor"),
+    ],
+)
+def test_malformed_snapshots(mutate: Any, match: str) -> None:
+    data = snap()
+    mutate(data)
+    with pytest.raises(resolveflow.InvalidSnapshot, match=match):
+        resolveflow.restore(data)
+
+
+@pytest.mark.parametrize("data", [None, [], "snapshot", 3])
+def test_not_a_mapping(data: object) -> None:
+    expect_bad(data, None, "expected a mapping")
+
+
+@given(data=st.data())
+def test_any_single_field_edit_is_rejected(data: st.DataObject) -> None:
+    """Change one scalar anywhere in the history: restore must refuse."""
+    original = snap()
+    edited = copy.deepcopy(original)
+    index = data.draw(st.integers(0, len(edited["history"]) - 1))
+    entry = edited["history"][index]
+    key = data.draw(st.sampled_from(sorted(entry)))
+    value = entry[key]
+    replacement = data.draw(
+        st.one_of(st.text(max_size=8), st.integers(), st.none(), st.booleans()).filter(lambda v: v != value)
+    )
+    entry[key] = replacement
+    with pytest.raises(resolveflow.InvalidSnapshot) as info:
+        resolveflow.restore(edited)
+    assert info.value.entry is not None and info.value.entry <= index + 1
+
+
+def test_restore_with_an_unregistered_methodology() -> None:
+    mine = attrs.evolve(resolveflow.get_methodology("engage"), id="my-engage")
+    case = resolveflow.open_case(mine, case_id="M")
+    case.fire("engage_fully", {"notes": "x"}, actor="a")
+    data = case.snapshot()
+    with pytest.raises(resolveflow.InvalidSnapshot, match="unknown methodology 'my-engage'"):
+        resolveflow.restore(data)
+    assert resolveflow.restore(data, methodology=mine).step == "empathize"
+    with pytest.raises(resolveflow.InvalidSnapshot, match="not engage@1.0"):
+        resolveflow.restore(data, methodology=resolveflow.get_methodology("engage"))
