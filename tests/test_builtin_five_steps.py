@@ -56,6 +56,18 @@ def test_apology_is_allowed_from_analyze_on_and_stays_at_the_step(clock: FakeClo
     assert case.path == path
 
 
+@pytest.mark.parametrize("route", ["delivered", "judged_unresolvable"])
+def test_apology_is_also_allowed_at_evaluate(clock: FakeClock, route: str) -> None:
+    """The docstring says an apology is offered "from analyze onwards"; evaluate comes after analyze.
+
+    At evaluate the agent still talks to the customer (it asks for their
+    feedback), and the seed only warns against *opening* with an apology.
+    Currently refused: apologize's sources are analyze, decide and address only.
+    """
+    case = case_at(ID, "evaluate", clock) if route == "delivered" else unresolvable_case(clock)
+    assert_moves(case, "apologize", APOLOGY, "evaluate")
+
+
 def test_decide_can_go_to_address(clock: FakeClock) -> None:
     case = case_at(ID, "decide", clock)
     assert_moves(case, "decide_solution", {**DECISION, "value": 12.5}, "address")
@@ -122,7 +134,9 @@ def test_resolved_passes_through_evaluate(clock: FakeClock) -> None:
 
 def test_unresolvable_passes_through_evaluate_and_is_not_successful(clock: FakeClock) -> None:
     case = unresolvable_case(clock)
-    assert_moves(case, "close_unresolvable", {**EVALUATION, "customer_feedback": "Disappointed."}, "unresolvable")
+    assert_moves(
+        case, "close_unresolvable", {**EVALUATION, "customer_feedback": "Disappointed."}, "unresolvable"
+    )
     assert case.path == ("listen", "analyze", "decide", "evaluate", "unresolvable")
     assert case.closed
     assert case.outcome is not None

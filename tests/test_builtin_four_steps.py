@@ -26,7 +26,11 @@ from tests.conftest import FakeClock
 
 ID = "four-steps"
 ACCOUNT = {"summary": "The installer left without finishing."}
-ASSESSMENT = {"cause": "employee_conduct", "findings": "Left early.", "lesson": "Check out with the customer."}
+ASSESSMENT = {
+    "cause": "employee_conduct",
+    "findings": "Left early.",
+    "lesson": "Check out with the customer.",
+}
 OFFER = {"description": "Come back tomorrow, free of charge."}
 UPDATE = {"document": "Installer guidelines", "change": "Sign-off with the customer before leaving."}
 
@@ -64,9 +68,7 @@ def test_any_other_cause_category_is_invalid_evidence(clock: FakeClock, cause: o
 
 def test_the_assessment_records_a_lesson(clock: FakeClock) -> None:
     case = case_at(ID, "assess", clock)
-    assert_invalid(
-        case, "record_assessment", {"cause": "miscommunication", "findings": "x"}, ("lesson",)
-    )
+    assert_invalid(case, "record_assessment", {"cause": "miscommunication", "findings": "x"}, ("lesson",))
 
 
 def test_a_solution_is_offered_only_after_the_assessment(clock: FakeClock) -> None:

@@ -259,7 +259,9 @@ def _module_strings(path: Path) -> list[str]:
     """Every string literal in the module (implicit concatenations already joined), docstrings too."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return [
-        node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
     ]
 
 

@@ -15,6 +15,7 @@ import datetime as dt
 
 import pytest
 
+import resolveflow
 from tests._builtin_support import (
     assert_invalid,
     assert_moves,
@@ -65,7 +66,9 @@ def test_a_remedy_taken_now_or_earlier_is_recorded(clock: FakeClock, delta: dt.t
 def test_a_remedy_records_when_it_was_taken(clock: FakeClock) -> None:
     case = case_at(ID, "remedy_now", clock)
     assert_invalid(case, "remedy", {"action": "Credit issued"}, ("taken_at",))
-    assert_invalid(case, "remedy", {"action": "Credit issued", "taken_at": "2026-01-05T09:00:00"}, ("taken_at",))
+    assert_invalid(
+        case, "remedy", {"action": "Credit issued", "taken_at": "2026-01-05T09:00:00"}, ("taken_at",)
+    )
 
 
 @pytest.mark.parametrize("kind", ["procedure_change", "training", "system_fix"])
@@ -111,7 +114,7 @@ def test_declare_cannot_satisfy_reaches_the_unsuccessful_outcome(clock: FakeCloc
     assert "cannot_satisfy" not in methodology(ID).successful_outcomes
 
 
-def _assert_refuses_everything(case, clock: FakeClock) -> None:  # type: ignore[no-untyped-def]
+def _assert_refuses_everything(case: resolveflow.Case, clock: FakeClock) -> None:
     valid = {
         "acknowledge_problem": ACK,
         "remedy": remedy(clock.now),
@@ -127,7 +130,9 @@ def _assert_refuses_everything(case, clock: FakeClock) -> None:  # type: ignore[
 
 def test_a_resolved_case_refuses_everything(clock: FakeClock) -> None:
     case = case_at(ID, "prevent_recurrence", clock)
-    assert_moves(case, "commit_prevention", {"kind": "training", "description": "Coach the clerk."}, "resolved")
+    assert_moves(
+        case, "commit_prevention", {"kind": "training", "description": "Coach the clerk."}, "resolved"
+    )
     _assert_refuses_everything(case, clock)
 
 

@@ -241,7 +241,15 @@ def test_a_rescheduled_case_resumes_at_assure(clock: FakeClock) -> None:
     clock.advance(hours=3, minutes=1)
     assert_moves(case, "resume", None, "assure")
     assert_moves(case, "give_assurance", {"commitment": "We will fix it."}, "agree", clock)
-    assert case.path == ("acknowledge", "air_grievances", "apologize", "assure", "rescheduled", "assure", "agree")
+    assert case.path == (
+        "acknowledge",
+        "air_grievances",
+        "apologize",
+        "assure",
+        "rescheduled",
+        "assure",
+        "agree",
+    )
 
 
 # --- overdue ------------------------------------------------------------------------
@@ -284,7 +292,9 @@ def test_overdue_shows_a_missed_follow_up(clock: FakeClock) -> None:
     assert case.overdue() == ()
     clock.advance(hours=2)
     assert case.overdue() == (
-        resolveflow.OverdueItem(kind="follow_up", ref="reschedule", description="Too upset to talk.", due=resume_at),
+        resolveflow.OverdueItem(
+            kind="follow_up", ref="reschedule", description="Too upset to talk.", due=resume_at
+        ),
     )
     fire(case, "resume")
     assert case.overdue() == ()

@@ -52,7 +52,9 @@ def test_no_instance_dict(case: resolveflow.Case) -> None:
 
 
 def test_history_is_immutable(case: resolveflow.Case) -> None:
-    case.fire("acknowledge_problem", {"customer_perspective": "late", "accepts_accountability": True}, actor="a")
+    case.fire(
+        "acknowledge_problem", {"customer_perspective": "late", "accepts_accountability": True}, actor="a"
+    )
     history = case.history
     assert isinstance(history, tuple)
     with pytest.raises(TypeError):

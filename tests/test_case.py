@@ -125,7 +125,9 @@ def test_fire_records_one_entry_with_typed_evidence(clock: FakeClock) -> None:
         "ana",
         T0,
     )
-    assert entry.evidence == ev.ProblemAcknowledgement(customer_perspective="late", accepts_accountability=True)
+    assert entry.evidence == ev.ProblemAcknowledgement(
+        customer_perspective="late", accepts_accountability=True
+    )
     assert entry.evidence_json == {"customer_perspective": "late", "accepts_accountability": True}
     assert len(entry.hash) == 64
 
@@ -227,10 +229,16 @@ def test_refused_error_carries_context(clock: FakeClock) -> None:
     case = rx(clock)
     with pytest.raises(resolveflow.Refused) as info:
         case.fire(
-            "acknowledge_problem", {"customer_perspective": "late", "accepts_accountability": False}, actor="a"
+            "acknowledge_problem",
+            {"customer_perspective": "late", "accepts_accountability": False},
+            actor="a",
         )
     error = info.value
-    assert (error.action, error.step, error.codes) == ("acknowledge_problem", "acknowledge", ("accountability_accepted",))
+    assert (error.action, error.step, error.codes) == (
+        "acknowledge_problem",
+        "acknowledge",
+        ("accountability_accepted",),
+    )
     assert "accountability" in str(error)
 
 
@@ -260,7 +268,9 @@ def test_overdue_plan_items_and_follow_ups(clock: FakeClock) -> None:
     case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="a")
     case.fire("hear_grievances", {"points": ["x"], "customer_finished": True}, actor="a")
     case.fire("give_apology", {"statement": "sorry"}, actor="a")
-    case.fire("reschedule", {"resume_at": (T0 + dt.timedelta(hours=1)).isoformat(), "reason": "upset"}, actor="a")
+    case.fire(
+        "reschedule", {"resume_at": (T0 + dt.timedelta(hours=1)).isoformat(), "reason": "upset"}, actor="a"
+    )
     assert case.overdue() == ()
     clock.advance(hours=2)
     (follow_up,) = case.overdue()

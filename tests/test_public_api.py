@@ -10,12 +10,13 @@ import resolveflow
 
 EXPECTED = {
     "Action", "ActionView", "AfterStep", "AllPlanItemsDone", "Case", "Clock", "Decision",
-    "EvidenceIs", "FaultNeedsLiabilityReview", "Guard", "GuardContext", "HistoryEntry",
+    "EvidenceIs", "FaultNeedsLiabilityReview", "Finding", "Guard", "GuardContext", "HistoryEntry",
     "InvalidEvidence", "InvalidInput", "InvalidMethodology", "InvalidSnapshot", "LaterThanNow",
-    "Methodology", "NotLaterThanNow", "Outcome", "OverdueItem", "PlanHasOpenItems", "PlanItemOpen",
+    "Methodology", "Need", "NotLaterThanNow", "Outcome", "OverdueItem", "PathStep",
+    "PlanHasOpenItems", "PlanItemOpen",
     "Refusal", "Refused", "Requires", "ResolveflowError", "Rule", "SoundPlan", "Step",
-    "UnknownAction", "UnknownMethodology", "available", "evidence", "get_methodology",
-    "open_case", "register", "restore", "unregister", "versions",
+    "UnknownAction", "UnknownMethodology", "VerificationReport", "available", "evidence", "get_methodology",
+    "open_case", "register", "restore", "unregister", "verify", "versions",
 }  # fmt: skip
 
 
@@ -38,7 +39,7 @@ def test_public_names_have_docstrings_with_examples() -> None:
 
 
 def test_private_modules_are_private() -> None:
-    public = {"evidence", "exceptions", "methodologies"}
+    public = {"cli", "evidence", "exceptions", "methodologies", "testing", "pytest_plugin"}
     for info in pkgutil.iter_modules(resolveflow.__path__):
         assert info.name.startswith("_") or info.name in public, info.name
 

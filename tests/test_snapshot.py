@@ -28,7 +28,9 @@ def walked_case() -> resolveflow.Case:
         "agree_plan",
         {
             "agreed_with": "Bo",
-            "items": [{"id": "refund", "description": "refund", "due": (T0 + dt.timedelta(days=2)).isoformat()}],
+            "items": [
+                {"id": "refund", "description": "refund", "due": (T0 + dt.timedelta(days=2)).isoformat()}
+            ],
         },
         actor="ben",
     )

@@ -29,6 +29,7 @@ from resolveflow._guards import (
     Guard,
     GuardContext,
     LaterThanNow,
+    Need,
     NotLaterThanNow,
     PlanHasOpenItems,
     PlanItemOpen,
@@ -40,6 +41,7 @@ from resolveflow._guards import (
 from resolveflow._history import HistoryEntry
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._registry import available, get_methodology, register, unregister, versions
+from resolveflow._verify import Finding, PathStep, VerificationReport, verify
 from resolveflow.exceptions import (
     InvalidEvidence,
     InvalidInput,
@@ -61,6 +63,7 @@ __all__ = [
     "Decision",
     "EvidenceIs",
     "FaultNeedsLiabilityReview",
+    "Finding",
     "Guard",
     "GuardContext",
     "HistoryEntry",
@@ -70,9 +73,11 @@ __all__ = [
     "InvalidSnapshot",
     "LaterThanNow",
     "Methodology",
+    "Need",
     "NotLaterThanNow",
     "Outcome",
     "OverdueItem",
+    "PathStep",
     "PlanHasOpenItems",
     "PlanItemOpen",
     "Refusal",
@@ -84,6 +89,7 @@ __all__ = [
     "Step",
     "UnknownAction",
     "UnknownMethodology",
+    "VerificationReport",
     "available",
     "evidence",
     "get_methodology",
@@ -91,6 +97,7 @@ __all__ = [
     "register",
     "restore",
     "unregister",
+    "verify",
     "versions",
 ]
 

@@ -96,6 +96,31 @@ class GuardContext:
         return self.history[0].from_step == step or any(e.step == step for e in self.history)
 
 
+@attrs.frozen(kw_only=True)
+class Need:
+    """Something a guard needs to have happened earlier on the path: a record, or a step.
+
+    ``verify`` reasons with these instead of running guards: a guard passes
+    on a path only if everything it needs is on that path; a guard that
+    needs nothing is assumed able to pass.
+
+    Attributes:
+        record: an evidence type that must have been recorded...
+        at_step: ...by an action taken at this step (None: at any step).
+        step: a step that must have been visited.
+    """
+
+    record: type | None = None
+    at_step: str | None = None
+    step: str | None = None
+
+    def describe(self) -> str:
+        if self.record is not None:
+            where = f" at {self.at_step}" if self.at_step else ""
+            return f"{record_key(self.record)}{where}"
+        return f"step {self.step}"
+
+
 class Guard(abc.ABC):
     """A named rule checked before an action; subclass it for a kind of your own.
 
@@ -118,6 +143,10 @@ class Guard(abc.ABC):
 
     def references(self) -> tuple[str, ...]:
         """Step ids this guard names, so a methodology can check they exist."""
+        return ()
+
+    def needs(self) -> tuple[Need, ...]:
+        """What must be on the path for this guard to be able to pass (for ``verify``)."""
         return ()
 
     def refuse(self, *missing: str, message: str | None = None) -> Refusal:
@@ -173,6 +202,9 @@ class Requires(Guard):
         key = record_key(self.record)
         return f"requires {key}" + (f" @ {self.at_step}" if self.at_step else "")
 
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(record=self.record, at_step=self.at_step),)
+
     def references(self) -> tuple[str, ...]:
         return (self.at_step,) if self.at_step else ()
 
@@ -202,6 +234,9 @@ class AfterStep(Guard):
 
     def describe(self) -> str:
         return f"after {self.step}"
+
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(step=self.step),)
 
     def references(self) -> tuple[str, ...]:
         return (self.step,)
@@ -342,6 +377,9 @@ class PlanItemOpen(Guard):
     def describe(self) -> str:
         return "item is open in the plan"
 
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(record=ev.Plan),)
+
 
 @attrs.frozen(kw_only=True)
 class PlanHasOpenItems(Guard):
@@ -355,6 +393,9 @@ class PlanHasOpenItems(Guard):
 
     def describe(self) -> str:
         return "plan has open items"
+
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(record=ev.Plan),)
 
 
 @attrs.frozen(kw_only=True)
@@ -374,6 +415,9 @@ class AllPlanItemsDone(Guard):
 
     def describe(self) -> str:
         return "all plan items done"
+
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(record=ev.Plan),)
 
 
 @attrs.frozen(kw_only=True)
