@@ -33,7 +33,7 @@ DECISION = {"solution": "Refund the duplicate charge", "answers": "The money los
 JUDGEMENT = {"reason": "The product was discontinued by the maker."}
 DELIVERY = {"summary": "Explained the refund politely."}
 EVALUATION = {"minutes_taken": 40, "how_it_went": "Long but calm."}
-APOLOGY_STEPS = ("step:analyze", "step:decide", "step:address")
+APOLOGY_STEPS = ("step:analyze", "step:decide", "step:address", "step:evaluate")
 
 
 def unresolvable_case(clock: FakeClock) -> resolveflow.Case:
@@ -62,7 +62,6 @@ def test_apology_is_also_allowed_at_evaluate(clock: FakeClock, route: str) -> No
 
     At evaluate the agent still talks to the customer (it asks for their
     feedback), and the seed only warns against *opening* with an apology.
-    Currently refused: apologize's sources are analyze, decide and address only.
     """
     case = case_at(ID, "evaluate", clock) if route == "delivered" else unresolvable_case(clock)
     assert_moves(case, "apologize", APOLOGY, "evaluate")

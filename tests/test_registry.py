@@ -83,13 +83,13 @@ def test_available_returns_a_copy() -> None:
 
 @pytest.mark.parametrize("methodology_id", BUILTIN_IDS)
 def test_get_builtin(methodology_id: str) -> None:
-    m = get_methodology(methodology_id)
-    assert isinstance(m, Methodology)
-    assert m.id == methodology_id
-    assert m.version == versions(methodology_id)[-1]
-    assert m in BUILTINS
-    assert get_methodology(methodology_id, m.version) is m
-    assert resolveflow.open_case(methodology_id, case_id="reg-1").methodology is m
+    builtin = next(b for b in BUILTINS if b.id == methodology_id)
+    assert get_methodology(methodology_id, builtin.version) is builtin
+    latest = get_methodology(methodology_id)
+    assert isinstance(latest, Methodology)
+    assert latest.id == methodology_id
+    assert latest.version == versions(methodology_id)[-1]
+    assert resolveflow.open_case(methodology_id, case_id="reg-1").methodology is latest
 
 
 def test_sorted_after_registering(registered: Register) -> None:
@@ -275,7 +275,7 @@ def test_unregister_unknown_is_harmless() -> None:
     unregister("never-registered", "1.0")
     unregister("seven-as", "99.0")
     assert available() == before
-    assert get_methodology("seven-as").version == "1.0"
+    assert "1.0" in versions("seven-as")
 
 
 def test_no_test_methodology_left_behind() -> None:

@@ -27,7 +27,7 @@ from resolveflow.exceptions import InvalidMethodology
 if TYPE_CHECKING:
     from resolveflow._history import HistoryEntry
 
-_CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+_CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @attrs.frozen(kw_only=True)
@@ -153,8 +153,12 @@ class Guard(abc.ABC):
         return Refusal(code=self.name, message=message or self.message, missing=tuple(missing))
 
 
-def _check_code(name: str, kind: str) -> str:
-    if not _CODE.match(name):
+def _check_code(name: str, kind: str, message: object = "-") -> str:
+    if not isinstance(message, str) or not message.strip():
+        raise InvalidMethodology(
+            f"guard {name!r} needs a non-blank message: it is what the agent reads", where=f"{kind} guard"
+        )
+    if not isinstance(name, str) or not _CODE.fullmatch(name):
         raise InvalidMethodology(
             "guard names are refusal codes: lowercase letters, digits and underscores, "
             f"starting with a letter; got {name!r}",
@@ -188,7 +192,7 @@ class Requires(Guard):
         title = record_codec(self.record).title.lower()
         if not self.name:
             object.__setattr__(self, "name", f"requires_{key}")
-        _check_code(self.name, "Requires")
+        _check_code(self.name, "Requires", self.message or "-")
         if not self.message:
             where = f" at step {self.at_step!r}" if self.at_step else ""
             object.__setattr__(self, "message", f"Record the {title}{where} first.")
@@ -225,7 +229,7 @@ class AfterStep(Guard):
     def __attrs_post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", f"after_{self.step}")
-        _check_code(self.name, "AfterStep")
+        _check_code(self.name, "AfterStep", self.message or "-")
         if not self.message:
             object.__setattr__(self, "message", f"The case must go through step {self.step!r} first.")
 
@@ -260,7 +264,7 @@ class EvidenceIs(Guard):
     uses_evidence: bool = attrs.field(default=True, init=False)
 
     def __attrs_post_init__(self) -> None:
-        _check_code(self.name, "EvidenceIs")
+        _check_code(self.name, "EvidenceIs", self.message)
 
     def check(self, context: GuardContext) -> Refusal | None:
         if context.evidence is None:
@@ -282,7 +286,7 @@ class LaterThanNow(Guard):
     uses_evidence: bool = attrs.field(default=True, init=False)
 
     def __attrs_post_init__(self) -> None:
-        _check_code(self.name, "LaterThanNow")
+        _check_code(self.name, "LaterThanNow", self.message)
 
     def check(self, context: GuardContext) -> Refusal | None:
         value = getattr(context.evidence, self.field, None)
@@ -304,7 +308,7 @@ class NotLaterThanNow(Guard):
     uses_evidence: bool = attrs.field(default=True, init=False)
 
     def __attrs_post_init__(self) -> None:
-        _check_code(self.name, "NotLaterThanNow")
+        _check_code(self.name, "NotLaterThanNow", self.message)
 
     def check(self, context: GuardContext) -> Refusal | None:
         value = getattr(context.evidence, self.field, None)
@@ -461,11 +465,12 @@ class Rule(Guard):
 
     name: str
     message: str
-    predicate: Callable[[GuardContext], bool | Iterable[str]] = attrs.field(eq=False)
+    # Compared by identity: two definitions whose rules decide differently must not be equal.
+    predicate: Callable[[GuardContext], bool | Iterable[str]]
     uses_evidence: bool = False
 
     def __attrs_post_init__(self) -> None:
-        _check_code(self.name, "Rule")
+        _check_code(self.name, "Rule", self.message)
 
     def check(self, context: GuardContext) -> Refusal | None:
         result = self.predicate(context)
@@ -473,6 +478,8 @@ class Rule(Guard):
             return None
         if result is False:
             return self.refuse()
+        if isinstance(result, str):
+            return self.refuse(result) if result else None
         missing = tuple(str(item) for item in result)
         return self.refuse(*missing) if missing else None
 

@@ -19,9 +19,10 @@ from resolveflow._guards import Guard
 from resolveflow._schema import EMPTY_SCHEMA, JSONSCHEMA_DIALECT, record_codec
 from resolveflow.exceptions import InvalidMethodology
 
-_ID: Final = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-_NAME: Final = re.compile(r"^[a-z][a-z0-9_]*$")
-_VERSION: Final = re.compile(r"^\d+(?:\.\d+){0,2}$")
+_ID: Final = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
+# No leading zeros, so that two spellings never name the same version ("1.0" / "01.0").
+_VERSION: Final = re.compile(r"(?:0|[1-9]\d*)(?:\.(?:0|[1-9]\d*)){0,2}")
 
 
 def _tuple_of_str(value: Iterable[str] | str) -> tuple[str, ...]:
@@ -29,7 +30,7 @@ def _tuple_of_str(value: Iterable[str] | str) -> tuple[str, ...]:
 
 
 def _check_name(value: str, what: str) -> None:
-    if not isinstance(value, str) or not _NAME.match(value):
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidMethodology(
             f"{value!r} is not a valid name; use lowercase letters, digits and underscores, "
             "starting with a letter (e.g. 'offer_solution')",
@@ -158,6 +159,13 @@ class Action:
         _check_text(self.title, where, "title")
         if not self.sources:
             raise InvalidMethodology("needs at least one source step", where=where)
+        for source in self.sources:
+            if not isinstance(source, str):
+                raise InvalidMethodology(f"sources must be step ids (text), got {source!r}", where=where)
+        if self.target is not None and not isinstance(self.target, str):
+            raise InvalidMethodology(
+                f"target must be a step id (text) or None, got {self.target!r}", where=where
+            )
         if len(set(self.sources)) != len(self.sources):
             raise InvalidMethodology(f"lists a source twice: {self.sources}", where=where)
         for guard in self.guards:
@@ -174,7 +182,15 @@ class Action:
                 where=where,
             )
         if self.evidence is not None:
-            record_codec(self.evidence)
+            if not isinstance(self.evidence, type):
+                raise InvalidMethodology(
+                    f"evidence must be an evidence record class (an attrs class), got {self.evidence!r}",
+                    where=where,
+                )
+            try:
+                record_codec(self.evidence)
+            except InvalidMethodology as error:
+                raise InvalidMethodology(str(error), where=where) from error
 
     def target_from(self, source: str) -> str:
         """Where the action leads when taken at ``source``."""
@@ -235,15 +251,16 @@ class Methodology:
     _engine: Engine = attrs.field(init=False, repr=False, eq=False, alias="_engine")
 
     def __attrs_post_init__(self) -> None:
-        if not isinstance(self.id, str) or not _ID.match(self.id):
+        if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
             raise InvalidMethodology(
                 f"id {self.id!r} is not valid; use lowercase words joined by hyphens (e.g. 'seven-as')",
                 where="methodology",
             )
         where = f"methodology {self.id!r}"
-        if not isinstance(self.version, str) or not _VERSION.match(self.version):
+        if not isinstance(self.version, str) or not _VERSION.fullmatch(self.version):
             raise InvalidMethodology(
-                f"version {self.version!r} is not valid; use dotted numbers such as '1.0'",
+                f"version {self.version!r} is not valid; use up to three dotted numbers "
+                "without leading zeros, such as '1.0' or '2.1.3'",
                 where=where,
             )
         _check_text(self.title, where, "title")
@@ -269,7 +286,11 @@ class Methodology:
         if not any(o.successful for o in self.outcomes):
             raise InvalidMethodology("needs at least one successful outcome", where=where)
         known = ", ".join(by_id)
-        if self.initial not in by_id or isinstance(by_id[self.initial], Outcome):
+        if (
+            not isinstance(self.initial, str)
+            or self.initial not in by_id
+            or isinstance(by_id[self.initial], Outcome)
+        ):
             raise InvalidMethodology(
                 f"initial step {self.initial!r} is not one of its steps: "
                 f"{', '.join(s.id for s in self.steps)}",
@@ -311,17 +332,25 @@ class Methodology:
                             f"steps are: {known}",
                             where=a_where,
                         )
+                    if isinstance(by_id[ref], Outcome):
+                        # No action leaves an outcome, so such a guard could never pass.
+                        raise InvalidMethodology(
+                            f"guard {guard.name!r} names {ref!r}, an outcome; guards can only "
+                            f"refer to working steps: {', '.join(s.id for s in self.steps)}",
+                            where=a_where,
+                        )
             by_action[action.name] = action
         if not self.required_steps:
             raise InvalidMethodology("required_steps must name at least one step", where=where)
         for step in self.required_steps:
-            if step not in by_id or isinstance(by_id[step], Outcome):
+            if not isinstance(step, str) or step not in by_id or isinstance(by_id[step], Outcome):
                 raise InvalidMethodology(
                     f"required step {step!r} is not one of its steps: {', '.join(s.id for s in self.steps)}",
                     where=where,
                 )
-        if len(set(self.required_steps)) != len(self.required_steps):
-            raise InvalidMethodology("required_steps lists a step twice", where=where)
+        twice = sorted({s for s in self.required_steps if self.required_steps.count(s) > 1})
+        if twice:
+            raise InvalidMethodology(f"required_steps lists {twice[0]!r} twice", where=where)
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_by_action", by_action)
         # One transitions Machine per methodology version, shared by every case.

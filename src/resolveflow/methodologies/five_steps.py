@@ -102,7 +102,7 @@ FIVE_STEPS = Methodology(
         ),
         Action(
             name="apologize",
-            sources=("analyze", "decide", "address"),
+            sources=("analyze", "decide", "address", "evaluate"),
             target=None,
             title="Apologise",
             evidence=ev.Apology,
