@@ -18,6 +18,8 @@ def modules() -> list[str]:
     return sorted(names)
 
 
+# The testing kit's examples call .example() on purpose: they show a strategy interactively.
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
 @pytest.mark.parametrize("name", modules())
 def test_docstring_examples(name: str) -> None:
     module = importlib.import_module(name)

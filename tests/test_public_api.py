@@ -9,6 +9,7 @@ import pkgutil
 import resolveflow
 
 EXPECTED = {
+    "ENGINE_REFUSAL_CODES",
     "Action", "ActionView", "AfterStep", "AllPlanItemsDone", "Case", "Clock", "Decision",
     "EvidenceIs", "FaultNeedsLiabilityReview", "Finding", "Guard", "GuardContext", "HistoryEntry",
     "InvalidEvidence", "InvalidInput", "InvalidMethodology", "InvalidSnapshot", "LaterThanNow",

@@ -22,6 +22,7 @@ from resolveflow import evidence
 from resolveflow._case import ActionView, Case, Clock, Decision, OverdueItem
 from resolveflow._case import restore_case as _restore_case
 from resolveflow._guards import (
+    ENGINE_REFUSAL_CODES,
     AfterStep,
     AllPlanItemsDone,
     EvidenceIs,
@@ -61,6 +62,7 @@ __all__ = [
     "Case",
     "Clock",
     "Decision",
+    "ENGINE_REFUSAL_CODES",
     "EvidenceIs",
     "FaultNeedsLiabilityReview",
     "Finding",
@@ -136,7 +138,13 @@ def open_case(methodology: Methodology | str, *, case_id: str, clock: Clock | No
     return Case(_resolve(methodology), case_id=case_id, clock=clock)
 
 
-def restore(snapshot: object, *, methodology: Methodology | None = None, clock: Clock | None = None) -> Case:
+def restore(
+    snapshot: object,
+    *,
+    methodology: Methodology | None = None,
+    clock: Clock | None = None,
+    head: str | None = None,
+) -> Case:
     """Rebuild a case from ``case.snapshot()``, replaying every entry.
 
     Each entry goes back through evidence validation, the guards (at the
@@ -148,6 +156,8 @@ def restore(snapshot: object, *, methodology: Methodology | None = None, clock: 
         methodology: the methodology to replay with, when it is not registered;
             its id and version must match the snapshot's.
         clock: the restored case's clock.
+        head: the ``case.head`` you stored when the snapshot was taken; when
+            given, a history cut short (and relabelled) is rejected too.
 
     Raises:
         InvalidSnapshot: anything does not replay; ``.entry`` names the first
@@ -169,4 +179,4 @@ def restore(snapshot: object, *, methodology: Methodology | None = None, clock: 
             )
         return methodology
 
-    return _restore_case(snapshot, resolve=resolve, clock=clock)
+    return _restore_case(snapshot, resolve=resolve, clock=clock, head=head)

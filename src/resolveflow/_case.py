@@ -16,7 +16,7 @@ from typing import Any, Final, NoReturn
 
 import attrs
 
-from resolveflow._guards import GuardContext, Refusal
+from resolveflow._guards import GuardContext, Refusal, open_plan_items
 from resolveflow._history import (
     HistoryEntry,
     entry_hash,
@@ -25,7 +25,7 @@ from resolveflow._history import (
 )
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._schema import INVALID, Errors, record_codec
-from resolveflow.evidence import Plan, Reschedule
+from resolveflow.evidence import Reschedule
 from resolveflow.exceptions import (
     InvalidEvidence,
     InvalidInput,
@@ -304,6 +304,26 @@ class Case:
         """The case's clock reading (UTC)."""
         return _check_time(self._clock(), "clock")
 
+    @property
+    def head(self) -> str:
+        """The hash of the last entry (or of the empty history): store it to detect truncation.
+
+        A snapshot cut short and relabelled still replays; keeping the head
+        elsewhere (your case table) and passing it to ``restore(head=...)``
+        catches that.
+        """
+        return self._history[-1].hash if self._history else self._genesis()
+
+    def _when(self, at: _dt.datetime | None) -> _dt.datetime:
+        """The time of a call: an explicit ``at``, or the clock, never before the last entry."""
+        last = self._history[-1].at if self._history else None
+        if at is not None:
+            return self._forward(_check_time(at, "at"))
+        when = self.now()
+        # Several servers share a case: a clock a little behind the last writer's
+        # must not make the case unusable, so the clock is read as no earlier.
+        return max(when, last) if last is not None else when
+
     # --- deciding ------------------------------------------------------------
 
     def _action(self, name: object) -> Action:
@@ -314,6 +334,7 @@ class Case:
                 step=self.step,
                 methodology=self._methodology.id,
                 available=[a.name for a in self._methodology.actions_from(self.step)],
+                closed=self.closed,
             )
         return action
 
@@ -367,6 +388,7 @@ class Case:
 
         Raises:
             UnknownAction: the methodology has no such action.
+            InvalidInput: ``at`` is naive or earlier than the last entry.
 
         Example:
             >>> import resolveflow
@@ -375,7 +397,7 @@ class Case:
             ['not_from_this_step']
         """
         spec = self._action(action)
-        when = self.now() if at is None else _check_time(at, "at")
+        when = self._when(at)
         record: object | None = None
         refusal = self._structural_refusal(spec)
         if refusal is None and evidence is not None:
@@ -412,7 +434,7 @@ class Case:
             >>> [(a.name, a.enabled) for a in case.actions()]
             [('engage_fully', True)]
         """
-        when = self.now() if at is None else _check_time(at, "at")
+        when = self._when(at)
         views = []
         for spec in self._methodology.actions_from(self.step):
             _, refusals, pending = self._decide(spec, None, when)
@@ -468,19 +490,23 @@ class Case:
         """
         spec = self._action(action)
         who = _check_actor(actor)
-        when = self.now() if at is None else _check_time(at, "at")
+        when = self._when(at)
         entry = self._apply(spec, evidence, who, when)
         object.__setattr__(self, "_history", (*self._history, entry))
         return entry
 
-    def _apply(self, spec: Action, evidence: object, actor: str, at: _dt.datetime) -> HistoryEntry:
-        """Everything fire() does short of appending: the path restore() replays too."""
+    def _forward(self, at: _dt.datetime) -> _dt.datetime:
         if self._history and at < self._history[-1].at:
             raise InvalidInput(
                 f"{format_time(at)} is earlier than the last entry "
                 f"({format_time(self._history[-1].at)}); history only moves forward",
                 argument="at",
             )
+        return at
+
+    def _apply(self, spec: Action, evidence: object, actor: str, at: _dt.datetime) -> HistoryEntry:
+        """Everything fire() does short of appending: the path restore() replays too."""
+        self._forward(at)
         refusal = self._structural_refusal(spec)
         if refusal is not None:
             raise Refused(action=spec.name, step=self.step, refusals=(refusal,))
@@ -547,20 +573,12 @@ class Case:
         found: list[OverdueItem] = []
         if self.closed:
             return ()
-        plan_at = max((i for i, e in enumerate(self._history) if isinstance(e.evidence, Plan)), default=None)
-        if plan_at is not None:
-            plan = self._history[plan_at].evidence
-            assert isinstance(plan, Plan)
-            done = {
-                getattr(e.evidence, "item_id", None)
-                for e in self._history[plan_at + 1 :]
-                if e.action == "complete_item"
-            }
-            found.extend(
-                OverdueItem(kind="plan_item", ref=item.id, description=item.description, due=item.due)
-                for item in plan.items
-                if item.id not in done and item.due < when
-            )
+        open_items = open_plan_items(self._history) or ()
+        found.extend(
+            OverdueItem(kind="plan_item", ref=item.id, description=item.description, due=item.due)
+            for item in open_items
+            if item.due < when
+        )
         last = self._history[-1] if self._history else None
         if last is not None and isinstance(last.evidence, Reschedule) and last.evidence.resume_at < when:
             found.append(
@@ -616,6 +634,7 @@ def restore_case(
     *,
     resolve: Callable[[str, str], Methodology],
     clock: Clock | None = None,
+    head: str | None = None,
 ) -> Case:
     """Rebuild a case from a snapshot by replaying it; see :func:`resolveflow.restore`."""
     if not isinstance(snapshot, Mapping):
@@ -651,6 +670,11 @@ def restore_case(
     outcome = case.outcome
     if (outcome.id if outcome else None) != snapshot["outcome"]:
         _bad(f"claims outcome {snapshot['outcome']!r} but its history leads to {case.step!r}")
+    if head is not None and case.head != head:
+        _bad(
+            f"its history ends at entry {len(case.history)} with hash {case.head[:12]}…, "
+            f"not at the expected head {head[:12]}…: entries were removed or added"
+        )
     return case
 
 

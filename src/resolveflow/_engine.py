@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from transitions import Machine, MachineError
 
-from resolveflow._guards import Guard, GuardContext, Refusal
+from resolveflow._guards import Guard, GuardContext, Refusal, run_guard
 
 if TYPE_CHECKING:
     from resolveflow._methodology import Methodology
@@ -61,7 +61,7 @@ class _GuardCondition:
             if skip_evidence and guard.uses_evidence:
                 pending.append(guard.name)
                 continue
-            refusal = guard.check(context)
+            refusal = run_guard(guard, context)
             if refusal is not None:
                 verdict.append(refusal)
         return not verdict

@@ -149,6 +149,14 @@ class Guard(abc.ABC):
         """What must be on the path for this guard to be able to pass (for ``verify``)."""
         return ()
 
+    def evidence_fields(self) -> tuple[str, ...]:
+        """Fields of the proposed evidence this guard reads, checked against the action's record."""
+        return ()
+
+    def datetime_fields(self) -> tuple[str, ...]:
+        """The subset of :meth:`evidence_fields` that must hold date-times."""
+        return ()
+
     def refuse(self, *missing: str, message: str | None = None) -> Refusal:
         return Refusal(code=self.name, message=message or self.message, missing=tuple(missing))
 
@@ -266,6 +274,9 @@ class EvidenceIs(Guard):
     def __attrs_post_init__(self) -> None:
         _check_code(self.name, "EvidenceIs", self.message)
 
+    def evidence_fields(self) -> tuple[str, ...]:
+        return (self.field,)
+
     def check(self, context: GuardContext) -> Refusal | None:
         if context.evidence is None:
             return None
@@ -288,6 +299,12 @@ class LaterThanNow(Guard):
     def __attrs_post_init__(self) -> None:
         _check_code(self.name, "LaterThanNow", self.message)
 
+    def evidence_fields(self) -> tuple[str, ...]:
+        return (self.field,)
+
+    def datetime_fields(self) -> tuple[str, ...]:
+        return (self.field,)
+
     def check(self, context: GuardContext) -> Refusal | None:
         value = getattr(context.evidence, self.field, None)
         if value is None or value > context.at:
@@ -309,6 +326,12 @@ class NotLaterThanNow(Guard):
 
     def __attrs_post_init__(self) -> None:
         _check_code(self.name, "NotLaterThanNow", self.message)
+
+    def evidence_fields(self) -> tuple[str, ...]:
+        return (self.field,)
+
+    def datetime_fields(self) -> tuple[str, ...]:
+        return (self.field,)
 
     def check(self, context: GuardContext) -> Refusal | None:
         value = getattr(context.evidence, self.field, None)
@@ -346,15 +369,20 @@ class SoundPlan(Guard):
         return "plan ids unique, dues in the future"
 
 
-def _open_items(context: GuardContext) -> tuple[ev.PlanItem, ...]:
-    plan = context.latest(ev.Plan)
-    if plan is None:
-        return ()
+def open_plan_items(history: tuple[HistoryEntry, ...]) -> tuple[ev.PlanItem, ...] | None:
+    """The items of the plan in force that no ItemCompletion since it has closed; None without a plan."""
+    latest = max((i for i, e in enumerate(history) if isinstance(e.evidence, ev.Plan)), default=None)
+    if latest is None:
+        return None
+    plan = history[latest].evidence
+    assert isinstance(plan, ev.Plan)
     # Completions only count against the plan currently in force.
-    plans = [i for i, e in enumerate(context.history) if isinstance(e.evidence, ev.Plan)]
-    since = plans[-1]
-    done = {e.evidence.item_id for e in context.history[since:] if isinstance(e.evidence, ev.ItemCompletion)}
+    done = {e.evidence.item_id for e in history[latest:] if isinstance(e.evidence, ev.ItemCompletion)}
     return tuple(item for item in plan.items if item.id not in done)
+
+
+def _open_items(context: GuardContext) -> tuple[ev.PlanItem, ...]:
+    return open_plan_items(context.history) or ()
 
 
 @attrs.frozen(kw_only=True)
@@ -480,9 +508,46 @@ class Rule(Guard):
             return self.refuse()
         if isinstance(result, str):
             return self.refuse(result) if result else None
+        if not isinstance(result, Iterable):
+            raise InvalidMethodology(
+                f"the predicate returned {result!r}; return True, False or the missing items",
+                where=f"Rule {self.name!r}",
+            )
         missing = tuple(str(item) for item in result)
         return self.refuse(*missing) if missing else None
 
 
-ENGINE_CODES: Final = ("case_closed", "not_from_this_step", "invalid_evidence")
-"""Refusal codes the engine itself gives, beside the guards' own."""
+ENGINE_REFUSAL_CODES: Final = ("case_closed", "not_from_this_step", "invalid_evidence")
+"""Refusal codes resolveflow itself gives, beside the guards' own names."""
+
+
+def check_guard_definition(guard: object, where: str) -> None:
+    """Reject a guard object that could not give a proper refusal (custom subclasses included)."""
+    if not isinstance(guard, Guard):
+        raise InvalidMethodology(
+            f"guards must be Guard instances (Requires, AfterStep, Rule ...), got {guard!r}", where=where
+        )
+    name = getattr(guard, "name", None)
+    message = getattr(guard, "message", None)
+    if not isinstance(name, str) or not _CODE.fullmatch(name):
+        raise InvalidMethodology(
+            f"guard {type(guard).__name__} needs a 'name' that is a snake_case refusal code, got {name!r}",
+            where=where,
+        )
+    if not isinstance(message, str) or not message.strip():
+        raise InvalidMethodology(f"guard {name!r} needs a non-blank 'message'", where=where)
+    if name in ENGINE_REFUSAL_CODES:
+        raise InvalidMethodology(
+            f"guard name {name!r} is reserved for resolveflow's own refusals; choose another", where=where
+        )
+
+
+def run_guard(guard: Guard, context: GuardContext) -> Refusal | None:
+    """Run one guard and insist on a proper answer: None, or a Refusal."""
+    result = guard.check(context)
+    if result is None or isinstance(result, Refusal):
+        return result
+    raise InvalidMethodology(
+        f"guard {guard.name!r} returned {result!r}; a guard returns None (passes) or a Refusal",
+        where=f"guard {guard.name!r}",
+    )

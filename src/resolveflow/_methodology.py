@@ -15,7 +15,7 @@ from typing import Any, Final
 import attrs
 
 from resolveflow._engine import Engine
-from resolveflow._guards import Guard
+from resolveflow._guards import Guard, check_guard_definition
 from resolveflow._schema import EMPTY_SCHEMA, JSONSCHEMA_DIALECT, record_codec
 from resolveflow.exceptions import InvalidMethodology
 
@@ -169,11 +169,7 @@ class Action:
         if len(set(self.sources)) != len(self.sources):
             raise InvalidMethodology(f"lists a source twice: {self.sources}", where=where)
         for guard in self.guards:
-            if not isinstance(guard, Guard):
-                raise InvalidMethodology(
-                    f"guards must be Guard instances (Requires, AfterStep, Rule ...), got {guard!r}",
-                    where=where,
-                )
+            check_guard_definition(guard, where)
         names = [g.name for g in self.guards]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -191,6 +187,32 @@ class Action:
                 record_codec(self.evidence)
             except InvalidMethodology as error:
                 raise InvalidMethodology(str(error), where=where) from error
+        self._check_guard_fields(where)
+
+    def _check_guard_fields(self, where: str) -> None:
+        """A guard reading the evidence must name fields the record really has."""
+        codec = record_codec(self.evidence) if self.evidence is not None else None
+        fields = {f.attr: f for f in codec.fields} if codec is not None else {}
+        for guard in self.guards:
+            read = guard.evidence_fields()
+            if (guard.uses_evidence or read) and codec is None:
+                raise InvalidMethodology(
+                    f"guard {guard.name!r} reads the evidence, but this action records none", where=where
+                )
+            for name in read:
+                if name not in fields:
+                    raise InvalidMethodology(
+                        f"guard {guard.name!r} reads field {name!r}, which "
+                        f"{self.evidence.__name__ if self.evidence else 'the evidence'} does not have; "
+                        f"fields are: {', '.join(fields)}",
+                        where=where,
+                    )
+            for name in guard.datetime_fields():
+                if not fields[name].is_datetime:
+                    raise InvalidMethodology(
+                        f"guard {guard.name!r} compares field {name!r} with the time, but it is not a datetime",
+                        where=where,
+                    )
 
     def target_from(self, source: str) -> str:
         """Where the action leads when taken at ``source``."""

@@ -250,11 +250,17 @@ class _Optional(_Codec):
 
 @attrs.frozen
 class _Field:
-    name: str
+    name: str  # the JSON key and the constructor argument (attrs' alias)
+    attr: str  # the attribute it is stored under
     codec: _Codec
     required: bool
     title: str
     description: str | None
+
+    @property
+    def is_datetime(self) -> bool:
+        codec = self.codec.inner if isinstance(self.codec, _Optional) else self.codec
+        return isinstance(codec, _DateTime)
 
 
 @attrs.frozen(eq=False)
@@ -318,7 +324,7 @@ class RecordCodec(_Codec):
     def dump(self, value: object) -> object:
         if not isinstance(value, self.cls):
             return value
-        return {f.name: f.codec.dump(getattr(value, f.name)) for f in self.fields}
+        return {f.name: f.codec.dump(getattr(value, f.attr)) for f in self.fields}
 
 
 def _title_from_name(name: str) -> str:
@@ -392,10 +398,11 @@ def record_codec(cls: type) -> RecordCodec:
         codec = _codec_for(annotation, meta, f"{where} field {a.name!r}")
         fields.append(
             _Field(
-                name=a.name,
+                name=a.alias or a.name,
+                attr=a.name,
                 codec=codec,
                 required=a.default is attrs.NOTHING,
-                title=meta.get("title") or _title_from_name(a.name),
+                title=meta.get("title") or _title_from_name(a.alias or a.name),
                 description=meta.get("description"),
             )
         )

@@ -98,12 +98,20 @@ class UnknownAction(ResolveflowError, LookupError):
         available: the actions leaving that step.
     """
 
-    def __init__(self, action: str, *, step: str, methodology: str, available: Sequence[str]) -> None:
+    def __init__(
+        self,
+        action: str,
+        *,
+        step: str,
+        methodology: str,
+        available: Sequence[str],
+        closed: bool = False,
+    ) -> None:
         self.action = action
         self.step = step
         self.methodology = methodology
         self.available = tuple(available)
-        listed = ", ".join(self.available) or "none (the case is closed)"
+        listed = ", ".join(self.available) or ("none (the case is closed)" if closed else "none")
         super().__init__(
             f"methodology {methodology!r} has no action {action!r}; "
             f"actions available at step {step!r}: {listed}"
