@@ -291,3 +291,91 @@ def test_overdue_plan_items_and_follow_ups(clock: FakeClock) -> None:
     assert case.overdue(due + dt.timedelta(days=9)) == ()
     with pytest.raises(resolveflow.InvalidInput):
         case.overdue(dt.datetime(2026, 1, 1))
+
+
+def test_check_and_actions_refuse_a_time_before_the_last_entry(clock: FakeClock) -> None:
+    case = rx(clock)
+    case.fire(
+        "acknowledge_problem", {"customer_perspective": "late", "accepts_accountability": True}, actor="a"
+    )
+    earlier = T0 - dt.timedelta(minutes=1)
+    with pytest.raises(resolveflow.InvalidInput, match="earlier than the last entry"):
+        case.check("remedy", at=earlier)
+    with pytest.raises(resolveflow.InvalidInput, match="earlier than the last entry"):
+        case.actions(at=earlier)
+
+
+def test_a_clock_behind_the_last_entry_reads_as_the_last_entry() -> None:
+    """Another server with a slower clock wrote last: the case stays usable, time never goes back."""
+    clock = FakeClock()
+    case = resolveflow.open_case("prescription", case_id="skew", clock=clock)
+    ahead = T0 + dt.timedelta(seconds=30)
+    case.fire(
+        "acknowledge_problem",
+        {"customer_perspective": "late", "accepts_accountability": True},
+        actor="server-a",
+        at=ahead,
+    )
+    entry = case.fire("remedy", {"action": "credit", "taken_at": T0.isoformat()}, actor="server-b")
+    assert entry.at == ahead
+    assert case.check("commit_prevention").allowed
+
+
+def test_overdue_counts_completions_by_record_not_by_action_name(clock: FakeClock) -> None:
+    plan_steps = resolveflow.Methodology(
+        id="tiny-plan",
+        version="1.0",
+        title="Tiny plan",
+        source="tests",
+        steps=(resolveflow.Step(id="plan", title="Plan"), resolveflow.Step(id="do", title="Do")),
+        outcomes=(resolveflow.Outcome(id="done", title="Done", successful=True),),
+        actions=(
+            resolveflow.Action(name="agree", sources="plan", target="do", title="Agree", evidence=ev.Plan),
+            resolveflow.Action(
+                name="tick", sources="do", target=None, title="Tick", evidence=ev.ItemCompletion
+            ),
+            resolveflow.Action(
+                name="finish",
+                sources="do",
+                target="done",
+                title="Finish",
+                guards=(resolveflow.AllPlanItemsDone(),),
+            ),
+        ),
+        initial="plan",
+        required_steps=("plan", "do"),
+    )
+    case = resolveflow.open_case(plan_steps, case_id="P", clock=clock)
+    due = (T0 + dt.timedelta(hours=1)).isoformat()
+    case.fire(
+        "agree", {"agreed_with": "Bo", "items": [{"id": "x", "description": "d", "due": due}]}, actor="a"
+    )
+    case.fire("tick", {"item_id": "x"}, actor="a")
+    assert case.overdue(T0 + dt.timedelta(days=1)) == ()
+    case.fire("finish", actor="a")
+
+
+def test_unknown_action_at_a_dead_end_does_not_claim_the_case_is_closed() -> None:
+    stuck = resolveflow.Methodology(
+        id="stuck",
+        version="1.0",
+        title="Stuck",
+        source="tests",
+        steps=(resolveflow.Step(id="a", title="A"), resolveflow.Step(id="pit", title="Pit")),
+        outcomes=(resolveflow.Outcome(id="done", title="Done", successful=True),),
+        actions=(
+            resolveflow.Action(name="fall", sources="a", target="pit", title="Fall"),
+            resolveflow.Action(name="win", sources="a", target="done", title="Win"),
+        ),
+        initial="a",
+        required_steps=("a",),
+    )
+    case = resolveflow.open_case(stuck, case_id="S")
+    case.fire("fall", actor="a")
+    with pytest.raises(resolveflow.UnknownAction) as info:
+        case.fire("jump", actor="a")
+    assert "closed" not in str(info.value)
+    closed = resolveflow.open_case(stuck, case_id="T")
+    closed.fire("win", actor="a")
+    with pytest.raises(resolveflow.UnknownAction, match="the case is closed"):
+        closed.fire("jump", actor="a")

@@ -231,3 +231,32 @@ def test_restore_with_an_unregistered_methodology() -> None:
     assert resolveflow.restore(data, methodology=mine).step == "empathize"
     with pytest.raises(resolveflow.InvalidSnapshot, match="not engage@1.0"):
         resolveflow.restore(data, methodology=resolveflow.get_methodology("engage"))
+
+
+def test_truncation_is_caught_with_the_stored_head() -> None:
+    case = walked_case()
+    head = case.head
+    data = json.loads(json.dumps(case.snapshot()))
+    assert resolveflow.restore(data, head=head).head == head
+    data["history"] = data["history"][:-1]
+    data["step"] = "agree"
+    # Without the head, a history cut short and relabelled is still a valid (shorter) case...
+    assert resolveflow.restore(data).step == "agree"
+    # ...with it, the cut is caught.
+    with pytest.raises(resolveflow.InvalidSnapshot, match="expected head"):
+        resolveflow.restore(data, head=head)
+
+
+def test_bad_time_in_history_is_reported_once() -> None:
+    data = snap()
+    data["history"][0]["at"] = "2026-01-05T09:00:00"
+    with pytest.raises(resolveflow.InvalidSnapshot) as info:
+        resolveflow.restore(data)
+    assert str(info.value).count("invalid snapshot") == 1
+    assert not info.value.reason.startswith("invalid snapshot")
+
+
+def test_empty_case_head_is_the_genesis() -> None:
+    one = resolveflow.open_case("engage", case_id="A")
+    two = resolveflow.open_case("engage", case_id="B")
+    assert one.head != two.head and len(one.head) == 64

@@ -696,6 +696,8 @@ def _replay_entry(case: Case, raw: object, index: int) -> None:
         raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
     except Refused as error:
         raise InvalidSnapshot(f"the guards refuse it now: {', '.join(error.codes)}", entry=index) from error
+    except InvalidSnapshot:
+        raise
     except ResolveflowError as error:
         raise InvalidSnapshot(str(error), entry=index) from error
     if entry.step != raw["step"]:

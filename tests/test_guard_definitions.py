@@ -1,0 +1,128 @@
+"""Guards are checked against the action they guard, and must answer properly at run time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+
+import resolveflow
+from resolveflow import Action, GuardContext, Methodology, Outcome, Refusal, Step
+from resolveflow import evidence as ev
+
+
+def one_step(action: Action) -> Methodology:
+    return Methodology(
+        id="one",
+        version="1.0",
+        title="One",
+        source="tests",
+        steps=(Step(id="a", title="A"),),
+        outcomes=(Outcome(id="done", title="Done", successful=True),),
+        actions=(action,),
+        initial="a",
+        required_steps=("a",),
+    )
+
+
+def test_guard_reading_a_field_the_record_lacks() -> None:
+    with pytest.raises(
+        resolveflow.InvalidMethodology, match="reads field 'happy'.*fields are: satisfied, comment"
+    ):
+        Action(
+            name="close", sources="a", target="done", title="Close", evidence=ev.SatisfactionConfirmation,
+            guards=(resolveflow.EvidenceIs(field="happy", equals=True, name="happy", message="Happy?"),),
+        )  # fmt: skip
+
+
+def test_guard_reading_evidence_on_an_action_without_any() -> None:
+    with pytest.raises(resolveflow.InvalidMethodology, match="records none"):
+        Action(
+            name="close", sources="a", target="done", title="Close",
+            guards=(resolveflow.EvidenceIs(field="satisfied", equals=True, name="ok", message="OK?"),),
+        )  # fmt: skip
+    with pytest.raises(resolveflow.InvalidMethodology, match="records none"):
+        Action(name="close", sources="a", target="done", title="Close", guards=(resolveflow.SoundPlan(),))
+
+
+def test_time_guard_on_a_field_that_is_not_a_time() -> None:
+    with pytest.raises(resolveflow.InvalidMethodology, match="not a datetime"):
+        Action(
+            name="later", sources="a", target="done", title="Later", evidence=ev.Reschedule,
+            guards=(resolveflow.LaterThanNow(field="reason", name="later", message="Later."),),
+        )  # fmt: skip
+
+
+class Bare(resolveflow.Guard):
+    def check(self, context: GuardContext) -> Refusal | None:
+        return None
+
+
+class Answers(resolveflow.Guard):
+    name = "answers"
+    message = "Answers something."
+
+    def __init__(self, answer: Any) -> None:
+        self.answer = answer
+
+    def check(self, context: GuardContext) -> Any:
+        return self.answer
+
+
+def test_custom_guard_without_name_or_message() -> None:
+    with pytest.raises(resolveflow.InvalidMethodology, match="needs a 'name'"):
+        Action(name="go", sources="a", target="done", title="Go", guards=(Bare(),))
+    blank = Answers(None)
+    blank.message = " "
+    with pytest.raises(resolveflow.InvalidMethodology, match="non-blank 'message'"):
+        Action(name="go", sources="a", target="done", title="Go", guards=(blank,))
+
+
+def test_guard_names_cannot_take_engine_codes() -> None:
+    with pytest.raises(resolveflow.InvalidMethodology, match="reserved"):
+        Action(
+            name="go", sources="a", target="done", title="Go",
+            guards=(resolveflow.Rule(name="case_closed", message="x", predicate=lambda c: True),),
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("answer", [False, True, "no", 0])
+def test_a_guard_answering_neither_none_nor_refusal(answer: Any) -> None:
+    case = resolveflow.open_case(
+        one_step(Action(name="go", sources="a", target="done", title="Go", guards=(Answers(answer),))),
+        case_id="G",
+    )
+    for call in (lambda: case.check("go"), lambda: case.fire("go", actor="x")):
+        with pytest.raises(resolveflow.InvalidMethodology, match="returns None .* or a Refusal"):
+            call()
+    assert case.history == ()
+
+
+@pytest.mark.parametrize("result", [None, 1, 2.5])
+def test_a_rule_predicate_answering_nonsense(result: Any) -> None:
+    rule = resolveflow.Rule(name="odd", message="Odd.", predicate=lambda ctx: result)
+    case = resolveflow.open_case(
+        one_step(Action(name="go", sources="a", target="done", title="Go", guards=(rule,))), case_id="R"
+    )
+    with pytest.raises(resolveflow.InvalidMethodology, match="return True, False or the missing items"):
+        case.fire("go", actor="x")
+    assert case.history == ()
+
+
+def test_a_rule_predicate_returning_one_missing_item() -> None:
+    rule = resolveflow.Rule(name="needs_x", message="Needs x.", predicate=lambda ctx: "x")
+    case = resolveflow.open_case(
+        one_step(Action(name="go", sources="a", target="done", title="Go", guards=(rule,))), case_id="R"
+    )
+    assert case.check("go").refusals[0].missing == ("x",)
+
+
+def test_rules_with_different_predicates_make_different_methodologies() -> None:
+    def make(predicate: Any) -> Methodology:
+        rule = resolveflow.Rule(name="r", message="R.", predicate=predicate)
+        return one_step(Action(name="go", sources="a", target="done", title="Go", guards=(rule,)))
+
+    yes = make(lambda ctx: True)
+    assert yes == attrs.evolve(yes)
+    assert yes != make(lambda ctx: False)
