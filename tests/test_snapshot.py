@@ -142,6 +142,8 @@ def test_entry_moved_to_another_case() -> None:
 def test_unknown_version_and_methodology() -> None:
     data = snap()
     data["methodology"]["version"] = "9.9"
+    expect_bad(data, None, "claims version '9.9'")
+    data["opened_with"] = "9.9"
     expect_bad(data, None, "no version '9.9'")
     data["methodology"] = {"id": "nope", "version": "1.0"}
     expect_bad(data, None, "unknown methodology 'nope'")

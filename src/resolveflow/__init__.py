@@ -18,6 +18,8 @@ Example:
 
 from __future__ import annotations
 
+import datetime
+
 from resolveflow import evidence
 from resolveflow._case import ActionView, Case, Clock, Decision, OverdueItem
 from resolveflow._case import restore_case as _restore_case
@@ -41,6 +43,7 @@ from resolveflow._guards import (
 )
 from resolveflow._history import HistoryEntry
 from resolveflow._methodology import Action, Methodology, Outcome, Step
+from resolveflow._migration import Migration
 from resolveflow._registry import available, get_methodology, register, unregister, versions
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
 from resolveflow.exceptions import (
@@ -75,6 +78,7 @@ __all__ = [
     "InvalidSnapshot",
     "LaterThanNow",
     "Methodology",
+    "Migration",
     "Need",
     "NotLaterThanNow",
     "Outcome",
@@ -95,6 +99,7 @@ __all__ = [
     "available",
     "evidence",
     "get_methodology",
+    "migrate",
     "open_case",
     "register",
     "restore",
@@ -153,8 +158,9 @@ def restore(
 
     Args:
         snapshot: the dict from :meth:`Case.snapshot` (e.g. after ``json.loads``).
-        methodology: the methodology to replay with, when it is not registered;
-            its id and version must match the snapshot's.
+        methodology: the methodology to replay with, when it is not registered
+            (for a migrated case: its current version; earlier ones come from
+            the registry).
         clock: the restored case's clock.
         head: the ``case.head`` you stored when the snapshot was taken; when
             given, a history cut short (and relabelled) is rejected too.
@@ -171,12 +177,67 @@ def restore(
     """
 
     def resolve(methodology_id: str, version: str) -> Methodology:
-        if methodology is None:
+        if methodology is not None and methodology.key == (methodology_id, version):
+            return methodology
+        try:
+            # Versions a migrated case passed through come from the registry.
             return get_methodology(methodology_id, version)
-        if methodology.key != (methodology_id, version):
+        except UnknownMethodology:
+            if methodology is None:
+                raise
             raise InvalidSnapshot(
                 f"the snapshot is for {methodology_id}@{version}, not {methodology.id}@{methodology.version}"
-            )
-        return methodology
+            ) from None
 
     return _restore_case(snapshot, resolve=resolve, clock=clock, head=head)
+
+
+def migrate(
+    case: Case,
+    migration: Migration,
+    *,
+    actor: str,
+    at: datetime.datetime | None = None,
+    target: Methodology | None = None,
+) -> Case:
+    """Move an open case to another version of its methodology, recorded in its history.
+
+    The case's recorded history is checked against the new version: the
+    migration is refused when a required step of the new version would be
+    skipped (it lies before the landing step and the case never passed it),
+    when the new guards could never let the case reach a successful outcome
+    with the evidence it has, when a step has no counterpart, or when the case
+    is closed. Otherwise a ``migrate_version`` entry is appended to the hash
+    chain and a new Case on the target version is returned (the given one is
+    left as it was). Restoring the snapshot needs both versions registered
+    (or ``target`` passed to ``restore`` for the last one).
+
+    Args:
+        case: the case to move.
+        migration: the declared step mapping between the two versions.
+        actor: who performs the migration.
+        at: when (default: the case's clock).
+        target: the new version, when it is not registered.
+
+    Raises:
+        Refused: with every reason (codes ``migration_skips_required_step``,
+            ``migration_strands_case``, ``migration_unmapped_step``,
+            ``migration_wrong_version``, ``migration_wrong_target``, ``case_closed``).
+        UnknownMethodology: the target version is not registered and not given.
+
+    Example:
+        >>> import attrs, resolveflow
+        >>> v1 = resolveflow.get_methodology("engage")
+        >>> v2 = attrs.evolve(v1, version="2.0")
+        >>> case = resolveflow.open_case(v1, case_id="M-1")
+        >>> moved = resolveflow.migrate(case, resolveflow.Migration(
+        ...     methodology_id="engage", from_version="1.0", to_version="2.0"), actor="ops", target=v2)
+        >>> moved.methodology.version, moved.history[-1].action, moved.opened_with
+        ('2.0', 'migrate_version', '1.0')
+    """
+    if not isinstance(case, Case):
+        raise InvalidInput(f"expected a Case, got {type(case).__name__}", argument="case")
+    if not isinstance(migration, Migration):
+        raise InvalidInput(f"expected a Migration, got {type(migration).__name__}", argument="migration")
+    chosen = target or get_methodology(migration.methodology_id, migration.to_version)
+    return case._migrated(migration, chosen, actor=actor, at=at)

@@ -24,6 +24,7 @@ from resolveflow._history import (
     genesis_hash,
 )
 from resolveflow._methodology import Action, Methodology, Outcome, Step
+from resolveflow._migration import MIGRATE_ACTION, Migration, check_migration
 from resolveflow._schema import INVALID, Errors, record_codec
 from resolveflow.evidence import Reschedule
 from resolveflow.exceptions import (
@@ -39,6 +40,7 @@ from resolveflow.exceptions import (
 Clock = Callable[[], _dt.datetime]
 SNAPSHOT_FORMAT: Final = "resolveflow.case/1"
 _SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
+_OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with"})
 _ENTRY_KEYS: Final = frozenset({"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"})
 _MAX_ID: Final = 200
 
@@ -295,10 +297,16 @@ class Case:
     @property
     def path(self) -> tuple[str, ...]:
         """The steps the case has been at, in order, including the current one."""
-        return (
-            self._methodology.initial,
-            *(e.step for e in self._history if e.step != e.from_step),
-        )
+        start = self._history[0].from_step if self._history else self._methodology.initial
+        return (start, *(e.step for e in self._history if e.step != e.from_step))
+
+    @property
+    def opened_with(self) -> str:
+        """The methodology version the case was opened with (it differs after a migration)."""
+        for entry in self._history:
+            if isinstance(entry.evidence, Migration):
+                return entry.evidence.from_version
+        return self._methodology.version
 
     def now(self) -> _dt.datetime:
         """The case's clock reading (UTC)."""
@@ -539,7 +547,64 @@ class Case:
         )
 
     def _genesis(self) -> str:
-        return genesis_hash(self._methodology.id, self._methodology.version, self._id)
+        return genesis_hash(self._methodology.id, self.opened_with, self._id)
+
+    def _in_current_terms(self) -> tuple[list[str], list[tuple[type, str]]]:
+        """Visited steps and (record type, step) pairs, in the current version's step ids."""
+        visits = [self._history[0].from_step] if self._history else [self._methodology.initial]
+        records: list[tuple[type, str]] = []
+        for entry in self._history:
+            if isinstance(entry.evidence, Migration):
+                mapping = entry.evidence.target_step
+                visits = [mapping(v) for v in visits]
+                records = [(r, mapping(at)) for r, at in records]
+            elif entry.evidence is not None:
+                records.append((type(entry.evidence), entry.from_step))
+            if entry.step != entry.from_step:
+                visits.append(entry.step)
+        return visits, records
+
+    def _migration_entry(
+        self, migration: Migration, target: Methodology, actor: str, at: _dt.datetime
+    ) -> HistoryEntry:
+        """The entry that moves this case onto ``target``; raises Refused with every reason not to."""
+        self._forward(at)
+        visits, records = self._in_current_terms()
+        landing, refusals = check_migration(
+            migration, source=self._methodology, target=target, step=self.step, visits=visits, records=records
+        )
+        if refusals:
+            raise Refused(action=MIGRATE_ACTION, step=self.step, refusals=refusals)
+        previous = self.head
+        data = migration.to_json()
+        body = {
+            "seq": len(self._history) + 1,
+            "action": MIGRATE_ACTION,
+            "from_step": self.step,
+            "step": landing,
+            "actor": actor,
+            "at": format_time(at),
+            "evidence": data,
+        }
+        return HistoryEntry(
+            seq=len(self._history) + 1,
+            action=MIGRATE_ACTION,
+            from_step=self.step,
+            step=landing,
+            actor=actor,
+            at=at,
+            evidence=migration,
+            evidence_json=data,
+            hash=entry_hash(previous, body),
+        )
+
+    def _migrated(
+        self, migration: Migration, target: Methodology, *, actor: str, at: _dt.datetime | None
+    ) -> Case:
+        entry = self._migration_entry(migration, target, _check_actor(actor), self._when(at))
+        moved = Case(target, case_id=self._id, clock=self._clock)
+        object.__setattr__(moved, "_history", (*self._history, entry))
+        return moved
 
     def verify_chain(self) -> bool:
         """Recompute the hash chain; True when every entry still matches.
@@ -606,6 +671,7 @@ class Case:
         return {
             "format": SNAPSHOT_FORMAT,
             "methodology": {"id": self._methodology.id, "version": self._methodology.version},
+            "opened_with": self.opened_with,
             "case_id": self._id,
             "step": self.step,
             "outcome": outcome.id if outcome else None,
@@ -641,7 +707,7 @@ def restore_case(
         _bad(f"expected a mapping (the dict from case.snapshot()), got {type(snapshot).__name__}")
     if snapshot.get("format") != SNAPSHOT_FORMAT:
         _bad(f"'format' must be {SNAPSHOT_FORMAT!r}, got {snapshot.get('format')!r}")
-    extra = set(snapshot) - _SNAPSHOT_KEYS
+    extra = set(snapshot) - _SNAPSHOT_KEYS - _OPTIONAL_SNAPSHOT_KEYS
     missing = _SNAPSHOT_KEYS - set(snapshot)
     if extra or missing:
         _bad(f"unexpected keys {sorted(extra)} / missing keys {sorted(missing)}")
@@ -652,8 +718,11 @@ def restore_case(
         and all(isinstance(v, str) for v in ref.values())
     ):
         _bad("'methodology' must be {'id': str, 'version': str}")
+    opened_with = snapshot.get("opened_with", ref["version"])
+    if not isinstance(opened_with, str):
+        _bad("'opened_with' must be a version string")
     try:
-        methodology = resolve(ref["id"], ref["version"])
+        methodology = resolve(ref["id"], opened_with)
     except UnknownMethodology as error:
         raise InvalidSnapshot(str(error)) from error
     try:
@@ -664,7 +733,9 @@ def restore_case(
     if not isinstance(history, list | tuple):
         _bad("'history' must be a list of entries")
     for index, raw in enumerate(history, start=1):
-        _replay_entry(case, raw, index)
+        _replay_entry(case, raw, index, resolve)
+    if case.methodology.version != ref["version"]:
+        _bad(f"claims version {ref['version']!r} but its history leads to {case.methodology.version!r}")
     if case.step != snapshot["step"]:
         _bad(f"claims step {snapshot['step']!r} but its history leads to {case.step!r}")
     outcome = case.outcome
@@ -678,17 +749,41 @@ def restore_case(
     return case
 
 
-def _replay_entry(case: Case, raw: object, index: int) -> None:
+def _replay_migration(
+    case: Case, raw: Mapping[str, Any], index: int, resolve: Callable[[str, str], Methodology]
+) -> tuple[HistoryEntry, Methodology]:
+    try:
+        migration = Migration.from_json(raw["evidence"])
+        target = resolve(migration.methodology_id, migration.to_version)
+        entry = case._migration_entry(
+            migration, target, _check_actor(raw["actor"]), _parse_time(raw["at"], index)
+        )
+    except Refused as error:
+        raise InvalidSnapshot(f"the migration is refused: {', '.join(error.codes)}", entry=index) from error
+    except InvalidSnapshot:
+        raise
+    except ResolveflowError as error:
+        raise InvalidSnapshot(str(error), entry=index) from error
+    return entry, target
+
+
+def _replay_entry(case: Case, raw: object, index: int, resolve: Callable[[str, str], Methodology]) -> None:
     if not isinstance(raw, Mapping) or set(raw) != _ENTRY_KEYS:
         keys = sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__
         _bad(f"an entry has exactly the keys {sorted(_ENTRY_KEYS)}, got {keys}", index)
     if raw["seq"] != index or isinstance(raw["seq"], bool):
         _bad(f"sequence number {raw['seq']!r} where {index} was expected (gap or reorder)", index)
+    if raw["from_step"] != case.step:
+        _bad(f"recorded from step {raw['from_step']!r} but the case was at {case.step!r}", index)
+    if raw["action"] == MIGRATE_ACTION:
+        entry, target = _replay_migration(case, raw, index, resolve)
+        _check_replayed(entry, raw, index)
+        object.__setattr__(case, "_methodology", target)
+        object.__setattr__(case, "_history", (*case.history, entry))
+        return
     action = case.methodology.action(raw["action"]) if isinstance(raw["action"], str) else None
     if action is None:
         _bad(f"unknown action {raw['action']!r} in {case.methodology.id}", index)
-    if raw["from_step"] != case.step:
-        _bad(f"recorded from step {raw['from_step']!r} but the case was at {case.step!r}", index)
     try:
         actor = _check_actor(raw["actor"])
         entry = case._apply(action, raw["evidence"], actor, _parse_time(raw["at"], index))
@@ -700,10 +795,14 @@ def _replay_entry(case: Case, raw: object, index: int) -> None:
         raise
     except ResolveflowError as error:
         raise InvalidSnapshot(str(error), entry=index) from error
+    _check_replayed(entry, raw, index)
+    object.__setattr__(case, "_history", (*case.history, entry))
+
+
+def _check_replayed(entry: HistoryEntry, raw: Mapping[str, Any], index: int) -> None:
     if entry.step != raw["step"]:
-        _bad(f"claims to lead to {raw['step']!r} but {action.name!r} leads to {entry.step!r}", index)
+        _bad(f"claims to lead to {raw['step']!r} but {entry.action!r} leads to {entry.step!r}", index)
     if entry.body() != {k: v for k, v in raw.items() if k != "hash"}:
         _bad("its content is not in canonical form (edited by hand?)", index)
     if entry.hash != raw["hash"]:
         _bad("hash mismatch: the entry or one before it was altered", index)
-    object.__setattr__(case, "_history", (*case.history, entry))

@@ -156,6 +156,10 @@ class Action:
     def __attrs_post_init__(self) -> None:
         _check_name(self.name, "action")
         where = f"action {self.name!r}"
+        if self.name == "migrate_version":
+            raise InvalidMethodology(
+                "the name is reserved for the history entry that records a version migration", where=where
+            )
         _check_text(self.title, where, "title")
         if not self.sources:
             raise InvalidMethodology("needs at least one source step", where=where)

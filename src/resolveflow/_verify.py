@@ -180,6 +180,7 @@ class _Explorer:
                     elif need.step is not None:
                         step_needs.add(need.step)
         self.step_needs = step_needs
+        self.record_needs = record_needs
         self.edges: dict[str, list[_Edge]] = {node: [] for node in methodology.step_ids}
         for action in methodology.actions:
             guard_needs = tuple((g.name, g.needs()) for g in action.guards if g.needs())
@@ -201,9 +202,28 @@ class _Explorer:
             k += 1
         return facts, k
 
-    def explore(self) -> tuple[dict[State, tuple[State, str] | None], dict[State, list[State]]]:
-        start = self.enter(self.m.initial, frozenset(), 0)
-        first: State = (self.m.initial, start[0], start[1])
+    def initial_state(self) -> State:
+        facts, k = self.enter(self.m.initial, frozenset(), 0)
+        return (self.m.initial, facts, k)
+
+    def state_after(self, visits: list[str], records: list[tuple[type, str]]) -> State:
+        """The abstract state of a recorded path: steps visited in order, records with their steps."""
+        facts: Facts = frozenset()
+        k = 0
+        for node in visits:
+            facts, k = self.enter(node, facts, k)
+        produced = {
+            ("r", need, at)
+            for record, source in records
+            for need, at in self.record_needs
+            if issubclass(record, need) and at in (None, source)
+        }
+        return (visits[-1], facts | produced, k)
+
+    def explore(
+        self, first: State | None = None
+    ) -> tuple[dict[State, tuple[State, str] | None], dict[State, list[State]]]:
+        first = first or self.initial_state()
         parents: dict[State, tuple[State, str] | None] = {first: None}
         successors: dict[State, list[State]] = {}
         queue = deque([first])
