@@ -40,3 +40,4 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+pytest_plugins = ["pytester"]

@@ -1,3 +1,5 @@
+# evidence.field() returns an attrs field: calling it in a class body is the point.
+# ruff: noqa: RUF009
 """The evidence codec: JSON Schema, validation of posted JSON, canonical dumps.
 
 The codec promises that "valid per the schema" and "accepted by fire()" never
@@ -384,9 +386,11 @@ def _walk_parent(value: typing.Any, path: str) -> None:
     node = value
     for token in tokens[:-1]:
         if isinstance(token, int):
-            assert isinstance(node, list) and token < len(node), (path, value)
+            assert isinstance(node, list), (path, value)
+            assert token < len(node), (path, value)
         else:
-            assert isinstance(node, Mapping) and token in node, (path, value)
+            assert isinstance(node, Mapping), (path, value)
+            assert token in node, (path, value)
         node = node[token]
 
 
@@ -632,7 +636,8 @@ def _nested_record(annotation: typing.Any) -> type | None:
 def _check_object_schema(cls: type, schema: Mapping[str, typing.Any], where: str) -> None:
     assert schema["type"] == "object", where
     assert schema["additionalProperties"] is False, where
-    assert isinstance(schema["title"], str) and schema["title"].strip(), where
+    assert isinstance(schema["title"], str), where
+    assert schema["title"].strip(), where
     fields = attrs.fields(cls)
     assert list(schema["properties"]) == [f.name for f in fields], where
     assert schema["required"] == [f.name for f in fields if f.default is attrs.NOTHING], where
@@ -641,7 +646,8 @@ def _check_object_schema(cls: type, schema: Mapping[str, typing.Any], where: str
     for f in fields:
         prop = schema["properties"][f.name]
         meta = f.metadata.get(METADATA_KEY, {})
-        assert isinstance(prop["title"], str) and prop["title"].strip(), f"{where}.{f.name}"
+        assert isinstance(prop["title"], str), f"{where}.{f.name}"
+        assert prop["title"].strip(), f"{where}.{f.name}"
         if "title" in meta:
             assert prop["title"] == meta["title"]
         if "description" in meta:
@@ -1053,7 +1059,8 @@ def test_custom_record_schema_keywords() -> None:
     for name in ("urgent", "plain", "parcels", "tags", "colour", "when"):
         assert "description" not in props[name]
     for name in ("reference", "note", "plain", "colour", "when", "urgent", "tags"):
-        assert "minimum" not in props[name] and "maximum" not in props[name]
+        assert "minimum" not in props[name]
+        assert "maximum" not in props[name]
 
 
 def test_custom_record_limits_are_enforced() -> None:

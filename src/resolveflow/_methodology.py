@@ -8,6 +8,7 @@ run. Semantic properties (can a step be skipped?) are for ``verify``.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
@@ -227,7 +228,11 @@ class Action:
 
         Actions that record nothing accept an empty object (or no evidence).
         """
-        body = dict(EMPTY_SCHEMA) if self.evidence is None else record_codec(self.evidence).schema()
+        body = (
+            copy.deepcopy(dict(EMPTY_SCHEMA))
+            if self.evidence is None
+            else record_codec(self.evidence).schema()
+        )
         schema = {"$schema": JSONSCHEMA_DIALECT, **body}
         if self.description and "description" not in schema:
             schema["description"] = self.description

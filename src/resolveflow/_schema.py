@@ -115,7 +115,8 @@ class _Number(_Codec):
         if isinstance(value, bool) or not isinstance(value, int | float):
             errors.append((path, f"expected {kind}, got {_describe(value)}"))
             return INVALID
-        if not math.isfinite(value):
+        # An int is always finite; math.isfinite would convert it to float and overflow.
+        if isinstance(value, float) and not math.isfinite(value):
             errors.append((path, f"expected {kind}, got a non-finite number"))
             return INVALID
         if self.integer:
@@ -126,7 +127,11 @@ class _Number(_Codec):
                     return INVALID
                 value = int(value)
         elif isinstance(value, int):
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:
+                errors.append((path, "is too large for a number field"))
+                return INVALID
         if self.minimum is not None and value < self.minimum:
             errors.append((path, f"must be at least {self.minimum:g}"))
             return INVALID
@@ -148,6 +153,32 @@ class _Bool(_Codec):
         return value
 
 
+# RFC 3339 "date-time", which JSON Schema's format means: Python's fromisoformat is wider.
+_RFC3339: Final = re.compile(r"(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def parse_rfc3339(value: str, path: str, errors: Errors) -> _dt.datetime | None:
+    """Parse an RFC 3339 date-time with its offset, noting what is wrong otherwise."""
+    match = _RFC3339.fullmatch(value)
+    if match is None and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        errors.append((path, "needs a time and a time zone, e.g. 2026-01-31T09:30:00+00:00"))
+        return None
+    if match is None:
+        errors.append((path, f"expected an RFC 3339 date-time such as 2026-01-31T09:30:00Z, got {value!r}"))
+        return None
+    date, time, fraction, offset = match.groups()
+    if offset is None:
+        errors.append((path, "needs a time zone, e.g. 2026-01-31T09:30:00+00:00"))
+        return None
+    micro = (fraction or "")[:7]  # at most microseconds: the dot and six digits
+    zone = "+00:00" if offset in ("Z", "z") else offset
+    try:
+        return _dt.datetime.fromisoformat(f"{date}T{time}{micro}{zone}")
+    except ValueError:
+        errors.append((path, f"is not a real date and time: {value!r}"))
+        return None
+
+
 @attrs.frozen
 class _DateTime(_Codec):
     def schema(self) -> dict[str, Any]:
@@ -157,16 +188,10 @@ class _DateTime(_Codec):
         if isinstance(value, _dt.datetime):
             parsed = value
         elif isinstance(value, str):
-            try:
-                parsed = _dt.datetime.fromisoformat(value)
-            except ValueError:
-                errors.append(
-                    (
-                        path,
-                        f"expected an ISO 8601 date-time such as 2026-01-31T09:30:00Z, got {value!r}",
-                    )
-                )
+            found = parse_rfc3339(value, path, errors)
+            if found is None:
                 return INVALID
+            parsed = found
         else:
             errors.append((path, f"expected an ISO 8601 date-time string, got {_describe(value)}"))
             return INVALID

@@ -1,0 +1,85 @@
+"""Cases kept in SQL: SQLite by default, PostgreSQL (or any SQLAlchemy database) at scale.
+
+Needs the ``sql`` extra (``pip install 'resolveflow[sql]'``). A file path
+opens SQLite; a URL opens anything SQLAlchemy 2 reaches (``postgresql://``
+uses psycopg 3). Tables are only created when you ask: call
+:meth:`Store.create_schema`, or apply :func:`schema_sql` with your own
+migration tool (:data:`metadata` is there for Alembic).
+
+Every change to a stored case is one transaction that reloads and verifies
+its history, runs the guards and appends one entry with a compare-and-set on
+the case's last sequence number: two writers never both append from the same
+point (the loser gets :class:`ConcurrencyConflict`), a refused action writes
+nothing, and a retry with the same idempotency key records nothing new.
+
+Example:
+    >>> import os, tempfile, resolveflow.store
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+    >>> store.create_schema()
+    >>> _ = store.open_case("prescription", case_id="T-1")
+    >>> _ = store.fire("T-1", "acknowledge_problem", {
+    ...     "customer_perspective": "Order arrived a week late.",
+    ...     "accepts_accountability": True}, actor="ana")
+    >>> [c.case_id for c in store.cases_at("remedy_now")]
+    ['T-1']
+    >>> store.load("T-1").step
+    'remedy_now'
+    >>> store.close(); tmp.cleanup()
+"""
+
+from __future__ import annotations
+
+try:
+    import sqlalchemy as _sqlalchemy  # noqa: F401 - fail early with the extra's name
+except ImportError as _error:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "resolveflow.store needs SQLAlchemy 2; install it with: pip install 'resolveflow[sql]'"
+    ) from _error
+
+from resolveflow.store._analytics import (
+    Analytics,
+    OutcomeCount,
+    OverdueCount,
+    RefusalCount,
+    ResolutionTime,
+    Revisits,
+    StepTime,
+    analyze,
+)
+from resolveflow.store._errors import (
+    CaseExists,
+    CaseNotFound,
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    TamperedHistory,
+)
+from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
+from resolveflow.store._report import report, time_in_step_svg
+from resolveflow.store._store import Store, connect
+from resolveflow.store._tables import metadata, schema_sql
+
+__all__ = [
+    "Analytics",
+    "CaseExists",
+    "CaseNotFound",
+    "CaseSummary",
+    "ConcurrencyConflict",
+    "Deadline",
+    "HistoryPage",
+    "IdempotencyConflict",
+    "OutcomeCount",
+    "OverdueCount",
+    "RefusalCount",
+    "ResolutionTime",
+    "Revisits",
+    "StepTime",
+    "Store",
+    "TamperedHistory",
+    "analyze",
+    "connect",
+    "metadata",
+    "report",
+    "schema_sql",
+    "time_in_step_svg",
+]

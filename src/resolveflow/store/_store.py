@@ -1,0 +1,831 @@
+"""The store: cases in SQL tables, written one guarded entry at a time."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import random
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+
+import sqlalchemy as sa
+
+import resolveflow
+from resolveflow._case import Case, Clock, _check_time, system_clock
+from resolveflow._history import HistoryEntry, entry_hash, genesis_hash
+from resolveflow._methodology import Methodology
+from resolveflow._schema import INVALID
+from resolveflow.exceptions import InvalidInput, InvalidSnapshot, Refused
+from resolveflow.store import _engine, _rows
+from resolveflow.store._errors import (
+    CaseExists,
+    CaseNotFound,
+    ConcurrencyConflict,
+    IdempotencyConflict,
+    TamperedHistory,
+)
+from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
+from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
+
+if TYPE_CHECKING:
+    from resolveflow.store._analytics import Analytics
+
+_MAX_PAGE: Final = 1000
+_MAX_KEY: Final = 200
+
+# Built once: the store runs these on every call.
+_CASE: Final = sa.select(cases).where(cases.c.case_id == sa.bindparam("case_id"))
+_CASE_AND_ENTRIES: Final = (
+    sa.select(cases, *(entries.c[name].label(f"entry_{name}") for name in _rows.ENTRY_COLUMNS))
+    .outerjoin(entries, entries.c.case_id == cases.c.case_id)
+    .where(cases.c.case_id == sa.bindparam("case_id"))
+    .order_by(entries.c.seq)
+)
+
+
+def _text_arg(value: object, argument: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_KEY:
+        raise InvalidInput(
+            f"expected non-blank text of at most {_MAX_KEY} characters, got {value!r}", argument=argument
+        )
+    return value
+
+
+def _count_arg(value: object, argument: str, *, minimum: int, maximum: int | None = None) -> int:
+    if (
+        not isinstance(value, int)
+        or isinstance(value, bool)
+        or value < minimum
+        or (maximum is not None and value > maximum)
+    ):
+        limits = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        raise InvalidInput(f"expected a whole number {limits}, got {value!r}", argument=argument)
+    return value
+
+
+class Store:
+    """Cases kept in a SQL database: every change goes through the guards, in one transaction.
+
+    Make one with :func:`resolveflow.store.connect`; it is safe to share
+    between threads, and any number of processes may open the same database.
+    A stored case is only ever changed by :meth:`fire`, which reloads it,
+    replays and verifies its history, runs the guards and appends one entry
+    with a compare-and-set on the case's last sequence number, so that two
+    writers can never both append from the same point.
+
+    Example:
+        >>> import os, tempfile, resolveflow.store
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+        >>> store.create_schema()
+        >>> store.open_case("engage", case_id="C-1").step
+        'engage'
+        >>> entry = store.fire("C-1", "engage_fully", {"notes": "Parcel arrived broken."}, actor="ana")
+        >>> entry.seq, store.load("C-1").step
+        (1, 'empathize')
+        >>> store.close(); tmp.cleanup()
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        clock: Clock | None = None,
+        record_refusals: bool = False,
+        methodologies: Iterable[Methodology] = (),
+        owns_engine: bool = True,
+    ) -> None:
+        if clock is not None and not callable(clock):
+            raise InvalidInput("a clock is a callable returning an aware datetime", argument="clock")
+        if not isinstance(record_refusals, bool):
+            raise InvalidInput("expected True or False", argument="record_refusals")
+        self._engine = engine
+        self._clock = clock
+        self._record_refusals = record_refusals
+        self._owns_engine = owns_engine
+        self._known: dict[tuple[str, str], Methodology] = {}
+        for methodology in methodologies:
+            if not isinstance(methodology, Methodology):
+                raise InvalidInput(
+                    f"expected Methodology objects, got {type(methodology).__name__}",
+                    argument="methodologies",
+                )
+            self._known[methodology.key] = methodology
+
+    def __repr__(self) -> str:
+        return f"<Store {self._engine.url.render_as_string(hide_password=True)!r}>"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- set-up --------------------------------------------------------------
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (for your own queries, or to share its pool)."""
+        return self._engine
+
+    @property
+    def dialect(self) -> str:
+        """The database kind: ``"sqlite"`` or ``"postgresql"`` (or another SQLAlchemy dialect)."""
+        return str(self._engine.dialect.name)
+
+    @property
+    def record_refusals(self) -> bool:
+        """True when refused actions are written to ``resolveflow_refusals`` for analytics."""
+        return self._record_refusals
+
+    def create_schema(self) -> None:
+        """Create the store's tables and indexes where they do not exist yet.
+
+        Creation is never implicit: call this once (at deployment), or run the
+        SQL of :func:`resolveflow.store.schema_sql` with your migration tool.
+        """
+        metadata.create_all(self._engine)
+
+    def close(self) -> None:
+        """Release the store's connections (an engine passed in by you is left alone)."""
+        if self._owns_engine:
+            self._engine.dispose()
+
+    def _now(self) -> _dt.datetime:
+        return _check_time((self._clock or system_clock)(), "clock")
+
+    def _methodology(self, methodology_id: str, version: str) -> Methodology:
+        found = self._known.get((methodology_id, version))
+        return found if found is not None else resolveflow.get_methodology(methodology_id, version)
+
+    # --- writing -------------------------------------------------------------
+
+    def open_case(
+        self, methodology: Methodology | str, *, case_id: str, at: _dt.datetime | None = None
+    ) -> Case:
+        """Store a new case at the methodology's initial step.
+
+        Args:
+            methodology: a Methodology, or the id of a registered one (latest
+                version). A Methodology you pass is remembered by this store, so
+                its cases load without registering it.
+            case_id: your system's id for the case.
+            at: when it was opened (default: the store's clock).
+
+        Returns:
+            The new :class:`~resolveflow.Case` (use :meth:`fire` to move it on).
+
+        Raises:
+            CaseExists: a case with this id is already stored.
+            UnknownMethodology: the id is not registered.
+            InvalidInput: a blank case id or a naive time.
+        """
+        if isinstance(methodology, Methodology):
+            self._known.setdefault(methodology.key, methodology)
+        case = resolveflow.open_case(methodology, case_id=case_id, clock=self._clock)
+        created = self._now() if at is None else _check_time(at, "at")
+        try:
+            with _engine.write(self._engine) as conn:
+                conn.execute(sa.insert(cases), _rows.case_row(case, created_at=created))
+        except sa.exc.IntegrityError as error:
+            raise CaseExists(case.id) from error
+        return case
+
+    def import_cases(
+        self, items: Iterable[Case | tuple[Case, _dt.datetime]], *, batch_size: int = 500
+    ) -> int:
+        """Store cases built elsewhere (a migration, a bulk load), with their whole history.
+
+        A :class:`~resolveflow.Case` can only have been moved on through its
+        guards, so its entries are written as they are. Each batch is one
+        transaction.
+
+        Args:
+            items: cases, or ``(case, opened_at)`` pairs; without a time, the
+                case counts as opened at its first entry (or now).
+            batch_size: cases per transaction.
+
+        Returns:
+            The number of cases stored.
+
+        Raises:
+            CaseExists: one of the ids is already stored (that batch is not written).
+        """
+        size = _count_arg(batch_size, "batch_size", minimum=1)
+        total = 0
+        batch: list[tuple[Case, _dt.datetime]] = []
+        for item in items:
+            case, opened = item if isinstance(item, tuple) else (item, None)
+            if not isinstance(case, Case):
+                raise InvalidInput(f"expected a Case, got {type(case).__name__}", argument="items")
+            self._known.setdefault(case.methodology.key, case.methodology)
+            if opened is None:
+                opened = case.history[0].at if case.history else self._now()
+            batch.append((case, _check_time(opened, "items")))
+            if len(batch) >= size:
+                total += self._import_batch(batch)
+                batch = []
+        if batch:
+            total += self._import_batch(batch)
+        return total
+
+    def _import_batch(self, batch: Sequence[tuple[Case, _dt.datetime]]) -> int:
+        ids = [case.id for case, _ in batch]
+        with _engine.write(self._engine) as conn:
+            taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).first()
+            if taken is not None:
+                raise CaseExists(taken.case_id)
+            if len(set(ids)) != len(ids):
+                raise CaseExists(next(i for i in ids if ids.count(i) > 1))
+            conn.execute(sa.insert(cases), [_rows.case_row(case, created_at=at) for case, at in batch])
+            rows = [_rows.entry_row(case.id, entry) for case, _ in batch for entry in case.history]
+            if rows:
+                conn.execute(sa.insert(entries), rows)
+            promised = [row for case, _ in batch for row in _rows.promises(case)]
+            if promised:
+                conn.execute(sa.insert(deadlines), promised)
+        return len(batch)
+
+    def fire(
+        self,
+        case_id: str,
+        action: str,
+        evidence: object = None,
+        *,
+        actor: str,
+        at: _dt.datetime | None = None,
+        expected_seq: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> HistoryEntry:
+        """Take an action on a stored case: reload, check every guard, append one entry.
+
+        Everything happens in one transaction: the case is read and its
+        history replayed and verified, the idempotency key and
+        ``expected_seq`` are checked, the action goes through
+        :meth:`Case.fire <resolveflow.Case.fire>`, and the entry is inserted
+        while the case row moves on with a compare-and-set on its last
+        sequence number. When anything fails, nothing is written.
+
+        Args:
+            case_id: the stored case.
+            action: the action's name.
+            evidence: a typed record or the JSON a form posted (None for none).
+            actor: who takes it.
+            at: when (default: the store's clock, never before the last entry).
+            expected_seq: the last sequence number the caller saw (e.g. the one
+                its form was rendered from); if the case has moved since, the
+                call fails rather than acting on a state nobody looked at.
+            idempotency_key: a key for this request, unique per case: a retry
+                with the same key and the same request returns the first entry
+                and records nothing.
+
+        Returns:
+            The new :class:`~resolveflow.HistoryEntry` (or, for a repeated
+            idempotency key, the entry it first recorded).
+
+        Raises:
+            CaseNotFound: no such case.
+            ConcurrencyConflict: the case is not at ``expected_seq``, or another
+                writer appended first.
+            IdempotencyConflict: the key was used for a different request.
+            Refused: a guard refuses it (recorded when ``record_refusals`` is on).
+            InvalidEvidence: the evidence does not match the schema.
+            UnknownAction: the methodology has no such action.
+            InvalidInput: blank actor, naive or backward time, bad argument.
+            TamperedHistory: the stored rows do not replay.
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> _ = store.open_case("engage", case_id="C-2")
+            >>> first = store.fire("C-2", "engage_fully", {"notes": "Broken."}, actor="ana",
+            ...                    expected_seq=0, idempotency_key="req-1")
+            >>> again = store.fire("C-2", "engage_fully", {"notes": "Broken."}, actor="ana",
+            ...                    expected_seq=0, idempotency_key="req-1")
+            >>> again == first, store.load("C-2").history[-1].seq
+            (True, 1)
+            >>> store.close(); tmp.cleanup()
+        """
+        case_id = _text_arg(case_id, "case_id")
+        if expected_seq is not None:
+            _count_arg(expected_seq, "expected_seq", minimum=0)
+        if idempotency_key is not None:
+            _text_arg(idempotency_key, "idempotency_key")
+        try:
+            with _engine.write(self._engine) as conn:
+                row, case = self._read(conn, case_id)
+                request_print: str | None = None
+                if idempotency_key is not None:
+                    request_print = _rows.fingerprint(case.methodology, action, evidence, actor, at)
+                    earlier = self._idempotent(conn, case, idempotency_key, request_print)
+                    if earlier is not None:
+                        return earlier
+                if expected_seq is not None and expected_seq != row.last_seq:
+                    raise ConcurrencyConflict(
+                        case_id=case_id, expected_seq=expected_seq, current_seq=row.last_seq
+                    )
+                before = _rows.promises(case)
+                entry = case.fire(action, evidence, actor=actor, at=at)
+                _advance(conn, case, entry)
+                _insert_entry(conn, case.id, entry)
+                if idempotency_key is not None and request_print is not None:
+                    _remember_key(conn, case.id, idempotency_key, request_print, entry)
+                after = _rows.promises(case)
+                if after != before:
+                    _write_deadlines(conn, case.id, after)
+                return entry
+        except Refused as refused:
+            if self._record_refusals:
+                self._record_refusal(case_id, refused, actor, at)
+            raise
+
+    def fire_with_retry(
+        self,
+        case_id: str,
+        action: str,
+        evidence: object = None,
+        *,
+        actor: str,
+        at: _dt.datetime | None = None,
+        idempotency_key: str | None = None,
+        attempts: int = 3,
+    ) -> HistoryEntry:
+        """:meth:`fire`, tried again when another writer got there first.
+
+        Each attempt reloads the case and runs the guards against its new
+        state, so a retry that is no longer allowed is refused, never forced.
+        Use it when the caller does not care which state it acts on, only
+        that the guards allow it; pass ``expected_seq`` to :meth:`fire`
+        instead when it does.
+
+        Args:
+            case_id: the stored case.
+            action: the action's name.
+            evidence: as for :meth:`fire`.
+            actor: who takes it.
+            at: when (default: the store's clock).
+            idempotency_key: as for :meth:`fire`; it also makes a retry after
+                a lost connection safe.
+            attempts: how many times to try in all.
+
+        Returns:
+            The new entry.
+
+        Raises:
+            ConcurrencyConflict: every attempt lost to another writer.
+            Refused: the guards refuse it (on the state current at that attempt).
+        """
+        tries = _count_arg(attempts, "attempts", minimum=1, maximum=100)
+        for attempt in range(1, tries + 1):
+            try:
+                return self.fire(
+                    case_id, action, evidence, actor=actor, at=at, idempotency_key=idempotency_key
+                )
+            except ConcurrencyConflict:
+                if attempt == tries:
+                    raise
+                # Jitter, so that the writers that collided do not collide again in step.
+                time.sleep(random.uniform(0, 0.004 * attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _idempotent(
+        self, conn: sa.Connection, case: Case, key: str, request_print: str
+    ) -> HistoryEntry | None:
+        found = conn.execute(
+            sa.select(idempotency.c.fingerprint, idempotency.c.seq).where(
+                idempotency.c.case_id == case.id, idempotency.c.idempotency_key == key
+            )
+        ).first()
+        if found is None:
+            return None
+        if found.fingerprint != request_print:
+            raise IdempotencyConflict(case_id=case.id, key=key, seq=found.seq)
+        entry: HistoryEntry = case.history[found.seq - 1]
+        return entry
+
+    def _record_refusal(self, case_id: str, refused: Refused, actor: object, at: object) -> None:
+        when = at if isinstance(at, _dt.datetime) and at.utcoffset() is not None else self._now()
+        with _engine.write(self._engine) as conn:
+            conn.execute(
+                sa.insert(refusals),
+                {
+                    "case_id": case_id,
+                    "action": refused.action,
+                    "step": refused.step,
+                    "codes": list(refused.codes),
+                    "actor": str(actor),
+                    "at": when,
+                },
+            )
+
+    # --- reading -------------------------------------------------------------
+
+    def _case_row(self, conn: sa.Connection, case_id: str) -> sa.Row[Any]:
+        row = conn.execute(_CASE, {"case_id": case_id}).first()
+        if row is None:
+            raise CaseNotFound(case_id)
+        return row
+
+    def _read(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Case]:
+        """The case row and the case replayed from its entry rows, verified.
+
+        One statement reads both, so that even under READ COMMITTED the case
+        row and its entries come from the same snapshot.
+        """
+        rows = conn.execute(_CASE_AND_ENTRIES, {"case_id": case_id}).all()
+        if not rows:
+            raise CaseNotFound(case_id)
+        row = rows[0]
+        stored = [_rows.snapshot_entry(r._mapping, "entry_") for r in rows if r.entry_seq is not None]
+        for index, entry in enumerate(stored, start=1):
+            if entry["seq"] != index:
+                _tampered(case_id, index, f"entry row {index} is missing (the next row is {entry['seq']})")
+        if len(stored) < row.last_seq:
+            _tampered(
+                case_id,
+                len(stored) + 1,
+                f"the case row counts {row.last_seq} entries but only {len(stored)} exist",
+            )
+        if len(stored) > row.last_seq:
+            _tampered(
+                case_id,
+                row.last_seq + 1,
+                f"an entry row exists beyond the case row's last entry ({row.last_seq})",
+            )
+        methodology = self._methodology(row.methodology_id, row.methodology_version)
+        try:
+            case = resolveflow.restore(
+                _rows.snapshot(row, stored), methodology=methodology, clock=self._clock, head=row.head
+            )
+        except InvalidSnapshot as error:
+            raise TamperedHistory(
+                error.reason, case_id=case_id, entry=error.entry if error.entry is not None else row.last_seq
+            ) from error
+        return row, case
+
+    def load(self, case_id: str) -> Case:
+        """Read a stored case, replaying and verifying every entry.
+
+        Each entry row goes back through evidence validation, the guards (at
+        the entry's own time) and the hash chain, up to the head hash kept in
+        the case row, so an edited, removed or added row is detected.
+
+        Args:
+            case_id: the stored case.
+
+        Returns:
+            The :class:`~resolveflow.Case`, on the store's clock. Changing it
+            in memory does not change the store: use :meth:`fire`.
+
+        Raises:
+            CaseNotFound: no such case.
+            TamperedHistory: a row does not replay; ``.case_id`` and
+                ``.entry`` (the sequence number) name it.
+            UnknownMethodology: its methodology is not registered here.
+        """
+        case_id = _text_arg(case_id, "case_id")
+        with _engine.read(self._engine) as conn:
+            return self._read(conn, case_id)[1]
+
+    def summary(self, case_id: str) -> CaseSummary:
+        """A stored case's row (step, outcome, last sequence number...) without replaying it.
+
+        Raises:
+            CaseNotFound: no such case.
+        """
+        case_id = _text_arg(case_id, "case_id")
+        with _engine.read(self._engine) as conn:
+            return _summary(self._case_row(conn, case_id))
+
+    def history(self, case_id: str, *, after_seq: int = 0, limit: int = 50) -> HistoryPage:
+        """One page of a stored case's history, oldest first.
+
+        Each entry on the page is checked against its stored predecessor's
+        hash (a full verification is :meth:`load`).
+
+        Args:
+            case_id: the stored case.
+            after_seq: return the entries after this sequence number.
+            limit: at most this many entries (1 to 1000).
+
+        Returns:
+            A :class:`HistoryPage`; its ``next_after_seq`` gives the next page.
+
+        Raises:
+            CaseNotFound: no such case.
+            TamperedHistory: an entry on the page does not match its hash.
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> _ = store.open_case("engage", case_id="C-3")
+            >>> _ = store.fire("C-3", "engage_fully", {"notes": "Late."}, actor="ana")
+            >>> page = store.history("C-3", limit=10)
+            >>> [e.action for e in page], page.next_after_seq
+            (['engage_fully'], None)
+            >>> store.close(); tmp.cleanup()
+        """
+        case_id = _text_arg(case_id, "case_id")
+        after = _count_arg(after_seq, "after_seq", minimum=0)
+        size = _count_arg(limit, "limit", minimum=1, maximum=_MAX_PAGE)
+        with _engine.read(self._engine) as conn:
+            row = self._case_row(conn, case_id)
+            rows = list(
+                conn.execute(
+                    sa.select(entries)
+                    .where(
+                        entries.c.case_id == case_id,
+                        entries.c.seq >= after,
+                        entries.c.seq <= min(row.last_seq, after + size),
+                    )
+                    .order_by(entries.c.seq)
+                )
+            )
+        methodology = self._methodology(row.methodology_id, row.methodology_version)
+        if after == 0:
+            previous = genesis_hash(row.methodology_id, row.methodology_version, case_id)
+        elif rows and rows[0].seq == after:
+            previous = rows.pop(0).hash
+        elif after >= row.last_seq:
+            return HistoryPage(case_id=case_id, entries=(), next_after_seq=None)
+        else:
+            _tampered(case_id, after, f"entry row {after} is missing")
+        page: list[HistoryEntry] = []
+        for expected, stored in enumerate(rows, start=after + 1):
+            page.append(_verified_entry(methodology, case_id, stored, expected, previous))
+            previous = stored.hash
+        want = min(row.last_seq, after + size) - after
+        if len(page) != max(want, 0):
+            _tampered(case_id, after + len(page) + 1, "an entry row is missing")
+        last = page[-1].seq if page else after
+        return HistoryPage(
+            case_id=case_id, entries=tuple(page), next_after_seq=last if last < row.last_seq else None
+        )
+
+    # --- queries -------------------------------------------------------------
+
+    def _summaries(
+        self,
+        condition: sa.ColumnElement[bool],
+        methodology_id: str | None,
+        after: str | None,
+        limit: int | None,
+    ) -> list[CaseSummary]:
+        query = sa.select(cases).where(condition)
+        if methodology_id is not None:
+            query = query.where(cases.c.methodology_id == _text_arg(methodology_id, "methodology_id"))
+        if after is not None:
+            query = query.where(cases.c.case_id > _text_arg(after, "after"))
+        query = query.order_by(cases.c.case_id)
+        if limit is not None:
+            query = query.limit(_count_arg(limit, "limit", minimum=1))
+        with _engine.read(self._engine) as conn:
+            return [_summary(row) for row in conn.execute(query)]
+
+    def cases_at(
+        self,
+        step: str,
+        methodology_id: str | None = None,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[CaseSummary]:
+        """The stored cases currently at a step, by case id.
+
+        Args:
+            step: a step id (an outcome's id finds the cases closed there).
+            methodology_id: only cases of this methodology.
+            after: start after this case id (keyset paging with ``limit``).
+            limit: at most this many.
+
+        Returns:
+            :class:`CaseSummary` records, ordered by case id.
+        """
+        return self._summaries(cases.c.step == _text_arg(step, "step"), methodology_id, after, limit)
+
+    def cases_by_outcome(
+        self,
+        outcome: str | None,
+        methodology_id: str | None = None,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[CaseSummary]:
+        """The stored cases closed at an outcome (None: the open cases), by case id.
+
+        Args:
+            outcome: an outcome id such as ``"resolved"``, or None for open cases.
+            methodology_id: only cases of this methodology.
+            after: start after this case id (keyset paging with ``limit``).
+            limit: at most this many.
+
+        Returns:
+            :class:`CaseSummary` records, ordered by case id.
+        """
+        condition = (
+            cases.c.outcome.is_(None) if outcome is None else cases.c.outcome == _text_arg(outcome, "outcome")
+        )
+        return self._summaries(condition, methodology_id, after, limit)
+
+    def _overdue_query(self, now: _dt.datetime) -> sa.Select[Any]:
+        return (
+            sa.select(
+                deadlines.c.case_id,
+                cases.c.methodology_id,
+                deadlines.c.kind,
+                deadlines.c.ref,
+                deadlines.c.description,
+                deadlines.c.due,
+            )
+            .join(cases, cases.c.case_id == deadlines.c.case_id)
+            .where(deadlines.c.due < now)
+            .order_by(deadlines.c.due, deadlines.c.case_id, deadlines.c.kind, deadlines.c.ref)
+        )
+
+    def _explain_overdue(self, now: _dt.datetime, *, force_index: bool = False) -> str:
+        """The database's plan for :meth:`overdue` (for the benchmarks and tests).
+
+        ``force_index`` disables sequential scans on PostgreSQL, whose planner
+        rightly prefers them on tiny tables: it asks whether the index can serve.
+        """
+        compiled = self._overdue_query(_check_time(now, "now")).compile()
+        binds = [
+            sa.bindparam(name, value=bind.value, type_=bind.type)
+            for bind, name in compiled.bind_names.items()
+        ]
+        postgres = self.dialect == "postgresql"
+        prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+        with _engine.read(self._engine) as conn:
+            if postgres and force_index:
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            rows = conn.execute(sa.text(prefix + str(compiled)).bindparams(*binds)).all()
+        return "\n".join(str(row[0] if postgres else row[-1]) for row in rows)
+
+    def overdue(self, now: _dt.datetime, *, limit: int | None = None) -> list[Deadline]:
+        """Promises past due on open cases: plan items not done, and missed follow-ups.
+
+        The same items ``case.overdue(now)`` reports, for every stored case,
+        from an indexed table kept up to date with each entry.
+
+        Args:
+            now: the time to judge by (time-zone aware).
+            limit: at most this many, the longest overdue first.
+
+        Returns:
+            :class:`Deadline` records, oldest due time first.
+        """
+        query = self._overdue_query(_check_time(now, "now"))
+        if limit is not None:
+            query = query.limit(_count_arg(limit, "limit", minimum=1))
+        with _engine.read(self._engine) as conn:
+            return [Deadline(**row._mapping) for row in conn.execute(query)]
+
+    def analytics(self, *, now: _dt.datetime | None = None) -> Analytics:
+        """How the stored cases were handled; see :func:`resolveflow.store.analyze`."""
+        from resolveflow.store._analytics import analyze
+
+        return analyze(self, now=now)
+
+
+def _summary(row: sa.Row[Any]) -> CaseSummary:
+    return CaseSummary(**row._mapping)
+
+
+def _tampered(case_id: str, seq: int, reason: str) -> NoReturn:
+    raise TamperedHistory(reason, case_id=case_id, entry=seq)
+
+
+def _verified_entry(
+    methodology: Methodology, case_id: str, row: sa.Row[Any], expected: int, previous: str
+) -> HistoryEntry:
+    if row.seq != expected:
+        _tampered(case_id, expected, f"entry row {expected} is missing")
+    record = _rows.typed_evidence(methodology, row.action, row.evidence)
+    if record is INVALID:
+        _tampered(case_id, row.seq, "its evidence does not load for its action")
+    body = {k: v for k, v in _rows.snapshot_entry(row._mapping).items() if k != "hash"}
+    if entry_hash(previous, body) != row.hash:
+        _tampered(case_id, row.seq, "hash mismatch: the entry or the one before it was altered")
+    return HistoryEntry(
+        seq=row.seq,
+        action=row.action,
+        from_step=row.from_step,
+        step=row.step,
+        actor=row.actor,
+        at=row.at,
+        evidence=record,
+        evidence_json=row.evidence,
+        hash=row.hash,
+    )
+
+
+# The steps of one fire, split out so that each is a single statement and so
+# that tests can make one of them fail to prove that the others roll back.
+
+
+def _advance(conn: sa.Connection, case: Case, entry: HistoryEntry) -> None:
+    outcome = case.outcome
+    result = conn.execute(
+        sa.update(cases)
+        .where(cases.c.case_id == case.id, cases.c.last_seq == entry.seq - 1)
+        .values(
+            last_seq=entry.seq,
+            step=case.step,
+            outcome=outcome.id if outcome else None,
+            head=entry.hash,
+            updated_at=entry.at,
+        )
+    )
+    if result.rowcount != 1:
+        current = conn.execute(sa.select(cases.c.last_seq).where(cases.c.case_id == case.id)).scalar()
+        raise ConcurrencyConflict(
+            case_id=case.id, expected_seq=entry.seq - 1, current_seq=current if current is not None else -1
+        )
+
+
+def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry) -> None:
+    try:
+        conn.execute(sa.insert(entries), _rows.entry_row(case_id, entry))
+    except sa.exc.IntegrityError as error:
+        # The case row was just moved on under its lock, so a row already at this
+        # sequence number was not written by resolveflow.
+        raise TamperedHistory(
+            f"an entry row exists beyond the case row's last entry ({entry.seq - 1})",
+            case_id=case_id,
+            entry=entry.seq,
+        ) from error
+
+
+def _remember_key(
+    conn: sa.Connection, case_id: str, key: str, request_print: str, entry: HistoryEntry
+) -> None:
+    conn.execute(
+        sa.insert(idempotency),
+        {
+            "case_id": case_id,
+            "idempotency_key": key,
+            "fingerprint": request_print,
+            "seq": entry.seq,
+            "created_at": entry.at,
+        },
+    )
+
+
+def _write_deadlines(conn: sa.Connection, case_id: str, rows: list[dict[str, Any]]) -> None:
+    conn.execute(sa.delete(deadlines).where(deadlines.c.case_id == case_id))
+    if rows:
+        conn.execute(sa.insert(deadlines), rows)
+
+
+def connect(
+    url_or_path: str | os.PathLike[str] | sa.URL | sa.Engine,
+    *,
+    clock: Clock | None = None,
+    record_refusals: bool = False,
+    methodologies: Iterable[Methodology] = (),
+    engine_options: dict[str, Any] | None = None,
+) -> Store:
+    """Open a store on a database: a file path means SQLite, a URL any SQLAlchemy database.
+
+    The tables are not created here: call :meth:`Store.create_schema` once,
+    or apply :func:`schema_sql` with your migration tool.
+
+    Args:
+        url_or_path: a file path (SQLite, created if missing), a URL such as
+            ``"postgresql://user@host/db"`` (psycopg 3 is used for
+            ``postgresql://``), or an existing non-SQLite SQLAlchemy engine.
+        clock: the clock of the cases it opens and loads (default: UTC now).
+        record_refusals: also record every refused action (case, action,
+            codes, actor, time) for :func:`analyze`.
+        methodologies: methodologies that are not registered but whose cases
+            this store should load.
+        engine_options: extra keyword arguments for ``sqlalchemy.create_engine``
+            (pool sizes, echo ...).
+
+    Returns:
+        A :class:`Store`. Close it with ``store.close()`` or a ``with`` block.
+
+    Raises:
+        InvalidInput: not a path, URL or engine; an in-memory SQLite database.
+
+    Example:
+        >>> import os, tempfile, resolveflow.store
+        >>> tmp = tempfile.TemporaryDirectory()
+        >>> with resolveflow.store.connect(os.path.join(tmp.name, "cases.db")) as store:
+        ...     store.dialect
+        'sqlite'
+        >>> tmp.cleanup()
+    """
+    engine = _engine.make_engine(url_or_path, engine_options)
+    return Store(
+        engine,
+        clock=clock,
+        record_refusals=record_refusals,
+        methodologies=methodologies,
+        owns_engine=engine is not url_or_path,
+    )

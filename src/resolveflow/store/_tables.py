@@ -1,0 +1,190 @@
+"""The store's tables, as SQLAlchemy Core metadata, and their SQL.
+
+Every time column holds UTC. PostgreSQL gets ``TIMESTAMP WITH TIME ZONE``;
+SQLite has no time type, so times are written as fixed-width UTC text
+(``2026-01-05 09:00:00.000000``), whose text order is time order: the
+overdue query and its index compare correctly on both.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from resolveflow.exceptions import InvalidInput
+
+ID = 200  # case ids, actors and keys: the core caps them at 200 characters
+NAME = 100  # methodology, step, action and outcome ids
+HASH = 64  # SHA-256, hex
+
+
+class UTCDateTime(sa.TypeDecorator[_dt.datetime]):
+    """An aware datetime in, an aware UTC datetime out, on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: _dt.datetime | None, dialect: Dialect) -> _dt.datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, _dt.datetime) or value.utcoffset() is None:
+            raise InvalidInput(f"expected a time-zone aware datetime, got {value!r}", argument="time")
+        utc = value.astimezone(_dt.UTC)
+        # SQLite would drop the offset anyway; dropping it after converting to UTC keeps order.
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: _dt.datetime | None, _dialect: Dialect) -> _dt.datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=_dt.UTC)
+        return value.astimezone(_dt.UTC)
+
+
+def _json() -> sa.types.TypeEngine[Any]:
+    # Plain JSON (text) rather than JSONB on PostgreSQL: JSONB rewrites numbers
+    # (1e16 comes back as an integer), which would break the hash chain.
+    return sa.JSON(none_as_null=True)
+
+
+metadata = sa.MetaData()
+
+cases = sa.Table(
+    "resolveflow_cases",
+    metadata,
+    sa.Column("case_id", sa.String(ID), primary_key=True),
+    sa.Column("methodology_id", sa.String(NAME), nullable=False),
+    sa.Column("methodology_version", sa.String(NAME), nullable=False),
+    sa.Column("step", sa.String(NAME), nullable=False),
+    sa.Column("outcome", sa.String(NAME), nullable=True),
+    sa.Column("last_seq", sa.Integer, nullable=False),
+    sa.Column("head", sa.String(HASH), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("last_seq >= 0", name="ck_resolveflow_cases_last_seq"),
+    sa.Index("ix_resolveflow_cases_step", "step", "case_id"),
+    sa.Index("ix_resolveflow_cases_outcome", "outcome", "case_id"),
+    sa.Index("ix_resolveflow_cases_methodology", "methodology_id", "step"),
+)
+
+entries = sa.Table(
+    "resolveflow_entries",
+    metadata,
+    sa.Column(
+        "case_id",
+        sa.String(ID),
+        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_entries_case"),
+        primary_key=True,
+    ),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("action", sa.String(NAME), nullable=False),
+    sa.Column("from_step", sa.String(NAME), nullable=False),
+    sa.Column("step", sa.String(NAME), nullable=False),
+    sa.Column("actor", sa.String(ID), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("evidence", _json(), nullable=True),
+    sa.Column("hash", sa.String(HASH), nullable=False),
+    sa.CheckConstraint("seq >= 1", name="ck_resolveflow_entries_seq"),
+)
+
+idempotency = sa.Table(
+    "resolveflow_idempotency",
+    metadata,
+    sa.Column("case_id", sa.String(ID), primary_key=True),
+    sa.Column("idempotency_key", sa.String(ID), primary_key=True),
+    sa.Column("fingerprint", sa.String(HASH), nullable=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # The key stands for a real entry of the same case.
+    sa.ForeignKeyConstraint(
+        ["case_id", "seq"],
+        ["resolveflow_entries.case_id", "resolveflow_entries.seq"],
+        name="fk_resolveflow_idempotency_entry",
+    ),
+)
+
+# The promises still open on each open case, rewritten with every entry, so
+# that "what is overdue now" is one range scan instead of a replay of every case.
+deadlines = sa.Table(
+    "resolveflow_deadlines",
+    metadata,
+    sa.Column(
+        "case_id",
+        sa.String(ID),
+        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_deadlines_case"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("ref", sa.String(ID), primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("due", UTCDateTime, nullable=False),
+    sa.Index("ix_resolveflow_deadlines_due", "due"),
+)
+
+# Filled only when the store records refusals; kept in the schema either way
+# so that switching the option on needs no migration.
+refusals = sa.Table(
+    "resolveflow_refusals",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column(
+        "case_id",
+        sa.String(ID),
+        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_refusals_case"),
+        nullable=False,
+    ),
+    sa.Column("action", sa.String(NAME), nullable=False),
+    sa.Column("step", sa.String(NAME), nullable=False),
+    sa.Column("codes", _json(), nullable=False),
+    sa.Column("actor", sa.String(ID), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_resolveflow_refusals_case", "case_id", "at"),
+)
+
+
+def _dialect(url: str) -> Dialect:
+    # A mock engine compiles for a dialect without a driver or a server.
+    return sa.create_mock_engine(sa.make_url(url), executor=lambda *_a, **_k: None).dialect
+
+
+_DIALECTS: dict[str, Dialect] = {
+    "postgresql": _dialect("postgresql+psycopg://"),
+    "sqlite": _dialect("sqlite://"),
+}
+
+
+def schema_sql(dialect: str = "postgresql") -> str:
+    """The SQL that :meth:`Store.create_schema` runs, for your own migration tool.
+
+    Args:
+        dialect: ``"postgresql"`` or ``"sqlite"``.
+
+    Returns:
+        ``CREATE TABLE`` and ``CREATE INDEX`` statements, each ending with ``;``.
+
+    Raises:
+        InvalidInput: another dialect name.
+
+    Example:
+        >>> from resolveflow.store import schema_sql
+        >>> print(schema_sql("sqlite").splitlines()[0])
+        CREATE TABLE resolveflow_cases (
+    """
+    found = _DIALECTS.get(dialect)
+    if found is None:
+        raise InvalidInput(f"expected one of {sorted(_DIALECTS)}, got {dialect!r}", argument="dialect")
+    statements: list[str] = []
+    for table in metadata.sorted_tables:
+        statements.append(_tidy(sa.schema.CreateTable(table).compile(dialect=found)))
+        for index in sorted(table.indexes, key=lambda i: str(i.name)):
+            statements.append(_tidy(sa.schema.CreateIndex(index).compile(dialect=found)))
+    return "\n\n".join(f"{statement};" for statement in statements) + "\n"
+
+
+def _tidy(compiled: object) -> str:
+    # SQLAlchemy indents with tabs and leaves a space after each comma.
+    lines = str(compiled).strip().replace("\t", "    ").splitlines()
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,258 @@
+"""The benchmark suite keeps working, and what it compares against is the same machine.
+
+- The suite runs end to end in quick mode with tiny sizes (a few seconds):
+  every benchmark gives a positive figure for every contender, the ratios are
+  computed and the JSON is written and loads. Only structure is asserted,
+  never a time: timings vary between machines.
+- The baseline is honest: for every built-in methodology and random action
+  sequences, resolveflow and a plain transitions ``Machine`` built from the
+  same definition (models added with ``add_model``, one condition per
+  transition evaluating the same Guard objects on a GuardContext built from
+  the accepted history) accept and refuse the same moves, for the same
+  reasons, and end at the same step after every move.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from benchmarks import run
+from benchmarks.contenders import CONTENDERS
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from transitions import Machine, MachineError
+
+import resolveflow
+from resolveflow import GuardContext, InvalidEvidence, Methodology, Refused
+from resolveflow._schema import record_codec
+from resolveflow.methodologies import BUILTINS
+from resolveflow.testing import ManualClock, action_sequences
+
+TINY = [
+    "--quick",
+    "--rounds",
+    "3",
+    "--warmup",
+    "1",
+    "--cases",
+    "40",
+    "--walked-cases",
+    "5",
+    "--verify-steps",
+    "30",
+    "--verify-actions",
+    "90",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    path = tmp_path_factory.mktemp("bench") / "results.json"
+    assert run.main([*TINY, "--json", str(path)]) == 0
+    return json.loads(path.read_text(encoding="utf-8")), path
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value) and value > 0
+
+
+def test_every_benchmark_measures_every_contender(results: tuple[dict[str, Any], Path]) -> None:
+    data, _ = results
+    names = [cls.name for cls in CONTENDERS]
+    assert data["contenders"] == names
+    assert list(data["benchmarks"]) == [key for key, _, _ in run.BENCHMARKS]
+    for key, entry in data["benchmarks"].items():
+        assert set(entry["results"]) == set(names), key
+        for name, figures in entry["results"].items():
+            value = figures["bytes_per_case"] if entry["unit"].startswith("bytes") else figures["median_us"]
+            assert _positive(value), (key, name, figures)
+
+
+def test_ratios_are_resolveflow_over_each_other(results: tuple[dict[str, Any], Path]) -> None:
+    data, _ = results
+    others = {cls.name for cls in CONTENDERS} - {run.BASELINE}
+    for key, entry in data["benchmarks"].items():
+        assert set(entry["ratios"]) == others, key
+        base = run._value(entry["results"][run.BASELINE])
+        for name, ratio in entry["ratios"].items():
+            assert _positive(ratio), (key, name)
+            assert ratio == pytest.approx(base / run._value(entry["results"][name]))
+
+
+def test_verify_extras_and_targets_are_reported(results: tuple[dict[str, Any], Path]) -> None:
+    data, _ = results
+    verify = data["verify"]
+    assert verify["steps"] == 30
+    assert verify["actions"] == 90
+    assert _positive(verify["verify_ms"])
+    assert _positive(verify["build_ms"])
+    assert verify["abstract_states"] > 0
+    assert all(_positive(entry["median_us"]) for entry in data["extras"].values())
+    assert len(data["targets"]) == 7
+    for target in data["targets"]:
+        assert isinstance(target["met"], bool)
+        assert _positive(target["value"])
+    assert data["meta"]["config"]["cases"] == 40
+
+
+def test_json_is_written_where_asked_and_the_table_renders(
+    results: tuple[dict[str, Any], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, path = results
+    assert path.is_file()
+    assert json.loads(path.read_text(encoding="utf-8")) == data
+    header, rows = run.table_rows(data)
+    assert len(rows) == len(run.BENCHMARKS)
+    assert all(len(row) == len(header) for row in rows)
+    run.render(data)
+    out = capsys.readouterr().out
+    assert "walk_fire" in out
+    assert "verify()" in out
+
+
+def test_generated_methodology_has_the_asked_size_and_is_reproducible() -> None:
+    from benchmarks.generated import generate
+
+    first = generate(40, 160)
+    assert len(first.steps) == 40
+    assert len(first.actions) == 160
+    assert first == generate(40, 160)
+    assert any(g.name.startswith("after_") for a in first.actions for g in a.guards)
+
+
+# --- resolveflow and a plain transitions Machine agree ------------------------------------
+
+
+@attrs.frozen
+class _Entry:
+    """What guards read from a history entry."""
+
+    action: str
+    from_step: str
+    step: str
+    evidence: object | None
+
+
+class _Model:
+    state: str  # set by transitions' add_model
+
+    def __init__(self) -> None:
+        self.history: list[_Entry] = []
+
+
+def _parse(action: resolveflow.Action, evidence: object) -> tuple[bool, object | None]:
+    """The evidence as a typed record, with the same acceptance as a form post."""
+    if action.evidence is None:
+        return evidence is None or (isinstance(evidence, Mapping) and not evidence), None
+    if evidence is None or not isinstance(evidence, Mapping | action.evidence):
+        return False, None
+    errors: list[tuple[str, str]] = []
+    record = record_codec(action.evidence).load(evidence, "", errors)
+    return not errors, record
+
+
+def _condition(action: resolveflow.Action) -> Any:
+    def condition(event: Any) -> bool:
+        kwargs = event.kwargs
+        valid, record = _parse(action, kwargs["evidence"])
+        if not valid:
+            kwargs["failed"].append("invalid_evidence")
+            return False
+        model: _Model = event.model
+        history: Any = tuple(model.history)  # guards read .evidence, .from_step, .step
+        context = GuardContext(step=model.state, history=history, evidence=record, at=kwargs["at"])
+        failed = [guard.name for guard in action.guards if guard.check(context) is not None]
+        kwargs["failed"].extend(failed)
+        kwargs["record"].append(record)
+        return not failed
+
+    return condition
+
+
+def _append(event: Any) -> None:
+    transition = event.transition
+    event.model.history.append(
+        _Entry(
+            action=event.event.name,
+            from_step=transition.source,
+            step=transition.dest or transition.source,
+            evidence=event.kwargs["record"][-1],
+        )
+    )
+
+
+@functools.cache
+def _plain_machine(key: tuple[str, str]) -> Machine:
+    methodology = next(m for m in BUILTINS if m.key == key)
+    return Machine(
+        model=None,
+        states=list(methodology.step_ids),
+        initial=methodology.initial,
+        transitions=[
+            {
+                "trigger": action.name,
+                "source": source,
+                "dest": action.target,
+                "conditions": [_condition(action)],
+            }
+            for action in methodology.actions
+            for source in action.sources
+        ],
+        auto_transitions=False,
+        send_event=True,
+        after_state_change=_append,
+    )
+
+
+def _plain_fire(
+    methodology: Methodology, model: Any, action: str, evidence: object, at: Any
+) -> tuple[bool, tuple[str, ...]]:
+    failed: list[str] = []
+    try:
+        moved = model.trigger(action, evidence=evidence, at=at, failed=failed, record=[])
+    except MachineError:
+        closed = methodology.outcome(model.state) is not None
+        return False, ("case_closed" if closed else "not_from_this_step",)
+    return bool(moved), tuple(failed)
+
+
+def _resolveflow_fire(case: resolveflow.Case, action: str, evidence: object) -> tuple[bool, tuple[str, ...]]:
+    try:
+        case.fire(action, evidence, actor="agreement")
+    except Refused as refused:
+        return False, refused.codes
+    except InvalidEvidence:
+        return False, ("invalid_evidence",)
+    return True, ()
+
+
+@pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: m.id)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_resolveflow_agrees_with_a_plain_transitions_machine(
+    methodology: Methodology, data: st.DataObject
+) -> None:
+    moves = data.draw(action_sequences(methodology, max_size=25), label="moves")
+    clock = ManualClock()
+    case = resolveflow.open_case(methodology, case_id="agreement", clock=clock)
+    machine = _plain_machine(methodology.key)
+    model = _Model()
+    machine.add_model(model)
+    try:
+        for index, (action, evidence) in enumerate(moves):
+            ours = _resolveflow_fire(case, action, evidence)
+            theirs = _plain_fire(methodology, model, action, evidence, clock())
+            where = f"move {index}: {action} {evidence!r} at {case.step}"
+            assert ours == theirs, where
+            assert case.step == model.state, where
+            assert [e.action for e in case.history] == [e.action for e in model.history], where
+    finally:
+        machine.remove_model(model)
