@@ -13,11 +13,11 @@ EXPECTED = {
     "Action", "ActionView", "AfterStep", "AllPlanItemsDone", "Case", "Clock", "Decision",
     "EvidenceIs", "FaultNeedsLiabilityReview", "Finding", "Guard", "GuardContext", "HistoryEntry",
     "InvalidEvidence", "InvalidInput", "InvalidMethodology", "InvalidSnapshot", "LaterThanNow",
-    "Methodology", "Need", "NotLaterThanNow", "Outcome", "OverdueItem", "PathStep",
+    "Methodology", "Migration", "Need", "NotLaterThanNow", "Outcome", "OverdueItem", "PathStep",
     "PlanHasOpenItems", "PlanItemOpen",
     "Refusal", "Refused", "Requires", "ResolveflowError", "Rule", "SoundPlan", "Step",
     "UnknownAction", "UnknownMethodology", "VerificationReport", "available", "evidence", "get_methodology",
-    "open_case", "register", "restore", "unregister", "verify", "versions",
+    "migrate", "open_case", "register", "restore", "unregister", "verify", "versions",
 }  # fmt: skip
 
 
@@ -40,7 +40,7 @@ def test_public_names_have_docstrings_with_examples() -> None:
 
 
 def test_private_modules_are_private() -> None:
-    public = {"cli", "evidence", "exceptions", "methodologies", "testing", "pytest_plugin"}
+    public = {"cli", "evidence", "exceptions", "methodologies", "testing", "pytest_plugin", "store"}
     for info in pkgutil.iter_modules(resolveflow.__path__):
         assert info.name.startswith("_") or info.name in public, info.name
 

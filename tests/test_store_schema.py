@@ -84,7 +84,7 @@ def test_the_case_indexes_exist(store: Store) -> None:
     assert indexes["ix_resolveflow_cases_step"] == ["step", "case_id"]
     assert indexes["ix_resolveflow_cases_outcome"] == ["outcome", "case_id"]
     deadline_indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("resolveflow_deadlines")}
-    assert deadline_indexes["ix_resolveflow_deadlines_due"] == ["due"]
+    assert deadline_indexes["ix_resolveflow_deadlines_due"] == ["due", "case_id", "kind", "ref"]
     assert {c["name"] for c in inspector.get_columns("resolveflow_refusals")} >= {
         "case_id",
         "action",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 import sqlalchemy as sa
 
 import resolveflow
-from resolveflow._case import Case, Clock, _check_time, system_clock
+from resolveflow._case import Case, Clock, system_clock
 from resolveflow._history import HistoryEntry, entry_hash, genesis_hash
 from resolveflow._methodology import Methodology
 from resolveflow._schema import INVALID
@@ -153,7 +153,7 @@ class Store:
             self._engine.dispose()
 
     def _now(self) -> _dt.datetime:
-        return _check_time((self._clock or system_clock)(), "clock")
+        return _rows.aware((self._clock or system_clock)(), "clock")
 
     def _methodology(self, methodology_id: str, version: str) -> Methodology:
         found = self._known.get((methodology_id, version))
@@ -184,7 +184,7 @@ class Store:
         if isinstance(methodology, Methodology):
             self._known.setdefault(methodology.key, methodology)
         case = resolveflow.open_case(methodology, case_id=case_id, clock=self._clock)
-        created = self._now() if at is None else _check_time(at, "at")
+        created = self._now() if at is None else _rows.aware(at, "at")
         try:
             with _engine.write(self._engine) as conn:
                 conn.execute(sa.insert(cases), _rows.case_row(case, created_at=created))
@@ -222,7 +222,7 @@ class Store:
             self._known.setdefault(case.methodology.key, case.methodology)
             if opened is None:
                 opened = case.history[0].at if case.history else self._now()
-            batch.append((case, _check_time(opened, "items")))
+            batch.append((case, _rows.aware(opened, "items")))
             if len(batch) >= size:
                 total += self._import_batch(batch)
                 batch = []
@@ -636,13 +636,12 @@ class Store:
         return (
             sa.select(
                 deadlines.c.case_id,
-                cases.c.methodology_id,
+                deadlines.c.methodology_id,
                 deadlines.c.kind,
                 deadlines.c.ref,
                 deadlines.c.description,
                 deadlines.c.due,
             )
-            .join(cases, cases.c.case_id == deadlines.c.case_id)
             .where(deadlines.c.due < now)
             .order_by(deadlines.c.due, deadlines.c.case_id, deadlines.c.kind, deadlines.c.ref)
         )
@@ -653,7 +652,7 @@ class Store:
         ``force_index`` disables sequential scans on PostgreSQL, whose planner
         rightly prefers them on tiny tables: it asks whether the index can serve.
         """
-        compiled = self._overdue_query(_check_time(now, "now")).compile()
+        compiled = self._overdue_query(_rows.aware(now, "now")).compile()
         binds = [
             sa.bindparam(name, value=bind.value, type_=bind.type)
             for bind, name in compiled.bind_names.items()
@@ -679,7 +678,7 @@ class Store:
         Returns:
             :class:`Deadline` records, oldest due time first.
         """
-        query = self._overdue_query(_check_time(now, "now"))
+        query = self._overdue_query(_rows.aware(now, "now"))
         if limit is not None:
             query = query.limit(_count_arg(limit, "limit", minimum=1))
         with _engine.read(self._engine) as conn:

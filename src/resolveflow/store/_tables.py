@@ -119,9 +119,12 @@ deadlines = sa.Table(
     ),
     sa.Column("kind", sa.String(20), primary_key=True),
     sa.Column("ref", sa.String(ID), primary_key=True),
+    # Copied from the case (it never changes) so that the overdue query reads one index and no join.
+    sa.Column("methodology_id", sa.String(NAME), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("due", UTCDateTime, nullable=False),
-    sa.Index("ix_resolveflow_deadlines_due", "due"),
+    # In the query's order, so that it needs no sort and a limit stops early.
+    sa.Index("ix_resolveflow_deadlines_due", "due", "case_id", "kind", "ref"),
 )
 
 # Filled only when the store records refusals; kept in the schema either way
