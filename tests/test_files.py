@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 import json
 import keyword
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -568,18 +569,18 @@ def test_a_changed_record_is_a_new_class() -> None:
 
 
 def test_a_file_never_half_loads() -> None:
-    text = HEARD.replace("id: heard", "id: heard-half").replace("target: diagnose", "target: nowhere")
+    text = HEARD.replace("id: heard", "id: half-loaded").replace("target: diagnose", "target: nowhere")
     before = dict(RECORD_CLASSES)
     with pytest.raises(InvalidMethodologyFile, match="unknown step 'nowhere'"):
         load_yaml(text)
-    guard_error = HEARD.replace("id: heard", "id: heard-half").replace("field: accepted", "field: acepted")
+    guard_error = HEARD.replace("id: heard", "id: half-loaded").replace("field: accepted", "field: acepted")
     with pytest.raises(InvalidMethodologyFile, match="did you mean 'accepted'"):
         load_yaml(guard_error)
     assert dict(RECORD_CLASSES) == before
-    assert "heard-half" not in resolveflow.available()
-    load_yaml(HEARD.replace("id: heard", "id: heard-half"))
+    assert "half-loaded" not in resolveflow.available()
+    load_yaml(HEARD.replace("id: heard", "id: half-loaded"))
     assert {key[:3] for key in RECORD_CLASSES} - {key[:3] for key in before} == {
-        ("heard-half", "1.0", name) for name in ("heard_account", "fix", "fix_item", "diagnosis")
+        ("half-loaded", "1.0", name) for name in ("heard_account", "fix", "fix_item", "diagnosis")
     }
 
 
@@ -1021,3 +1022,72 @@ def test_tricky_text_survives_every_format(fmt: str) -> None:
     again = methodology_from_text(dump_methodology(heard, fmt), fmt)
     assert again == heard
     assert again.node("hear").prompts == tuple(TRICKY_TEXTS)
+
+
+# --- docs/files.md stays true ---------------------------------------------------------
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "files.md"
+
+
+def doc_blocks(language: str) -> list[str]:
+    text = DOC.read_text(encoding="utf-8")
+    return re.findall(rf"^```{language}[ \t]*\n(.*?)^```[ \t]*$", text, flags=re.M | re.S)
+
+
+def test_the_documented_example_loads_verifies_and_round_trips() -> None:
+    example = doc_blocks("yaml")[0]
+    heard = methodology_from_text(example, "yaml", origin="heard.yaml")
+    assert resolveflow.verify(heard).ok
+    for fmt in FORMATS:
+        assert methodology_from_text(dump_methodology(heard, fmt), fmt) == heard
+    summary = heard.action("hear_out").evidence_schema()["properties"]["summary"]
+    assert summary == {
+        "type": "string",
+        "minLength": 1,
+        "pattern": "\\S",
+        "maxLength": 4000,
+        "title": "What happened",
+    }
+
+
+def test_the_documented_toml_excerpt_matches_the_dump() -> None:
+    example = doc_blocks("yaml")[0]
+    full = tomllib.loads(dump_methodology(methodology_from_text(example, "yaml"), "toml"))
+    excerpt = tomllib.loads(doc_blocks("toml")[0])
+    for key in ("resolveflow", "id", "version", "title", "required_steps"):
+        assert excerpt[key] == full[key]
+    summary = excerpt["records"]["heard_account"]["fields"]["summary"]
+    assert summary == full["records"]["heard_account"]["fields"]["summary"]
+    assert excerpt["steps"][0].items() <= full["steps"][0].items()
+    action = excerpt["actions"][0]
+    same = next(a for a in full["actions"] if a["name"] == action["name"])
+    assert action["guards"][0] == same["guards"][0]
+    assert {k: v for k, v in action.items() if k != "guards"}.items() <= same.items()
+
+
+def test_the_documented_error_messages_are_real() -> None:
+    example = doc_blocks("yaml")[0]
+
+    def message(text: str, fmt: str = "yaml", origin: str = "heard.yaml") -> str:
+        with pytest.raises(InvalidMethodologyFile) as info:
+            methodology_from_text(text, fmt, origin=origin)
+        return str(info.value)
+
+    data = yaml.safe_load(example)
+    data["actions"][3]["guards"][1]["field"] = "acepted"
+    actual = [
+        message(example.replace("    target: resolve\n", "    target: act\n")),
+        message(example.replace('version: "1.0"  ', "version: 1.0    ")),
+        message(example.replace("    target: empathize\n", "    tagret: empathize\n")),
+        message(example.replace("{kind: fault_needs_liability_review}", "{kind: fault_review}")),
+        message(example.replace("  fix_item:\n", "  fix:\n")),
+        message(json.dumps(data, indent=2), "json", "heard.json"),
+        message('resolveflow = 1\nid = "x"\ntitle = \n', "toml", "heard.toml"),
+    ]
+    documented = next(b for b in doc_blocks("text") if b.startswith("heard.yaml:")).splitlines()
+    assert len(documented) == len(actual)
+    for doc_line, real in zip(documented, actual, strict=True):
+        if doc_line.endswith("..."):
+            assert real.startswith(doc_line[:-3]), (doc_line, real)
+        else:
+            assert real == doc_line

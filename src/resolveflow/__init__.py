@@ -22,6 +22,8 @@ import datetime
 
 from resolveflow import evidence
 from resolveflow._case import ActionView, Case, Clock, Decision, OverdueItem
+from resolveflow._diagram import to_dot, to_mermaid, to_svg
+from resolveflow._events import Event
 from resolveflow._case import restore_case as _restore_case
 from resolveflow._guards import (
     ENGINE_REFUSAL_CODES,
@@ -42,11 +44,14 @@ from resolveflow._guards import (
     SoundPlan,
 )
 from resolveflow._history import HistoryEntry
+from resolveflow._i18n import Catalog, message_template
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._migration import Migration
 from resolveflow._registry import available, get_methodology, register, unregister, versions
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
+from resolveflow._view import CaseView, Progress
 from resolveflow.exceptions import (
+    DiagramUnavailable,
     InvalidEvidence,
     InvalidInput,
     InvalidMethodology,
@@ -63,9 +68,13 @@ __all__ = [
     "AfterStep",
     "AllPlanItemsDone",
     "Case",
+    "CaseView",
+    "Catalog",
     "Clock",
     "Decision",
+    "DiagramUnavailable",
     "ENGINE_REFUSAL_CODES",
+    "Event",
     "EvidenceIs",
     "FaultNeedsLiabilityReview",
     "Finding",
@@ -86,6 +95,7 @@ __all__ = [
     "PathStep",
     "PlanHasOpenItems",
     "PlanItemOpen",
+    "Progress",
     "Refusal",
     "Refused",
     "Requires",
@@ -99,10 +109,14 @@ __all__ = [
     "available",
     "evidence",
     "get_methodology",
+    "message_template",
     "migrate",
     "open_case",
     "register",
     "restore",
+    "to_dot",
+    "to_mermaid",
+    "to_svg",
     "unregister",
     "verify",
     "versions",

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import attrs
 
+from resolveflow._events import Event, Listener, Subscription, deliver, random_id, stable_id
 from resolveflow._guards import GuardContext, Refusal, open_plan_items
 from resolveflow._history import (
     HistoryEntry,
@@ -26,6 +27,9 @@ from resolveflow._history import (
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._migration import MIGRATE_ACTION, Migration, check_migration
 from resolveflow._schema import INVALID, Errors, record_codec
+
+if TYPE_CHECKING:
+    from resolveflow._view import CaseView
 from resolveflow.evidence import Reschedule
 from resolveflow.exceptions import (
     InvalidEvidence,
@@ -214,12 +218,13 @@ class Case:
         ['acknowledge_problem', 'declare_cannot_satisfy']
     """
 
-    __slots__ = ("_clock", "_history", "_id", "_methodology", "_sealed")
+    __slots__ = ("_clock", "_history", "_id", "_listeners", "_methodology", "_sealed")
 
     _methodology: Methodology
     _id: str
     _history: tuple[HistoryEntry, ...]
     _clock: Clock
+    _listeners: tuple[Subscription, ...]
 
     def __init__(self, methodology: Methodology, *, case_id: str, clock: Clock | None = None) -> None:
         if not isinstance(methodology, Methodology):
@@ -232,6 +237,7 @@ class Case:
         object.__setattr__(self, "_id", _check_case_id(case_id))
         object.__setattr__(self, "_history", ())
         object.__setattr__(self, "_clock", clock or system_clock)
+        object.__setattr__(self, "_listeners", ())
         object.__setattr__(self, "_sealed", True)
 
     # --- sealing: no writable state, no copies that skip restore -------------
@@ -499,9 +505,93 @@ class Case:
         spec = self._action(action)
         who = _check_actor(actor)
         when = self._when(at)
-        entry = self._apply(spec, evidence, who, when)
+        before = self.step
+        try:
+            entry = self._apply(spec, evidence, who, when)
+        except Refused as refused:
+            if any(s.refusals for s in self._listeners):
+                deliver(self._listeners, [self._refusal_event(spec.name, refused, who, when)])
+            raise
         object.__setattr__(self, "_history", (*self._history, entry))
+        if self._listeners:
+            deliver(self._listeners, self._events_for(entry, before))
         return entry
+
+    # --- events --------------------------------------------------------------
+
+    def subscribe(self, listener: Listener, *, refusals: bool = False) -> Callable[[], None]:
+        """Call ``listener`` with an :class:`~resolveflow.Event` for every accepted action and closing.
+
+        Listeners run after the entry is recorded; one that raises is logged
+        (logger ``resolveflow.events``) and never undoes the action.
+
+        Args:
+            listener: any callable taking an Event.
+            refusals: also send ``action_refused`` events.
+
+        Returns:
+            A function that unsubscribes the listener.
+
+        Example:
+            >>> import resolveflow
+            >>> case = resolveflow.open_case("prescription", case_id="L-1")
+            >>> stop = case.subscribe(print, refusals=True)
+            >>> stop()
+        """
+        if not callable(listener):
+            raise InvalidInput(f"a listener must be callable, got {listener!r}", argument="listener")
+        subscription = Subscription(listener, bool(refusals))
+        object.__setattr__(self, "_listeners", (*self._listeners, subscription))
+
+        def unsubscribe() -> None:
+            object.__setattr__(self, "_listeners", tuple(s for s in self._listeners if s is not subscription))
+
+        return unsubscribe
+
+    def _envelope(self) -> dict[str, str]:
+        return {"id": self._methodology.id, "version": self._methodology.version}
+
+    def _events_for(self, entry: HistoryEntry, previous: str) -> list[Event]:
+        events = [
+            Event(
+                event_id=stable_id(self._id, entry.seq, "action_accepted"),
+                type="action_accepted",
+                case_id=self._id,
+                methodology=self._envelope(),
+                seq=entry.seq,
+                action=entry.action,
+                previous_step=previous,
+                current_step=entry.step,
+                time=entry.at,
+                actor=entry.actor,
+            )
+        ]
+        outcome = self._methodology.outcome(entry.step)
+        if outcome is not None:
+            events.append(
+                attrs.evolve(
+                    events[0],
+                    event_id=stable_id(self._id, entry.seq, "case_closed"),
+                    type="case_closed",
+                    outcome=outcome.id,
+                )
+            )
+        return events
+
+    def _refusal_event(self, action: str, refused: Refused, actor: str, at: _dt.datetime) -> Event:
+        return Event(
+            event_id=random_id(),
+            type="action_refused",
+            case_id=self._id,
+            methodology=self._envelope(),
+            seq=len(self._history),
+            action=action,
+            previous_step=self.step,
+            current_step=self.step,
+            time=at,
+            actor=actor,
+            refusals=refused.refusals,
+        )
 
     def _forward(self, at: _dt.datetime) -> _dt.datetime:
         if self._history and at < self._history[-1].at:
@@ -604,6 +694,9 @@ class Case:
         entry = self._migration_entry(migration, target, _check_actor(actor), self._when(at))
         moved = Case(target, case_id=self._id, clock=self._clock)
         object.__setattr__(moved, "_history", (*self._history, entry))
+        object.__setattr__(moved, "_listeners", self._listeners)
+        if moved._listeners:
+            deliver(moved._listeners, moved._events_for(entry, self.step))
         return moved
 
     def verify_chain(self) -> bool:
@@ -620,6 +713,55 @@ class Case:
                 return False
             previous = entry.hash
         return True
+
+    # --- the UI contract -----------------------------------------------------
+
+    def view(
+        self,
+        *,
+        at: _dt.datetime | None = None,
+        translate: Callable[[str], str] | None = None,
+        opened_at: _dt.datetime | None = None,
+    ) -> CaseView:
+        """Everything a UI shows for the case: step and guidance, progress, actions, deadlines, history.
+
+        Args:
+            at: the time to compute for (default: the case's clock).
+            translate: a gettext-like callable (e.g. a :class:`~resolveflow.Catalog`)
+                applied to titles, guidance, refusal messages and form labels.
+            opened_at: when the case was opened, if your system knows, so the
+                first step's duration counts from then.
+
+        Example:
+            >>> import resolveflow
+            >>> view = resolveflow.open_case("seven-as", case_id="V-1").view()
+            >>> view.step["title"], view.progress.position, view.progress.total
+            ('Acknowledge their feelings', 1, 7)
+            >>> sorted(view.to_json())[:3]
+            ['actions', 'at', 'case_id']
+        """
+        from resolveflow._view import build_view
+
+        when = self._when(at)
+        return build_view(self, at=when, translate=translate, opened_at=opened_at)
+
+    def durations(
+        self, now: _dt.datetime | None = None, *, opened_at: _dt.datetime | None = None
+    ) -> dict[str, float]:
+        """Seconds spent at each step so far, the current step up to ``now``.
+
+        Without ``opened_at`` the first step counts from the first entry (the
+        history does not know when the case was opened).
+
+        Example:
+            >>> import resolveflow
+            >>> resolveflow.open_case("engage", case_id="D-1").durations()
+            {}
+        """
+        from resolveflow._view import durations_of
+
+        when = self._when(now)
+        return durations_of(self, when, None if opened_at is None else _check_time(opened_at, "opened_at"))
 
     # --- deadlines -----------------------------------------------------------
 

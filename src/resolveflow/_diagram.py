@@ -26,7 +26,7 @@ import attrs
 from resolveflow._case import Case
 from resolveflow._methodology import Methodology, Outcome, Step
 from resolveflow._registry import get_methodology
-from resolveflow.exceptions import InvalidInput, ResolveflowError
+from resolveflow.exceptions import DiagramUnavailable, InvalidInput
 
 _INSTALL_HINT: Final = (
     "install the Python package with pip install 'resolveflow[diagrams]' and the Graphviz system "
@@ -367,7 +367,7 @@ def _graphviz() -> ModuleType:
         # Imported here, not at the top: Mermaid and DOT work without the extra.
         return importlib.import_module("graphviz")
     except ImportError as error:
-        raise ResolveflowError(
+        raise DiagramUnavailable(
             f"SVG diagrams need the 'graphviz' Python package, which is not installed; {_INSTALL_HINT}. "
             "to_mermaid() and to_dot() need neither."
         ) from error
@@ -403,10 +403,10 @@ def to_svg(methodology: Methodology | str, *, case: Case | None = None) -> str:
     try:
         svg: str = graphviz.Source(source).pipe(format="svg", encoding="utf-8", quiet=True)
     except graphviz.ExecutableNotFound as error:
-        raise ResolveflowError(
+        raise DiagramUnavailable(
             f"SVG diagrams need Graphviz's 'dot' program, which was not found on PATH; {_INSTALL_HINT}"
         ) from error
     except graphviz.CalledProcessError as error:
         detail = error.stderr.decode("utf-8", "replace").strip() if error.stderr else str(error)
-        raise ResolveflowError(f"Graphviz could not render the diagram: {detail}") from error
+        raise DiagramUnavailable(f"Graphviz could not render the diagram: {detail}") from error
     return svg

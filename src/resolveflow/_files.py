@@ -344,6 +344,24 @@ def _guard(
     return where.attempt(path, lambda: cls(**kwargs))
 
 
+def _step(spec: Mapping[str, Any]) -> Step:
+    return Step(
+        id=spec["id"],
+        title=spec["title"],
+        prompts=_texts(spec.get("prompts")),
+        checklist=_texts(spec.get("checklist")),
+    )
+
+
+def _outcome(spec: Mapping[str, Any]) -> Outcome:
+    return Outcome(
+        id=spec["id"],
+        title=spec["title"],
+        successful=spec["successful"],
+        guidance=_texts(spec.get("guidance")),
+    )
+
+
 def _action(spec: Mapping[str, Any], path: Path, records: Records, where: _Where) -> Action:
     evidence_name = spec.get("evidence")
     evidence = records.get(evidence_name, (*path, "evidence")) if evidence_name is not None else None
@@ -380,27 +398,11 @@ def _build(raw: object, where: _Where) -> Methodology:
     with CACHE_LOCK:
         records = Records.build(data, where.error)
         steps = [
-            where.attempt(
-                ("steps", index),
-                lambda s=s: Step(  # type: ignore[misc]
-                    id=s["id"],
-                    title=s["title"],
-                    prompts=_texts(s.get("prompts")),
-                    checklist=_texts(s.get("checklist")),
-                ),
-            )
+            where.attempt(("steps", index), functools.partial(_step, s))
             for index, s in enumerate(data["steps"])
         ]
         outcomes = [
-            where.attempt(
-                ("outcomes", index),
-                lambda o=o: Outcome(  # type: ignore[misc]
-                    id=o["id"],
-                    title=o["title"],
-                    successful=o["successful"],
-                    guidance=_texts(o.get("guidance")),
-                ),
-            )
+            where.attempt(("outcomes", index), functools.partial(_outcome, o))
             for index, o in enumerate(data["outcomes"])
         ]
         actions = [_action(a, ("actions", index), records, where) for index, a in enumerate(data["actions"])]
@@ -474,10 +476,11 @@ def methodology_from_text(text: str, format: str, *, origin: str = "<text>") -> 
         InvalidInput: unknown format.
 
     Example:
-        >>> methodology_from_text("resolveflow: 1\\nid: [x]\\n", "yaml", origin="mine.yaml")
-        Traceback (most recent call last):
-        ...
-        resolveflow._files.InvalidMethodologyFile: mine.yaml:2:5: id: expected text, got a list
+        >>> try:
+        ...     methodology_from_text("resolveflow: 1\\nid: [x]\\n", "yaml", origin="mine.yaml")
+        ... except InvalidMethodologyFile as error:
+        ...     print(error.line, error.column, error.key_path, "->", error.reason)
+        2 5 id -> expected text, got a list
     """
     fmt = _format_name(format, "format")
     try:

@@ -9,7 +9,8 @@ The tree::
     ├── InvalidEvidence      evidence does not match the action's schema (field paths inside)
     ├── InvalidInput         a call argument is wrong: blank actor, naive or backward time ...
     ├── Refused              one or more guards refused the action (refusals inside)
-    └── InvalidSnapshot      a snapshot does not replay exactly (names the first bad entry)
+    ├── InvalidSnapshot      a snapshot does not replay exactly (names the first bad entry)
+    └── DiagramUnavailable   SVG needs Graphviz (the Python package and the dot program)
 
 Context travels as keyword-only attributes (``action=``, ``step=``,
 ``refusals=`` ...) so that a CRM can render or log an error without parsing
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from resolveflow._guards import Refusal
 
 __all__ = [
+    "DiagramUnavailable",
     "InvalidEvidence",
     "InvalidInput",
     "InvalidMethodology",
@@ -189,3 +191,10 @@ class InvalidSnapshot(ResolveflowError, ValueError):
         self.reason = reason
         where = f"history entry {entry}: " if entry is not None else ""
         super().__init__(f"invalid snapshot: {where}{reason}")
+
+
+class DiagramUnavailable(ResolveflowError):
+    """An SVG was asked for, but Graphviz (the ``graphviz`` package or the ``dot`` program) is missing.
+
+    The message says what to install; Mermaid and DOT text need neither.
+    """
