@@ -40,4 +40,6 @@ class FakeClock:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
 pytest_plugins = ["pytester"]

@@ -660,7 +660,9 @@ def methodology_specs(draw: st.DrawFn) -> dict[str, Any]:
     required = draw(st.lists(st.sampled_from(step_ids), min_size=1, unique=True))
     return {
         "id": draw(st.from_regex(re.compile(r"[a-z][a-z0-9]{0,5}(-[a-z0-9]{1,4}){0,2}"), fullmatch=True)),
-        "version": draw(st.from_regex(re.compile(r"(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){0,2}"), fullmatch=True)),
+        "version": draw(
+            st.from_regex(re.compile(r"(0|[1-9][0-9]{0,2})(\.(0|[1-9][0-9]{0,2})){0,2}"), fullmatch=True)
+        ),
         "title": "Random",
         "source": "hypothesis",
         "steps": tuple(Step(id=s, title=s.title()) for s in step_ids),

@@ -22,9 +22,17 @@ import datetime
 
 from resolveflow import evidence
 from resolveflow._case import ActionView, Case, Clock, Decision, OverdueItem
+from resolveflow._case import restore_case as _restore_case
 from resolveflow._diagram import to_dot, to_mermaid, to_svg
 from resolveflow._events import Event
-from resolveflow._case import restore_case as _restore_case
+from resolveflow._file_schema import methodology_schema
+from resolveflow._files import (
+    dump_methodology,
+    load_methodology,
+    methodology_from_dict,
+    methodology_from_text,
+    methodology_to_dict,
+)
 from resolveflow._guards import (
     ENGINE_REFUSAL_CODES,
     AfterStep,
@@ -47,7 +55,15 @@ from resolveflow._history import HistoryEntry
 from resolveflow._i18n import Catalog, message_template
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._migration import Migration
-from resolveflow._registry import available, get_methodology, register, unregister, versions
+from resolveflow._registry import (
+    available,
+    get_methodology,
+    load_directory,
+    origin_of,
+    register,
+    unregister,
+    versions,
+)
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
 from resolveflow._view import CaseView, Progress
 from resolveflow.exceptions import (
@@ -55,6 +71,7 @@ from resolveflow.exceptions import (
     InvalidEvidence,
     InvalidInput,
     InvalidMethodology,
+    InvalidMethodologyFile,
     InvalidSnapshot,
     Refused,
     ResolveflowError,
@@ -63,6 +80,7 @@ from resolveflow.exceptions import (
 )
 
 __all__ = [
+    "ENGINE_REFUSAL_CODES",
     "Action",
     "ActionView",
     "AfterStep",
@@ -73,7 +91,6 @@ __all__ = [
     "Clock",
     "Decision",
     "DiagramUnavailable",
-    "ENGINE_REFUSAL_CODES",
     "Event",
     "EvidenceIs",
     "FaultNeedsLiabilityReview",
@@ -84,6 +101,7 @@ __all__ = [
     "InvalidEvidence",
     "InvalidInput",
     "InvalidMethodology",
+    "InvalidMethodologyFile",
     "InvalidSnapshot",
     "LaterThanNow",
     "Methodology",
@@ -107,11 +125,19 @@ __all__ = [
     "UnknownMethodology",
     "VerificationReport",
     "available",
+    "dump_methodology",
     "evidence",
     "get_methodology",
+    "load_directory",
+    "load_methodology",
     "message_template",
+    "methodology_from_dict",
+    "methodology_from_text",
+    "methodology_schema",
+    "methodology_to_dict",
     "migrate",
     "open_case",
+    "origin_of",
     "register",
     "restore",
     "to_dot",

@@ -72,7 +72,7 @@ from resolveflow._guards import (
 )
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._schema import record_codec, record_key
-from resolveflow.exceptions import InvalidInput, InvalidMethodology
+from resolveflow.exceptions import InvalidInput, InvalidMethodology, InvalidMethodologyFile
 
 __all__ = [
     "InvalidMethodologyFile",
@@ -88,49 +88,6 @@ Path = tuple[str | int, ...]
 T = TypeVar("T")
 
 _IDENTIFIER_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-
-
-class InvalidMethodologyFile(InvalidMethodology):
-    """A methodology file (or dict) is wrong, or a methodology cannot be written as one.
-
-    The message starts with where the problem is, then says what was
-    expected: ``heard.yaml:41:13: actions[2].target: unknown step 'act';
-    steps are: hear, empathize``.
-
-    Attributes:
-        file: the file (or the ``origin`` given for a dict or text), or None.
-        line: the 1-based line, or None when the format does not say (JSON
-            and TOML give it for syntax errors only).
-        column: the 1-based column, or None.
-        key_path: where in the document, e.g. ``"actions[2].target"``;
-            ``""`` for the document as a whole.
-        reason: the message without the location.
-
-    Example:
-        >>> error = InvalidMethodologyFile("unknown step 'act'", file="x.yaml", line=4,
-        ...                                column=13, key_path="actions[0].target")
-        >>> str(error)
-        "x.yaml:4:13: actions[0].target: unknown step 'act'"
-    """
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        file: str | None = None,
-        line: int | None = None,
-        column: int | None = None,
-        key_path: str = "",
-    ) -> None:
-        self.file = file
-        self.line = line
-        self.column = column
-        self.key_path = key_path
-        self.reason = reason
-        location = file or ""
-        if line is not None:
-            location += f":{line}" + (f":{column}" if column is not None else "")
-        super().__init__(reason, where=": ".join(part for part in (location, key_path) if part))
 
 
 def format_path(path: Iterable[str | int]) -> str:

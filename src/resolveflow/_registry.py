@@ -1,18 +1,38 @@
-"""Where methodologies are found by id and version.
+"""Where methodologies are found by id and version, and where each came from.
 
-The built-ins are registered on first use; :func:`register` adds your own.
-Versions compare as tuples of numbers, so ``"1.10"`` is newer than ``"1.9"``.
+Sources, in the order they are consulted:
+
+1. the five built-ins written in Python (``resolveflow.methodologies``);
+2. the methodologies shipped as files in ``resolveflow/methodologies/files``
+   (loaded on first use; they need the ``files`` extra for PyYAML);
+3. plugins: every entry point in the ``resolveflow.methodologies`` group,
+   whose object is a Methodology, an iterable of them, or a callable
+   returning either (loaded on first use);
+4. :func:`register` and :func:`load_directory` calls.
+
+Every registration remembers its origin, so that a clash (the same id and
+version with a different definition) names both. Versions compare as tuples
+of numbers: ``"1.10"`` is newer than ``"1.9"``.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Iterable
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Final
 
 from resolveflow._methodology import Methodology
 from resolveflow.exceptions import InvalidMethodology, UnknownMethodology
 
-_lock = threading.Lock()
-_registry: dict[str, dict[str, Methodology]] = {}
+ENTRY_POINT_GROUP: Final = "resolveflow.methodologies"
+FILE_SUFFIXES: Final = (".yaml", ".yml", ".toml", ".json")
+
+_lock = threading.RLock()
+_registry: dict[str, dict[str, tuple[Methodology, str]]] = {}
+_shipped: dict[str, Path] = {}  # id -> file, not loaded yet
 _loaded = False
 
 
@@ -20,25 +40,95 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-def _ensure_builtins() -> None:
+def _add(methodology: Methodology, origin: str) -> None:
+    versions = _registry.setdefault(methodology.id, {})
+    existing = versions.get(methodology.version)
+    if existing is not None:
+        if existing[0] == methodology:
+            return
+        raise InvalidMethodology(
+            f"{methodology.id}@{methodology.version} from {origin} clashes with the one from "
+            f"{existing[1]}: the definitions differ; give one a new version (or id)",
+            where="register",
+        )
+    versions[methodology.version] = (methodology, origin)
+
+
+def _entry_point_methodologies(entry_point: metadata.EntryPoint) -> list[Methodology]:
+    origin = f"entry point {entry_point.name!r} ({entry_point.value})"
+    try:
+        found: object = entry_point.load()
+        if callable(found) and not isinstance(found, Methodology):
+            found = found()
+    except Exception as error:
+        raise InvalidMethodology(f"{origin} failed to load: {error}", where="plugin") from error
+    items = [found] if isinstance(found, Methodology) else found
+    if not isinstance(items, Iterable) or isinstance(items, str | bytes):
+        raise InvalidMethodology(
+            f"{origin} gave {type(found).__name__}; expected a Methodology, an iterable of them "
+            "or a callable returning either",
+            where="plugin",
+        )
+    out = list(items)
+    for item in out:
+        if not isinstance(item, Methodology):
+            raise InvalidMethodology(f"{origin} gave {item!r}, which is not a Methodology", where="plugin")
+    return out
+
+
+def _ensure_loaded() -> None:
     global _loaded
     if _loaded:
         return
-    from resolveflow.methodologies import BUILTINS
-
     with _lock:
         if _loaded:
             return
+        from resolveflow.methodologies import BUILTINS
+
         for methodology in BUILTINS:
-            _registry.setdefault(methodology.id, {})[methodology.version] = methodology
+            _add(methodology, "built-in (resolveflow.methodologies)")
+        folder = resources.files("resolveflow.methodologies") / "files"
+        if folder.is_dir():
+            for item in sorted(folder.iterdir(), key=lambda p: p.name):
+                if item.name.endswith(FILE_SUFFIXES):
+                    _shipped[item.name.rsplit(".", 1)[0]] = Path(str(item))
+        for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            origin = f"entry point {entry_point.name!r} ({entry_point.value})"
+            for methodology in _entry_point_methodologies(entry_point):
+                _add(methodology, origin)
         _loaded = True
 
 
-def register(methodology: Methodology) -> None:
+def _load_shipped(methodology_id: str) -> None:
+    """Load a methodology shipped as a file the first time it is asked for."""
+    path = _shipped.get(methodology_id)
+    if path is None:
+        return
+    try:
+        from resolveflow._files import load_methodology
+
+        methodology = load_methodology(path)
+    except ImportError as error:
+        raise UnknownMethodology(
+            methodology_id,
+            available=available(),
+            hint=f"it ships as a file and needs the files extra: pip install 'resolveflow[files]' ({error})",
+        ) from error
+    with _lock:
+        _add(methodology, f"shipped file {path.name}")
+        _shipped.pop(methodology_id, None)
+
+
+def register(methodology: Methodology, *, origin: str = "register()") -> None:
     """Make a methodology available by id and version to ``get_methodology`` and ``restore``.
 
     Registering the very same definition twice is harmless; a different
-    definition under an id and version that already exist is an error.
+    definition under an id and version that already exist is an error naming
+    both origins.
+
+    Args:
+        methodology: the definition.
+        origin: where it comes from, for error messages (e.g. your module name).
 
     Raises:
         InvalidMethodology: another definition already has this id and version.
@@ -55,27 +145,81 @@ def register(methodology: Methodology) -> None:
         raise InvalidMethodology(
             f"expected a Methodology, got {type(methodology).__name__}", where="register"
         )
-    _ensure_builtins()
+    _ensure_loaded()
+    _load_shipped(methodology.id)
     with _lock:
-        versions = _registry.setdefault(methodology.id, {})
-        existing = versions.get(methodology.version)
-        if existing is not None and existing != methodology:
-            raise InvalidMethodology(
-                f"{methodology.id}@{methodology.version} is already registered with a different "
-                "definition; give yours a new version (or id)",
-                where="register",
-            )
-        versions[methodology.version] = methodology
+        _add(methodology, origin)
+
+
+def load_directory(path: str | os.PathLike[str]) -> list[Methodology]:
+    """Load and register every methodology file (``.yaml``, ``.yml``, ``.toml``, ``.json``) in a folder.
+
+    All files are loaded before any is registered, so a folder with one bad
+    file registers nothing.
+
+    Returns:
+        The methodologies registered, in file-name order.
+
+    Raises:
+        InvalidMethodologyFile: a file is invalid (file, line and column in the message).
+        InvalidMethodology: two files, or a file and an earlier registration, clash.
+
+    Example:
+        >>> import tempfile, resolveflow
+        >>> folder = tempfile.mkdtemp()
+        >>> mine = resolveflow.methodology_to_dict(resolveflow.get_methodology("engage"))
+        >>> mine["id"] = "folder-engage"
+        >>> _ = resolveflow.dump_methodology(resolveflow.methodology_from_dict(mine), folder + "/a.json")
+        >>> [m.id for m in resolveflow.load_directory(folder)]
+        ['folder-engage']
+        >>> resolveflow.unregister("folder-engage", "1.0")
+    """
+    from resolveflow._files import load_methodology
+
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InvalidMethodology(f"{folder} is not a directory", where="load_directory")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in FILE_SUFFIXES and p.is_file())
+    loaded = [(load_methodology(p), p) for p in files]
+    _ensure_loaded()
+    with _lock:
+        # Check every clash first so that nothing is registered when one fails.
+        seen: dict[tuple[str, str], tuple[Methodology, Path]] = {}
+        for methodology, source in loaded:
+            _load_shipped(methodology.id)
+            other = seen.get(methodology.key)
+            if other is not None and other[0] != methodology:
+                raise InvalidMethodology(
+                    f"{methodology.id}@{methodology.version} is defined differently in {other[1]} and {source}",
+                    where="load_directory",
+                )
+            existing = _registry.get(methodology.id, {}).get(methodology.version)
+            if existing is not None and existing[0] != methodology:
+                raise InvalidMethodology(
+                    f"{methodology.id}@{methodology.version} from file {source} clashes with the one "
+                    f"from {existing[1]}: the definitions differ; give one a new version (or id)",
+                    where="load_directory",
+                )
+            seen[methodology.key] = (methodology, source)
+        for methodology, source in loaded:
+            _add(methodology, f"file {source}")
+    return [m for m, _ in loaded]
 
 
 def unregister(methodology_id: str, version: str) -> None:
     """Remove one registered version (mainly for tests of your own methodologies)."""
-    _ensure_builtins()
+    _ensure_loaded()
     with _lock:
         versions = _registry.get(methodology_id, {})
         versions.pop(version, None)
         if not versions:
             _registry.pop(methodology_id, None)
+
+
+def origin_of(methodology_id: str, version: str) -> str:
+    """Where a registered methodology version came from (built-in, file, entry point ...)."""
+    get_methodology(methodology_id, version)
+    return _registry[methodology_id][version][1]
 
 
 def available() -> list[str]:
@@ -84,10 +228,10 @@ def available() -> list[str]:
     Example:
         >>> import resolveflow
         >>> resolveflow.available()[:3]
-        ['engage', 'five-steps', 'four-steps']
+        ['blast', 'carp', 'engage']
     """
-    _ensure_builtins()
-    return sorted(_registry)
+    _ensure_loaded()
+    return sorted(set(_registry) | set(_shipped))
 
 
 def versions(methodology_id: str) -> list[str]:
@@ -96,7 +240,9 @@ def versions(methodology_id: str) -> list[str]:
     Raises:
         UnknownMethodology: no methodology has this id.
     """
-    _ensure_builtins()
+    _ensure_loaded()
+    if isinstance(methodology_id, str):
+        _load_shipped(methodology_id)
     found = _registry.get(methodology_id) if isinstance(methodology_id, str) else None
     if not found:
         raise UnknownMethodology(str(methodology_id), available=available())
@@ -121,4 +267,4 @@ def get_methodology(methodology_id: str, version: str | None = None) -> Methodol
     found = _registry[methodology_id].get(chosen) if isinstance(chosen, str) else None
     if found is None:
         raise UnknownMethodology(methodology_id, version=str(version), available=known)
-    return found
+    return found[0]

@@ -107,8 +107,9 @@ def progress_of(case: Case) -> Progress:
     for step in behind:
         if len(done) < len(required) and required[len(done)] == step:
             done.append(step)
-    if outcome is not None and outcome.successful:
-        position = len(required)
+    if outcome is not None:
+        # Closed: successful cases went all the way; the others stopped after what they passed.
+        position = len(required) if outcome.successful else len(done)
     else:
         position = min(len(done) + 1, len(required))
     return Progress(

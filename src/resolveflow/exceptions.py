@@ -4,6 +4,7 @@ The tree::
 
     ResolveflowError
     ├── InvalidMethodology   a definition is structurally wrong (raised when it is made)
+    │   └── InvalidMethodologyFile   a methodology file is wrong: file:line:column and key path
     ├── UnknownMethodology   no methodology with that id (or version) is registered
     ├── UnknownAction        the action is not part of the case's methodology
     ├── InvalidEvidence      evidence does not match the action's schema (field paths inside)
@@ -38,6 +39,7 @@ __all__ = [
     "InvalidEvidence",
     "InvalidInput",
     "InvalidMethodology",
+    "InvalidMethodologyFile",
     "InvalidSnapshot",
     "Refused",
     "ResolveflowError",
@@ -75,7 +77,12 @@ class UnknownMethodology(ResolveflowError, LookupError):
     """
 
     def __init__(
-        self, methodology_id: str, *, version: str | None = None, available: Sequence[str] = ()
+        self,
+        methodology_id: str,
+        *,
+        version: str | None = None,
+        available: Sequence[str] = (),
+        hint: str | None = None,
     ) -> None:
         self.methodology_id = methodology_id
         self.version = version
@@ -85,6 +92,8 @@ class UnknownMethodology(ResolveflowError, LookupError):
             message = f"unknown methodology {methodology_id!r}; available: {listed}"
         else:
             message = f"methodology {methodology_id!r} has no version {version!r}; versions: {listed}"
+        if hint:
+            message += f"; {hint}"
         super().__init__(message)
 
 
@@ -198,3 +207,46 @@ class DiagramUnavailable(ResolveflowError):
 
     The message says what to install; Mermaid and DOT text need neither.
     """
+
+
+class InvalidMethodologyFile(InvalidMethodology):
+    """A methodology file (or dict) is wrong, or a methodology cannot be written as one.
+
+    The message starts with where the problem is, then says what was
+    expected: ``heard.yaml:41:13: actions[2].target: unknown step 'act';
+    steps are: hear, empathize``.
+
+    Attributes:
+        file: the file (or the ``origin`` given for a dict or text), or None.
+        line: the 1-based line, or None when the format does not say (JSON
+            and TOML give it for syntax errors only).
+        column: the 1-based column, or None.
+        key_path: where in the document, e.g. ``"actions[2].target"``;
+            ``""`` for the document as a whole.
+        reason: the message without the location.
+
+    Example:
+        >>> error = InvalidMethodologyFile("unknown step 'act'", file="x.yaml", line=4,
+        ...                                column=13, key_path="actions[0].target")
+        >>> str(error)
+        "x.yaml:4:13: actions[0].target: unknown step 'act'"
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        key_path: str = "",
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.column = column
+        self.key_path = key_path
+        self.reason = reason
+        location = file or ""
+        if line is not None:
+            location += f":{line}" + (f":{column}" if column is not None else "")
+        super().__init__(reason, where=": ".join(part for part in (location, key_path) if part))
