@@ -42,4 +42,4 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "tests.pg_server", "tests.store_fixtures"]

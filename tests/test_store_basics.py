@@ -31,7 +31,6 @@ from tests._store_support import (
 )
 from tests.conftest import FakeClock
 
-pytest_plugins = ["tests.pg_server", "tests.store_fixtures"]
 
 ENGAGE = {"notes": "Parcel arrived broken."}
 

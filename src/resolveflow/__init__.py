@@ -43,6 +43,7 @@ from resolveflow._guards import (
     GuardContext,
     LaterThanNow,
     Need,
+    NotBefore,
     NotLaterThanNow,
     PlanHasOpenItems,
     PlanItemOpen,
@@ -50,6 +51,7 @@ from resolveflow._guards import (
     Requires,
     Rule,
     SoundPlan,
+    WithinDeadline,
 )
 from resolveflow._history import HistoryEntry
 from resolveflow._i18n import Catalog, message_template
@@ -67,7 +69,11 @@ from resolveflow._registry import (
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
 from resolveflow._view import CaseView, Progress
 from resolveflow.exceptions import (
+    CaseExists,
+    CaseNotFound,
+    ConcurrencyConflict,
     DiagramUnavailable,
+    IdempotencyConflict,
     InvalidEvidence,
     InvalidInput,
     InvalidMethodology,
@@ -75,6 +81,7 @@ from resolveflow.exceptions import (
     InvalidSnapshot,
     Refused,
     ResolveflowError,
+    TamperedHistory,
     UnknownAction,
     UnknownMethodology,
 )
@@ -86,9 +93,12 @@ __all__ = [
     "AfterStep",
     "AllPlanItemsDone",
     "Case",
+    "CaseExists",
+    "CaseNotFound",
     "CaseView",
     "Catalog",
     "Clock",
+    "ConcurrencyConflict",
     "Decision",
     "DiagramUnavailable",
     "Event",
@@ -98,6 +108,7 @@ __all__ = [
     "Guard",
     "GuardContext",
     "HistoryEntry",
+    "IdempotencyConflict",
     "InvalidEvidence",
     "InvalidInput",
     "InvalidMethodology",
@@ -107,6 +118,7 @@ __all__ = [
     "Methodology",
     "Migration",
     "Need",
+    "NotBefore",
     "NotLaterThanNow",
     "Outcome",
     "OverdueItem",
@@ -121,9 +133,11 @@ __all__ = [
     "Rule",
     "SoundPlan",
     "Step",
+    "TamperedHistory",
     "UnknownAction",
     "UnknownMethodology",
     "VerificationReport",
+    "WithinDeadline",
     "available",
     "dump_methodology",
     "evidence",

@@ -58,6 +58,8 @@ GUARD_KINDS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
     "evidence_is": (("field", "equals", "name", "message"), ()),
     "later_than_now": (("field", "name", "message"), ()),
     "not_later_than_now": (("field", "name", "message"), ()),
+    "not_before": (("record", "field", "name", "message"), ()),
+    "within": (("step", "name", "message"), ("days", "hours", "minutes")),
     "sound_plan": ((), ("name", "message")),
     "plan_item_open": ((), ("name", "message")),
     "plan_has_open_items": ((), ("name", "message")),
@@ -130,10 +132,20 @@ _GUARD_PROPERTIES: Final[Mapping[str, dict[str, Any]]] = {
         "Record", "requires: the evidence record that must already be on the case (built-in or declared)."
     ),
     "at_step": _name("At step", "requires: only records made by an action taken at this step count."),
-    "step": _name("Step", "after_step: the step the case must have passed through."),
+    "step": _name(
+        "Step", "after_step: the step the case must have passed through; within: the step the time runs from."
+    ),
     "field": _name(
         "Field", "evidence_is, later_than_now, not_later_than_now: the field of this action's evidence."
     ),
+    "days": {"type": "integer", "minimum": 0, "title": "Days", "description": "within: days allowed."},
+    "hours": {"type": "integer", "minimum": 0, "title": "Hours", "description": "within: hours allowed."},
+    "minutes": {
+        "type": "integer",
+        "minimum": 0,
+        "title": "Minutes",
+        "description": "within: minutes allowed.",
+    },
     "equals": {
         "title": "Equals",
         "description": "evidence_is: the value the field must have (a valid value of that field).",

@@ -63,12 +63,14 @@ from resolveflow._guards import (
     FaultNeedsLiabilityReview,
     Guard,
     LaterThanNow,
+    NotBefore,
     NotLaterThanNow,
     PlanHasOpenItems,
     PlanItemOpen,
     Requires,
     Rule,
     SoundPlan,
+    WithinDeadline,
 )
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._schema import record_codec, record_key
@@ -253,6 +255,8 @@ _GUARD_CLASSES: Final[Mapping[str, type[Guard]]] = {
     "evidence_is": EvidenceIs,
     "later_than_now": LaterThanNow,
     "not_later_than_now": NotLaterThanNow,
+    "not_before": NotBefore,
+    "within": WithinDeadline,
     "sound_plan": SoundPlan,
     "plan_item_open": PlanItemOpen,
     "plan_has_open_items": PlanHasOpenItems,
@@ -272,6 +276,12 @@ def _guard(
         kwargs["at_step"] = spec.get("at_step")
     elif kind == "after_step":
         kwargs["step"] = spec["step"]
+    elif kind == "not_before":
+        kwargs["record"] = records.get(spec["record"], (*path, "record"))
+        kwargs["field"] = spec["field"]
+    elif kind == "within":
+        kwargs["step"] = spec["step"]
+        kwargs.update({unit: spec[unit] for unit in ("days", "hours", "minutes") if unit in spec})
     elif "field" in spec:
         field = spec["field"]
         if evidence is None:
@@ -550,6 +560,16 @@ def _guard_dict(guard: Guard, action: Action, path: Path, writer: RecordWriter) 
     elif isinstance(guard, AfterStep):
         out["step"] = guard.step
         default = AfterStep(step=guard.step)
+    elif isinstance(guard, NotBefore):
+        out["record"] = writer.record(guard.record, path)
+        out["field"] = guard.field
+        default = None
+    elif isinstance(guard, WithinDeadline):
+        out["step"] = guard.step
+        out.update(
+            {unit: getattr(guard, unit) for unit in ("days", "hours", "minutes") if getattr(guard, unit)}
+        )
+        default = None
     elif isinstance(guard, EvidenceIs | LaterThanNow | NotLaterThanNow):
         out["field"] = guard.field
         if isinstance(guard, EvidenceIs):

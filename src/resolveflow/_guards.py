@@ -344,6 +344,97 @@ class NotLaterThanNow(Guard):
 
 
 @attrs.frozen(kw_only=True)
+class NotBefore(Guard):
+    """Not before the time held in a recorded field, e.g. do not resume before the agreed call-back.
+
+    Passes when no such record exists yet (nothing was scheduled).
+
+    Example:
+        >>> from resolveflow import evidence
+        >>> NotBefore(record=evidence.Reschedule, field="resume_at", name="not_before_call_back",
+        ...           message="Wait for the agreed time.").describe()
+        'not before reschedule.resume_at'
+    """
+
+    record: type = attrs.field(validator=lambda _, __, v: _check_record(v))
+    field: str
+    name: str
+    message: str
+
+    def __attrs_post_init__(self) -> None:
+        _check_code(self.name, "NotBefore", self.message)
+        fields = {f.attr: f for f in record_codec(self.record).fields}
+        if self.field not in fields or not fields[self.field].is_datetime:
+            raise InvalidMethodology(
+                f"field {self.field!r} is not a datetime field of {self.record.__name__}; "
+                f"datetime fields are: {', '.join(n for n, f in fields.items() if f.is_datetime) or 'none'}",
+                where=f"NotBefore guard {self.name!r}",
+            )
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        latest = context.latest(self.record)
+        moment = getattr(latest, self.field, None) if latest is not None else None
+        if moment is None or context.at >= moment:
+            return None
+        return self.refuse(f"not_before:{moment.isoformat()}")
+
+    def describe(self) -> str:
+        return f"not before {record_key(self.record)}.{self.field}"
+
+
+@attrs.frozen(kw_only=True)
+class WithinDeadline(Guard):
+    """Only within a time limit after the case (last) entered a step, e.g. remedy within 24 hours.
+
+    Passes while the case has not been at that step. A case past its
+    deadline is refused this action: give it another way on (an escalation).
+
+    Example:
+        >>> WithinDeadline(step="acknowledge", hours=24, name="within_a_day",
+        ...                message="The remedy must start within a day.").describe()
+        'within 1 day, 0:00:00 of acknowledge'
+    """
+
+    step: str
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    name: str
+    message: str
+
+    def __attrs_post_init__(self) -> None:
+        _check_code(self.name, "WithinDeadline", self.message)
+        amounts = (self.days, self.hours, self.minutes)
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in amounts) or not any(amounts):
+            raise InvalidMethodology(
+                "give a positive time limit in whole days, hours and/or minutes",
+                where=f"WithinDeadline guard {self.name!r}",
+            )
+
+    @property
+    def limit(self) -> _dt.timedelta:
+        """The time allowed."""
+        return _dt.timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        entered = None
+        for entry in context.history:
+            if entry.step == self.step and entry.from_step != self.step:
+                entered = entry.at
+        if entered is None and context.history and context.history[0].from_step == self.step:
+            entered = context.history[0].at  # the initial step: counted from the first entry
+        if entered is None or context.at <= entered + self.limit:
+            return None
+        return self.refuse(f"deadline:{(entered + self.limit).isoformat()}")
+
+    def describe(self) -> str:
+        return f"within {self.limit} of {self.step}"
+
+    def references(self) -> tuple[str, ...]:
+        return (self.step,)
+
+
+@attrs.frozen(kw_only=True)
 class SoundPlan(Guard):
     """A proposed plan has unique item ids and every item due later than the agreement."""
 

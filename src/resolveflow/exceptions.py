@@ -11,6 +11,11 @@ The tree::
     ├── InvalidInput         a call argument is wrong: blank actor, naive or backward time ...
     ├── Refused              one or more guards refused the action (refusals inside)
     ├── InvalidSnapshot      a snapshot does not replay exactly (names the first bad entry)
+    │   └── TamperedHistory  stored rows do not replay (names the case and the entry)
+    ├── ConcurrencyConflict  another writer moved a stored case on first
+    ├── IdempotencyConflict  an idempotency key reused for a different request
+    ├── CaseNotFound         no stored case has this id
+    ├── CaseExists           a case with this id is already stored
     └── DiagramUnavailable   SVG needs Graphviz (the Python package and the dot program)
 
 Context travels as keyword-only attributes (``action=``, ``step=``,
@@ -35,7 +40,11 @@ if TYPE_CHECKING:
     from resolveflow._guards import Refusal
 
 __all__ = [
+    "CaseExists",
+    "CaseNotFound",
+    "ConcurrencyConflict",
     "DiagramUnavailable",
+    "IdempotencyConflict",
     "InvalidEvidence",
     "InvalidInput",
     "InvalidMethodology",
@@ -43,6 +52,7 @@ __all__ = [
     "InvalidSnapshot",
     "Refused",
     "ResolveflowError",
+    "TamperedHistory",
     "UnknownAction",
     "UnknownMethodology",
 ]
@@ -250,3 +260,92 @@ class InvalidMethodologyFile(InvalidMethodology):
         if line is not None:
             location += f":{line}" + (f":{column}" if column is not None else "")
         super().__init__(reason, where=": ".join(part for part in (location, key_path) if part))
+
+
+class ConcurrencyConflict(ResolveflowError):
+    """Another writer recorded an entry on this case since it was read.
+
+    Nothing was written. Reload the case, decide again (the guards may now
+    answer differently) and retry, or let :meth:`Store.fire_with_retry` do it.
+
+    Attributes:
+        case_id: the case.
+        expected_seq: the sequence number the call expected the case to be at.
+        current_seq: the sequence number it is at now.
+
+    Example:
+        >>> from resolveflow import ConcurrencyConflict
+        >>> error = ConcurrencyConflict(case_id="C-1", expected_seq=3, current_seq=4)
+        >>> error.current_seq
+        4
+    """
+
+    def __init__(self, *, case_id: str, expected_seq: int, current_seq: int) -> None:
+        self.case_id = case_id
+        self.expected_seq = expected_seq
+        self.current_seq = current_seq
+        super().__init__(
+            f"case {case_id!r} was expected at entry {expected_seq} but another writer has "
+            f"moved it to entry {current_seq}; reload it and decide again (or use fire_with_retry)"
+        )
+
+
+class IdempotencyConflict(ResolveflowError, ValueError):
+    """An idempotency key was reused on a case for a request with different content.
+
+    Attributes:
+        case_id: the case.
+        key: the idempotency key.
+        seq: the entry the key already stands for.
+    """
+
+    def __init__(self, *, case_id: str, key: str, seq: int) -> None:
+        self.case_id = case_id
+        self.key = key
+        self.seq = seq
+        super().__init__(
+            f"idempotency key {key!r} on case {case_id!r} was already used for entry {seq} with a "
+            "different action, evidence, actor or time; use a new key for a new request"
+        )
+
+
+class CaseNotFound(ResolveflowError, LookupError):
+    """No stored case has this id.
+
+    Attributes:
+        case_id: the id that was asked for.
+    """
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"no stored case has the id {case_id!r}; open it first with store.open_case()")
+
+
+class CaseExists(ResolveflowError, ValueError):
+    """A case with this id is already stored.
+
+    Attributes:
+        case_id: the id that is taken.
+    """
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"a case with the id {case_id!r} is already stored; load it with store.load()")
+
+
+class TamperedHistory(InvalidSnapshot):
+    """The stored rows of a case do not replay: a row was edited, removed or added.
+
+    Attributes:
+        case_id: the case.
+        entry: the sequence number of the first bad entry row (for a case row
+            that disagrees with its entries, the case's last sequence number).
+        reason: what was wrong.
+    """
+
+    def __init__(self, reason: str, *, case_id: str, entry: int) -> None:
+        super().__init__(reason, entry=entry)
+        self.case_id = case_id
+        self.entry: int = entry
+        # The base message names the entry; the store's names the case too.
+        self.args = (f"stored case {case_id!r}, entry {entry}: {reason}",)
