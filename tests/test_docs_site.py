@@ -165,8 +165,13 @@ def test_the_reference_documents_every_public_name(site: Path) -> None:
     for module_name in PUBLIC_MODULES:
         module = importlib.import_module(module_name)
         assert f"{module_name}" in anchors, f"{module_name} is not in docs/reference.md"
-        missing += [f"{module_name}.{name}" for name in module.__all__]
-    missing = [name for name in missing if name not in anchors and name not in UNDOCUMENTED]
+        missing += [
+            f"{module_name}.{name}"
+            for name in module.__all__
+            # resolveflow.exceptions shows its tree; the errors are documented under resolveflow.
+            if f"{module_name}.{name}" not in anchors and f"resolveflow.{name}" not in anchors
+        ]
+    missing = [name for name in missing if name not in UNDOCUMENTED]
     assert not missing, f"public names missing from the API reference (do they have a docstring?): {missing}"
 
 

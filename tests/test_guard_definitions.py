@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import attrs
@@ -126,3 +127,81 @@ def test_rules_with_different_predicates_make_different_methodologies() -> None:
     yes = make(lambda ctx: True)
     assert yes == attrs.evolve(yes)
     assert yes != make(lambda ctx: False)
+
+
+# --- time guards: not before, within a deadline ----------------------------------
+
+
+def timed_flow() -> Methodology:
+    return Methodology(
+        id="timed",
+        version="1.0",
+        title="Timed",
+        source="tests",
+        steps=(Step(id="a", title="A"), Step(id="waiting", title="Waiting"), Step(id="b", title="B")),
+        outcomes=(Outcome(id="done", title="Done", successful=True), Outcome(id="late", title="Late", successful=False)),
+        actions=(
+            Action(name="schedule", sources="a", target="waiting", title="Schedule", evidence=ev.Reschedule),
+            Action(
+                name="resume", sources="waiting", target="b", title="Resume",
+                guards=(resolveflow.NotBefore(record=ev.Reschedule, field="resume_at", name="not_yet",
+                                              message="Wait for the agreed time."),),
+            ),
+            Action(
+                name="finish", sources="b", target="done", title="Finish",
+                guards=(resolveflow.WithinDeadline(step="b", hours=2, name="in_time",
+                                                   message="Finish within two hours."),),
+            ),
+            Action(name="give_up", sources=("a", "waiting", "b"), target="late", title="Give up"),
+        ),
+        initial="a",
+        required_steps=("a", "waiting", "b"),
+    )  # fmt: skip
+
+
+def test_not_before_and_within_deadline() -> None:
+    from tests.conftest import T0, FakeClock
+
+    clock = FakeClock()
+    case = resolveflow.open_case(timed_flow(), case_id="T", clock=clock)
+    case.fire(
+        "schedule", {"resume_at": (T0 + dt.timedelta(hours=1)).isoformat(), "reason": "busy"}, actor="a"
+    )
+    refusal = case.check("resume").refusals[0]
+    assert (refusal.code, refusal.missing) == ("not_yet", ("not_before:2026-01-05T10:00:00+00:00",))
+    clock.advance(hours=1)
+    case.fire("resume", actor="a")
+    clock.advance(hours=2)
+    assert case.check("finish").allowed
+    clock.advance(minutes=1)
+    assert [r.code for r in case.check("finish").refusals] == ["in_time"]
+    assert case.check("give_up").allowed
+    assert resolveflow.verify(case.methodology).ok
+
+
+def test_time_guards_are_checked_when_made() -> None:
+    with pytest.raises(resolveflow.InvalidMethodology, match="not a datetime field of Reschedule"):
+        resolveflow.NotBefore(record=ev.Reschedule, field="reason", name="x", message="X.")
+    with pytest.raises(resolveflow.InvalidMethodology, match="positive time limit"):
+        resolveflow.WithinDeadline(step="a", name="x", message="X.")
+    with pytest.raises(resolveflow.InvalidMethodology, match="positive time limit"):
+        resolveflow.WithinDeadline(step="a", hours=-1, name="x", message="X.")
+    with pytest.raises(resolveflow.InvalidMethodology, match="names step 'nowhere'"):
+        attrs.evolve(
+            timed_flow(),
+            actions=(
+                *timed_flow().actions,
+                Action(
+                    name="odd", sources="a", target=None, title="Odd",
+                    guards=(resolveflow.WithinDeadline(step="nowhere", days=1, name="x", message="X."),),
+                ),
+            ),
+        )  # fmt: skip
+
+
+def test_time_guards_round_trip_through_files() -> None:
+    m = timed_flow()
+    for fmt in ("yaml", "toml", "json"):
+        text = resolveflow.dump_methodology(m, fmt)
+        assert "not_before" in text and "within" in text
+        assert resolveflow.methodology_from_text(text, fmt) == m
