@@ -1,11 +1,13 @@
 """A Griffe extension for the API reference (mkdocs.yml loads it): read resolveflow's docstrings as written.
 
-resolveflow's docstrings follow the Google style with two habits Griffe's parser
+resolveflow's docstrings follow the Google style, with habits Griffe's parser
 does not share:
 
 - ``Example:`` (singular) opens the doctest section. Griffe only knows
   ``Examples:`` and would render the doctests as Markdown (``>>>`` as nested
   quotes, ``['a', 'b']`` as broken link references); it is renamed here.
+- reST's ``text::`` before an indented block is shown as ``text:`` (the
+  indented block is a code block in Markdown too).
 - Sphinx roles (``:class:`~resolveflow.Case```, ``:meth:`fire```) name other
   objects. They become optional cross-references: a link when the target is in
   the reference, inline code otherwise, never a build failure.
@@ -23,6 +25,7 @@ import griffe
 
 _EXAMPLE = re.compile(r"^(?P<indent>[ \t]*)Example:[ \t]*$", re.MULTILINE)
 _ROLE = re.compile(r":(?:class|func|meth|attr|data|mod|exc|obj):`(?P<body>[^`]+)`")
+_LITERAL = re.compile(r"^(?P<line>[ \t]*\S.*?)::[ \t]*$", re.MULTILINE)
 _TITLED = re.compile(r"^(?P<title>.+?)\s*<(?P<target>[^>]+)>$")
 
 
@@ -68,9 +71,17 @@ def _replace_roles(obj: griffe.Object, text: str) -> str:
 class ResolveflowDocstrings(griffe.Extension):
     """Rename ``Example:`` sections and turn Sphinx roles into optional cross-references."""
 
-    def on_object(self, *, obj: griffe.Object, loader: griffe.GriffeLoader, **kwargs: Any) -> None:
-        docstring = obj.docstring
-        if docstring is None:
-            return
-        text = _EXAMPLE.sub(r"\g<indent>Examples:", docstring.value)
-        docstring.value = _replace_roles(obj, text)
+    def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:  # noqa: ARG002 - Griffe's hook signature
+        _rewrite(obj)
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:  # noqa: ARG002 - Griffe's hook signature
+        _rewrite(pkg)  # on_object is not called for the package itself
+
+
+def _rewrite(obj: griffe.Object) -> None:
+    docstring = obj.docstring
+    if docstring is None:
+        return
+    text = _EXAMPLE.sub(r"\g<indent>Examples:", docstring.value)
+    text = _LITERAL.sub(r"\g<line>:", text)  # reST "text::" before a literal block
+    docstring.value = _replace_roles(obj, text)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import transitions
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import resolveflow
@@ -85,7 +85,10 @@ def test_each_methodology_has_one_engine_with_one_machine(m: Methodology) -> Non
     assert isinstance(m._engine, _engine.Engine)
     assert isinstance(m._engine._machine, transitions.Machine)
     assert m._engine.methodology_key == m.key
-    assert set(_engine.Engine.__slots__) == {"_machine", "methodology_key"}
+    assert set(_engine.Engine.__slots__) == {"_machine", "_table", "methodology_key"}
+    # The dispatch table holds exactly the machine's transitions: one per (source, action).
+    expected = {(source, a.name) for a in m.actions for source in a.sources}
+    assert set(m._engine._table) == expected
     assert m._engine._machine.models == []
     assert list(m._engine._machine.states) == list(m.step_ids)
     assert m.id in m._engine._machine.name
@@ -200,10 +203,15 @@ def test_the_engine_wraps_machine_errors_itself() -> None:
     m = resolveflow.get_methodology("seven-as")
     context = GuardContext(step="resolved", history=(), evidence=None, at=T0)
     with pytest.raises(_engine.EngineError) as info:
-        m._engine.decide("resolved", "acknowledge_feelings", context)
+        m._engine.decide_through_transitions("resolved", "acknowledge_feelings", context)
     assert not isinstance(info.value, transitions.MachineError)
     assert isinstance(info.value.__cause__, transitions.MachineError)
     with pytest.raises(_engine.EngineError):
+        m._engine.decide_through_transitions("acknowledge", "no_such_event", context)
+    # The table path refuses the same calls with the same error type.
+    with pytest.raises(_engine.EngineError, match="no transition"):
+        m._engine.decide("resolved", "acknowledge_feelings", context)
+    with pytest.raises(_engine.EngineError, match="no transition"):
         m._engine.decide("acknowledge", "no_such_event", context)
 
 
@@ -417,3 +425,32 @@ def test_engine_matches_a_model_of_the_rules(scenario: tuple[Methodology, list[s
         assert case.step == step
     assert m._engine._machine.models == []
     assert case.verify_chain()
+
+
+# --- the compiled dispatch table agrees with transitions' own trigger ------------
+
+
+@pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: m.id)
+@settings(max_examples=30)
+@given(data=st.data())
+def test_table_dispatch_agrees_with_transitions_trigger(methodology: Any, data: st.DataObject) -> None:
+    import resolveflow.testing
+
+    walk = data.draw(resolveflow.testing.action_sequences(methodology, max_size=10))
+    case = resolveflow.open_case(methodology, case_id="table", clock=resolveflow.testing.ManualClock())
+    engine = methodology._engine
+    for name, evidence in walk:
+        spec = methodology.action(name)
+        if case.step in spec.sources and not case.closed:
+            from resolveflow._case import _load_evidence
+            from resolveflow._guards import GuardContext
+
+            record, _, errors = _load_evidence(spec, evidence)
+            context = GuardContext(step=case.step, history=case.history, evidence=record, at=case.now())
+            assert engine.decide(case.step, name, context) == engine.decide_through_transitions(
+                case.step, name, context
+            )
+        try:
+            case.fire(name, evidence, actor="t")
+        except (resolveflow.Refused, resolveflow.InvalidEvidence):
+            pass

@@ -287,7 +287,9 @@ def _dot_node(node: Step | Outcome, trail: _Trail) -> str:
     if isinstance(node, Outcome):
         fill, line = (_SUCCESS_FILL, _SUCCESS_LINE) if node.successful else (_FAILURE_FILL, _FAILURE_LINE)
         # A circle grows with its widest line: wrapping keeps a long title's circle small.
-        label = textwrap.fill(_title(node), width=_OUTCOME_WRAP, break_long_words=False)
+        label = textwrap.fill(
+            _title(node), width=_OUTCOME_WRAP, break_long_words=False, break_on_hyphens=False
+        )
         pairs = [("label", label), ("tooltip", node.id), ("shape", "doublecircle")]
         pairs += [("fillcolor", fill), ("color", line)]
     else:

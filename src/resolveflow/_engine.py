@@ -53,10 +53,11 @@ class _GuardCondition:
         self.guards = tuple(guards)
 
     def __call__(self, event_data: Any) -> bool:
-        context: GuardContext = event_data.kwargs["context"]
-        verdict: list[Refusal] = event_data.kwargs["verdict"]
+        kwargs = event_data.kwargs
+        return self.evaluate(kwargs["context"], kwargs["verdict"], kwargs["pending"])
+
+    def evaluate(self, context: GuardContext, verdict: list[Refusal], pending: list[str]) -> bool:
         skip_evidence = context.evidence is None
-        pending: list[str] = event_data.kwargs["pending"]
         for guard in self.guards:
             if skip_evidence and guard.uses_evidence:
                 pending.append(guard.name)
@@ -70,7 +71,7 @@ class _GuardCondition:
 class Engine:
     """Decides actions for one methodology version through a shared transitions Machine."""
 
-    __slots__ = ("_machine", "methodology_key")
+    __slots__ = ("_machine", "_table", "methodology_key")
 
     def __init__(self, methodology: Methodology) -> None:
         self.methodology_key = methodology.key
@@ -101,6 +102,26 @@ class Engine:
             AttributeError,
         ) as error:  # pragma: no cover - validated before
             raise EngineError(f"transitions rejected {methodology.key}: {error}") from error
+        self._table = self._compile()
+
+    def _compile(self) -> dict[tuple[str, str], tuple[str, _GuardCondition]]:
+        """The dispatch table, read off transitions' own Events and Transitions.
+
+        Our machines attach no callbacks (no prepare/before/after, no state
+        enter/exit), so running an event is exactly: find the transitions for
+        the source, run the one condition, take the destination. Reading that
+        once per methodology version takes transitions' per-call machinery
+        (partials, EventData, callback resolution, logging) off the hot path
+        while transitions still defines and validates the machine.
+        """
+        table: dict[tuple[str, str], tuple[str, _GuardCondition]] = {}
+        for name, event in self._machine.events.items():
+            for source, transitions in event.transitions.items():
+                (transition,) = transitions  # one Action per name, one transition per source
+                (condition,) = transition.conditions
+                assert isinstance(condition.func, _GuardCondition) and condition.target is True
+                table[(source, name)] = (transition.dest or source, condition.func)
+        return table
 
     def decide(
         self, step: str, action: str, context: GuardContext
@@ -110,6 +131,19 @@ class Engine:
         The caller has already established that ``action`` leaves ``step``.
         Returns ``(target or None, refusals, pending guard names)``.
         """
+        found = self._table.get((step, action))
+        if found is None:
+            raise EngineError(f"{self.methodology_key}: no transition for {action!r} from {step!r}")
+        dest, condition = found
+        verdict: list[Refusal] = []
+        pending: list[str] = []
+        condition.evaluate(context, verdict, pending)
+        return (None if verdict else dest), verdict, pending
+
+    def decide_through_transitions(
+        self, step: str, action: str, context: GuardContext
+    ) -> tuple[str | None, list[Refusal], list[str]]:
+        """The same decision through transitions' full ``Event.trigger`` (the reference for tests)."""
         cursor = _Cursor(step)
         verdict: list[Refusal] = []
         pending: list[str] = []

@@ -112,7 +112,7 @@ def _load_shipped(methodology_id: str) -> None:
         raise UnknownMethodology(
             methodology_id,
             available=available(),
-            hint=f"it ships as a file: {error}",
+            hint=f"it ships as a file; install the files extra (pip install 'resolveflow[files]'): {error}",
         ) from error
     with _lock:
         _add(methodology, f"shipped file {path.name}")
