@@ -5,7 +5,9 @@ code under test only (set-up and clean-up stay outside the clock), and the
 suite reports the median of many samples after a warm-up. The thread's CPU
 time (``time.thread_time_ns``) is recorded beside it: on a shared, busy
 machine the wall clock also counts the time other processes held the CPU,
-and the CPU figure shows what the code itself cost. Nothing here asserts
+which the CPU figure leaves out (on a virtual machine, contention for the
+host's cores still slows the code itself, so neither figure is immune; the
+run records the load average so that a noisy run can be recognised). Nothing here asserts
 a time limit: wall-clock figures vary between machines and runs, and the
 numbers are for reading, not for failing a build.
 
@@ -42,7 +44,7 @@ class Timing:
     p25_us: float
     p75_us: float
     min_us: float
-    cpu_median_us: float  # this thread's CPU time: what the code cost when the machine is busy
+    cpu_median_us: float  # this thread's CPU time: leaves out time other processes held the CPU
     rounds: int
     ops_per_round: int
 

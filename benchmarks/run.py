@@ -464,7 +464,7 @@ def _meta(config: Config, seconds: float, load_before: list[float]) -> dict[str,
             "python-statemachine": version("python-statemachine"),
         },
         "cpus": os.cpu_count() or 1,
-        # Other processes' load inflates wall-clock figures; the cpu_median_us fields are immune.
+        # Other processes' load inflates the figures (wall clock most): compare runs at a similar load.
         "load_before": load_before,
         "load_after": _load(),
         "config": config.to_json(),

@@ -107,7 +107,7 @@ def test_forged_history_with_valid_hashes_cannot_skip_a_step(case: resolveflow.C
     data["history"] = [{**body, "hash": entry_hash(genesis_hash("prescription", "1.0", "BY-1"), body)}]
     data["step"] = "resolved"
     data["outcome"] = "resolved"
-    with pytest.raises(resolveflow.InvalidSnapshot, match="from step 'acknowledge'|refuse") as info:
+    with pytest.raises(resolveflow.InvalidSnapshot, match=r"from step 'acknowledge'|refuse") as info:
         resolveflow.restore(data)
     assert info.value.entry == 1
 

@@ -29,7 +29,7 @@ def one_step(action: Action) -> Methodology:
 
 def test_guard_reading_a_field_the_record_lacks() -> None:
     with pytest.raises(
-        resolveflow.InvalidMethodology, match="reads field 'happy'.*fields are: satisfied, comment"
+        resolveflow.InvalidMethodology, match=r"reads field 'happy'.*fields are: satisfied, comment"
     ):
         Action(
             name="close", sources="a", target="done", title="Close", evidence=ev.SatisfactionConfirmation,
@@ -95,7 +95,7 @@ def test_a_guard_answering_neither_none_nor_refusal(answer: Any) -> None:
         case_id="G",
     )
     for call in (lambda: case.check("go"), lambda: case.fire("go", actor="x")):
-        with pytest.raises(resolveflow.InvalidMethodology, match="returns None .* or a Refusal"):
+        with pytest.raises(resolveflow.InvalidMethodology, match=r"returns None .* or a Refusal"):
             call()
     assert case.history == ()
 
@@ -139,7 +139,10 @@ def timed_flow() -> Methodology:
         title="Timed",
         source="tests",
         steps=(Step(id="a", title="A"), Step(id="waiting", title="Waiting"), Step(id="b", title="B")),
-        outcomes=(Outcome(id="done", title="Done", successful=True), Outcome(id="late", title="Late", successful=False)),
+        outcomes=(
+            Outcome(id="done", title="Done", successful=True),
+            Outcome(id="late", title="Late", successful=False),
+        ),
         actions=(
             Action(name="schedule", sources="a", target="waiting", title="Schedule", evidence=ev.Reschedule),
             Action(

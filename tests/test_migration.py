@@ -205,7 +205,7 @@ def test_restore_needs_every_version_it_passed_through(clock: FakeClock) -> None
     data = moved.snapshot()
     resolveflow.unregister("engage", "1.1")
     try:
-        with pytest.raises(resolveflow.InvalidSnapshot, match="no version '1.1'"):
+        with pytest.raises(resolveflow.InvalidSnapshot, match=r"no version '1.1'"):
             resolveflow.restore(data)
         assert resolveflow.restore(data, methodology=RENAMED).step == "offer"
     finally:

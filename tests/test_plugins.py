@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -20,12 +19,12 @@ PLUGIN_TWO = attrs.evolve(ENGAGE, id="plugin-two")
 
 
 @pytest.fixture
-def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     """An empty, not yet loaded registry, restored afterwards."""
     monkeypatch.setattr(_registry, "_registry", {})
     monkeypatch.setattr(_registry, "_shipped", {})
     monkeypatch.setattr(_registry, "_loaded", False)
-    yield
+    return
 
 
 def install_plugin(monkeypatch: pytest.MonkeyPatch, **objects: object) -> None:
@@ -64,7 +63,7 @@ def test_entry_point_plugins(fresh_registry: None, monkeypatch: pytest.MonkeyPat
 
 def test_a_broken_plugin_is_named(fresh_registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
     install_plugin(monkeypatch, broken=lambda: 42)
-    with pytest.raises(resolveflow.InvalidMethodology, match="entry point 'broken'.*expected a Methodology"):
+    with pytest.raises(resolveflow.InvalidMethodology, match=r"entry point 'broken'.*expected a Methodology"):
         resolveflow.available()
 
 
@@ -74,7 +73,7 @@ def test_a_plugin_that_raises_is_named(fresh_registry: None, monkeypatch: pytest
 
     install_plugin(monkeypatch, explode=explode)
     with pytest.raises(
-        resolveflow.InvalidMethodology, match="entry point 'explode'.*failed to load: no database"
+        resolveflow.InvalidMethodology, match=r"entry point 'explode'.*failed to load: no database"
     ):
         resolveflow.available()
 
@@ -119,7 +118,7 @@ def test_load_directory_registers_every_file(tmp_path: Path) -> None:
 def test_load_directory_is_all_or_nothing(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", PLUGIN_ONE)
     (tmp_path / "b.yaml").write_text("resolveflow: 1\nid: Bad Id\n", encoding="utf-8")
-    with pytest.raises(resolveflow.InvalidMethodologyFile, match="b.yaml"):
+    with pytest.raises(resolveflow.InvalidMethodologyFile, match=r"b.yaml"):
         resolveflow.load_directory(tmp_path)
     assert "plugin-one" not in resolveflow.available()
 

@@ -18,7 +18,6 @@ from resolveflow.store._analytics import quantile
 from tests._store_support import ACTOR, drive, seven_as_resolved, seven_as_to_act
 from tests.conftest import FakeClock
 
-
 MIN = dt.timedelta(minutes=1)
 
 

@@ -31,7 +31,6 @@ from tests._store_support import (
 )
 from tests.conftest import FakeClock
 
-
 ENGAGE = {"notes": "Parcel arrived broken."}
 
 

@@ -18,7 +18,6 @@ from resolveflow.store._tables import cases, entries
 from tests._store_support import drive, seven_as_to_act, table_rows
 from tests.conftest import FakeClock
 
-
 WORKERS = 8
 ATTEMPTS = 12  # per worker
 CASES = ("K-1", "K-2", "K-3")

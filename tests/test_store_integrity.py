@@ -20,7 +20,6 @@ from resolveflow.store._tables import cases, entries
 from tests._store_support import ACTOR, drive, plan, seven_as_to_act, table_rows
 from tests.conftest import FakeClock
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -15,7 +15,6 @@ from resolveflow.store import Store, schema_sql
 from tests._store_support import ACTOR, drive, seven_as_to_act
 from tests.conftest import FakeClock
 
-
 DOC = Path(__file__).resolve().parents[1] / "docs" / "persistence.md"
 
 

@@ -280,7 +280,7 @@ def test_message_template_lists_every_shown_message() -> None:
 def test_bad_po_files_are_named(tmp_path: Path) -> None:
     bad = tmp_path / "bad.po"
     bad.write_text('msgid "x"\nmsgstr "y"\nnonsense here\n', encoding="utf-8")
-    with pytest.raises(resolveflow.InvalidInput, match="bad.po:3"):
+    with pytest.raises(resolveflow.InvalidInput, match=r"bad.po:3"):
         Catalog.from_po(bad)
     with pytest.raises(resolveflow.InvalidInput, match="cannot read"):
         Catalog.from_po(tmp_path / "missing.po")

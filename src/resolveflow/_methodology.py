@@ -215,7 +215,8 @@ class Action:
             for name in guard.datetime_fields():
                 if not fields[name].is_datetime:
                     raise InvalidMethodology(
-                        f"guard {guard.name!r} compares field {name!r} with the time, but it is not a datetime",
+                        f"guard {guard.name!r} compares field {name!r} with the time, "
+                        "but it is not a datetime",
                         where=where,
                     )
 

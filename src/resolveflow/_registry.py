@@ -190,7 +190,8 @@ def load_directory(path: str | os.PathLike[str]) -> list[Methodology]:
             other = seen.get(methodology.key)
             if other is not None and other[0] != methodology:
                 raise InvalidMethodology(
-                    f"{methodology.id}@{methodology.version} is defined differently in {other[1]} and {source}",
+                    f"{methodology.id}@{methodology.version} is defined differently "
+                    f"in {other[1]} and {source}",
                     where="load_directory",
                 )
             existing = _registry.get(methodology.id, {}).get(methodology.version)

@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 from collections.abc import Callable
@@ -278,10 +279,8 @@ def _walk(draw: st.DrawFn, m: Methodology, max_size: int) -> list[tuple[str, Any
         else:
             evidence = draw(evidence_for(m, spec, case=case))
         moves.append((spec.name, evidence))
-        try:
+        with contextlib.suppress(Refused, InvalidEvidence):
             case.fire(spec.name, evidence, actor="walk")
-        except (Refused, InvalidEvidence):
-            pass
     return moves
 
 

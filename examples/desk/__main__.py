@@ -1,0 +1,61 @@
+"""``python -m examples.desk``: serve the help desk with uvicorn on 127.0.0.1.
+
+The socket is bound before anything is printed, so the address printed is
+one that answers (and ``--port 0`` picks a free port and prints it, which the
+browser tests rely on).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from .app import create_app
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m examples.desk", description="The resolveflow help desk.")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("DESK_DB", "desk.db"),
+        help="SQLite file; created with demo cases when missing (default: $DESK_DB or ./desk.db)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8000")),
+        help="port (default: $PORT or 8000; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--zone", default=os.environ.get("DESK_TZ", "UTC"), help="time zone for showing and typing times"
+    )
+    parser.add_argument("--no-demo", action="store_true", help="do not seed a new database with demo cases")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    db = Path(args.db).resolve()
+    app = create_app(db, demo=not args.no_demo, zone=args.zone)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as error:
+        print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 1
+    host, port = sock.getsockname()[:2]
+    print(f"resolveflow desk: http://{host}:{port}/  (cases in {db}; Ctrl-C to stop)", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
