@@ -1,4 +1,5 @@
-# System packages the tests use for real: Graphviz (SVG diagrams) and a PostgreSQL server.
+# System packages the tests use for real: Graphviz (SVG diagrams), a PostgreSQL server and
+# Chromium (the example desk's browser tests drive /usr/bin/chromium with Playwright).
 # Installed with apt when missing; under CI=true a package that cannot be installed is an error.
 
 apt_install() {
@@ -28,6 +29,7 @@ ensure_system_packages() {
     local want=()
     command -v dot >/dev/null 2>&1 || want+=(graphviz)
     find_pg_bin >/dev/null || want+=(postgresql)
+    [ -x /usr/bin/chromium ] || want+=(chromium)
     if ! apt_install "${want[@]}"; then
         if [ "${CI:-}" = "true" ]; then
             echo "could not install system packages: ${want[*]}" >&2

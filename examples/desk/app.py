@@ -137,7 +137,12 @@ async def open_case(request: Request) -> Response:
                 error = str(unknown)
             else:
                 return RedirectResponse(case_url(opened.id), status_code=303)
-        context = {"methodologies": _methodologies(), "chosen": methodology, "case_id": case_id, "error": error}
+        context = {
+            "methodologies": _methodologies(),
+            "chosen": methodology,
+            "case_id": case_id,
+            "error": error,
+        }
         return desk.render(request, "new_case.html", context, status=422)
 
     return await run_in_threadpool(attempt)
@@ -165,7 +170,7 @@ def _render_case(
     *,
     submission: pages.Submission | None = None,
     status: int = 200,
-    notice: dict[str, Any] | None = None,
+    notice: pages.Notice | None = None,
 ) -> Response:
     context = pages.case_page(desk.store, case, desk.clock, submission)
     context["notice"] = notice
@@ -186,12 +191,12 @@ async def show_case(request: Request) -> Response:
         if recorded and recorded.isdigit() and 0 < int(recorded) <= len(case.history):
             entry = case.history[int(recorded) - 1]
             action = case.methodology.action(entry.action)
-            notice = {
-                "kind": "ok",
-                "title": f"Recorded: {action.title if action else entry.action}",
-                "text": f"Entry {entry.seq} by {entry.actor}; the case is now at "
+            notice = pages.Notice(
+                kind="ok",
+                title=f"Recorded: {action.title if action else entry.action}",
+                text=f"Entry {entry.seq} by {entry.actor}; the case is now at "
                 f"{pages.step_title(case.methodology, entry.step)}.",
-            }
+            )
         return _render_case(desk, request, case, notice=notice)
 
     return await run_in_threadpool(page)
@@ -246,18 +251,16 @@ def _fire(desk: Desk, request: Request, case_id: str, action: str, posted: Mappi
         )
     except resolveflow.InvalidEvidence as invalid:
         submission.errors = errors_by_path(invalid.errors)
-        notice = {"kind": "error", "title": f"Not recorded: check the form for {spec.title!r}", "text": ""}
+        notice = pages.Notice(kind="error", title=f"Not recorded: check the form for {spec.title!r}")
         return _render_case(desk, request, case, submission=submission, status=422, notice=notice)
     except resolveflow.Refused as refused:
         submission.refusals = refused.refusals
-        notice = {
-            "kind": "error",
-            "title": f"Not recorded: {spec.title!r} was refused",
-            "refusals": refused.refusals,
-        }
+        notice = pages.Notice(
+            kind="error", title=f"Not recorded: {spec.title!r} was refused", refusals=refused.refusals
+        )
         return _render_case(desk, request, case, submission=submission, status=409, notice=notice)
     except resolveflow.InvalidInput as invalid:
-        notice = {"kind": "error", "title": "Not recorded", "text": str(invalid)}
+        notice = pages.Notice(kind="error", title="Not recorded", text=str(invalid))
         return _render_case(desk, request, case, submission=submission, status=400, notice=notice)
     return RedirectResponse(f"{case_url(case_id)}?recorded={entry.seq}", status_code=303)
 
@@ -299,7 +302,7 @@ def create_app(
     desk = Desk(store, pages.Clock(ZoneInfo(zone), now))
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
         store.close()
 

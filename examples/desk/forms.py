@@ -275,12 +275,13 @@ def to_evidence(
         elif kind == "rows":
             item_schema, _ = _unwrap(child["items"])
             value = [
-                to_evidence(item_schema, values, zone, f"{name}[{n}]")
-                for n in range(row_count(values, name))
+                to_evidence(item_schema, values, zone, f"{name}[{n}]") for n in range(row_count(values, name))
             ]
         elif kind == "lines":
             item_schema, _ = _unwrap(child["items"])
-            converted = (_scalar(item_schema, line.strip(), zone) for line in values.get(name, "").splitlines())
+            converted = (
+                _scalar(item_schema, line.strip(), zone) for line in values.get(name, "").splitlines()
+            )
             value = [v for v in converted if v is not _MISSING]
         elif kind == "json":
             raw = values.get(name, "")

@@ -30,6 +30,16 @@ class Submission:
 
 
 @dataclass
+class Notice:
+    """The banner at the top of a case page: what just happened."""
+
+    kind: str  # ok or error
+    title: str
+    text: str = ""
+    refusals: tuple[resolveflow.Refusal, ...] = ()
+
+
+@dataclass
 class ActionForm:
     """An enabled action, as a form."""
 
@@ -71,8 +81,10 @@ class Clock:
 
 
 def duration(seconds: float) -> str:
-    """A short human duration: 45 min, 3 h 10 min, 2 d 4 h."""
+    """A short human duration: under a minute, 45 min, 3 h 10 min, 2 d 4 h."""
     minutes = int(seconds // 60)
+    if minutes < 1:
+        return "under a minute"
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
@@ -170,7 +182,9 @@ def action_form(
     for path, messages in _field_errors_from_refusals(refusals).items():
         errors.setdefault(path, []).extend(messages)
     fields = (
-        build_fields(schema, mine.values if mine else None, errors, extra_rows=mine.extra_rows if mine else ())
+        build_fields(
+            schema, mine.values if mine else None, errors, extra_rows=mine.extra_rows if mine else ()
+        )
         if has_fields(schema)
         else []
     )
@@ -282,7 +296,7 @@ def diagram(case: resolveflow.Case) -> tuple[Markup | None, str | None]:
         return None, resolveflow.to_mermaid(case.methodology, case=case)
     # Inline, without the XML prolog, so the SVG keeps its tooltips and scales with the page.
     # Graphviz escapes every label, so the markup is safe to embed as it is.
-    return Markup(svg[svg.index("<svg") :]), None  # noqa: S704
+    return Markup(svg[svg.index("<svg") :]), None
 
 
 def case_page(
@@ -305,6 +319,8 @@ def case_page(
         "refused": refused,
         "refused_titles": {a.name: step_title(case.methodology, a.target) for a in refused},
         "progress": progress(case, view),
+        # A loop off the required path (waiting to talk again, say) is not "step k of n".
+        "side_step": not case.closed and case.step not in case.methodology.required_steps,
         "overdue": view.overdue,
         "history": history(case, clock),
         "in_step": duration(view.durations.get(case.step, 0.0)) if not case.closed else None,

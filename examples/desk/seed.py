@@ -25,27 +25,50 @@ def _iso(moment: dt.datetime) -> str:
 def _seven_as_at_act(now: dt.datetime) -> list[Entry]:
     agreed = now - dt.timedelta(days=5)
     return [
-        (dt.timedelta(days=6), "acknowledge_feelings", {"feelings": "Angry: the sofa arrived with a broken leg."}),
+        (
+            dt.timedelta(days=6),
+            "acknowledge_feelings",
+            {"feelings": "Angry: the sofa arrived with a broken leg."},
+        ),
         (
             dt.timedelta(days=6) - dt.timedelta(minutes=10),
             "hear_grievances",
-            {"points": ["Broken leg on delivery", "Nobody called back for a week"], "customer_finished": True},
+            {
+                "points": ["Broken leg on delivery", "Nobody called back for a week"],
+                "customer_finished": True,
+            },
         ),
         (
             dt.timedelta(days=6) - dt.timedelta(minutes=15),
             "give_apology",
             {"statement": "I am sorry about the damage and that we left you waiting.", "admits_fault": True},
         ),
-        (dt.timedelta(days=5, minutes=5), "give_assurance", {"commitment": "We will put this right this week."}),
+        (
+            dt.timedelta(days=5, minutes=5),
+            "give_assurance",
+            {"commitment": "We will put this right this week."},
+        ),
         (
             dt.timedelta(days=5),
             "agree_plan",
             {
                 "agreed_with": "Ms Ortiz",
                 "items": [
-                    {"id": "refund", "description": "Refund the delivery fee", "due": _iso(agreed + dt.timedelta(days=1))},
-                    {"id": "leg", "description": "Courier a replacement leg", "due": _iso(agreed + dt.timedelta(days=3))},
-                    {"id": "call", "description": "Call to check it fits", "due": _iso(agreed + dt.timedelta(days=6))},
+                    {
+                        "id": "refund",
+                        "description": "Refund the delivery fee",
+                        "due": _iso(agreed + dt.timedelta(days=1)),
+                    },
+                    {
+                        "id": "leg",
+                        "description": "Courier a replacement leg",
+                        "due": _iso(agreed + dt.timedelta(days=3)),
+                    },
+                    {
+                        "id": "call",
+                        "description": "Call to check it fits",
+                        "due": _iso(agreed + dt.timedelta(days=6)),
+                    },
                 ],
             },
         ),
@@ -55,13 +78,21 @@ def _seven_as_at_act(now: dt.datetime) -> list[Entry]:
 
 def _seven_as_rescheduled(now: dt.datetime) -> list[Entry]:
     return [
-        (dt.timedelta(days=2, minutes=30), "acknowledge_feelings", {"feelings": "Upset: the order was cancelled twice."}),
+        (
+            dt.timedelta(days=2, minutes=30),
+            "acknowledge_feelings",
+            {"feelings": "Upset: the order was cancelled twice."},
+        ),
         (
             dt.timedelta(days=2, minutes=20),
             "hear_grievances",
             {"points": ["Order cancelled twice", "Charged both times"], "customer_finished": True},
         ),
-        (dt.timedelta(days=2, minutes=10), "give_apology", {"statement": "I am sorry, that should not have happened."}),
+        (
+            dt.timedelta(days=2, minutes=10),
+            "give_apology",
+            {"statement": "I am sorry, that should not have happened."},
+        ),
         (
             dt.timedelta(days=2),
             "reschedule",
@@ -70,19 +101,26 @@ def _seven_as_rescheduled(now: dt.datetime) -> list[Entry]:
     ]
 
 
-def _prescription(now: dt.datetime) -> list[Entry]:
+def _prescription(_now: dt.datetime) -> list[Entry]:
     return [
         (
             dt.timedelta(hours=1),
             "acknowledge_problem",
-            {"customer_perspective": "The March invoice charged the plan twice.", "accepts_accountability": True},
+            {
+                "customer_perspective": "The March invoice charged the plan twice.",
+                "accepts_accountability": True,
+            },
         ),
     ]
 
 
-def _four_steps(now: dt.datetime) -> list[Entry]:
+def _four_steps(_now: dt.datetime) -> list[Entry]:
     return [
-        (dt.timedelta(days=3, hours=2), "hear_customer", {"summary": "Waited 40 minutes for a table booked weeks ago."}),
+        (
+            dt.timedelta(days=3, hours=2),
+            "hear_customer",
+            {"summary": "Waited 40 minutes for a table booked weeks ago."},
+        ),
         (
             dt.timedelta(days=3, hours=1),
             "record_assessment",
@@ -92,22 +130,36 @@ def _four_steps(now: dt.datetime) -> list[Entry]:
                 "lesson": "Read the date back to the caller when taking a booking.",
             },
         ),
-        (dt.timedelta(days=3), "make_offer", {"description": "Dinner for two on the house, on a date they choose."}),
+        (
+            dt.timedelta(days=3),
+            "make_offer",
+            {"description": "Dinner for two on the house, on a date they choose."},
+        ),
         (
             dt.timedelta(days=2),
             "update_procedures",
-            {"document": "Front-of-house manual", "change": "Bookings are read back to the caller before hanging up."},
+            {
+                "document": "Front-of-house manual",
+                "change": "Bookings are read back to the caller before hanging up.",
+            },
         ),
     ]
 
 
-def _five_steps(now: dt.datetime) -> list[Entry]:
+def _five_steps(_now: dt.datetime) -> list[Entry]:
     return [
-        (dt.timedelta(hours=5), "hear_account", {"summary": "The laptop repair took three weeks, not three days."}),
+        (
+            dt.timedelta(hours=5),
+            "hear_account",
+            {"summary": "The laptop repair took three weeks, not three days."},
+        ),
         (
             dt.timedelta(hours=4),
             "record_cause",
-            {"cause": "A supplier delay", "findings": "The part was back-ordered and nobody told the customer."},
+            {
+                "cause": "A supplier delay",
+                "findings": "The part was back-ordered and nobody told the customer.",
+            },
         ),
     ]
 
@@ -129,7 +181,11 @@ def _iso_10002(now: dt.datetime) -> list[Entry]:
         (
             dt.timedelta(days=1),
             "send_acknowledgement",
-            {"channel": "email", "sent_at": _iso(now - dt.timedelta(days=1)), "summary": "Received, reference given."},
+            {
+                "channel": "email",
+                "sent_at": _iso(now - dt.timedelta(days=1)),
+                "summary": "Received, reference given.",
+            },
         ),
     ]
 
@@ -138,12 +194,12 @@ def _iso_10002(now: dt.datetime) -> list[Entry]:
 DEMO_CASES: tuple[tuple[str, str, dt.timedelta, Callable[[dt.datetime], list[Entry]]], ...] = (
     ("DESK-101", "seven-as", dt.timedelta(days=6, minutes=5), _seven_as_at_act),
     ("DESK-102", "seven-as", dt.timedelta(days=2, hours=1), _seven_as_rescheduled),
-    ("DESK-103", "seven-as", dt.timedelta(minutes=20), lambda now: []),
+    ("DESK-103", "seven-as", dt.timedelta(minutes=20), lambda _now: []),
     ("DESK-104", "prescription", dt.timedelta(hours=1, minutes=10), _prescription),
     ("DESK-105", "four-steps", dt.timedelta(days=3, hours=3), _four_steps),
     ("DESK-106", "five-steps", dt.timedelta(hours=6), _five_steps),
     ("DESK-107", "iso-10002", dt.timedelta(days=1, hours=2, minutes=5), _iso_10002),
-    ("DESK-108", "carp", dt.timedelta(minutes=3), lambda now: []),
+    ("DESK-108", "carp", dt.timedelta(minutes=3), lambda _now: []),
 )
 
 DEMO_ACTOR = "demo"

@@ -42,6 +42,7 @@ from resolveflow.exceptions import (
 )
 
 Clock = Callable[[], _dt.datetime]
+"""A callable returning the current time, time-zone aware (e.g. ``ManualClock`` in tests)."""
 SNAPSHOT_FORMAT: Final = "resolveflow.case/1"
 _SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
 _OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with"})
@@ -379,6 +380,11 @@ class Case:
         refusal = self._structural_refusal(action)
         if refusal is not None:
             return None, (refusal,), ()
+        return self._run_guards(action, record, at)
+
+    def _run_guards(
+        self, action: Action, record: object | None, at: _dt.datetime
+    ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
         step = self.step
         context = GuardContext(step=step, history=self._history, evidence=record, at=at)
         target, refusals, pending = self._methodology._engine.decide(step, action.name, context)
@@ -611,7 +617,7 @@ class Case:
         record, data, errors = _load_evidence(spec, evidence)
         if errors:
             raise InvalidEvidence(action=spec.name, errors=errors)
-        target, refusals, _ = self._decide(spec, record, at)
+        target, refusals, _ = self._run_guards(spec, record, at)  # structure was checked above
         if refusals or target is None:
             raise Refused(action=spec.name, step=self.step, refusals=refusals)
         previous = self._history[-1].hash if self._history else self._genesis()

@@ -3,9 +3,15 @@
 One transitions ``Machine`` is built per methodology version, with no model
 attached: cases are never added to it (``add_model`` is quadratic and keeps
 strong references, and it would graft ``to_<step>()`` and ``trigger()``
-shortcuts onto the model). Instead every decision runs the event on a
-throw-away cursor that carries the case's current step, so transitions'
-dispatch decides the target while the case itself stays sealed.
+shortcuts onto the model). The case itself stays sealed.
+
+Decisions use a dispatch table read once from the Machine's own Events and
+Transitions (:meth:`Engine._compile`): our machines attach no callbacks, so
+running an event is exactly "find the transition for the source, run its one
+condition, take its destination", without transitions' per-call partials,
+EventData and logging. :meth:`Engine.decide_through_transitions` runs the same
+decision through ``Event.trigger`` on a throw-away cursor, and a property test
+holds the two together.
 
 ``auto_transitions`` is off and the guards run as a single condition per
 transition that always returns a real bool (transitions compares with

@@ -51,6 +51,7 @@ def _json() -> sa.types.TypeEngine[Any]:
 
 
 metadata = sa.MetaData()
+"""The SQLAlchemy metadata of resolveflow's tables, for Alembic or your own migration tool."""
 
 cases = sa.Table(
     "resolveflow_cases",

@@ -1,0 +1,313 @@
+"""The example help desk in a real browser: Playwright driving Debian's Chromium.
+
+The desk runs as ``python -m examples.desk`` in a subprocess on a free
+127.0.0.1 port with a temporary SQLite file (so the demo cases are there too).
+A seven A's case is walked from acknowledge to resolved through the forms,
+refusals are checked on the page, a reload keeps the state, two tabs cannot
+both act, and the main pages are screenshotted.
+
+Needs the ``playwright`` package (its bundled driver; no browser download) and
+Chromium at /usr/bin/chromium (``apt-get install chromium``; scripts/_system.sh
+installs it for the test command). Without them the tests are skipped, except
+under CI=true, where that is a failure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import queue
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import resolveflow
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path(os.environ.get("DESK_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+STARTUP_SECONDS = 30
+# A screenshot of a rendered page is tens of kilobytes; a blank one is a few hundred bytes.
+MIN_SCREENSHOT_BYTES = 10_000
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"under CI=true the browser tests must run: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+try:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+except ImportError:
+    _unavailable("playwright is not installed: pip install playwright (no browser download is needed)")
+if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
+    _unavailable(f"Chromium is not at {CHROMIUM}: apt-get install chromium")
+for _module in ("starlette", "jinja2", "uvicorn", "python_multipart"):
+    try:
+        __import__(_module)
+    except ImportError:
+        _unavailable(f"the desk needs {_module}: pip install -e '.[desk]'")
+
+
+# --- the server and the browser ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The desk on a free port, as the README's command starts it; yields its base URL."""
+    db = tmp_path_factory.mktemp("desk") / "desk.db"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "examples.desk", "--db", str(db), "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen: list[str] = []
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=STARTUP_SECONDS)
+            except queue.Empty:
+                pytest.fail(f"the desk did not print its address within {STARTUP_SECONDS} s: {seen}")
+            seen.append(line)
+            found = re.search(r"http://127\.0\.0\.1:\d+", line)
+            if found:
+                break
+            if process.poll() is not None:
+                pytest.fail(f"the desk exited with {process.returncode}: {''.join(seen)}")
+        yield found.group(0)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def shoot(page: Page, shots: Path, name: str) -> Path:
+    path = shots / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > MIN_SCREENSHOT_BYTES, f"{name}.png is only {path.stat().st_size} bytes"
+    return path
+
+
+# --- driving the forms ------------------------------------------------------------------
+
+
+def act(page: Page, action: str, fields: dict[str, Any] | None = None) -> None:
+    """Fill the action's form (text, or True to tick a box) and press its button."""
+    form = page.locator(f"#action-{action}")
+    for name, value in (fields or {}).items():
+        control = form.locator(f'[name="{name}"]')
+        if value is True:
+            control.check()
+        else:
+            control.fill(value)
+    form.locator("button.primary").click()
+
+
+def step_is(page: Page, title: str) -> None:
+    expect(page.locator("#step-title")).to_have_text(title)
+
+
+def refusal_message(action: str, evidence: dict[str, Any]) -> str:
+    """What resolveflow says when the seven A's refuse ``action`` right after acknowledging."""
+    case = resolveflow.open_case("seven-as", case_id="expected")
+    case.fire("acknowledge_feelings", {"feelings": "Upset."}, actor="test")
+    with pytest.raises(resolveflow.Refused) as refused:
+        case.fire(action, evidence, actor="test")
+    return refused.value.refusals[0].message
+
+
+def title(step: str) -> str:
+    return resolveflow.get_methodology("seven-as").node(step).title
+
+
+# --- the tests --------------------------------------------------------------------------
+
+
+def test_the_case_list_and_the_open_a_case_page(server: str, page: Page, shots: Path) -> None:
+    page.goto(server + "/")
+    expect(page.locator("h1")).to_have_text("Cases")
+    expect(page.locator("#row-DESK-101 .overdue-flag")).to_have_text("1 overdue")
+    expect(page.locator("#deadlines")).to_contain_text("Courier a replacement leg")
+    shoot(page, shots, "cases")
+    page.get_by_role("link", name="Open a case").first.click()
+    expect(page.locator("h1")).to_have_text("Open a case")
+    for methodology_id in resolveflow.available():
+        expect(page.locator(f'input[name="methodology"][value="{methodology_id}"]')).to_have_count(1)
+    shoot(page, shots, "open-a-case")
+
+
+def test_a_seeded_case_shows_overdue_refusals_and_the_diagram(server: str, page: Page, shots: Path) -> None:
+    page.goto(server + "/cases/DESK-101")
+    step_is(page, title("act"))
+    expect(page.locator("#overdue")).to_contain_text("Courier a replacement leg")
+    expect(page.locator("#refused-complete_plan")).to_contain_text("all_plan_items_done")
+    expect(page.locator("#progress li.done")).to_have_count(5)
+    if shutil.which("dot"):
+        expect(page.locator("#diagram svg")).to_have_count(1)
+    else:
+        expect(page.locator("#diagram pre.mermaid-source")).to_contain_text("stateDiagram-v2")
+    shoot(page, shots, "case-overdue")
+
+
+def test_a_seven_as_case_walks_to_resolved_through_the_forms(server: str, page: Page, shots: Path) -> None:
+    page.goto(server + "/cases/new")
+    page.locator('input[name="methodology"][value="seven-as"]').check()
+    page.locator("#case-id").fill("BROWSER-1")
+    page.locator("#open-case button[type=submit]").click()
+    step_is(page, title("acknowledge"))
+    expect(page.locator("#case-title")).to_have_text("Case BROWSER-1")
+
+    act(page, "acknowledge_feelings", {"feelings": "Angry: the sofa arrived broken."})
+    step_is(page, title("air_grievances"))
+    expect(page.locator("#notice")).to_contain_text("Recorded: Feelings acknowledged")
+
+    # Moving on before the customer has finished is refused, and the page says why.
+    act(page, "hear_grievances", {"points": "Broken leg\nNobody called back"})
+    notice = page.locator("#notice")
+    expect(notice).to_contain_text("was refused")
+    expect(notice).to_contain_text("customer_finished")
+    expect(notice).to_contain_text(
+        refusal_message("hear_grievances", {"points": ["x"], "customer_finished": False})
+    )
+    expect(page.locator('#action-hear_grievances .field-error[data-for="customer_finished"]')).to_be_visible()
+    expect(page.locator('#action-hear_grievances [name="points"]')).to_have_value(
+        "Broken leg\nNobody called back"
+    )
+    step_is(page, title("air_grievances"))
+    shoot(page, shots, "case-refused")
+
+    act(page, "hear_grievances", {"customer_finished": True})
+    step_is(page, title("apologize"))
+    act(
+        page,
+        "give_apology",
+        {"statement": "I am sorry about the damage and the silence.", "admits_fault": True},
+    )
+    step_is(page, title("assure"))
+
+    # A reload shows the same state: it lives in the store, not in the page.
+    page.reload()
+    step_is(page, title("assure"))
+    expect(page.locator("#history li.entry")).to_have_count(3)
+    page.goto(server + "/cases/BROWSER-1")
+    step_is(page, title("assure"))
+
+    act(page, "give_assurance", {"commitment": "We will put this right this week."})
+    step_is(page, title("agree"))
+
+    # The plan: one item, then "add another" for a second row, keeping what was typed.
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
+    plan = page.locator("#action-agree_plan")
+    plan.locator('[name="agreed_with"]').fill("Ms Ortiz")
+    plan.locator('[name="items[0].id"]').fill("leg")
+    plan.locator('[name="items[0].description"]').fill("Courier a replacement leg")
+    plan.locator('[name="items[0].due"]').fill(soon.strftime("%Y-%m-%dT%H:%M"))
+    expect(plan.locator('[name="items[1].id"]')).to_have_count(0)
+    plan.locator("button.add-row").click()
+    plan = page.locator("#action-agree_plan")
+    expect(plan.locator('[name="items[1].id"]')).to_have_count(1)
+    expect(plan.locator('[name="items[0].id"]')).to_have_value("leg")
+    expect(plan.locator('[name="agreed_with"]')).to_have_value("Ms Ortiz")
+    act(
+        page,
+        "agree_plan",
+        {
+            "items[1].id": "call",
+            "items[1].description": "Call to check it fits",
+            "items[1].due": (soon + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    step_is(page, title("act"))
+    expect(page.locator("#refused-complete_plan")).to_contain_text("all_plan_items_done")
+    expect(page.locator("#refused-complete_plan")).to_contain_text("plan_item:leg")
+    shoot(page, shots, "case-act")
+
+    act(page, "complete_item", {"item_id": "leg"})
+    expect(page.locator("#notice")).to_contain_text("Recorded: Mark a plan item done")
+    expect(page.locator("#refused-complete_plan")).not_to_contain_text("plan_item:leg")
+    act(page, "complete_item", {"item_id": "call", "note": "Fits; customer happy."})
+    expect(page.locator("#refused-complete_plan")).to_have_count(0)
+    act(page, "complete_plan")
+    step_is(page, title("accomplish"))
+    act(page, "confirm_satisfaction", {"satisfied": True, "comment": "Thanks for sorting it."})
+
+    expect(page.locator("#outcome")).to_have_text("Closed: Resolved")
+    expect(page.locator("#progress li.done")).to_have_count(7)
+    expect(page.locator("#actions")).to_have_count(0)
+    expect(page.locator("#history li.entry")).to_have_count(9)
+    page.reload()
+    expect(page.locator("#outcome")).to_have_text("Closed: Resolved")
+    shoot(page, shots, "case-resolved")
+
+    page.goto(server + "/")
+    expect(page.locator("#closed-cases")).to_contain_text("BROWSER-1")
+
+
+def test_two_tabs_cannot_both_act(server: str, browser: Browser) -> None:
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    try:
+        first, second = context.new_page(), context.new_page()
+        for tab in (first, second):
+            tab.goto(server + "/cases/DESK-103")
+            step_is(tab, title("acknowledge"))
+        act(first, "acknowledge_feelings", {"feelings": "Recorded from the first tab."})
+        step_is(first, title("air_grievances"))
+        act(second, "acknowledge_feelings", {"feelings": "Sent from a stale second tab."})
+        expect(second.locator("#stale")).to_contain_text("Nothing was recorded")
+        second.locator("#reload").click()
+        step_is(second, title("air_grievances"))
+        expect(second.locator("#history li.entry")).to_have_count(1)
+        expect(second.locator("#history")).to_contain_text("Recorded from the first tab.")
+    finally:
+        context.close()
