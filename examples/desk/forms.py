@@ -58,7 +58,7 @@ class Field:
         return self.value == "true"
 
 
-def _unwrap(schema: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
+def unwrap(schema: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool]:
     """``anyOf: [X, null]`` (an optional field) becomes X, with nullable=True."""
     variants = schema.get("anyOf")
     if isinstance(variants, list):
@@ -86,7 +86,7 @@ def _kind(schema: Mapping[str, Any]) -> str:
     if kind == "object" and isinstance(schema.get("properties"), Mapping):
         return "group"
     if kind == "array":
-        items, _ = _unwrap(schema.get("items", {}))
+        items, _ = unwrap(schema.get("items", {}))
         item_kind = _kind(items)
         if item_kind == "group":
             return "rows"
@@ -130,7 +130,7 @@ def build_fields(
     required = set(schema.get("required", ()))
     built = []
     for key, raw_child in schema.get("properties", {}).items():
-        child, nullable = _unwrap(raw_child)
+        child, nullable = unwrap(raw_child)
         name = f"{prefix}.{key}" if prefix else key
         kind = _kind(child)
         item = Field(
@@ -152,7 +152,7 @@ def build_fields(
         elif kind == "group":
             item.children = build_fields(child, values, errors, extra_rows=more, prefix=name)
         elif kind == "rows":
-            item_schema, _ = _unwrap(child["items"])
+            item_schema, _ = unwrap(child["items"])
             item.min_items = int(child.get("minItems", 0))
             count = max(row_count(values, name), item.min_items, 1) + (1 if name in more else 0)
             item.rows = [
@@ -194,11 +194,11 @@ def compact_rows(schema: Mapping[str, Any], values: Mapping[str, str], prefix: s
     """
     result = dict(values)
     for key, raw_child in schema.get("properties", {}).items():
-        child, _ = _unwrap(raw_child)
+        child, _ = unwrap(raw_child)
         name = f"{prefix}.{key}" if prefix else key
         if _kind(child) != "rows":
             continue
-        item_schema, _ = _unwrap(child["items"])
+        item_schema, _ = unwrap(child["items"])
         count = row_count(result, name)
         moved: dict[str, str] = {}
         kept = 0
@@ -264,7 +264,7 @@ def to_evidence(
     """The evidence JSON for ``fire`` from posted values (already through :func:`compact_rows`)."""
     evidence: dict[str, Any] = {}
     for key, raw_child in schema.get("properties", {}).items():
-        child, _ = _unwrap(raw_child)
+        child, _ = unwrap(raw_child)
         name = f"{prefix}.{key}" if prefix else key
         kind = _kind(child)
         value: object
@@ -273,12 +273,12 @@ def to_evidence(
         elif kind == "group":
             value = to_evidence(child, values, zone, name)
         elif kind == "rows":
-            item_schema, _ = _unwrap(child["items"])
+            item_schema, _ = unwrap(child["items"])
             value = [
                 to_evidence(item_schema, values, zone, f"{name}[{n}]") for n in range(row_count(values, name))
             ]
         elif kind == "lines":
-            item_schema, _ = _unwrap(child["items"])
+            item_schema, _ = unwrap(child["items"])
             converted = (
                 _scalar(item_schema, line.strip(), zone) for line in values.get(name, "").splitlines()
             )

@@ -14,7 +14,7 @@ from markupsafe import Markup
 import resolveflow
 import resolveflow.store
 
-from .forms import Field, build_fields, has_fields, unplaced_errors
+from .forms import Field, build_fields, has_fields, unplaced_errors, unwrap
 
 
 @dataclass
@@ -202,7 +202,7 @@ def action_form(
 
 
 def _show(value: Any, schema: Mapping[str, Any] | None, clock: Clock) -> Shown:
-    schema = _plain(schema or {})
+    schema, _ = unwrap(schema or {})
     if isinstance(value, Mapping):
         props = schema.get("properties", {})
         pairs = []
@@ -210,7 +210,7 @@ def _show(value: Any, schema: Mapping[str, Any] | None, clock: Clock) -> Shown:
             if item is None:
                 continue
             sub = props.get(key, {})
-            label = str(_plain(sub).get("title") or key.replace("_", " ").capitalize())
+            label = str(unwrap(sub)[0].get("title") or key.replace("_", " ").capitalize())
             pairs.append((label, _show(item, sub, clock)))
         return Shown(kind="pairs", pairs=pairs)
     if isinstance(value, list):
@@ -223,15 +223,6 @@ def _show(value: Any, schema: Mapping[str, Any] | None, clock: Clock) -> Shown:
         except ValueError:
             pass
     return Shown(kind="text", text=str(value))
-
-
-def _plain(schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    variants = schema.get("anyOf")
-    if isinstance(variants, list):
-        real = [v for v in variants if v.get("type") != "null"]
-        if len(real) == 1:
-            return {**real[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
-    return schema
 
 
 @dataclass
