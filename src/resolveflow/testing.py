@@ -387,7 +387,16 @@ def case_machine(
             if not pool or data.draw(st.integers(0, 4)) == 0:
                 pool = m.actions
             spec = data.draw(st.sampled_from(pool))
-            self._fire(spec, data.draw(evidence_for(m, spec, around=self.clock.now, case=self.case)))
+            strategy = evidence_for(m, spec, around=self.clock.now, case=self.case)
+            evidence = data.draw(strategy)
+            if data.draw(st.booleans()):
+                # Guided: a few more tries for evidence the guards accept, so that walks get
+                # deep into long methodologies instead of stalling at the first picky guard.
+                for _ in range(4):
+                    if self.case.check(spec.name, evidence).allowed:
+                        break
+                    evidence = data.draw(strategy)
+            self._fire(spec, evidence)
 
         @rule(data=st.data())
         def fire_broken(self, data: st.DataObject) -> None:
