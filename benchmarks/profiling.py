@@ -307,7 +307,13 @@ def pieces(rounds: int) -> dict[str, float | None]:
         for context, spec, case in built:
             case.methodology._engine.decide(case.step, spec.name, context)
 
-    timed("Engine.decide (transitions + guards + glue)", engine_decide)
+    timed("Engine.decide (as resolveflow runs it now)", engine_decide)
+
+    def through_transitions() -> None:
+        for context, spec, case in built:
+            case.methodology._engine.decide_through_transitions(case.step, spec.name, context)
+
+    timed("Engine.decide_through_transitions (stock Event.trigger + guards)", through_transitions)
 
     def case_decide() -> None:
         for _, spec, case in built:

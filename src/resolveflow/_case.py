@@ -334,7 +334,7 @@ class Case:
         last = self._history[-1].at if self._history else None
         if at is not None:
             return self._forward(_check_time(at, "at"))
-        when = self.now()
+        when = _check_time(self._clock(), "clock")
         # Several servers share a case: a clock a little behind the last writer's
         # must not make the case unusable, so the clock is read as no earlier.
         return max(when, last) if last is not None else when
@@ -436,12 +436,17 @@ class Case:
                     ),
                     target=spec.target_from(self.step),
                 )
-        _, refusals, pending = self._decide(spec, record, when)
+        step = self.step
+        if refusal is not None:
+            refusals: tuple[Refusal, ...] = (refusal,)
+            pending: tuple[str, ...] = ()
+        else:
+            _, refusals, pending = self._run_guards(spec, record, when)
         return Decision(
             action=spec.name,
             allowed=not refusals,
             refusals=refusals,
-            target=spec.target_from(self.step),
+            target=spec.target_from(step),
             pending=pending if record is None else (),
         )
 

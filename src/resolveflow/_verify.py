@@ -157,14 +157,18 @@ class VerificationReport:
 class _Edge:
     action: str
     target: str
-    needs: tuple[tuple[str, tuple[Need, ...]], ...]  # (guard name, needs)
-    produces: tuple[Fact, ...]
+    requires: Facts  # every fact the action's guards need, as one set (a subset test per edge)
+    produces: Facts
+
+
+def _fact(need: Need) -> Fact:
+    if need.record is not None:
+        return ("r", need.record, need.at_step)
+    return ("s", need.step, None)
 
 
 def _satisfied(need: Need, facts: Facts) -> bool:
-    if need.record is not None:
-        return ("r", need.record, need.at_step) in facts
-    return ("s", need.step, None) in facts
+    return _fact(need) in facts
 
 
 class _Explorer:
@@ -183,7 +187,7 @@ class _Explorer:
         self.record_needs = record_needs
         self.edges: dict[str, list[_Edge]] = {node: [] for node in methodology.step_ids}
         for action in methodology.actions:
-            guard_needs = tuple((g.name, g.needs()) for g in action.guards if g.needs())
+            requires = frozenset(_fact(n) for g in action.guards for n in g.needs())
             for source in action.sources:
                 produced: list[Fact] = []
                 if action.evidence is not None:
@@ -191,7 +195,7 @@ class _Explorer:
                         if issubclass(action.evidence, record) and at_step in (None, source):
                             produced.append(("r", record, at_step))
                 self.edges[source].append(
-                    _Edge(action.name, action.target_from(source), guard_needs, tuple(produced))
+                    _Edge(action.name, action.target_from(source), requires, frozenset(produced))
                 )
         self.required = methodology.required_steps
 
@@ -223,26 +227,36 @@ class _Explorer:
     def explore(
         self, first: State | None = None
     ) -> tuple[dict[State, tuple[State, str] | None], dict[State, list[State]]]:
+        """Breadth-first over abstract states: (parent links for shortest paths, predecessors)."""
         first = first or self.initial_state()
         parents: dict[State, tuple[State, str] | None] = {first: None}
-        successors: dict[State, list[State]] = {}
+        predecessors: dict[State, list[State]] = {first: []}
+        required = self.required
+        count = len(required)
+        # What entering each step adds, computed once: the hot loop below runs per edge.
+        visit_fact = {node: frozenset({("s", node, None)}) for node in self.step_needs}
         queue = deque([first])
         while queue:
             state = queue.popleft()
             node, facts, k = state
-            nexts: list[State] = []
             for edge in self.edges[node]:
-                if not all(_satisfied(n, facts) for _, needs in edge.needs for n in needs):
+                if edge.requires and not edge.requires <= facts:
                     continue
-                new_facts = facts | frozenset(edge.produces) if edge.produces else facts
-                new_facts, new_k = self.enter(edge.target, new_facts, k)
-                nxt: State = (edge.target, new_facts, new_k)
-                nexts.append(nxt)
-                if nxt not in parents:
+                target = edge.target
+                new_facts = facts | edge.produces if edge.produces else facts
+                extra = visit_fact.get(target)
+                if extra is not None:
+                    new_facts = new_facts | extra
+                new_k = k + 1 if k < count and required[k] == target else k
+                nxt: State = (target, new_facts, new_k)
+                known = predecessors.get(nxt)
+                if known is None:
+                    predecessors[nxt] = [state]
                     parents[nxt] = (state, edge.action)
                     queue.append(nxt)
-            successors[state] = nexts
-        return parents, successors
+                else:
+                    known.append(state)
+        return parents, predecessors
 
 
 def _path(parents: dict[State, tuple[State, str] | None], state: State) -> tuple[PathStep, ...]:
@@ -289,7 +303,7 @@ def verify(methodology: Methodology) -> VerificationReport:
         )
     m = methodology
     explorer = _Explorer(m)
-    parents, successors = explorer.explore()
+    parents, predecessors = explorer.explore()
     order = {node: i for i, node in enumerate(m.step_ids)}
     findings: list[Finding] = []
 
@@ -360,7 +374,7 @@ def verify(methodology: Methodology) -> VerificationReport:
                     path=_first_path_to(parents, step.id),
                 )
             )
-    can_finish = _can_reach_outcome(successors, outcomes)
+    can_finish = _can_reach_outcome(predecessors, outcomes)
     trapped: dict[str, State] = {}
     for state in parents:
         node = state[0]
@@ -377,15 +391,18 @@ def verify(methodology: Methodology) -> VerificationReport:
         )
 
     # Guards whose needs can never be met where they are checked.
+    by_step: dict[str, list[State]] = {}
+    for state in parents:  # indexed once: scanning every state per action is quadratic
+        by_step.setdefault(state[0], []).append(state)
     for action in m.actions:
+        needy = [(guard, guard.needs()) for guard in action.guards if guard.needs()]
+        if not needy:
+            continue
         for source in action.sources:
-            at_source = [state for state in parents if state[0] == source]
+            at_source = by_step.get(source, [])
             if not at_source:
                 continue  # reported as unreachable
-            for guard in action.guards:
-                needs = guard.needs()
-                if not needs:
-                    continue
+            for guard, needs in needy:
                 if not any(all(_satisfied(n, state[1]) for n in needs) for state in at_source):
                     findings.append(_never_satisfiable(action.name, source, guard, needs, parents))
     return VerificationReport(methodology=m.key, findings=tuple(findings), states=len(parents))
@@ -419,16 +436,12 @@ def _first_path_to(parents: dict[State, tuple[State, str] | None], node: str) ->
     return ()
 
 
-def _can_reach_outcome(successors: dict[State, list[State]], outcomes: set[str]) -> set[State]:
-    predecessors: dict[State, list[State]] = {}
-    for state, nexts in successors.items():
-        for nxt in nexts:
-            predecessors.setdefault(nxt, []).append(state)
-    good = {state for state in successors if state[0] in outcomes}
+def _can_reach_outcome(predecessors: dict[State, list[State]], outcomes: set[str]) -> set[State]:
+    good = {state for state in predecessors if state[0] in outcomes}
     queue = deque(good)
     while queue:
         state = queue.popleft()
-        for previous in predecessors.get(state, ()):
+        for previous in predecessors[state]:
             if previous not in good:
                 good.add(previous)
                 queue.append(previous)
