@@ -66,6 +66,7 @@ from resolveflow._registry import (
     unregister,
     versions,
 )
+from resolveflow._registry import resolve as _resolve
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
 from resolveflow._view import CaseView, Progress
 from resolveflow.exceptions import (
@@ -163,17 +164,6 @@ __all__ = [
 ]
 
 __version__ = "0.1.0.dev0"
-
-
-def _resolve(methodology: Methodology | str) -> Methodology:
-    if isinstance(methodology, Methodology):
-        return methodology
-    if isinstance(methodology, str):
-        return get_methodology(methodology)
-    raise InvalidInput(
-        f"expected a Methodology or a methodology id, got {type(methodology).__name__}",
-        argument="methodology",
-    )
 
 
 def open_case(methodology: Methodology | str, *, case_id: str, clock: Clock | None = None) -> Case:

@@ -625,26 +625,32 @@ class Case:
         target, refusals, _ = self._run_guards(spec, record, at)  # structure was checked above
         if refusals or target is None:
             raise Refused(action=spec.name, step=self.step, refusals=refusals)
-        previous = self._history[-1].hash if self._history else self._genesis()
+        return self._next_entry(spec.name, target, actor, at, record, data)
+
+    def _next_entry(
+        self, action: str, step: str, actor: str, at: _dt.datetime, record: object | None, data: Any
+    ) -> HistoryEntry:
+        """The entry that would follow the current last one, hashed onto the chain."""
+        seq, from_step = len(self._history) + 1, self.step
         body = {
-            "seq": len(self._history) + 1,
-            "action": spec.name,
-            "from_step": self.step,
-            "step": target,
+            "seq": seq,
+            "action": action,
+            "from_step": from_step,
+            "step": step,
             "actor": actor,
             "at": format_time(at),
             "evidence": data,
-        }
+        }  # the same content as HistoryEntry.body(), built once
         return HistoryEntry(
-            seq=len(self._history) + 1,
-            action=spec.name,
-            from_step=self.step,
-            step=target,
+            seq=seq,
+            action=action,
+            from_step=from_step,
+            step=step,
             actor=actor,
             at=at,
             evidence=record,
             evidence_json=data,
-            hash=entry_hash(previous, body),
+            hash=entry_hash(self.head, body),
         )
 
     def _genesis(self) -> str:
@@ -676,28 +682,7 @@ class Case:
         )
         if refusals:
             raise Refused(action=MIGRATE_ACTION, step=self.step, refusals=refusals)
-        previous = self.head
-        data = migration.to_json()
-        body = {
-            "seq": len(self._history) + 1,
-            "action": MIGRATE_ACTION,
-            "from_step": self.step,
-            "step": landing,
-            "actor": actor,
-            "at": format_time(at),
-            "evidence": data,
-        }
-        return HistoryEntry(
-            seq=len(self._history) + 1,
-            action=MIGRATE_ACTION,
-            from_step=self.step,
-            step=landing,
-            actor=actor,
-            at=at,
-            evidence=migration,
-            evidence_json=data,
-            hash=entry_hash(previous, body),
-        )
+        return self._next_entry(MIGRATE_ACTION, landing, actor, at, migration, migration.to_json())
 
     def _migrated(
         self, migration: Migration, target: Methodology, *, actor: str, at: _dt.datetime | None

@@ -25,7 +25,7 @@ import attrs
 
 from resolveflow._case import Case
 from resolveflow._methodology import Methodology, Outcome, Step
-from resolveflow._registry import get_methodology
+from resolveflow._registry import resolve as _resolve
 from resolveflow.exceptions import DiagramUnavailable, InvalidInput
 
 _INSTALL_HINT: Final = (
@@ -122,17 +122,6 @@ def _taken_mark(times: int) -> str:
     if times == 0:
         return ""
     return " ✓" if times == 1 else f" ✓×{times}"
-
-
-def _resolve(methodology: Methodology | str) -> Methodology:
-    if isinstance(methodology, Methodology):
-        return methodology
-    if isinstance(methodology, str):
-        return get_methodology(methodology)
-    raise InvalidInput(
-        f"expected a Methodology or a methodology id, got {type(methodology).__name__}",
-        argument="methodology",
-    )
 
 
 def _trail(methodology: Methodology, case: Case | None) -> _Trail:

@@ -288,8 +288,8 @@ class EvidenceIs(Guard):
 
 
 @attrs.frozen(kw_only=True)
-class LaterThanNow(Guard):
-    """A time in the proposed evidence must be later than the time of the action."""
+class _EvidenceTime(Guard):
+    """A date-time field of the proposed evidence compared with the time of the action."""
 
     field: str
     name: str
@@ -297,7 +297,7 @@ class LaterThanNow(Guard):
     uses_evidence: bool = attrs.field(default=True, init=False)
 
     def __attrs_post_init__(self) -> None:
-        _check_code(self.name, "LaterThanNow", self.message)
+        _check_code(self.name, type(self).__name__, self.message)
 
     def evidence_fields(self) -> tuple[str, ...]:
         return (self.field,)
@@ -305,39 +305,43 @@ class LaterThanNow(Guard):
     def datetime_fields(self) -> tuple[str, ...]:
         return (self.field,)
 
+    def _holds(self, value: _dt.datetime, now: _dt.datetime) -> bool:
+        raise NotImplementedError
+
     def check(self, context: GuardContext) -> Refusal | None:
         value = getattr(context.evidence, self.field, None)
-        if value is None or value > context.at:
+        if value is None or self._holds(value, context.at):
             return None
         return self.refuse(self.field)
+
+
+@attrs.frozen(kw_only=True)
+class LaterThanNow(_EvidenceTime):
+    """A time in the proposed evidence must be later than the time of the action.
+
+    Example:
+        >>> LaterThanNow(field="resume_at", name="resume_in_future", message="Later, please.").describe()
+        'resume_at > now'
+    """
+
+    def _holds(self, value: _dt.datetime, now: _dt.datetime) -> bool:
+        return value > now
 
     def describe(self) -> str:
         return f"{self.field} > now"
 
 
 @attrs.frozen(kw_only=True)
-class NotLaterThanNow(Guard):
-    """A time in the proposed evidence must not be in the future."""
+class NotLaterThanNow(_EvidenceTime):
+    """A time in the proposed evidence must not be in the future.
 
-    field: str
-    name: str
-    message: str
-    uses_evidence: bool = attrs.field(default=True, init=False)
+    Example:
+        >>> NotLaterThanNow(field="taken_at", name="already_taken", message="Not yet.").describe()
+        'taken_at <= now'
+    """
 
-    def __attrs_post_init__(self) -> None:
-        _check_code(self.name, "NotLaterThanNow", self.message)
-
-    def evidence_fields(self) -> tuple[str, ...]:
-        return (self.field,)
-
-    def datetime_fields(self) -> tuple[str, ...]:
-        return (self.field,)
-
-    def check(self, context: GuardContext) -> Refusal | None:
-        value = getattr(context.evidence, self.field, None)
-        if value is None or value <= context.at:
-            return None
-        return self.refuse(self.field)
+    def _holds(self, value: _dt.datetime, now: _dt.datetime) -> bool:
+        return value <= now
 
     def describe(self) -> str:
         return f"{self.field} <= now"

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Final
 
 from resolveflow._methodology import Methodology
-from resolveflow.exceptions import InvalidMethodology, UnknownMethodology
+from resolveflow.exceptions import InvalidInput, InvalidMethodology, UnknownMethodology
 
 ENTRY_POINT_GROUP: Final = "resolveflow.methodologies"
 FILE_SUFFIXES: Final = (".yaml", ".yml", ".toml", ".json")
@@ -248,6 +248,23 @@ def versions(methodology_id: str) -> list[str]:
     if not found:
         raise UnknownMethodology(str(methodology_id), available=available())
     return sorted(found, key=_version_key)
+
+
+def resolve(methodology: Methodology | str) -> Methodology:
+    """A Methodology given as itself or by registered id (latest version).
+
+    Raises:
+        InvalidInput: neither a Methodology nor text.
+        UnknownMethodology: no such id.
+    """
+    if isinstance(methodology, Methodology):
+        return methodology
+    if isinstance(methodology, str):
+        return get_methodology(methodology)
+    raise InvalidInput(
+        f"expected a Methodology or a methodology id, got {type(methodology).__name__}",
+        argument="methodology",
+    )
 
 
 def get_methodology(methodology_id: str, version: str | None = None) -> Methodology:

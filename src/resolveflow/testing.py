@@ -45,6 +45,7 @@ from resolveflow import evidence as ev
 from resolveflow._case import Case
 from resolveflow._clock import DEFAULT_START, ManualClock
 from resolveflow._methodology import Action, Methodology
+from resolveflow._registry import resolve as _methodology
 from resolveflow.exceptions import InvalidEvidence, InvalidInput, Refused
 
 __all__ = [
@@ -61,17 +62,6 @@ _TEXT = st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=24).
     lambda s: s.strip() != ""
 )
 _DAYS = 30
-
-
-def _methodology(methodology: Methodology | str) -> Methodology:
-    if isinstance(methodology, Methodology):
-        return methodology
-    if isinstance(methodology, str):
-        return resolveflow.get_methodology(methodology)
-    raise InvalidInput(
-        f"expected a Methodology or a methodology id, got {type(methodology).__name__}",
-        argument="methodology",
-    )
 
 
 def _action(methodology: Methodology, action: Action | str) -> Action:
