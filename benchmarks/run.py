@@ -557,7 +557,7 @@ def write_json(results: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
-def parse_config(argv: Sequence[str] | None) -> tuple[Config, Path, bool]:
+def parse_config(argv: Sequence[str] | None) -> tuple[Config, Path, bool, bool]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a quick look (about a minute)")
     parser.add_argument(
@@ -570,6 +570,11 @@ def parse_config(argv: Sequence[str] | None) -> tuple[Config, Path, bool]:
     parser.add_argument("--verify-steps", type=int, help="steps of the generated methodology")
     parser.add_argument("--verify-actions", type=int, help="actions of the generated methodology")
     parser.add_argument("--quiet", action="store_true", help="no progress lines and no table")
+    parser.add_argument(
+        "--store",
+        action="store_true",
+        help="also run the store benchmark (SQLite and PostgreSQL; 100,000 cases, or 2,000 with --quick)",
+    )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     changes = {
@@ -591,11 +596,11 @@ def parse_config(argv: Sequence[str] | None) -> tuple[Config, Path, bool]:
         config = attrs.evolve(config, mode=f"{config.mode} (custom)", **changes)
         if "rounds" in changes:
             config = attrs.evolve(config, at_n_rounds=min(config.at_n_rounds, config.rounds))
-    return config, args.json, args.quiet
+    return config, args.json, args.quiet, args.store
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config, path, quiet = parse_config(argv)
+    config, path, quiet, with_store = parse_config(argv)
     # python-statemachine warns about its own deprecated internals; not ours to fix.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="statemachine")
 
@@ -604,6 +609,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(line, file=sys.stderr, flush=True)
 
     results = run_suite(config, progress)
+    if with_store:
+        from benchmarks import bench_store
+
+        progress("  store (SQLite, PostgreSQL) ...")
+        results["store"] = bench_store.run(config.mode.startswith("quick"))
     write_json(results, path)
     if not quiet:
         render(results)
