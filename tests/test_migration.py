@@ -210,3 +210,74 @@ def test_restore_needs_every_version_it_passed_through(clock: FakeClock) -> None
         assert resolveflow.restore(data, methodology=RENAMED).step == "offer"
     finally:
         resolveflow.register(RENAMED)
+
+
+# --- after a migration, guards read the history in the new version's step ids -----
+
+
+def _two_versions(new_step_in_v2: bool) -> tuple[Methodology, Methodology]:
+    from resolveflow import Outcome
+
+    v1 = Methodology(
+        id="renamed", version="1.0", title="Renamed", source="tests",
+        steps=(Step(id="a", title="A"), Step(id="b", title="B"), Step(id="c", title="C")),
+        outcomes=(Outcome(id="done", title="Done", successful=True),),
+        actions=(
+            Action(name="go_b", sources="a", target="b", title="To b"),
+            Action(name="go_c", sources="b", target="c", title="To c"),
+            Action(name="finish", sources="c", target="done", title="Finish"),
+        ),
+        initial="a", required_steps=("a", "b", "c"),
+    )  # fmt: skip
+    if new_step_in_v2:
+        # v2: the old "b" is now "x", and a new review step "b" guards finishing.
+        steps = (
+            Step(id="a", title="A"),
+            Step(id="x", title="X"),
+            Step(id="b", title="B"),
+            Step(id="c", title="C"),
+        )
+        actions = (
+            Action(name="go_x", sources="a", target="x", title="To x"),
+            Action(name="go_b", sources="x", target="b", title="To b"),
+            Action(name="go_c", sources=("x", "b"), target="c", title="To c"),
+            Action(name="finish", sources="c", target="done", title="Finish",
+                   guards=(resolveflow.AfterStep(step="b", name="reviewed"),)),
+        )  # fmt: skip
+        required: tuple[str, ...] = ("a", "x", "c")
+    else:
+        # v2: "b" is renamed "b2", and finishing needs to have passed it.
+        steps = (Step(id="a", title="A"), Step(id="b2", title="B2"), Step(id="c", title="C"))
+        actions = (
+            Action(name="go_b", sources="a", target="b2", title="To b2"),
+            Action(name="go_c", sources="b2", target="c", title="To c"),
+            Action(name="finish", sources="c", target="done", title="Finish",
+                   guards=(resolveflow.AfterStep(step="b2"),)),
+        )  # fmt: skip
+        required = ("a", "b2", "c")
+    v2 = attrs.evolve(v1, version="2.0", steps=steps, actions=actions, required_steps=required)
+    return v1, v2
+
+
+def test_a_renamed_step_counts_as_visited_after_migration(clock: FakeClock) -> None:
+    v1, v2 = _two_versions(new_step_in_v2=False)
+    case = resolveflow.open_case(v1, case_id="R", clock=clock)
+    case.fire("go_b", actor="a")
+    case.fire("go_c", actor="a")
+    migration = Migration(methodology_id="renamed", from_version="1.0", to_version="2.0", steps={"b": "b2"})
+    moved = resolveflow.migrate(case, migration, actor="ops", target=v2)
+    assert moved.check("finish").allowed
+    assert moved.view().progress.done == ("a", "b2")
+    moved.fire("finish", actor="a")
+    assert moved.outcome is not None
+
+
+def test_a_new_step_guard_is_not_bypassed_by_an_old_id(clock: FakeClock) -> None:
+    v1, v2 = _two_versions(new_step_in_v2=True)
+    case = resolveflow.open_case(v1, case_id="N", clock=clock)
+    case.fire("go_b", actor="a")
+    case.fire("go_c", actor="a")
+    migration = Migration(methodology_id="renamed", from_version="1.0", to_version="2.0", steps={"b": "x"})
+    with pytest.raises(resolveflow.Refused) as info:
+        resolveflow.migrate(case, migration, actor="ops", target=v2)
+    assert "migration_strands_case" in info.value.codes

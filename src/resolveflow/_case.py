@@ -20,13 +20,14 @@ from resolveflow._events import Event, Listener, Subscription, deliver, random_i
 from resolveflow._guards import GuardContext, Refusal, open_plan_items
 from resolveflow._history import (
     HistoryEntry,
+    canonical_json,
     entry_hash,
     format_time,
     genesis_hash,
 )
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._migration import MIGRATE_ACTION, Migration, check_migration
-from resolveflow._schema import INVALID, Errors, record_codec
+from resolveflow._schema import INVALID, Errors, is_encodable, record_codec
 
 if TYPE_CHECKING:
     from resolveflow._view import CaseView
@@ -147,7 +148,12 @@ class OverdueItem:
 
 
 def _check_case_id(case_id: object) -> str:
-    if not isinstance(case_id, str) or not case_id.strip() or len(case_id) > _MAX_ID:
+    if (
+        not isinstance(case_id, str)
+        or not case_id.strip()
+        or len(case_id) > _MAX_ID
+        or not is_encodable(case_id)
+    ):
         raise InvalidInput(
             f"a case id must be non-blank text of at most {_MAX_ID} characters, got {case_id!r}",
             argument="case_id",
@@ -156,7 +162,7 @@ def _check_case_id(case_id: object) -> str:
 
 
 def _check_actor(actor: object) -> str:
-    if not isinstance(actor, str) or not actor.strip() or len(actor) > _MAX_ID:
+    if not isinstance(actor, str) or not actor.strip() or len(actor) > _MAX_ID or not is_encodable(actor):
         raise InvalidInput(
             f"the actor must be non-blank text of at most {_MAX_ID} characters "
             f"(your user's id or name), got {actor!r}",
@@ -386,7 +392,9 @@ class Case:
         self, action: Action, record: object | None, at: _dt.datetime
     ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
         step = self.step
-        context = GuardContext(step=step, history=self._history, evidence=record, at=at)
+        context = GuardContext(
+            step=step, history=self._history, evidence=record, at=at, translated=self._translated_steps()
+        )
         target, refusals, pending = self._methodology._engine.decide(step, action.name, context)
         return target, tuple(refusals), tuple(pending)
 
@@ -656,6 +664,27 @@ class Case:
     def _genesis(self) -> str:
         return genesis_hash(self._methodology.id, self.opened_with, self._id)
 
+    def _translated_steps(self) -> tuple[tuple[str, str], ...] | None:
+        """Every entry's (from_step, step) in the current version's ids; None if never migrated."""
+        migrations = [i for i, e in enumerate(self._history) if isinstance(e.evidence, Migration)]
+        if not migrations:
+            return None
+        out: list[tuple[str, str]] = []
+        for index, entry in enumerate(self._history):
+            source, target = entry.from_step, entry.step
+            for later in migrations:
+                if later < index:
+                    continue
+                mapping = self._history[later].evidence
+                assert isinstance(mapping, Migration)
+                # The migration entry's own from_step is old, its step already new.
+                if later == index:
+                    source = mapping.target_step(source)
+                    continue
+                source, target = mapping.target_step(source), mapping.target_step(target)
+            out.append((source, target))
+        return tuple(out)
+
     def _in_current_terms(self) -> tuple[list[str], list[tuple[type, str]]]:
         """Visited steps and (record type, step) pairs, in the current version's step ids."""
         visits = [self._history[0].from_step] if self._history else [self._methodology.initial]
@@ -909,7 +938,7 @@ def _replay_entry(case: Case, raw: object, index: int, resolve: Callable[[str, s
     if not isinstance(raw, Mapping) or set(raw) != _ENTRY_KEYS:
         keys = sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__
         _bad(f"an entry has exactly the keys {sorted(_ENTRY_KEYS)}, got {keys}", index)
-    if raw["seq"] != index or isinstance(raw["seq"], bool):
+    if type(raw["seq"]) is not int or raw["seq"] != index:
         _bad(f"sequence number {raw['seq']!r} where {index} was expected (gap or reorder)", index)
     if raw["from_step"] != case.step:
         _bad(f"recorded from step {raw['from_step']!r} but the case was at {case.step!r}", index)
@@ -940,7 +969,13 @@ def _replay_entry(case: Case, raw: object, index: int, resolve: Callable[[str, s
 def _check_replayed(entry: HistoryEntry, raw: Mapping[str, Any], index: int) -> None:
     if entry.step != raw["step"]:
         _bad(f"claims to lead to {raw['step']!r} but {entry.action!r} leads to {entry.step!r}", index)
-    if entry.body() != {k: v for k, v in raw.items() if k != "hash"}:
+    # Compared as canonical JSON: 1.0 == 1 in Python, but not in the hashed bytes.
+    stored = {k: v for k, v in raw.items() if k != "hash"}
+    try:
+        stored_json = canonical_json(stored)
+    except (TypeError, ValueError, UnicodeEncodeError):
+        _bad("it is not plain JSON data", index)
+    if canonical_json(entry.body()) != stored_json:
         _bad("its content is not in canonical form (edited by hand?)", index)
     if entry.hash != raw["hash"]:
         _bad("hash mismatch: the entry or one before it was altered", index)

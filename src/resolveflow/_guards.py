@@ -70,18 +70,29 @@ class GuardContext:
     history: tuple[HistoryEntry, ...]
     evidence: object | None
     at: _dt.datetime
+    # (from_step, step) of every entry in the current version's step ids; None when
+    # the case was never migrated and the recorded ids are the current ones.
+    translated: tuple[tuple[str, str], ...] | None = None
+
+    def entry_steps(self) -> tuple[tuple[str, str], ...]:
+        """``(from_step, step)`` of every entry, in the step ids of the version the case is on now."""
+        if self.translated is not None:
+            return self.translated
+        return tuple((e.from_step, e.step) for e in self.history)
 
     def recorded(self, record_type: type, *, at_step: str | None = None) -> tuple[Any, ...]:
         """Every record of this type in the history, oldest first.
 
         Args:
             record_type: the evidence class to look for.
-            at_step: only records made by actions taken from this step.
+            at_step: only records made by actions taken from this step (current step ids,
+                also for entries recorded before a migration).
         """
+        steps = self.entry_steps() if at_step is not None else ()
         return tuple(
             e.evidence
-            for e in self.history
-            if isinstance(e.evidence, record_type) and (at_step is None or e.from_step == at_step)
+            for i, e in enumerate(self.history)
+            if isinstance(e.evidence, record_type) and (at_step is None or steps[i][0] == at_step)
         )
 
     def latest(self, record_type: type) -> Any | None:
@@ -93,7 +104,8 @@ class GuardContext:
         """Whether the case has been at this step (the initial step counts)."""
         if not self.history:
             return self.step == step
-        return self.history[0].from_step == step or any(e.step == step for e in self.history)
+        steps = self.entry_steps()
+        return steps[0][0] == step or any(to == step for _, to in steps)
 
 
 @attrs.frozen(kw_only=True)
@@ -422,10 +434,11 @@ class WithinDeadline(Guard):
 
     def check(self, context: GuardContext) -> Refusal | None:
         entered = None
-        for entry in context.history:
-            if entry.step == self.step and entry.from_step != self.step:
+        steps = context.entry_steps()
+        for entry, (source, target) in zip(context.history, steps, strict=True):
+            if target == self.step and source != self.step:
                 entered = entry.at
-        if entered is None and context.history and context.history[0].from_step == self.step:
+        if entered is None and context.history and steps[0][0] == self.step:
             entered = context.history[0].at  # the initial step: counted from the first entry
         if entered is None or context.at <= entered + self.limit:
             return None

@@ -14,6 +14,7 @@ names, item ids); a catalog may translate them by code with the msgid
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -65,7 +66,8 @@ class Catalog:
         return cls(_parse_po(text, str(source)), locale=locale or source.stem)
 
 
-_LINE = re.compile(r'^(msgid|msgstr|msgctxt)\s+(".*")\s*$')
+# msgstr[0] stands for the singular of a plural entry; resolveflow's messages have no plurals.
+_LINE = re.compile(r'^(msgid|msgid_plural|msgstr|msgstr\[\d+\]|msgctxt)\s+(".*")\s*$')
 
 
 def _parse_po(text: str, origin: str) -> dict[str, str]:
@@ -87,9 +89,11 @@ def _parse_po(text: str, origin: str) -> dict[str, str]:
             continue
         match = _LINE.match(line)
         if match:
-            if match.group(1) == "msgid" and "msgstr" in current:
-                flush()
             key = match.group(1)
+            if key == "msgstr[0]":
+                key = "msgstr"
+            if key == "msgid" and "msgstr" in current:
+                flush()
             current[key] = _unquote(match.group(2), origin, number)
         elif line.startswith('"') and key is not None:
             current[key] += _unquote(line, origin, number)
@@ -157,7 +161,9 @@ def _schema_texts(schema: Any, add: Callable[[Iterable[str | None]], None]) -> N
 
 
 def _po_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    # json.dumps escapes exactly what a C-style .po string needs (quotes, backslashes,
+    # every control character), and keeps other characters as they are.
+    return json.dumps(text, ensure_ascii=False)
 
 
 def message_template(methodologies: Iterable[Methodology]) -> str:

@@ -42,6 +42,15 @@ class _Invalid:
 INVALID: Final = _Invalid()
 
 
+def is_encodable(text: str) -> bool:
+    """Whether text is real Unicode: JSON parsers let lone surrogates through, hashing cannot."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
@@ -89,6 +98,11 @@ class _Str(_Codec):
             return INVALID
         if not _NON_BLANK.search(value):
             errors.append((path, "must not be blank"))
+            return INVALID
+        if not is_encodable(value):
+            errors.append(
+                (path, "contains a lone surrogate, which is not a character (check the form's encoding)")
+            )
             return INVALID
         if self.max_length is not None and len(value) > self.max_length:
             errors.append((path, f"must be at most {self.max_length} characters"))
@@ -195,8 +209,13 @@ class _DateTime(_Codec):
         else:
             errors.append((path, f"expected an ISO 8601 date-time string, got {_describe(value)}"))
             return INVALID
-        if parsed.utcoffset() is None:
+        offset = parsed.utcoffset()
+        if offset is None:
             errors.append((path, "needs a time zone, e.g. 2026-01-31T09:30:00+00:00"))
+            return INVALID
+        if offset.seconds % 60 or offset.microseconds:
+            # RFC 3339 offsets are whole minutes: anything finer could not be stored and read back.
+            errors.append((path, "has a time-zone offset with seconds; use whole minutes (or UTC)"))
             return INVALID
         return parsed
 

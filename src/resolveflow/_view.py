@@ -99,7 +99,8 @@ class CaseView:
 
 def progress_of(case: Case) -> Progress:
     required = case.methodology.required_steps
-    path = case.path
+    # In the current version's step ids, also for steps visited before a migration.
+    path = tuple(case._in_current_terms()[0])
     outcome = case.outcome
     # Steps behind the current one, matched in the required order.
     behind = path if outcome is not None else path[:-1]

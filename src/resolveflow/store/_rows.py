@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from resolveflow._case import SNAPSHOT_FORMAT, Case
 from resolveflow._history import HistoryEntry, canonical_json, format_time
 from resolveflow._methodology import Methodology
+from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID, Errors, record_codec
 from resolveflow.exceptions import InvalidInput
 
@@ -60,10 +61,20 @@ def snapshot_entry(values: Mapping[Any, Any], prefix: str = "") -> dict[str, Any
     return out
 
 
+def opened_with(current_version: str, entries: list[dict[str, Any]]) -> str:
+    """The version a case was opened with: before its first migration, if it had one."""
+    for entry in entries:
+        evidence = entry.get("evidence")
+        if entry.get("action") == MIGRATE_ACTION and isinstance(evidence, dict):
+            return str(evidence.get("from_version", current_version))
+    return current_version
+
+
 def snapshot(case_row: sa.Row[Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "format": SNAPSHOT_FORMAT,
         "methodology": {"id": case_row.methodology_id, "version": case_row.methodology_version},
+        "opened_with": opened_with(case_row.methodology_version, entries),
         "case_id": case_row.case_id,
         "step": case_row.step,
         "outcome": case_row.outcome,
