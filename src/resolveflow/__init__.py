@@ -22,7 +22,6 @@ import datetime
 
 from resolveflow import evidence
 from resolveflow._case import ActionView, Case, Clock, Decision, OverdueItem
-from resolveflow._case import restore_case as _restore_case
 from resolveflow._diagram import to_dot, to_mermaid, to_svg
 from resolveflow._events import Event
 from resolveflow._file_schema import methodology_schema
@@ -67,6 +66,7 @@ from resolveflow._registry import (
     versions,
 )
 from resolveflow._registry import resolve as _resolve
+from resolveflow._snapshot import restore_case as _restore_case
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
 from resolveflow._view import CaseView, Progress
 from resolveflow.exceptions import (

@@ -3,9 +3,8 @@
 A case has no writable state. Its step is the step the last history entry led
 to, and the history only grows through :meth:`Case.fire`, which runs the same
 path as :meth:`Case.check` and then appends one hash-chained entry. Snapshots
-are plain JSON data; :func:`restore` replays every entry through evidence
-validation, the guards and the hash chain, so a snapshot that was edited in
-any way is rejected rather than trusted.
+are plain JSON data; restoring them (``_snapshot.py``) replays every entry
+through evidence validation, the guards and the hash chain.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from resolveflow._events import Event, Listener, Subscription, deliver, random_i
 from resolveflow._guards import GuardContext, Refusal, open_plan_items
 from resolveflow._history import (
     HistoryEntry,
-    canonical_json,
     entry_hash,
     format_time,
     genesis_hash,
@@ -35,19 +33,13 @@ from resolveflow.evidence import Reschedule
 from resolveflow.exceptions import (
     InvalidEvidence,
     InvalidInput,
-    InvalidSnapshot,
     Refused,
-    ResolveflowError,
     UnknownAction,
-    UnknownMethodology,
 )
 
 Clock = Callable[[], _dt.datetime]
 """A callable returning the current time, time-zone aware (e.g. ``ManualClock`` in tests)."""
 SNAPSHOT_FORMAT: Final = "resolveflow.case/1"
-_SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
-_OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with"})
-_ENTRY_KEYS: Final = frozenset({"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"})
 _MAX_ID: Final = 200
 
 
@@ -171,7 +163,8 @@ def _check_actor(actor: object) -> str:
     return actor
 
 
-def _check_time(at: object, argument: str) -> _dt.datetime:
+def check_time(at: object, argument: str) -> _dt.datetime:
+    """A time-zone aware datetime in UTC; naive times are ambiguous and refused (InvalidInput)."""
     if not isinstance(at, _dt.datetime):
         raise InvalidInput(f"expected a datetime, got {type(at).__name__}", argument=argument)
     if at.utcoffset() is None:
@@ -323,7 +316,7 @@ class Case:
 
     def now(self) -> _dt.datetime:
         """The case's clock reading (UTC)."""
-        return _check_time(self._clock(), "clock")
+        return check_time(self._clock(), "clock")
 
     @property
     def head(self) -> str:
@@ -339,8 +332,8 @@ class Case:
         """The time of a call: an explicit ``at``, or the clock, never before the last entry."""
         last = self._history[-1].at if self._history else None
         if at is not None:
-            return self._forward(_check_time(at, "at"))
-        when = _check_time(self._clock(), "clock")
+            return self._forward(check_time(at, "at"))
+        when = check_time(self._clock(), "clock")
         # Several servers share a case: a clock a little behind the last writer's
         # must not make the case unusable, so the clock is read as no earlier.
         return max(when, last) if last is not None else when
@@ -687,17 +680,15 @@ class Case:
 
     def _in_current_terms(self) -> tuple[list[str], list[tuple[type, str]]]:
         """Visited steps and (record type, step) pairs, in the current version's step ids."""
-        visits = [self._history[0].from_step] if self._history else [self._methodology.initial]
-        records: list[tuple[type, str]] = []
-        for entry in self._history:
-            if isinstance(entry.evidence, Migration):
-                mapping = entry.evidence.target_step
-                visits = [mapping(v) for v in visits]
-                records = [(r, mapping(at)) for r, at in records]
-            elif entry.evidence is not None:
-                records.append((type(entry.evidence), entry.from_step))
-            if entry.step != entry.from_step:
-                visits.append(entry.step)
+        if not self._history:
+            return [self._methodology.initial], []
+        steps = self._translated_steps() or tuple((e.from_step, e.step) for e in self._history)
+        visits = [steps[0][0], *(to for source, to in steps if to != source)]
+        records = [
+            (type(e.evidence), source)
+            for e, (source, _) in zip(self._history, steps, strict=True)
+            if e.evidence is not None and not isinstance(e.evidence, Migration)
+        ]
         return visits, records
 
     def _migration_entry(
@@ -786,7 +777,7 @@ class Case:
         from resolveflow._view import durations_of
 
         when = self._when(now)
-        return durations_of(self, when, None if opened_at is None else _check_time(opened_at, "opened_at"))
+        return durations_of(self, when, None if opened_at is None else check_time(opened_at, "opened_at"))
 
     # --- deadlines -----------------------------------------------------------
 
@@ -801,7 +792,7 @@ class Case:
             >>> resolveflow.open_case("seven-as", case_id="c-6").overdue()
             ()
         """
-        when = self.now() if now is None else _check_time(now, "now")
+        when = self.now() if now is None else check_time(now, "now")
         found: list[OverdueItem] = []
         if self.closed:
             return ()
@@ -844,138 +835,3 @@ class Case:
             "outcome": outcome.id if outcome else None,
             "history": [entry.to_json() for entry in self._history],
         }
-
-
-def _bad(reason: str, entry: int | None = None) -> NoReturn:
-    raise InvalidSnapshot(reason, entry=entry)
-
-
-def _parse_time(value: object, entry: int) -> _dt.datetime:
-    if not isinstance(value, str):
-        _bad(f"'at' must be an ISO 8601 string, got {type(value).__name__}", entry)
-    try:
-        parsed = _dt.datetime.fromisoformat(value)
-    except ValueError:
-        _bad(f"'at' is not an ISO 8601 date-time: {value!r}", entry)
-    if parsed.utcoffset() is None:
-        _bad(f"'at' has no time zone: {value!r}", entry)
-    return parsed.astimezone(_dt.UTC)
-
-
-def restore_case(
-    snapshot: object,
-    *,
-    resolve: Callable[[str, str], Methodology],
-    clock: Clock | None = None,
-    head: str | None = None,
-) -> Case:
-    """Rebuild a case from a snapshot by replaying it; see :func:`resolveflow.restore`."""
-    if not isinstance(snapshot, Mapping):
-        _bad(f"expected a mapping (the dict from case.snapshot()), got {type(snapshot).__name__}")
-    if snapshot.get("format") != SNAPSHOT_FORMAT:
-        _bad(f"'format' must be {SNAPSHOT_FORMAT!r}, got {snapshot.get('format')!r}")
-    extra = set(snapshot) - _SNAPSHOT_KEYS - _OPTIONAL_SNAPSHOT_KEYS
-    missing = _SNAPSHOT_KEYS - set(snapshot)
-    if extra or missing:
-        _bad(f"unexpected keys {sorted(extra)} / missing keys {sorted(missing)}")
-    ref = snapshot["methodology"]
-    if not (
-        isinstance(ref, Mapping)
-        and set(ref) == {"id", "version"}
-        and all(isinstance(v, str) for v in ref.values())
-    ):
-        _bad("'methodology' must be {'id': str, 'version': str}")
-    opened_with = snapshot.get("opened_with", ref["version"])
-    if not isinstance(opened_with, str):
-        _bad("'opened_with' must be a version string")
-    try:
-        methodology = resolve(ref["id"], opened_with)
-    except UnknownMethodology as error:
-        raise InvalidSnapshot(str(error)) from error
-    try:
-        case = Case(methodology, case_id=snapshot["case_id"], clock=clock)
-    except InvalidInput as error:
-        raise InvalidSnapshot(str(error)) from error
-    history = snapshot["history"]
-    if not isinstance(history, list | tuple):
-        _bad("'history' must be a list of entries")
-    for index, raw in enumerate(history, start=1):
-        _replay_entry(case, raw, index, resolve)
-    if case.methodology.version != ref["version"]:
-        _bad(f"claims version {ref['version']!r} but its history leads to {case.methodology.version!r}")
-    if case.step != snapshot["step"]:
-        _bad(f"claims step {snapshot['step']!r} but its history leads to {case.step!r}")
-    outcome = case.outcome
-    if (outcome.id if outcome else None) != snapshot["outcome"]:
-        _bad(f"claims outcome {snapshot['outcome']!r} but its history leads to {case.step!r}")
-    if head is not None and case.head != head:
-        _bad(
-            f"its history ends at entry {len(case.history)} with hash {case.head[:12]}…, "
-            f"not at the expected head {head[:12]}…: entries were removed or added"
-        )
-    return case
-
-
-def _replay_migration(
-    case: Case, raw: Mapping[str, Any], index: int, resolve: Callable[[str, str], Methodology]
-) -> tuple[HistoryEntry, Methodology]:
-    try:
-        migration = Migration.from_json(raw["evidence"])
-        target = resolve(migration.methodology_id, migration.to_version)
-        entry = case._migration_entry(
-            migration, target, _check_actor(raw["actor"]), _parse_time(raw["at"], index)
-        )
-    except Refused as error:
-        raise InvalidSnapshot(f"the migration is refused: {', '.join(error.codes)}", entry=index) from error
-    except InvalidSnapshot:
-        raise
-    except ResolveflowError as error:
-        raise InvalidSnapshot(str(error), entry=index) from error
-    return entry, target
-
-
-def _replay_entry(case: Case, raw: object, index: int, resolve: Callable[[str, str], Methodology]) -> None:
-    if not isinstance(raw, Mapping) or set(raw) != _ENTRY_KEYS:
-        keys = sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__
-        _bad(f"an entry has exactly the keys {sorted(_ENTRY_KEYS)}, got {keys}", index)
-    if type(raw["seq"]) is not int or raw["seq"] != index:
-        _bad(f"sequence number {raw['seq']!r} where {index} was expected (gap or reorder)", index)
-    if raw["from_step"] != case.step:
-        _bad(f"recorded from step {raw['from_step']!r} but the case was at {case.step!r}", index)
-    if raw["action"] == MIGRATE_ACTION:
-        entry, target = _replay_migration(case, raw, index, resolve)
-        _check_replayed(entry, raw, index)
-        object.__setattr__(case, "_methodology", target)
-        object.__setattr__(case, "_history", (*case.history, entry))
-        return
-    action = case.methodology.action(raw["action"]) if isinstance(raw["action"], str) else None
-    if action is None:
-        _bad(f"unknown action {raw['action']!r} in {case.methodology.id}", index)
-    try:
-        actor = _check_actor(raw["actor"])
-        entry = case._apply(action, raw["evidence"], actor, _parse_time(raw["at"], index))
-    except InvalidEvidence as error:
-        raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
-    except Refused as error:
-        raise InvalidSnapshot(f"the guards refuse it now: {', '.join(error.codes)}", entry=index) from error
-    except InvalidSnapshot:
-        raise
-    except ResolveflowError as error:
-        raise InvalidSnapshot(str(error), entry=index) from error
-    _check_replayed(entry, raw, index)
-    object.__setattr__(case, "_history", (*case.history, entry))
-
-
-def _check_replayed(entry: HistoryEntry, raw: Mapping[str, Any], index: int) -> None:
-    if entry.step != raw["step"]:
-        _bad(f"claims to lead to {raw['step']!r} but {entry.action!r} leads to {entry.step!r}", index)
-    # Compared as canonical JSON: 1.0 == 1 in Python, but not in the hashed bytes.
-    stored = {k: v for k, v in raw.items() if k != "hash"}
-    try:
-        stored_json = canonical_json(stored)
-    except (TypeError, ValueError, UnicodeEncodeError):
-        _bad("it is not plain JSON data", index)
-    if canonical_json(entry.body()) != stored_json:
-        _bad("its content is not in canonical form (edited by hand?)", index)
-    if entry.hash != raw["hash"]:
-        _bad("hash mismatch: the entry or one before it was altered", index)

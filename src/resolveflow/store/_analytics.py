@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 
+from resolveflow._case import check_time
 from resolveflow.evidence import Reschedule
 from resolveflow.exceptions import UnknownMethodology
-from resolveflow.store import _engine, _rows
+from resolveflow.store import _engine
 from resolveflow.store._tables import cases, deadlines, entries, refusals
 
 if TYPE_CHECKING:
@@ -252,7 +253,7 @@ def analyze(store: Store, *, now: _dt.datetime | None = None, methodology_id: st
         [('engage', None, 1)]
         >>> store.close(); tmp.cleanup()
     """
-    when = store._now() if now is None else _rows.aware(now, "now")
+    when = store._now() if now is None else check_time(now, "now")
 
     def only(query: sa.Select[Any]) -> sa.Select[Any]:
         return query if methodology_id is None else query.where(cases.c.methodology_id == methodology_id)

@@ -15,23 +15,10 @@ from resolveflow._history import HistoryEntry, canonical_json, format_time
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID, Errors, record_codec
-from resolveflow.exceptions import InvalidInput
 
 # Every promise a case has made is "overdue" by the end of time: the deadlines
 # table keeps exactly what case.overdue() would report at some later moment.
 END_OF_TIME: Final = _dt.datetime.max.replace(tzinfo=_dt.UTC)
-
-
-def aware(value: object, argument: str) -> _dt.datetime:
-    """A time-zone aware datetime, in UTC; naive times are ambiguous and refused."""
-    if not isinstance(value, _dt.datetime):
-        raise InvalidInput(f"expected a datetime, got {type(value).__name__}", argument=argument)
-    if value.utcoffset() is None:
-        raise InvalidInput(
-            "needs a time zone (e.g. datetime.now(timezone.utc)); naive times are ambiguous",
-            argument=argument,
-        )
-    return value.astimezone(_dt.UTC)
 
 
 def entry_row(case_id: str, entry: HistoryEntry) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 import sqlalchemy as sa
 
 import resolveflow
-from resolveflow._case import Case, Clock, system_clock
+from resolveflow._case import Case, Clock, check_time, system_clock
 from resolveflow._history import HistoryEntry, entry_hash, genesis_hash
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
@@ -154,7 +154,7 @@ class Store:
             self._engine.dispose()
 
     def _now(self) -> _dt.datetime:
-        return _rows.aware((self._clock or system_clock)(), "clock")
+        return check_time((self._clock or system_clock)(), "clock")
 
     def _methodology(self, methodology_id: str, version: str) -> Methodology:
         found = self._known.get((methodology_id, version))
@@ -185,7 +185,7 @@ class Store:
         if isinstance(methodology, Methodology):
             self._known.setdefault(methodology.key, methodology)
         case = resolveflow.open_case(methodology, case_id=case_id, clock=self._clock)
-        created = self._now() if at is None else _rows.aware(at, "at")
+        created = self._now() if at is None else check_time(at, "at")
         try:
             with _engine.write(self._engine) as conn:
                 conn.execute(sa.insert(cases), _rows.case_row(case, created_at=created))
@@ -223,7 +223,7 @@ class Store:
             self._known.setdefault(case.methodology.key, case.methodology)
             if opened is None:
                 opened = case.history[0].at if case.history else self._now()
-            batch.append((case, _rows.aware(opened, "items")))
+            batch.append((case, check_time(opened, "items")))
             if len(batch) >= size:
                 total += self._import_batch(batch)
                 batch = []
@@ -670,7 +670,7 @@ class Store:
         ``force_index`` disables sequential scans on PostgreSQL, whose planner
         rightly prefers them on tiny tables: it asks whether the index can serve.
         """
-        compiled = self._overdue_query(_rows.aware(now, "now")).compile()
+        compiled = self._overdue_query(check_time(now, "now")).compile()
         binds = [
             sa.bindparam(name, value=bind.value, type_=bind.type)
             for bind, name in compiled.bind_names.items()
@@ -696,7 +696,7 @@ class Store:
         Returns:
             :class:`Deadline` records, oldest due time first.
         """
-        query = self._overdue_query(_rows.aware(now, "now"))
+        query = self._overdue_query(check_time(now, "now"))
         if limit is not None:
             query = query.limit(_count_arg(limit, "limit", minimum=1))
         with _engine.read(self._engine) as conn:
