@@ -317,7 +317,7 @@ def pieces(rounds: int) -> dict[str, float | None]:
 
     def case_decide() -> None:
         for _, spec, case in built:
-            case._decide(spec, None, AT)
+            case._decide(spec, case.step, None, AT)
 
     timed("Case._decide (structural check + context + engine)", case_decide)
 
@@ -332,12 +332,21 @@ def pieces(rounds: int) -> dict[str, float | None]:
     entries = list(_walked_case("hashes").history)
 
     def hashes() -> None:
-        from resolveflow._history import entry_hash
+        from resolveflow._history import canonical_text, chain_hash, format_time
 
         for entry in entries:
-            entry_hash(entry.hash, entry.body())
+            chain_hash(
+                entry.hash,
+                seq=entry.seq,
+                action=entry.action,
+                from_step=entry.from_step,
+                step=entry.step,
+                actor=entry.actor,
+                at=format_time(entry.at),
+                evidence=canonical_text(entry.evidence_json),
+            )
 
-    timed("entry hash (canonical JSON + sha256)", hashes)
+    timed("entry hash (chain_hash: canonical evidence text + sha256)", hashes)
 
     def when() -> None:
         for case, _, _ in contexts:

@@ -121,5 +121,6 @@ def test_engine_cursor_is_not_reachable_from_a_case(case: resolveflow.Case) -> N
         "_listeners",
         "_methodology",
         "_sealed",
+        "_translated",
     ]
     assert not any("cursor" in name.lower() for name in dir(case))

@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 import attrs
 
 from resolveflow._events import Event, Listener, Subscription, deliver, random_id, stable_id
-from resolveflow._guards import GuardContext, Refusal, open_plan_items
+from resolveflow._facts import HistoryFacts
+from resolveflow._guards import GuardContext, Refusal
 from resolveflow._history import (
     HistoryEntry,
+    canonical_text,
+    chain_hash,
     entry_hash,
     format_time,
     genesis_hash,
@@ -172,7 +175,8 @@ def check_time(at: object, argument: str) -> _dt.datetime:
             "needs a time zone (e.g. datetime.now(timezone.utc)); naive times are ambiguous",
             argument=argument,
         )
-    return at.astimezone(_dt.UTC)
+    # Already UTC (the common case): keep the caller's object rather than a copy per entry.
+    return at if at.tzinfo is _dt.UTC else at.astimezone(_dt.UTC)
 
 
 def _load_evidence(action: Action, evidence: object) -> tuple[object | None, Any, Errors]:
@@ -188,6 +192,11 @@ def _load_evidence(action: Action, evidence: object) -> tuple[object | None, Any
         errors.append(("", f"this action records a {title}; none was given"))
         return None, None, errors
     codec = record_codec(action.evidence)
+    # Well-formed input (what fire() and restore() nearly always get) in one pass;
+    # anything unusual takes the full path below, which names every problem.
+    fast = codec.load_dump(evidence)
+    if fast is not None:
+        return fast[0], fast[1], errors
     if not isinstance(evidence, Mapping | action.evidence):
         errors.append(
             (
@@ -218,13 +227,17 @@ class Case:
         ['acknowledge_problem', 'declare_cannot_satisfy']
     """
 
-    __slots__ = ("_clock", "_history", "_id", "_listeners", "_methodology", "_sealed")
+    __slots__ = ("_clock", "_history", "_id", "_listeners", "_methodology", "_sealed", "_translated")
 
     _methodology: Methodology
     _id: str
     _history: tuple[HistoryEntry, ...]
     _clock: Clock
     _listeners: tuple[Subscription, ...]
+    # Every entry's (from_step, step) in the current version's ids once the case has
+    # been migrated; None before (the recorded ids are the current ones). Kept up to
+    # date by _append so that guards never rescan the history for migrations.
+    _translated: tuple[tuple[str, str], ...] | None
 
     def __init__(self, methodology: Methodology, *, case_id: str, clock: Clock | None = None) -> None:
         if not isinstance(methodology, Methodology):
@@ -238,6 +251,7 @@ class Case:
         object.__setattr__(self, "_history", ())
         object.__setattr__(self, "_clock", clock or system_clock)
         object.__setattr__(self, "_listeners", ())
+        object.__setattr__(self, "_translated", None)
         object.__setattr__(self, "_sealed", True)
 
     # --- sealing: no writable state, no copies that skip restore -------------
@@ -352,41 +366,49 @@ class Case:
             )
         return action
 
-    def _structural_refusal(self, action: Action) -> Refusal | None:
+    def _structural_refusal(self, action: Action, step: str) -> Refusal | None:
         """A closed case or a wrong step refuses before evidence or guards are looked at."""
-        outcome = self.outcome
+        if step in action.sources:
+            return None  # a step an action leaves is never an outcome
+        outcome = self._methodology.outcome(step)
         if outcome is not None:
             return Refusal(
                 code="case_closed",
                 message=f"The case is closed at {outcome.title!r}; no action can be taken.",
             )
-        step = self.step
-        if step not in action.sources:
-            here = ", ".join(a.name for a in self._methodology.actions_from(step)) or "none"
-            return Refusal(
-                code="not_from_this_step",
-                message=(
-                    f"{action.title!r} can only be taken at {', '.join(action.sources)}; "
-                    f"the case is at {step!r}, where the actions are: {here}."
-                ),
-                missing=tuple(f"step:{s}" for s in action.sources),
-            )
-        return None
+        here = ", ".join(a.name for a in self._methodology.actions_from(step)) or "none"
+        return Refusal(
+            code="not_from_this_step",
+            message=(
+                f"{action.title!r} can only be taken at {', '.join(action.sources)}; "
+                f"the case is at {step!r}, where the actions are: {here}."
+            ),
+            missing=tuple(f"step:{s}" for s in action.sources),
+        )
 
     def _decide(
-        self, action: Action, record: object | None, at: _dt.datetime
+        self, action: Action, step: str, record: object | None, at: _dt.datetime
     ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
-        refusal = self._structural_refusal(action)
+        refusal = self._structural_refusal(action, step)
         if refusal is not None:
             return None, (refusal,), ()
-        return self._run_guards(action, record, at)
+        return self._run_guards(action, step, record, at)
 
     def _run_guards(
-        self, action: Action, record: object | None, at: _dt.datetime
+        self,
+        action: Action,
+        step: str,
+        record: object | None,
+        at: _dt.datetime,
+        facts: HistoryFacts | None = None,
     ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
-        step = self.step
         context = GuardContext(
-            step=step, history=self._history, evidence=record, at=at, translated=self._translated_steps()
+            step=step,
+            history=self._history,
+            evidence=record,
+            at=at,
+            translated=self._translated,
+            _facts=facts,
         )
         target, refusals, pending = self._methodology._engine.decide(step, action.name, context)
         return target, tuple(refusals), tuple(pending)
@@ -419,8 +441,9 @@ class Case:
         """
         spec = self._action(action)
         when = self._when(at)
+        step = self.step
         record: object | None = None
-        refusal = self._structural_refusal(spec)
+        refusal = self._structural_refusal(spec, step)
         if refusal is None and evidence is not None:
             record, _, errors = _load_evidence(spec, evidence)
             if errors:
@@ -435,14 +458,13 @@ class Case:
                             missing=tuple(p or "<evidence>" for p, _ in errors),
                         ),
                     ),
-                    target=spec.target_from(self.step),
+                    target=spec.target_from(step),
                 )
-        step = self.step
         if refusal is not None:
             refusals: tuple[Refusal, ...] = (refusal,)
             pending: tuple[str, ...] = ()
         else:
-            _, refusals, pending = self._run_guards(spec, record, when)
+            _, refusals, pending = self._run_guards(spec, step, record, when)
         return Decision(
             action=spec.name,
             allowed=not refusals,
@@ -461,14 +483,15 @@ class Case:
             [('engage_fully', True)]
         """
         when = self._when(at)
+        step = self.step
         views = []
-        for spec in self._methodology.actions_from(self.step):
-            _, refusals, pending = self._decide(spec, None, when)
+        for spec in self._methodology.actions_from(step):
+            _, refusals, pending = self._decide(spec, step, None, when)
             views.append(
                 ActionView(
                     name=spec.name,
                     title=spec.title,
-                    target=spec.target_from(self.step),
+                    target=spec.target_from(step),
                     enabled=not refusals,
                     refusals=refusals,
                     pending=pending,
@@ -519,12 +542,12 @@ class Case:
         when = self._when(at)
         before = self.step
         try:
-            entry = self._apply(spec, evidence, who, when)
+            entry = self._apply(spec, before, evidence, who, when)
         except Refused as refused:
             if any(s.refusals for s in self._listeners):
                 deliver(self._listeners, [self._refusal_event(spec.name, refused, who, when)])
             raise
-        object.__setattr__(self, "_history", (*self._history, entry))
+        self._append(entry)
         if self._listeners:
             deliver(self._listeners, self._events_for(entry, before))
         return entry
@@ -614,34 +637,61 @@ class Case:
             )
         return at
 
-    def _apply(self, spec: Action, evidence: object, actor: str, at: _dt.datetime) -> HistoryEntry:
-        """Everything fire() does short of appending: the path restore() replays too."""
-        self._forward(at)
-        refusal = self._structural_refusal(spec)
+    def _apply(
+        self,
+        spec: Action,
+        step: str,
+        evidence: object,
+        actor: str,
+        at: _dt.datetime,
+        at_text: str | None = None,
+        facts: HistoryFacts | None = None,
+    ) -> HistoryEntry:
+        """Everything fire() does short of appending: the path restore() replays too.
+
+        ``step`` is the current step and ``at`` a checked UTC time no earlier than the
+        last entry (the callers establish both); ``at_text`` is ``format_time(at)``
+        when the caller already has it (a replayed entry's stored time), and
+        ``facts`` an index of the history that a replay keeps up to date.
+        """
+        refusal = self._structural_refusal(spec, step)
         if refusal is not None:
-            raise Refused(action=spec.name, step=self.step, refusals=(refusal,))
+            raise Refused(action=spec.name, step=step, refusals=(refusal,))
         record, data, errors = _load_evidence(spec, evidence)
         if errors:
             raise InvalidEvidence(action=spec.name, errors=errors)
-        target, refusals, _ = self._run_guards(spec, record, at)  # structure was checked above
+        target, refusals, _ = self._run_guards(spec, step, record, at, facts)  # structure checked above
         if refusals or target is None:
-            raise Refused(action=spec.name, step=self.step, refusals=refusals)
-        return self._next_entry(spec.name, target, actor, at, record, data)
+            raise Refused(action=spec.name, step=step, refusals=refusals)
+        return self._next_entry(spec.name, target, actor, at, record, data, at_text)
 
     def _next_entry(
-        self, action: str, step: str, actor: str, at: _dt.datetime, record: object | None, data: Any
+        self,
+        action: str,
+        step: str,
+        actor: str,
+        at: _dt.datetime,
+        record: object | None,
+        data: Any,
+        at_text: str | None = None,
     ) -> HistoryEntry:
         """The entry that would follow the current last one, hashed onto the chain."""
-        seq, from_step = len(self._history) + 1, self.step
-        body = {
-            "seq": seq,
-            "action": action,
-            "from_step": from_step,
-            "step": step,
-            "actor": actor,
-            "at": format_time(at),
-            "evidence": data,
-        }  # the same content as HistoryEntry.body(), built once
+        history = self._history
+        if history:
+            last = history[-1]
+            seq, from_step, previous = last.seq + 1, last.step, last.hash
+        else:
+            seq, from_step, previous = 1, self._methodology.initial, self._genesis()
+        digest = chain_hash(
+            previous,
+            seq=seq,
+            action=action,
+            from_step=from_step,
+            step=step,
+            actor=actor,
+            at=format_time(at) if at_text is None else at_text,
+            evidence=canonical_text(data),
+        )
         return HistoryEntry(
             seq=seq,
             action=action,
@@ -651,8 +701,16 @@ class Case:
             at=at,
             evidence=record,
             evidence_json=data,
-            hash=entry_hash(self.head, body),
+            hash=digest,
         )
+
+    def _append(self, entry: HistoryEntry) -> None:
+        """Add an accepted entry; the one place the history grows."""
+        object.__setattr__(self, "_history", (*self._history, entry))
+        if isinstance(entry.evidence, Migration):
+            object.__setattr__(self, "_translated", self._translated_steps())
+        elif self._translated is not None:
+            object.__setattr__(self, "_translated", (*self._translated, (entry.from_step, entry.step)))
 
     def _genesis(self) -> str:
         return genesis_hash(self._methodology.id, self.opened_with, self._id)
@@ -709,7 +767,8 @@ class Case:
     ) -> Case:
         entry = self._migration_entry(migration, target, _check_actor(actor), self._when(at))
         moved = Case(target, case_id=self._id, clock=self._clock)
-        object.__setattr__(moved, "_history", (*self._history, entry))
+        object.__setattr__(moved, "_history", self._history)
+        moved._append(entry)
         object.__setattr__(moved, "_listeners", self._listeners)
         if moved._listeners:
             deliver(moved._listeners, moved._events_for(entry, self.step))
@@ -796,7 +855,7 @@ class Case:
         found: list[OverdueItem] = []
         if self.closed:
             return ()
-        open_items = open_plan_items(self._history) or ()
+        open_items = HistoryFacts(self._history).open_plan_items() or ()
         found.extend(
             OverdueItem(kind="plan_item", ref=item.id, description=item.description, due=item.due)
             for item in open_items

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from resolveflow import evidence as ev
+from resolveflow._facts import HistoryFacts, records_at
 from resolveflow._schema import record_codec, record_key
 from resolveflow.exceptions import InvalidMethodology
 
@@ -73,6 +74,17 @@ class GuardContext:
     # (from_step, step) of every entry in the current version's step ids; None when
     # the case was never migrated and the recorded ids are the current ones.
     translated: tuple[tuple[str, str], ...] | None = None
+    # An index of the history's evidence (see _facts.py): passed in by a replay that
+    # keeps one up to date, otherwise built on first use and shared by the guards of
+    # this one decision.
+    _facts: HistoryFacts | None = attrs.field(default=None, alias="_facts", eq=False, repr=False)
+
+    def _index(self) -> HistoryFacts:
+        facts = self._facts
+        if facts is None or facts.count != len(self.history):
+            facts = HistoryFacts(self.history)
+            object.__setattr__(self, "_facts", facts)
+        return facts
 
     def entry_steps(self) -> tuple[tuple[str, str], ...]:
         """``(from_step, step)`` of every entry, in the step ids of the version the case is on now."""
@@ -88,17 +100,20 @@ class GuardContext:
             at_step: only records made by actions taken from this step (current step ids,
                 also for entries recorded before a migration).
         """
-        steps = self.entry_steps() if at_step is not None else ()
-        return tuple(
-            e.evidence
-            for i, e in enumerate(self.history)
-            if isinstance(e.evidence, record_type) and (at_step is None or steps[i][0] == at_step)
-        )
+        positions = self._index().where(record_type)
+        if at_step is not None:
+            steps = self.entry_steps()
+            positions = [i for i in positions if steps[i][0] == at_step]
+        return records_at(self.history, positions)
 
     def latest(self, record_type: type) -> Any | None:
         """The most recent record of this type, or None."""
-        found = self.recorded(record_type)
-        return found[-1] if found else None
+        position = self._index().latest_position(record_type)
+        return None if position is None else self.history[position].evidence
+
+    def open_plan_items(self) -> tuple[ev.PlanItem, ...] | None:
+        """The items of the plan in force that are not done yet; None when no plan was agreed."""
+        return self._index().open_plan_items()
 
     def visited(self, step: str) -> bool:
         """Whether the case has been at this step (the initial step counts)."""
@@ -479,18 +494,12 @@ class SoundPlan(Guard):
 
 def open_plan_items(history: tuple[HistoryEntry, ...]) -> tuple[ev.PlanItem, ...] | None:
     """The items of the plan in force that no ItemCompletion since it has closed; None without a plan."""
-    latest = max((i for i, e in enumerate(history) if isinstance(e.evidence, ev.Plan)), default=None)
-    if latest is None:
-        return None
-    plan = history[latest].evidence
-    assert isinstance(plan, ev.Plan)
     # Completions only count against the plan currently in force.
-    done = {e.evidence.item_id for e in history[latest:] if isinstance(e.evidence, ev.ItemCompletion)}
-    return tuple(item for item in plan.items if item.id not in done)
+    return HistoryFacts(history).open_plan_items()
 
 
 def _open_items(context: GuardContext) -> tuple[ev.PlanItem, ...]:
-    return open_plan_items(context.history) or ()
+    return context.open_plan_items() or ()
 
 
 @attrs.frozen(kw_only=True)

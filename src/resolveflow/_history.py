@@ -11,17 +11,44 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Final, NoReturn
 
 import attrs
+
+# One encoder for the process: json.dumps with options builds a new JSONEncoder per call.
+_CANONICAL: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def _not_json(value: object) -> NoReturn:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# JSONEncoder.encode builds a C encoder on every call, which is most of the cost of
+# encoding a small record. Hashing a history entry encodes validated evidence (never
+# circular, so no marker dict is needed), so the encoder is built once; the settings
+# are _CANONICAL's, and a property test holds the two outputs equal.
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_ENCODE_ONCE: Final[Callable[[object, int], Any] | None] = (
+    None
+    if _make_encoder is None
+    else _make_encoder(None, _not_json, json.encoder.encode_basestring, None, ":", ",", True, False, False)
+)
+_quote: Final[Callable[[str], str]] = json.encoder.encode_basestring
+
+
+def canonical_text(value: object) -> str:
+    """The canonical JSON text of validated JSON data (sorted keys, no spaces, UTF-8 kept)."""
+    if _ENCODE_ONCE is None:  # no C accelerator (e.g. PyPy)
+        return _CANONICAL.encode(value)
+    return "".join(_ENCODE_ONCE(value, 0))
 
 
 def canonical_json(value: object) -> bytes:
     """Bytes that are equal exactly when the JSON values are equal."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
+    return _CANONICAL.encode(value).encode("utf-8")
 
 
 def genesis_hash(methodology_id: str, version: str, case_id: str) -> str:
@@ -32,11 +59,28 @@ def genesis_hash(methodology_id: str, version: str, case_id: str) -> str:
 
 def format_time(at: _dt.datetime) -> str:
     """Times in the history are stored in UTC, ISO 8601."""
-    return at.astimezone(_dt.UTC).isoformat()
+    return (at if at.tzinfo is _dt.UTC else at.astimezone(_dt.UTC)).isoformat()
 
 
 def entry_hash(previous: str, body: Mapping[str, Any]) -> str:
+    """The hash of an entry given as its body dict (what ``HistoryEntry.body()`` returns)."""
     return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical_json(body)).hexdigest()
+
+
+def chain_hash(
+    previous: str, *, seq: int, action: str, from_step: str, step: str, actor: str, at: str, evidence: str
+) -> str:
+    """:func:`entry_hash` without building the body dict: ``evidence`` is its canonical JSON text.
+
+    The text is laid out in the sorted key order ``canonical_json`` produces,
+    so both give the same bytes (a property test holds them together); this
+    one skips a dict, the key sort and a second encoding of the evidence.
+    """
+    text = (
+        f'{previous}\n{{"action":{_quote(action)},"actor":{_quote(actor)},"at":{_quote(at)},'
+        f'"evidence":{evidence},"from_step":{_quote(from_step)},"seq":{seq},"step":{_quote(step)}}}'
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @attrs.frozen(kw_only=True)

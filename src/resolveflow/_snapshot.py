@@ -11,11 +11,13 @@ bad entry.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
 from resolveflow._case import SNAPSHOT_FORMAT, Case, Clock, _check_actor
-from resolveflow._history import HistoryEntry, canonical_json
+from resolveflow._facts import HistoryFacts
+from resolveflow._history import HistoryEntry, canonical_json, format_time
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
 from resolveflow.exceptions import (
@@ -36,6 +38,13 @@ def _bad(reason: str, entry: int | None = None) -> NoReturn:
     raise InvalidSnapshot(reason, entry=entry)
 
 
+# Exactly what format_time writes: UTC, "+00:00", microseconds only when not zero.
+# Matching it here spares formatting every replayed time again to compare.
+_CANONICAL_AT: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.(?!000000)[0-9]{6})?\+00:00"
+)
+
+
 def _parse_time(value: object, entry: int) -> _dt.datetime:
     if not isinstance(value, str):
         _bad(f"'at' must be an ISO 8601 string, got {type(value).__name__}", entry)
@@ -45,7 +54,19 @@ def _parse_time(value: object, entry: int) -> _dt.datetime:
         _bad(f"'at' is not an ISO 8601 date-time: {value!r}", entry)
     if parsed.utcoffset() is None:
         _bad(f"'at' has no time zone: {value!r}", entry)
-    return parsed.astimezone(_dt.UTC)
+    return parsed if parsed.tzinfo is _dt.UTC else parsed.astimezone(_dt.UTC)
+
+
+def _stored_time(value: object, entry: int) -> _dt.datetime:
+    """A replayed entry's time, which must be spelled exactly as resolveflow writes it."""
+    parsed = _parse_time(value, entry)
+    if not isinstance(value, str) or _CANONICAL_AT.fullmatch(value) is None:
+        _bad(
+            f"its content is not in canonical form (edited by hand?): 'at' is {value!r}, "
+            f"resolveflow writes {format_time(parsed)!r}",
+            entry,
+        )
+    return parsed
 
 
 def restore_case(
@@ -85,8 +106,9 @@ def restore_case(
     history = snapshot["history"]
     if not isinstance(history, list | tuple):
         _bad("'history' must be a list of entries")
+    facts = HistoryFacts()  # kept up to date so that replaying stays linear in the history
     for index, raw in enumerate(history, start=1):
-        _replay_entry(case, raw, index, resolve)
+        _replay_entry(case, raw, index, resolve, facts)
     if case.methodology.version != ref["version"]:
         _bad(f"claims version {ref['version']!r} but its history leads to {case.methodology.version!r}")
     if case.step != snapshot["step"]:
@@ -120,8 +142,10 @@ def _replay_migration(
     return entry, target
 
 
-def _replay_entry(case: Case, raw: object, index: int, resolve: Callable[[str, str], Methodology]) -> None:
-    if not isinstance(raw, Mapping) or set(raw) != _ENTRY_KEYS:
+def _replay_entry(
+    case: Case, raw: object, index: int, resolve: Callable[[str, str], Methodology], facts: HistoryFacts
+) -> None:
+    if not isinstance(raw, Mapping) or raw.keys() != _ENTRY_KEYS:
         keys = sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__
         _bad(f"an entry has exactly the keys {sorted(_ENTRY_KEYS)}, got {keys}", index)
     if type(raw["seq"]) is not int or raw["seq"] != index:
@@ -132,14 +156,16 @@ def _replay_entry(case: Case, raw: object, index: int, resolve: Callable[[str, s
         entry, target = _replay_migration(case, raw, index, resolve)
         _check_replayed(entry, raw, index)
         object.__setattr__(case, "_methodology", target)
-        object.__setattr__(case, "_history", (*case.history, entry))
+        case._append(entry)
+        facts.add(entry)
         return
     action = case.methodology.action(raw["action"]) if isinstance(raw["action"], str) else None
     if action is None:
         _bad(f"unknown action {raw['action']!r} in {case.methodology.id}", index)
     try:
         actor = _check_actor(raw["actor"])
-        entry = case._apply(action, raw["evidence"], actor, _parse_time(raw["at"], index))
+        at = case._forward(_stored_time(raw["at"], index))
+        entry = case._apply(action, case.step, raw["evidence"], actor, at, raw["at"], facts)
     except InvalidEvidence as error:
         raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
     except Refused as error:
@@ -148,8 +174,17 @@ def _replay_entry(case: Case, raw: object, index: int, resolve: Callable[[str, s
         raise
     except ResolveflowError as error:
         raise InvalidSnapshot(str(error), entry=index) from error
-    _check_replayed(entry, raw, index)
-    object.__setattr__(case, "_history", (*case.history, entry))
+    if entry.step != raw["step"]:
+        _bad(f"claims to lead to {raw['step']!r} but {entry.action!r} leads to {entry.step!r}", index)
+    # The hash covers the canonical JSON of the evidence as loaded. Stored evidence
+    # that differs from it beyond number spelling (1 for 1.0, which JSON libraries in
+    # other languages write) is not what resolveflow wrote.
+    if entry.evidence_json != raw["evidence"]:
+        _bad("its content is not in canonical form (edited by hand?): the evidence differs", index)
+    if entry.hash != raw["hash"]:
+        _bad("hash mismatch: the entry or one before it was altered", index)
+    case._append(entry)
+    facts.add(entry)
 
 
 def _check_replayed(entry: HistoryEntry, raw: Mapping[str, Any], index: int) -> None:

@@ -1,0 +1,123 @@
+"""The history index guards read gives the answers a plain scan of the history gives."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+import resolveflow
+from resolveflow import evidence as ev
+from resolveflow._facts import HistoryFacts
+from resolveflow._guards import GuardContext
+from resolveflow.testing import ManualClock, action_sequences
+
+DUE = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+
+@attrs.frozen
+class FollowUpPlan(ev.Plan):
+    """A subclass: guards asking for a Plan must see it too."""
+
+
+def _plan(cls: type[ev.Plan], *ids: str) -> ev.Plan:
+    return cls(
+        agreed_with="Ms Ortiz", items=tuple(ev.PlanItem(id=i, description=f"do {i}", due=DUE) for i in ids)
+    )
+
+
+_RECORDS = st.sampled_from(
+    [
+        None,
+        _plan(ev.Plan, "a", "b"),
+        _plan(ev.Plan, "c"),
+        _plan(FollowUpPlan, "a", "d"),
+        ev.ItemCompletion(item_id="a"),
+        ev.ItemCompletion(item_id="b"),
+        ev.ItemCompletion(item_id="c"),
+        ev.ItemCompletion(item_id="d"),
+        ev.Apology(statement="Sorry."),
+    ]
+)
+
+
+# --- the reference: scans, written the obvious way -----------------------------
+
+
+def scan_where(records: list[Any], kind: type) -> list[int]:
+    return [i for i, r in enumerate(records) if isinstance(r, kind)]
+
+
+def scan_open_items(records: list[Any]) -> tuple[ev.PlanItem, ...] | None:
+    plans = scan_where(records, ev.Plan)
+    if not plans:
+        return None
+    plan = records[plans[-1]]
+    done = {r.item_id for r in records[plans[-1] :] if isinstance(r, ev.ItemCompletion)}
+    return tuple(item for item in plan.items if item.id not in done)
+
+
+@given(st.lists(_RECORDS, max_size=25))
+def test_the_index_answers_like_a_scan_after_every_entry(records: list[Any]) -> None:
+    facts = HistoryFacts()
+    for n, record in enumerate(records, start=1):
+        facts.add(SimpleNamespace(evidence=record))  # type: ignore[arg-type]  # only .evidence is read
+        seen = records[:n]
+        assert facts.count == n
+        for kind in (ev.Plan, FollowUpPlan, ev.ItemCompletion, ev.Apology, ev.Reschedule):
+            assert facts.where(kind) == scan_where(seen, kind), kind
+            positions = scan_where(seen, kind)
+            assert facts.latest_position(kind) == (positions[-1] if positions else None)
+        assert facts.open_plan_items() == scan_open_items(seen)
+
+
+@given(action_sequences("seven-as", max_size=25))
+def test_guard_context_answers_match_a_scan_on_real_walks(walk: list[tuple[str, Any]]) -> None:
+    case = resolveflow.open_case("seven-as", case_id="F-1", clock=ManualClock())
+    for name, evidence in walk:
+        with contextlib.suppress(resolveflow.Refused, resolveflow.InvalidEvidence):
+            case.fire(name, evidence, actor="walk")
+    records = [e.evidence for e in case.history]
+    context = GuardContext(step=case.step, history=case.history, evidence=None, at=case.now())
+    for kind in (ev.Plan, ev.ItemCompletion, ev.Acknowledgement, ev.Reschedule):
+        assert context.recorded(kind) == tuple(records[i] for i in scan_where(records, kind))
+        found = scan_where(records, kind)
+        assert context.latest(kind) == (records[found[-1]] if found else None)
+        steps = [e.from_step for e in case.history]
+        assert context.recorded(kind, at_step="act") == tuple(records[i] for i in found if steps[i] == "act")
+    assert context.open_plan_items() == scan_open_items(records)
+    # An index handed in for a shorter history is not trusted: the context rebuilds it.
+    stale = GuardContext(
+        step=case.step, history=case.history, evidence=None, at=case.now(), _facts=HistoryFacts()
+    )
+    assert stale.open_plan_items() == scan_open_items(records)
+
+
+def test_a_replay_decides_each_plan_guard_from_the_index_it_keeps() -> None:
+    """Restoring a long plan-heavy case gives the same case (the index is kept in step)."""
+    case = resolveflow.open_case("seven-as", case_id="F-2", clock=ManualClock())
+    for name, evidence in [
+        ("acknowledge_feelings", {"feelings": "Upset."}),
+        ("hear_grievances", {"points": ["late"], "customer_finished": True}),
+        ("give_apology", {"statement": "Sorry."}),
+        ("give_assurance", {"commitment": "We will fix it."}),
+    ]:
+        case.fire(name, evidence, actor="a")
+    for round_ in range(5):
+        ids = [f"r{round_}-{k}" for k in range(3)]
+        due = (case.now() + dt.timedelta(days=2)).isoformat()
+        items = [{"id": i, "description": "step", "due": due} for i in ids]
+        case.fire("agree_plan", {"agreed_with": "Ms Ortiz", "items": items}, actor="a")
+        for item in ids:
+            case.fire("complete_item", {"item_id": item}, actor="a")
+        case.fire("complete_plan", actor="a")
+        if round_ < 4:
+            case.fire("revise_plan", {"satisfied": False}, actor="a")
+    case.fire("confirm_satisfaction", {"satisfied": True}, actor="a")
+    restored = resolveflow.restore(case.snapshot())
+    assert restored.history == case.history and restored.step == "resolved"

@@ -1,0 +1,115 @@
+"""The hash chain's two spellings agree: the fast one fire() uses and the body-dict one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import resolveflow
+from resolveflow._history import canonical_json, canonical_text, chain_hash, entry_hash, format_time
+
+# Real text, including characters JSON must escape and ones it keeps as they are.
+_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30
+) | st.sampled_from(['quote " here', "back\\slash", "tab\tnew\nline", "é ü 中 🙂", "\u2028", "\x00"])
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+_TIMES = st.datetimes(
+    min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2200, 1, 1), timezones=st.just(dt.UTC)
+)
+
+
+@given(
+    previous=st.binary(min_size=32, max_size=32).map(bytes.hex),
+    seq=st.integers(1, 10**6),
+    action=_TEXT,
+    from_step=_TEXT,
+    step=_TEXT,
+    actor=_TEXT,
+    at=_TIMES,
+    evidence=_JSON,
+)
+def test_chain_hash_equals_the_hash_of_the_body_dict(
+    previous: str,
+    seq: int,
+    action: str,
+    from_step: str,
+    step: str,
+    actor: str,
+    at: dt.datetime,
+    evidence: object,
+) -> None:
+    body = {
+        "seq": seq,
+        "action": action,
+        "from_step": from_step,
+        "step": step,
+        "actor": actor,
+        "at": format_time(at),
+        "evidence": evidence,
+    }
+    fast = chain_hash(
+        previous,
+        seq=seq,
+        action=action,
+        from_step=from_step,
+        step=step,
+        actor=actor,
+        at=format_time(at),
+        evidence=canonical_text(evidence),
+    )
+    assert fast == entry_hash(previous, body)
+    # ...and both are the documented recipe: SHA-256 over the previous hash, a newline
+    # and json.dumps with sorted keys, compact separators and UTF-8 kept.
+    recipe = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert fast == hashlib.sha256(f"{previous}\n{recipe}".encode()).hexdigest()
+
+
+def test_canonical_json_is_bytes_of_canonical_text() -> None:
+    value = {"b": [1, 2.5, None], "a": "é"}
+    assert (
+        canonical_json(value)
+        == canonical_text(value).encode("utf-8")
+        == '{"a":"é","b":[1,2.5,null]}'.encode()
+    )
+
+
+def test_entries_fired_on_a_case_verify_with_the_body_recipe() -> None:
+    """A walked case's stored hashes are exactly the body-dict hashes, entry by entry."""
+    case = resolveflow.open_case("engage", case_id="H-1")
+    at = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
+    case.fire("engage_fully", {"notes": "Parcel arrived broken."}, actor="ana", at=at)
+    assert case.verify_chain()
+    first = case.history[0]
+    assert first.hash == entry_hash(case._genesis(), first.body())
+
+
+def test_format_time_normalises_other_offsets_to_utc() -> None:
+    paris = dt.timezone(dt.timedelta(hours=2))
+    assert format_time(dt.datetime(2026, 5, 1, 11, 0, tzinfo=paris)) == "2026-05-01T09:00:00+00:00"
+    assert format_time(dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)) == "2026-05-01T09:00:00+00:00"
+
+
+@given(_JSON)
+def test_canonical_text_is_json_dumps_with_the_canonical_settings(value: object) -> None:
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert canonical_text(value) == expected
+
+
+def test_canonical_text_refuses_what_json_cannot_carry() -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        canonical_text({"x": float("nan")})
+    with pytest.raises(TypeError, match="object is not JSON serializable"):
+        canonical_text({"x": object()})
