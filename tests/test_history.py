@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import json
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -70,11 +71,11 @@ def test_chain_hash_equals_the_hash_of_the_body_dict(
         at=format_time(at),
         evidence=canonical_text(evidence),
     )
-    assert fast == entry_hash(previous, body)
+    assert fast.hex() == entry_hash(previous, body)
     # ...and both are the documented recipe: SHA-256 over the previous hash, a newline
     # and json.dumps with sorted keys, compact separators and UTF-8 kept.
     recipe = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    assert fast == hashlib.sha256(f"{previous}\n{recipe}".encode()).hexdigest()
+    assert fast == hashlib.sha256(f"{previous}\n{recipe}".encode()).digest()
 
 
 def test_canonical_json_is_bytes_of_canonical_text() -> None:
@@ -113,3 +114,19 @@ def test_canonical_text_refuses_what_json_cannot_carry() -> None:
         canonical_text({"x": float("nan")})
     with pytest.raises(TypeError, match="object is not JSON serializable"):
         canonical_text({"x": object()})
+
+
+def test_an_entry_keeps_its_hash_as_raw_bytes_and_shows_hex() -> None:
+    case = resolveflow.open_case("engage", case_id="H-2")
+    entry = case.fire("engage_fully", {"notes": "x"}, actor="ana")
+    assert len(entry.hash) == 64 and int(entry.hash, 16) >= 0
+    again = attrs.evolve(entry, hash=entry.hash)  # hex in, as the store passes it
+    assert again == entry and again.hash == entry.hash
+
+
+@pytest.mark.parametrize("bad", ["abc", "zz" * 32, b"short", 42])
+def test_an_entry_refuses_a_hash_that_is_not_a_sha256_digest(bad: object) -> None:
+    case = resolveflow.open_case("engage", case_id="H-3")
+    entry = case.fire("engage_fully", {"notes": "x"}, actor="ana")
+    with pytest.raises(ValueError, match="64 hex digits"):
+        attrs.evolve(entry, hash=bad)

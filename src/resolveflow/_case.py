@@ -10,6 +10,7 @@ through evidence validation, the guards and the hash chain.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
@@ -142,6 +143,12 @@ class OverdueItem:
     due: _dt.datetime
 
 
+@functools.lru_cache(maxsize=4096)
+def _allowed(action: str, target: str, pending: tuple[str, ...]) -> Decision:
+    """An allowed Decision depends on nothing else, and is immutable: one object per answer."""
+    return Decision(action=action, allowed=True, refusals=(), target=target, pending=pending)
+
+
 def _check_case_id(case_id: object) -> str:
     if (
         not isinstance(case_id, str)
@@ -168,6 +175,8 @@ def _check_actor(actor: object) -> str:
 
 def check_time(at: object, argument: str) -> _dt.datetime:
     """A time-zone aware datetime in UTC; naive times are ambiguous and refused (InvalidInput)."""
+    if type(at) is _dt.datetime and at.tzinfo is _dt.UTC:
+        return at  # the common case, and the one on every hot path
     if not isinstance(at, _dt.datetime):
         raise InvalidInput(f"expected a datetime, got {type(at).__name__}", argument=argument)
     if at.utcoffset() is None:
@@ -175,8 +184,7 @@ def check_time(at: object, argument: str) -> _dt.datetime:
             "needs a time zone (e.g. datetime.now(timezone.utc)); naive times are ambiguous",
             argument=argument,
         )
-    # Already UTC (the common case): keep the caller's object rather than a copy per entry.
-    return at if at.tzinfo is _dt.UTC else at.astimezone(_dt.UTC)
+    return at.astimezone(_dt.UTC)
 
 
 def _load_evidence(action: Action, evidence: object) -> tuple[object | None, Any, Errors]:
@@ -402,6 +410,12 @@ class Case:
         at: _dt.datetime,
         facts: HistoryFacts | None = None,
     ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
+        dest, condition = self._methodology._engine.route(step, action.name)
+        if record is None:
+            if not condition.plain:  # nothing to look at until the evidence comes
+                return dest, (), condition.waiting
+        elif not condition.guards:
+            return dest, (), ()
         context = GuardContext(
             step=step,
             history=self._history,
@@ -410,8 +424,10 @@ class Case:
             translated=self._translated,
             _facts=facts,
         )
-        target, refusals, pending = self._methodology._engine.decide(step, action.name, context)
-        return target, tuple(refusals), tuple(pending)
+        refusals: list[Refusal] = []
+        pending: list[str] = []
+        condition.evaluate(context, refusals, pending)
+        return (None if refusals else dest), tuple(refusals), tuple(pending)
 
     def check(self, action: str, evidence: object = None, *, at: _dt.datetime | None = None) -> Decision:
         """Say whether an action may be taken now, and why not; changes nothing.
@@ -465,9 +481,11 @@ class Case:
             pending: tuple[str, ...] = ()
         else:
             _, refusals, pending = self._run_guards(spec, step, record, when)
+        if not refusals:
+            return _allowed(spec.name, spec.target_from(step), pending if record is None else ())
         return Decision(
             action=spec.name,
-            allowed=not refusals,
+            allowed=False,
             refusals=refusals,
             target=spec.target_from(step),
             pending=pending if record is None else (),

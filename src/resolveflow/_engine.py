@@ -53,10 +53,14 @@ class _Cursor:
 class _GuardCondition:
     """The condition transitions evaluates: every guard of the action, all reported."""
 
-    __slots__ = ("guards",)
+    __slots__ = ("guards", "plain", "waiting")
 
     def __init__(self, guards: Sequence[Guard]) -> None:
         self.guards = tuple(guards)
+        # Split once so that a check without evidence knows, before building a
+        # GuardContext, whether any guard has anything to look at.
+        self.plain = tuple(g for g in self.guards if not g.uses_evidence)
+        self.waiting = tuple(g.name for g in self.guards if g.uses_evidence)
 
     def __call__(self, event_data: Any) -> bool:
         kwargs = event_data.kwargs
@@ -129,6 +133,16 @@ class Engine:
                 table[(source, name)] = (transition.dest or source, condition.func)
         return table
 
+    def route(self, step: str, action: str) -> tuple[str, _GuardCondition]:
+        """Where ``action`` leads from ``step`` and the condition guarding it.
+
+        The caller has already established that ``action`` leaves ``step``.
+        """
+        found = self._table.get((step, action))
+        if found is None:
+            raise EngineError(f"{self.methodology_key}: no transition for {action!r} from {step!r}")
+        return found
+
     def decide(
         self, step: str, action: str, context: GuardContext
     ) -> tuple[str | None, list[Refusal], list[str]]:
@@ -137,10 +151,7 @@ class Engine:
         The caller has already established that ``action`` leaves ``step``.
         Returns ``(target or None, refusals, pending guard names)``.
         """
-        found = self._table.get((step, action))
-        if found is None:
-            raise EngineError(f"{self.methodology_key}: no transition for {action!r} from {step!r}")
-        dest, condition = found
+        dest, condition = self.route(step, action)
         verdict: list[Refusal] = []
         pending: list[str] = []
         condition.evaluate(context, verdict, pending)

@@ -33,8 +33,9 @@ class HistoryFacts:
         self._plan: ev.Plan | None = None  # the latest plan: the one in force
         self._done: set[str] = set()  # item ids completed since that plan
         self._open: tuple[ev.PlanItem, ...] | None = None  # cache, cleared on add
+        add = self.add
         for entry in entries:
-            self.add(entry)
+            add(entry)
 
     def add(self, entry: HistoryEntry) -> None:
         """Take the next entry into account (entries must come in order)."""

@@ -69,18 +69,31 @@ def entry_hash(previous: str, body: Mapping[str, Any]) -> str:
 
 def chain_hash(
     previous: str, *, seq: int, action: str, from_step: str, step: str, actor: str, at: str, evidence: str
-) -> str:
+) -> bytes:
     """:func:`entry_hash` without building the body dict: ``evidence`` is its canonical JSON text.
 
     The text is laid out in the sorted key order ``canonical_json`` produces,
     so both give the same bytes (a property test holds them together); this
-    one skips a dict, the key sort and a second encoding of the evidence.
+    one skips a dict, the key sort and a second encoding of the evidence. It
+    returns the raw digest (``.hex()`` of it is what ``entry_hash`` returns).
     """
     text = (
         f'{previous}\n{{"action":{_quote(action)},"actor":{_quote(actor)},"at":{_quote(at)},'
         f'"evidence":{evidence},"from_step":{_quote(from_step)},"seq":{seq},"step":{_quote(step)}}}'
     )
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _digest_of(value: str | bytes) -> bytes:
+    """An entry's hash as 32 bytes, from the raw digest or its 64 hex digits."""
+    if type(value) is bytes and len(value) == 32:
+        return value
+    if isinstance(value, str) and len(value) == 64:
+        try:
+            return bytes.fromhex(value)
+        except ValueError:
+            pass
+    raise ValueError(f"an entry's hash is a SHA-256 digest (64 hex digits), got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -96,7 +109,8 @@ class HistoryEntry:
         at: when it was taken (time-zone aware, UTC).
         evidence: the typed evidence record, or None for actions that record none.
         evidence_json: the same evidence as canonical JSON data (what is hashed and stored).
-        hash: SHA-256 over the previous hash and this entry's content.
+        hash: SHA-256 over the previous hash and this entry's content, as 64 hex
+            digits (kept as the 32 raw bytes, which halves its memory).
 
     Example:
         >>> import resolveflow
@@ -113,7 +127,12 @@ class HistoryEntry:
     at: _dt.datetime
     evidence: object | None
     evidence_json: Any = attrs.field(repr=False)
-    hash: str
+    _digest: bytes = attrs.field(alias="hash", converter=_digest_of, repr=False)
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 over the previous hash and this entry's content, as 64 hex digits."""
+        return self._digest.hex()
 
     def body(self) -> dict[str, Any]:
         """The hashed content: everything but the hash itself."""
