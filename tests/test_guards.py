@@ -48,7 +48,6 @@ def entry(seq: int, from_step: str, step: str, evidence: object = None, action: 
         actor="ana",
         at=T0,
         evidence=evidence,
-        evidence_json=None,
         hash="0" * 64,
     )
 

@@ -560,7 +560,7 @@ class Case:
         when = self._when(at)
         before = self.step
         try:
-            entry = self._apply(spec, before, evidence, who, when)
+            entry, _ = self._apply(spec, before, evidence, who, when)
         except Refused as refused:
             if any(s.refusals for s in self._listeners):
                 deliver(self._listeners, [self._refusal_event(spec.name, refused, who, when)])
@@ -664,8 +664,10 @@ class Case:
         at: _dt.datetime,
         at_text: str | None = None,
         facts: HistoryFacts | None = None,
-    ) -> HistoryEntry:
+    ) -> tuple[HistoryEntry, Any]:
         """Everything fire() does short of appending: the path restore() replays too.
+
+        Returns the entry and its evidence as the canonical JSON data it was hashed with.
 
         ``step`` is the current step and ``at`` a checked UTC time no earlier than the
         last entry (the callers establish both); ``at_text`` is ``format_time(at)``
@@ -681,7 +683,7 @@ class Case:
         target, refusals, _ = self._run_guards(spec, step, record, at, facts)  # structure checked above
         if refusals or target is None:
             raise Refused(action=spec.name, step=step, refusals=refusals)
-        return self._next_entry(spec.name, target, actor, at, record, data, at_text)
+        return self._next_entry(spec.name, target, actor, at, record, data, at_text), data
 
     def _next_entry(
         self,
@@ -718,7 +720,6 @@ class Case:
             actor=actor,
             at=at,
             evidence=record,
-            evidence_json=data,
             hash=digest,
         )
 

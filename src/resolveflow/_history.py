@@ -16,6 +16,9 @@ from typing import Any, Final, NoReturn
 
 import attrs
 
+from resolveflow._migration import Migration
+from resolveflow._schema import record_codec
+
 # One encoder for the process: json.dumps with options builds a new JSONEncoder per call.
 _CANONICAL: Final = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
@@ -96,7 +99,18 @@ def _digest_of(value: str | bytes) -> bytes:
     raise ValueError(f"an entry's hash is a SHA-256 digest (64 hex digits), got {value!r}")
 
 
-@attrs.frozen(kw_only=True)
+def evidence_to_json(record: object) -> Any:
+    """An entry's evidence as JSON data: a record through its codec, a migration as it records itself."""
+    if record is None:
+        return None
+    if isinstance(record, Migration):
+        return record.to_json()
+    kind: type = type(record)
+    return record_codec(kind).dump(record)
+
+
+# No __weakref__ slot: nothing holds entries weakly, and a case keeps one per action.
+@attrs.frozen(kw_only=True, weakref_slot=False)
 class HistoryEntry:
     """One accepted action, as recorded.
 
@@ -108,7 +122,9 @@ class HistoryEntry:
         actor: who took it (your user id or name).
         at: when it was taken (time-zone aware, UTC).
         evidence: the typed evidence record, or None for actions that record none.
-        evidence_json: the same evidence as canonical JSON data (what is hashed and stored).
+        evidence_json: the same evidence as canonical JSON data (what is hashed and
+            stored), derived from ``evidence`` on each read: a live case keeps its
+            evidence once, and nobody can edit the JSON of a recorded entry.
         hash: SHA-256 over the previous hash and this entry's content, as 64 hex
             digits (kept as the 32 raw bytes, which halves its memory).
 
@@ -126,8 +142,12 @@ class HistoryEntry:
     actor: str
     at: _dt.datetime
     evidence: object | None
-    evidence_json: Any = attrs.field(repr=False)
     _digest: bytes = attrs.field(alias="hash", converter=_digest_of, repr=False)
+
+    @property
+    def evidence_json(self) -> Any:
+        """The evidence as canonical JSON data: what is hashed, stored and put in snapshots."""
+        return evidence_to_json(self.evidence)
 
     @property
     def hash(self) -> str:

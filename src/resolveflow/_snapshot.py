@@ -165,7 +165,7 @@ def _replay_entry(
     try:
         actor = _check_actor(raw["actor"])
         at = case._forward(_stored_time(raw["at"], index))
-        entry = case._apply(action, case.step, raw["evidence"], actor, at, raw["at"], facts)
+        entry, data = case._apply(action, case.step, raw["evidence"], actor, at, raw["at"], facts)
     except InvalidEvidence as error:
         raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
     except Refused as error:
@@ -179,7 +179,7 @@ def _replay_entry(
     # The hash covers the canonical JSON of the evidence as loaded. Stored evidence
     # that differs from it beyond number spelling (1 for 1.0, which JSON libraries in
     # other languages write) is not what resolveflow wrote.
-    if entry.evidence_json != raw["evidence"]:
+    if data != raw["evidence"]:
         _bad("its content is not in canonical form (edited by hand?): the evidence differs", index)
     if entry.hash != raw["hash"]:
         _bad("hash mismatch: the entry or one before it was altered", index)

@@ -736,7 +736,6 @@ def _verified_entry(
         actor=row.actor,
         at=row.at,
         evidence=record,
-        evidence_json=row.evidence,
         hash=row.hash,
     )
 
