@@ -12,7 +12,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import resolveflow
-from resolveflow._history import canonical_json, canonical_text, chain_hash, entry_hash, format_time
+from resolveflow._history import (
+    HistoryEntry,
+    canonical_json,
+    canonical_text,
+    chain_hash,
+    entry_hash,
+    format_time,
+    new_entry,
+)
 
 # Real text, including characters JSON must escape and ones it keeps as they are.
 _TEXT = st.text(
@@ -130,3 +138,16 @@ def test_an_entry_refuses_a_hash_that_is_not_a_sha256_digest(bad: object) -> Non
     entry = case.fire("engage_fully", {"notes": "x"}, actor="ana")
     with pytest.raises(ValueError, match="64 hex digits"):
         attrs.evolve(entry, hash=bad)
+
+
+def test_the_fast_entry_constructor_makes_what_the_attrs_one_makes() -> None:
+    at = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
+    digest = hashlib.sha256(b"x").digest()
+    fast = new_entry(3, "act", "a", "b", "ana", at, None, digest)
+    slow = HistoryEntry(
+        seq=3, action="act", from_step="a", step="b", actor="ana", at=at, evidence=None, hash=digest
+    )
+    assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow)
+    assert fast.hash == digest.hex()
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        fast.step = "c"  # type: ignore[misc]

@@ -26,6 +26,7 @@ from resolveflow._history import (
     entry_hash,
     format_time,
     genesis_hash,
+    new_entry,
 )
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._migration import MIGRATE_ACTION, Migration, check_migration
@@ -164,7 +165,12 @@ def _check_case_id(case_id: object) -> str:
 
 
 def _check_actor(actor: object) -> str:
-    if not isinstance(actor, str) or not actor.strip() or len(actor) > _MAX_ID or not is_encodable(actor):
+    if (
+        not isinstance(actor, str)
+        or not actor.strip()
+        or len(actor) > _MAX_ID
+        or not (actor.isascii() or is_encodable(actor))
+    ):
         raise InvalidInput(
             f"the actor must be non-blank text of at most {_MAX_ID} characters "
             f"(your user's id or name), got {actor!r}",
@@ -416,14 +422,7 @@ class Case:
                 return dest, (), condition.waiting
         elif not condition.guards:
             return dest, (), ()
-        context = GuardContext(
-            step=step,
-            history=self._history,
-            evidence=record,
-            at=at,
-            translated=self._translated,
-            _facts=facts,
-        )
+        context = GuardContext._make(step, self._history, record, at, self._translated, facts)
         refusals: list[Refusal] = []
         pending: list[str] = []
         condition.evaluate(context, refusals, pending)
@@ -558,7 +557,7 @@ class Case:
         spec = self._action(action)
         who = _check_actor(actor)
         when = self._when(at)
-        before = self.step
+        before = self._history[-1].step if self._history else self._methodology.initial
         try:
             entry, _ = self._apply(spec, before, evidence, who, when)
         except Refused as refused:
@@ -712,16 +711,7 @@ class Case:
             at=format_time(at) if at_text is None else at_text,
             evidence=canonical_text(data),
         )
-        return HistoryEntry(
-            seq=seq,
-            action=action,
-            from_step=from_step,
-            step=step,
-            actor=actor,
-            at=at,
-            evidence=record,
-            hash=digest,
-        )
+        return new_entry(seq, action, from_step, step, actor, at, record, digest)
 
     def _append(self, entry: HistoryEntry) -> None:
         """Add an accepted entry; the one place the history grows."""

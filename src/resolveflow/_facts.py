@@ -21,31 +21,59 @@ if TYPE_CHECKING:
     from resolveflow._history import HistoryEntry
 
 
+_KINDS: dict[type, tuple[type, ...]] = {}
+
+
+def _kinds(record_type: type) -> tuple[type, ...]:
+    """The classes a record counts as (its own and its bases but ``object``), cached per class."""
+    found = _KINDS.get(record_type)
+    if found is None:
+        found = _KINDS[record_type] = tuple(k for k in record_type.__mro__ if k is not object)
+    return found
+
+
 class HistoryFacts:
     """An index over a history's evidence: positions by record type, and the plan in force."""
 
     __slots__ = ("_done", "_open", "_plan", "count", "positions")
 
     def __init__(self, entries: Iterable[HistoryEntry] = ()) -> None:
-        self.count = 0
-        # Record type -> positions (0-based) of the entries holding one, in order.
+        # Record type -> positions (0-based) of the entries holding one, in order. A
+        # record is filed under each of its classes, so a guard asking for a base
+        # class finds subclasses with one lookup.
         self.positions: dict[type, list[int]] = {}
-        self._plan: ev.Plan | None = None  # the latest plan: the one in force
-        self._done: set[str] = set()  # item ids completed since that plan
         self._open: tuple[ev.PlanItem, ...] | None = None  # cache, cleared on add
-        add = self.add
+        # The same as add() per entry, inlined: a decision on a live case builds this
+        # index from its whole history, so the loop is on the hot path of fire().
+        positions, count = self.positions, 0
+        plan: ev.Plan | None = None  # the latest plan: the one in force
+        done: set[str] = set()  # item ids completed since that plan
         for entry in entries:
-            add(entry)
+            record = entry.evidence
+            if record is not None:
+                for kind in _KINDS.get(type(record)) or _kinds(type(record)):
+                    found = positions.get(kind)
+                    if found is None:
+                        positions[kind] = [count]
+                    else:
+                        found.append(count)
+                if isinstance(record, ev.Plan):
+                    plan, done = record, set()
+                elif plan is not None and isinstance(record, ev.ItemCompletion):
+                    done.add(record.item_id)
+            count += 1
+        self._plan, self._done, self.count = plan, done, count
 
     def add(self, entry: HistoryEntry) -> None:
         """Take the next entry into account (entries must come in order)."""
         record = entry.evidence
         if record is not None:
-            found = self.positions.get(type(record))
-            if found is None:
-                self.positions[type(record)] = [self.count]
-            else:
-                found.append(self.count)
+            for kind in _kinds(type(record)):
+                found = self.positions.get(kind)
+                if found is None:
+                    self.positions[kind] = [self.count]
+                else:
+                    found.append(self.count)
             if isinstance(record, ev.Plan):
                 self._plan, self._done, self._open = record, set(), None
             elif isinstance(record, ev.ItemCompletion) and self._plan is not None:
@@ -55,15 +83,12 @@ class HistoryFacts:
 
     def where(self, record_type: type) -> list[int]:
         """Positions of the entries whose evidence is a ``record_type`` (subclasses count), in order."""
-        matching = [found for kind, found in self.positions.items() if issubclass(kind, record_type)]
-        if len(matching) == 1:
-            return matching[0]
-        return sorted(i for found in matching for i in found)
+        return self.positions.get(record_type, [])
 
     def latest_position(self, record_type: type) -> int | None:
         """The position of the latest ``record_type`` record, or None."""
-        latest = [found[-1] for kind, found in self.positions.items() if issubclass(kind, record_type)]
-        return max(latest) if latest else None
+        found = self.positions.get(record_type)
+        return found[-1] if found else None
 
     def open_plan_items(self) -> tuple[ev.PlanItem, ...] | None:
         """The items of the plan in force not completed since it was agreed; None without a plan."""
