@@ -6,14 +6,16 @@ scanning the history made every plan guard linear in the history's length, and
 a replay, which decides every entry again, quadratic. :class:`HistoryFacts`
 answers them from an index built in one pass and extended entry by entry: a
 replay keeps one for the whole history, a single decision builds one on first
-use. It is never stored on a live case, which keeps cases small; the answers
-are the ones a scan gives (a property test holds the two together).
+use, kept for the next decisions on the same history (:func:`facts_of`). It is
+never stored on a live case, which keeps cases small; the answers are the ones
+a scan gives (a property test holds the two together).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from resolveflow import evidence as ev
 
@@ -97,6 +99,39 @@ class HistoryFacts:
         if self._open is None:
             self._open = tuple(item for item in self._plan.items if item.id not in self._done)
         return self._open
+
+
+# The indexes of the last few histories decided on, per thread. A UI asks about one
+# case many times in a row (view() checks every action of the step; a form is
+# checked, then fired), and a history tuple never changes, so its index can be
+# reused for as long as the same tuple comes back. Keyed by id() and checked by
+# identity: the cache holds the tuple, so its id cannot be reused meanwhile. At
+# most _RECENT_SIZE histories per thread stay referenced after their cases are gone.
+_RECENT: Final = threading.local()
+_RECENT_SIZE: Final = 16
+
+
+def facts_of(history: tuple[HistoryEntry, ...]) -> HistoryFacts:
+    """The index of a history, built once while it is among the recently used."""
+    cache: dict[int, tuple[tuple[HistoryEntry, ...], HistoryFacts]] | None = getattr(_RECENT, "cache", None)
+    if cache is None:
+        cache = _RECENT.cache = {}
+    found = cache.get(id(history))
+    if found is not None and found[0] is history:
+        return found[1]
+    facts = HistoryFacts(history)
+    remember(history, facts)
+    return facts
+
+
+def remember(history: tuple[HistoryEntry, ...], facts: HistoryFacts) -> None:
+    """Keep a finished index (e.g. the one a replay kept up to date) for the next decisions."""
+    cache = getattr(_RECENT, "cache", None)
+    if cache is None:
+        cache = _RECENT.cache = {}
+    if len(cache) >= _RECENT_SIZE:
+        del cache[next(iter(cache))]  # the oldest: dicts keep insertion order
+    cache[id(history)] = (history, facts)
 
 
 def records_at(history: tuple[HistoryEntry, ...], positions: Iterable[int]) -> tuple[Any, ...]:

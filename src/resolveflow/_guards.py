@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import attrs
 
 from resolveflow import evidence as ev
-from resolveflow._facts import HistoryFacts, records_at
+from resolveflow._facts import HistoryFacts, facts_of, records_at
 from resolveflow._schema import record_codec, record_key
 from resolveflow.exceptions import InvalidMethodology
 
@@ -82,7 +82,7 @@ class GuardContext:
     def _index(self) -> HistoryFacts:
         facts = self._facts
         if facts is None or facts.count != len(self.history):
-            facts = HistoryFacts(self.history)
+            facts = facts_of(self.history)
             object.__setattr__(self, "_facts", facts)
         return facts
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
 from resolveflow._case import SNAPSHOT_FORMAT, Case, Clock, _check_actor
-from resolveflow._facts import HistoryFacts
+from resolveflow._facts import HistoryFacts, remember
 from resolveflow._history import HistoryEntry, canonical_json, format_time
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
@@ -109,6 +109,7 @@ def restore_case(
     facts = HistoryFacts()  # kept up to date so that replaying stays linear in the history
     for index, raw in enumerate(history, start=1):
         _replay_entry(case, raw, index, resolve, facts)
+    remember(case.history, facts)  # the first decisions on the restored case need it
     if case.methodology.version != ref["version"]:
         _bad(f"claims version {ref['version']!r} but its history leads to {case.methodology.version!r}")
     if case.step != snapshot["step"]:
