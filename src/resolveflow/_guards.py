@@ -265,9 +265,11 @@ class Requires(Guard):
             object.__setattr__(self, "message", f"Record the {title}{where} first.")
 
     def check(self, context: GuardContext) -> Refusal | None:
-        if context.recorded(self.record, at_step=self.at_step):
-            return None
-        return self.refuse(record_key(self.record))
+        if self.at_step is None:
+            found: Any = context._index().where(self.record)  # no records tuple needed to say "any"
+        else:
+            found = context.recorded(self.record, at_step=self.at_step)
+        return None if found else self.refuse(record_key(self.record))
 
     def describe(self) -> str:
         key = record_key(self.record)
@@ -587,9 +589,9 @@ class AllPlanItemsDone(Guard):
     message: str = "Finish every item of the agreed plan first."
 
     def check(self, context: GuardContext) -> Refusal | None:
-        if context.latest(ev.Plan) is None:
+        open_items = context.open_plan_items()
+        if open_items is None:
             return self.refuse("plan")
-        open_items = _open_items(context)
         if not open_items:
             return None
         return self.refuse(*(f"plan_item:{item.id}" for item in open_items))

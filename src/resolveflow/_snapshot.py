@@ -59,7 +59,11 @@ def _parse_time(value: object, entry: int) -> _dt.datetime:
 
 def _stored_time(value: object, entry: int) -> _dt.datetime:
     """A replayed entry's time, which must be spelled exactly as resolveflow writes it."""
-    parsed = _parse_time(value, entry)
+    if type(value) is str and _CANONICAL_AT.fullmatch(value) is not None:
+        parsed = _dt.datetime.fromisoformat(value)  # "+00:00": timezone.utc, nothing to check
+        if parsed.tzinfo is _dt.UTC:
+            return parsed
+    parsed = _parse_time(value, entry)  # the precise complaint, if there is one
     if not isinstance(value, str) or _CANONICAL_AT.fullmatch(value) is None:
         _bad(
             f"its content is not in canonical form (edited by hand?): 'at' is {value!r}, "
@@ -146,13 +150,14 @@ def _replay_migration(
 def _replay_entry(
     case: Case, raw: object, index: int, resolve: Callable[[str, str], Methodology], facts: HistoryFacts
 ) -> None:
-    if not isinstance(raw, Mapping) or raw.keys() != _ENTRY_KEYS:
+    if not (type(raw) is dict or isinstance(raw, Mapping)) or raw.keys() != _ENTRY_KEYS:
         keys = sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__
         _bad(f"an entry has exactly the keys {sorted(_ENTRY_KEYS)}, got {keys}", index)
     if type(raw["seq"]) is not int or raw["seq"] != index:
         _bad(f"sequence number {raw['seq']!r} where {index} was expected (gap or reorder)", index)
-    if raw["from_step"] != case.step:
-        _bad(f"recorded from step {raw['from_step']!r} but the case was at {case.step!r}", index)
+    step = case.step
+    if raw["from_step"] != step:
+        _bad(f"recorded from step {raw['from_step']!r} but the case was at {step!r}", index)
     if raw["action"] == MIGRATE_ACTION:
         entry, target = _replay_migration(case, raw, index, resolve)
         _check_replayed(entry, raw, index)
@@ -160,13 +165,13 @@ def _replay_entry(
         case._append(entry)
         facts.add(entry)
         return
-    action = case.methodology.action(raw["action"]) if isinstance(raw["action"], str) else None
+    action = case.methodology.action(raw["action"]) if type(raw["action"]) is str else None
     if action is None:
         _bad(f"unknown action {raw['action']!r} in {case.methodology.id}", index)
     try:
         actor = _check_actor(raw["actor"])
         at = case._forward(_stored_time(raw["at"], index))
-        entry, data = case._apply(action, case.step, raw["evidence"], actor, at, raw["at"], facts)
+        entry, data = case._apply(action, step, raw["evidence"], actor, at, raw["at"], facts)
     except InvalidEvidence as error:
         raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
     except Refused as error:
