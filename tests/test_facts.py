@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 
 import resolveflow
 from resolveflow import evidence as ev
-from resolveflow._facts import HistoryFacts
+from resolveflow._facts import HistoryFacts, facts_of
 from resolveflow._guards import GuardContext
 from resolveflow.testing import ManualClock, action_sequences
 
@@ -121,3 +122,46 @@ def test_a_replay_decides_each_plan_guard_from_the_index_it_keeps() -> None:
     case.fire("confirm_satisfaction", {"satisfied": True}, actor="a")
     restored = resolveflow.restore(case.snapshot())
     assert restored.history == case.history and restored.step == "resolved"
+
+
+def _walked_history(case_id: str, steps: int) -> tuple[Any, ...]:
+    case = resolveflow.open_case("seven-as", case_id=case_id, clock=ManualClock())
+    moves = [
+        ("acknowledge_feelings", {"feelings": "Upset."}),
+        ("hear_grievances", {"points": ["late"], "customer_finished": True}),
+        ("give_apology", {"statement": "Sorry."}),
+        ("give_assurance", {"commitment": "We will fix it."}),
+    ]
+    for name, evidence in moves[:steps]:
+        case.fire(name, evidence, actor="a")
+    return case.history
+
+
+def test_the_recent_index_cache_is_keyed_by_the_history_object_itself() -> None:
+    history = _walked_history("C-1", 3)
+    first = facts_of(history)
+    assert facts_of(history) is first  # the same tuple: reused
+    copy = history[:1] + history[1:]  # equal, but another object: never confused with it
+    assert copy is not history and facts_of(copy) is not first
+    assert facts_of(copy).where(ev.Apology) == first.where(ev.Apology) == [2]
+
+
+def test_the_recent_index_cache_forgets_the_oldest_and_stays_right() -> None:
+    histories = [_walked_history(f"C-{n}", 1 + n % 4) for n in range(40)]
+    for history in histories:
+        facts_of(history)
+    for history in histories:  # the early ones were evicted and are rebuilt, with the same answers
+        facts = facts_of(history)
+        assert facts.count == len(history)
+        assert facts.where(ev.Acknowledgement) == [0]
+        assert facts.where(ev.Apology) == ([2] if len(history) >= 3 else [])
+
+
+def test_each_thread_keeps_its_own_recent_indexes() -> None:
+    history = _walked_history("C-T", 2)
+    mine = facts_of(history)
+    theirs: list[HistoryFacts] = []
+    worker = threading.Thread(target=lambda: theirs.append(facts_of(history)))
+    worker.start()
+    worker.join()
+    assert theirs[0] is not mine and theirs[0].where(ev.Grievances) == mine.where(ev.Grievances) == [1]
