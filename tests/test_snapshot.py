@@ -262,3 +262,38 @@ def test_empty_case_head_is_the_genesis() -> None:
     one = resolveflow.open_case("engage", case_id="A")
     two = resolveflow.open_case("engage", case_id="B")
     assert one.head != two.head and len(one.head) == 64
+
+
+def _decided_case(value: float | None) -> resolveflow.Case:
+    case = resolveflow.open_case("five-steps", case_id="NUM-1")
+    case.fire("hear_account", {"summary": "The refund never came."}, actor="ana")
+    case.fire("record_cause", {"cause": "A lost form", "findings": "Nobody sent it."}, actor="ana")
+    decision = {"solution": "Refund now", "answers": "The lost money", "value": value}
+    case.fire("decide_solution", decision, actor="ana")
+    return case
+
+
+def test_numbers_in_stored_evidence_compare_by_value() -> None:
+    """A float written as 12 (JavaScript's JSON.stringify drops '.0') restores to the same case."""
+    case = _decided_case(12.0)
+    data = json.loads(json.dumps(case.snapshot()))
+    assert data["history"][2]["evidence"]["value"] == 12.0
+    data["history"][2]["evidence"]["value"] = 12
+    restored = resolveflow.restore(data)
+    assert restored.history == case.history and restored.head == case.head
+    assert type(restored.history[2].evidence_json["value"]) is float
+
+
+def test_evidence_spelled_differently_is_not_canonical() -> None:
+    """The same record from other JSON (an optional key left out) is refused: it is not what was stored."""
+    case = _decided_case(None)
+    data = json.loads(json.dumps(case.snapshot()))
+    del data["history"][2]["evidence"]["value"]  # loads to the very same record
+    expect_bad(data, 3, "not in canonical form")
+
+
+def test_a_changed_number_is_a_hash_mismatch() -> None:
+    case = _decided_case(12.0)
+    data = json.loads(json.dumps(case.snapshot()))
+    data["history"][2]["evidence"]["value"] = 12.5
+    expect_bad(data, 3, "hash mismatch")
