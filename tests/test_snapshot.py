@@ -13,6 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import resolveflow
+from resolveflow._history import format_time
+from resolveflow._snapshot import _stored_time
 from tests.conftest import T0, FakeClock
 
 
@@ -297,3 +299,31 @@ def test_a_changed_number_is_a_hash_mismatch() -> None:
     data = json.loads(json.dumps(case.snapshot()))
     data["history"][2]["evidence"]["value"] = 12.5
     expect_bad(data, 3, "hash mismatch")
+
+
+_OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: dt.timezone(dt.timedelta(minutes=m)))
+
+
+@given(
+    when=st.datetimes(
+        min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30), timezones=_OFFSETS
+    ),
+    spelling=st.sampled_from(["iso", "utc", "z", "space", "micro", "minutes"]),
+)
+def test_a_stored_time_is_accepted_exactly_when_it_is_spelled_as_resolveflow_writes_it(
+    when: dt.datetime, spelling: str
+) -> None:
+    utc = format_time(when)
+    text = {
+        "iso": when.isoformat(),
+        "utc": utc,
+        "z": utc.replace("+00:00", "Z"),
+        "space": utc.replace("T", " "),
+        "micro": when.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "minutes": when.astimezone(dt.UTC).isoformat(timespec="minutes"),
+    }[spelling]
+    if text == utc:
+        assert _stored_time(text, 1) == when
+    else:
+        with pytest.raises(resolveflow.InvalidSnapshot, match="canonical form"):
+            _stored_time(text, 1)
