@@ -24,13 +24,18 @@ import zoneinfo
 
 import attrs
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from resolveflow import evidence as ev
 from resolveflow._schema import _CANONICAL_DATETIME, INVALID, RecordCodec, parse_rfc3339, record_codec
 
 # --- local records: every field kind, limits, and the unusual class shapes --------------------
+
+# Each property runs once per record class (33 of them), so every property still
+# sees about a thousand examples; the profile's count per class would make this
+# file alone take minutes under CI.
+_PER_CLASS = settings(max_examples=30)
 
 
 class Mood(enum.Enum):
@@ -476,6 +481,7 @@ def mutate_typed(data: st.DataObject, value: typing.Any) -> typing.Any:
 
 
 @pytest.mark.parametrize("cls", TYPED_FAST, ids=_ids(TYPED_FAST))
+@_PER_CLASS
 @given(data=st.data())
 def test_valid_typed_records_take_the_fast_path(cls: type, data: st.DataObject) -> None:
     record = typed_record(data, cls)
@@ -483,6 +489,7 @@ def test_valid_typed_records_take_the_fast_path(cls: type, data: st.DataObject) 
 
 
 @pytest.mark.parametrize("cls", JSON_FAST, ids=_ids(JSON_FAST))
+@_PER_CLASS
 @given(data=st.data())
 def test_canonical_json_takes_the_fast_path(cls: type, data: st.DataObject) -> None:
     codec = record_codec(cls)
@@ -491,6 +498,7 @@ def test_canonical_json_takes_the_fast_path(cls: type, data: st.DataObject) -> N
 
 
 @pytest.mark.parametrize("cls", ALL_CLASSES, ids=_ids(ALL_CLASSES))
+@_PER_CLASS
 @given(data=st.data())
 def test_any_valid_json_agrees_with_the_slow_path(cls: type, data: st.DataObject) -> None:
     # Not necessarily canonical ("Z", fractions beyond microseconds, ints in float fields).
@@ -498,6 +506,7 @@ def test_any_valid_json_agrees_with_the_slow_path(cls: type, data: st.DataObject
 
 
 @pytest.mark.parametrize("cls", ALL_CLASSES, ids=_ids(ALL_CLASSES))
+@_PER_CLASS
 @given(data=st.data())
 def test_mutated_json_is_never_accepted_against_the_slow_path(cls: type, data: st.DataObject) -> None:
     schema = record_codec(cls).schema()
@@ -506,6 +515,7 @@ def test_mutated_json_is_never_accepted_against_the_slow_path(cls: type, data: s
 
 
 @pytest.mark.parametrize("cls", ALL_CLASSES, ids=_ids(ALL_CLASSES))
+@_PER_CLASS
 @given(data=st.data())
 def test_mutated_typed_records_are_never_accepted_against_the_slow_path(
     cls: type, data: st.DataObject
@@ -515,6 +525,7 @@ def test_mutated_typed_records_are_never_accepted_against_the_slow_path(
 
 
 @pytest.mark.parametrize("cls", ALL_CLASSES, ids=_ids(ALL_CLASSES))
+@_PER_CLASS
 @given(value=JSON_VALUES)
 def test_arbitrary_json_agrees_with_the_slow_path(cls: type, value: object) -> None:
     assert_agrees(record_codec(cls), value)

@@ -6,7 +6,9 @@ converts the JSON a CRM's form posts back (reporting every bad field by path),
 and dumps a record to the canonical JSON that the history hashes. Keeping all
 three in one place is what guarantees that "valid per the schema" and
 "accepted by fire()" never drift apart; a property test holds them together
-against the jsonschema package.
+against the jsonschema package. ``RecordCodec.load_dump`` is a fast path for
+the common case of input that is already valid and canonical; it answers only
+when ``load`` then ``dump`` would give the same, and leaves the rest to them.
 
 The core depends only on attrs and transitions, so this is written by hand
 over the small set of field types evidence needs.
@@ -266,11 +268,11 @@ def parse_rfc3339(value: str, path: str, errors: Errors) -> _dt.datetime | None:
         return None
 
 
-# The exact text datetime.isoformat() gives for an aware datetime with a whole-minute offset
-# (so parse_rfc3339 would read it to the same value): two-digit fields in range, six-digit
-# non-zero microseconds if any, never "-00:00" (which reads back as "+00:00"), ASCII digits
-# only (\d would let other scripts' digits reach fromisoformat). fromisoformat
-# still checks the calendar (month lengths, leap years) and refuses what does not exist.
+# The exact text datetime.isoformat() gives for an aware datetime with a whole-minute offset,
+# which parse_rfc3339 reads to the same value, so the fast path may keep such text as its dump:
+# two-digit fields in range, six non-zero fraction digits if any, never "-00:00" (it reads
+# back as "+00:00"), and ASCII digits only (\d would let other scripts' digits through).
+# fromisoformat still checks the calendar (month lengths, leap years).
 _CANONICAL_DATETIME: Final = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{6})?"
     r"(?!-00:00)[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
@@ -568,9 +570,10 @@ class RecordCodec(_Codec):
 
         A fast path for ``load`` then ``dump``: whenever it answers, ``load`` would have
         reported no error and built an equal record whose ``dump`` is ``data`` (same JSON
-        types). A typed record of exactly this class comes back as the same object; a
-        ``dict`` is built into a new record, and ``data`` never shares a container with it.
-        On None, run ``load`` for the verdict and its messages.
+        types). A typed record of exactly this class comes back as the same object (its
+        attrs validators ran when it was built and are not run again); a ``dict`` is built
+        into a new record, and ``data`` never shares a container with it. On None, run
+        ``load`` for the verdict and its messages.
         """
         if type(value) is self.cls:
             data = self.fast_typed(value)
@@ -605,17 +608,13 @@ class RecordCodec(_Codec):
             return _MISS
         kwargs: dict[str, object] = {}
         data: dict[str, object] = {}
-        found = 0
-        absent = False
         for name, _, required, codec, limit in self._plan:
             item: object = value.get(name, _MISS)
             if item is _MISS:
                 if required:
                     return _MISS
-                absent = True
                 data[name] = None  # holds the key's place; filled in from the record below
                 continue
-            found += 1
             if limit is not None:
                 if (
                     type(item) is str
@@ -630,13 +629,13 @@ class RecordCodec(_Codec):
             if got is _MISS:
                 return _MISS
             kwargs[name], data[name] = got
-        if found != len(value):
+        if len(kwargs) != len(value):
             return _MISS  # a key that is no field
         try:
             record: object = self.cls(**kwargs)
         except (TypeError, ValueError):
             return _MISS
-        if absent:
+        if len(kwargs) != len(self._plan):
             # attrs supplied the default (maybe from a factory): dump what the record holds.
             for name, attr, _, codec, _ in self._plan:
                 if name not in kwargs:
