@@ -86,7 +86,7 @@ def test_each_methodology_has_one_engine_with_one_machine(m: Methodology) -> Non
     assert isinstance(m._engine, _engine.Engine)
     assert isinstance(m._engine._machine, transitions.Machine)
     assert m._engine.methodology_key == m.key
-    assert set(_engine.Engine.__slots__) == {"_machine", "_table", "methodology_key"}
+    assert set(_engine.Engine.__slots__) == {"_machine", "_table", "memo", "methodology_key"}
     # The dispatch table holds exactly the machine's transitions: one per (source, action).
     expected = {(source, a.name) for a in m.actions for source in a.sources}
     assert set(m._engine._table) == expected
@@ -453,3 +453,26 @@ def test_table_dispatch_agrees_with_transitions_trigger(methodology: Any, data: 
             )
         with contextlib.suppress(resolveflow.Refused, resolveflow.InvalidEvidence):
             case.fire(name, evidence, actor="t")
+
+
+def test_only_answers_that_cannot_depend_on_the_case_are_remembered() -> None:
+    """check() remembers a decision per (step, action) only when every guard waits for evidence."""
+    m = resolveflow.get_methodology("seven-as")
+    case = resolveflow.open_case(m, case_id="MEMO-1")
+    for name, evidence in [
+        ("acknowledge_feelings", {"feelings": "Upset."}),
+        ("hear_grievances", {"points": ["late"], "customer_finished": True}),
+        ("give_apology", {"statement": "Sorry."}),
+        ("give_assurance", {"commitment": "We will fix it."}),
+    ]:
+        assert case.check(name).allowed
+        case.fire(name, evidence, actor="a")
+    assert case.check("complete_plan").allowed is False  # not from this step: nothing remembered
+    assert case.check("agree_plan").pending == ("plan_is_sound",)
+    for (step, action), decision in m._engine.memo.items():
+        _, condition = m._engine.route(step, action)
+        assert not condition.plain, action  # no guard of it can look at the case
+        assert decision.allowed and decision.action == action
+    assert ("agree", "agree_plan") in m._engine.memo  # SoundPlan reads the evidence only
+    other = resolveflow.open_case(m, case_id="MEMO-2")  # another case, same step: the same answer object
+    assert other.check("acknowledge_feelings") is m._engine.memo[("acknowledge", "acknowledge_feelings")]

@@ -165,3 +165,32 @@ def test_each_thread_keeps_its_own_recent_indexes() -> None:
     worker.start()
     worker.join()
     assert theirs[0] is not mine and theirs[0].where(ev.Grievances) == mine.where(ev.Grievances) == [1]
+
+
+@given(st.lists(_RECORDS, max_size=25))
+def test_moving_an_index_forward_matches_building_it_and_leaves_the_old_one(records: list[Any]) -> None:
+    entries = [SimpleNamespace(evidence=r) for r in records]
+    steps = [HistoryFacts()]
+    for entry in entries:
+        steps.append(steps[-1].extended(entry))  # type: ignore[arg-type]  # only .evidence is read
+    for n, facts in enumerate(steps):  # every intermediate index still answers for its own prefix
+        seen = records[:n]
+        assert facts.count == n
+        for kind in (ev.Plan, FollowUpPlan, ev.ItemCompletion, ev.Apology):
+            assert facts.where(kind) == scan_where(seen, kind)
+        assert facts.open_plan_items() == scan_open_items(seen)
+
+
+def test_a_fire_moves_the_index_of_the_fired_case_forward() -> None:
+    case = resolveflow.open_case("seven-as", case_id="C-F", clock=ManualClock())
+    for name, evidence in [
+        ("acknowledge_feelings", {"feelings": "Upset."}),
+        ("hear_grievances", {"points": ["late"], "customer_finished": True}),
+        ("give_apology", {"statement": "Sorry."}),
+    ]:
+        case.fire(name, evidence, actor="a")
+    before = facts_of(case.history)
+    case.fire("reschedule", {"resume_at": "2030-01-01T09:00:00+00:00", "reason": "Too upset"}, actor="a")
+    after = facts_of(case.history)  # carried over from `before`, not rebuilt from the history
+    assert after is not before and before.count == 3 and after.count == 4
+    assert after.where(ev.Reschedule) == [3] and before.where(ev.Reschedule) == []

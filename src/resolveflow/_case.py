@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 import attrs
 
 from resolveflow._events import Event, Listener, Subscription, deliver, random_id, stable_id
-from resolveflow._facts import HistoryFacts
+from resolveflow._facts import HistoryFacts, carry_over
 from resolveflow._guards import GuardContext, Refusal
 from resolveflow._history import (
     HistoryEntry,
@@ -459,6 +459,13 @@ class Case:
         step = self.step
         record: object | None = None
         refusal = self._structural_refusal(spec, step)
+        if refusal is None and evidence is None:
+            # An action whose guards all read the evidence gets the same answer at a
+            # step whatever the case holds: decided once per methodology version.
+            memo = self._methodology._engine.memo
+            known: Decision | None = memo.get((step, spec.name))
+            if known is not None:
+                return known
         if refusal is None and evidence is not None:
             record, _, errors = _load_evidence(spec, evidence)
             if errors:
@@ -481,7 +488,11 @@ class Case:
         else:
             _, refusals, pending = self._run_guards(spec, step, record, when)
         if not refusals:
-            return _allowed(spec.name, spec.target_from(step), pending if record is None else ())
+            decision = _allowed(spec.name, spec.target_from(step), pending if record is None else ())
+            engine = self._methodology._engine
+            if evidence is None and refusal is None and not engine.route(step, spec.name)[1].plain:
+                engine.memo[(step, spec.name)] = decision
+            return decision
         return Decision(
             action=spec.name,
             allowed=False,
@@ -715,7 +726,9 @@ class Case:
 
     def _append(self, entry: HistoryEntry) -> None:
         """Add an accepted entry; the one place the history grows."""
-        object.__setattr__(self, "_history", (*self._history, entry))
+        old = self._history
+        object.__setattr__(self, "_history", (*old, entry))
+        carry_over(old, self._history)  # the guards' index of the history, if one is at hand
         if isinstance(entry.evidence, Migration):
             object.__setattr__(self, "_translated", self._translated_steps())
         elif self._translated is not None:

@@ -81,7 +81,7 @@ class _GuardCondition:
 class Engine:
     """Decides actions for one methodology version through a shared transitions Machine."""
 
-    __slots__ = ("_machine", "_table", "methodology_key")
+    __slots__ = ("_machine", "_table", "memo", "methodology_key")
 
     def __init__(self, methodology: Methodology) -> None:
         self.methodology_key = methodology.key
@@ -113,6 +113,9 @@ class Engine:
         ) as error:  # pragma: no cover - validated before
             raise EngineError(f"transitions rejected {methodology.key}: {error}") from error
         self._table = self._compile()
+        # Answers that depend only on (step, action), filled in by Case.check: the
+        # decision for an action none of whose guards can run without evidence.
+        self.memo: dict[tuple[str, str], Any] = {}
 
     def _compile(self) -> dict[tuple[str, str], tuple[str, _GuardCondition]]:
         """The dispatch table, read off transitions' own Events and Transitions.

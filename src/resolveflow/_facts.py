@@ -67,7 +67,11 @@ class HistoryFacts:
         self._plan, self._done, self.count = plan, done, count
 
     def add(self, entry: HistoryEntry) -> None:
-        """Take the next entry into account (entries must come in order)."""
+        """Take the next entry into account (entries must come in order).
+
+        It changes this index in place: only for one its builder has not shared
+        (a replay's own); see :meth:`extended` for the others.
+        """
         record = entry.evidence
         if record is not None:
             for kind in _kinds(type(record)):
@@ -82,6 +86,28 @@ class HistoryFacts:
                 self._done.add(record.item_id)
                 self._open = None
         self.count += 1
+
+    def extended(self, entry: HistoryEntry) -> HistoryFacts:
+        """A new index for this history plus ``entry``; this one is left as it is.
+
+        Lists and sets that the entry does not touch are shared, so it costs a
+        few lookups, not a pass over the history: the index of a live case moves
+        forward with each fire() instead of being rebuilt.
+        """
+        out: HistoryFacts = object.__new__(HistoryFacts)
+        positions = dict(self.positions)
+        out.positions, out.count = positions, self.count + 1
+        out._plan, out._done, out._open = self._plan, self._done, self._open
+        record = entry.evidence
+        if record is not None:
+            for kind in _kinds(type(record)):
+                found = positions.get(kind)
+                positions[kind] = [self.count] if found is None else [*found, self.count]
+            if isinstance(record, ev.Plan):
+                out._plan, out._done, out._open = record, set(), None
+            elif isinstance(record, ev.ItemCompletion) and self._plan is not None:
+                out._done, out._open = {*self._done, record.item_id}, None
+        return out
 
     def where(self, record_type: type) -> list[int]:
         """Positions of the entries whose evidence is a ``record_type`` (subclasses count), in order."""
@@ -132,6 +158,14 @@ def remember(history: tuple[HistoryEntry, ...], facts: HistoryFacts) -> None:
     if len(cache) >= _RECENT_SIZE:
         del cache[next(iter(cache))]  # the oldest: dicts keep insertion order
     cache[id(history)] = (history, facts)
+
+
+def carry_over(old: tuple[HistoryEntry, ...], new: tuple[HistoryEntry, ...]) -> None:
+    """After ``new`` = ``old`` + one entry: if ``old``'s index is at hand, move it forward."""
+    cache = getattr(_RECENT, "cache", None)
+    found = None if cache is None else cache.get(id(old))
+    if found is not None and found[0] is old:
+        remember(new, found[1].extended(new[-1]))
 
 
 def records_at(history: tuple[HistoryEntry, ...], positions: Iterable[int]) -> tuple[Any, ...]:
