@@ -379,3 +379,17 @@ def test_unknown_action_at_a_dead_end_does_not_claim_the_case_is_closed() -> Non
     closed.fire("win", actor="a")
     with pytest.raises(resolveflow.UnknownAction, match="the case is closed"):
         closed.fire("jump", actor="a")
+
+
+def test_a_refused_check_is_an_ordinary_decision() -> None:
+    case = resolveflow.open_case("seven-as", case_id="DEC-1")
+    decision = case.check("complete_plan")
+    by_hand = resolveflow.Decision(
+        action="complete_plan",
+        allowed=False,
+        refusals=decision.refusals,
+        target="accomplish",
+        pending=(),
+    )
+    assert decision == by_hand and hash(decision) == hash(by_hand) and repr(decision) == repr(by_hand)
+    assert [r.code for r in decision.refusals] == ["not_from_this_step"]

@@ -493,3 +493,10 @@ def test_builtin_guard_codes_are_refusal_codes() -> None:
                 assert CODE.match(guard.name), (m.id, action.name, guard.name)
                 assert guard.describe().strip()
                 assert guard.message.strip()
+
+
+def test_a_guard_refusal_is_the_same_as_one_built_by_hand() -> None:
+    guard = Requires(record=ev.Plan)
+    made = guard.refuse("plan")
+    by_hand = Refusal(code="requires_plan", message=guard.message, missing=("plan",))
+    assert made == by_hand and hash(made) == hash(by_hand) and repr(made) == repr(by_hand)

@@ -88,6 +88,25 @@ class Decision:
             "pending": list(self.pending),
         }
 
+    @classmethod
+    def _make(
+        cls, action: str, allowed: bool, refusals: tuple[Refusal, ...], target: str, pending: tuple[str, ...]
+    ) -> Decision:
+        """What check() returns, through the slots' descriptors (see GuardContext._make)."""
+        decision: Decision = object.__new__(cls)
+        set_action, set_allowed, set_refusals, set_target, set_pending = _DECISION_SLOTS
+        set_action(decision, action)
+        set_allowed(decision, allowed)
+        set_refusals(decision, refusals)
+        set_target(decision, target)
+        set_pending(decision, pending)
+        return decision
+
+
+_DECISION_SLOTS: Final = tuple(
+    getattr(Decision, name).__set__ for name in ("action", "allowed", "refusals", "target", "pending")
+)
+
 
 @attrs.frozen(kw_only=True)
 class ActionView:
@@ -493,12 +512,8 @@ class Case:
             if evidence is None and refusal is None and not engine.route(step, spec.name)[1].plain:
                 engine.memo[(step, spec.name)] = decision
             return decision
-        return Decision(
-            action=spec.name,
-            allowed=False,
-            refusals=refusals,
-            target=spec.target_from(step),
-            pending=pending if record is None else (),
+        return Decision._make(
+            spec.name, False, refusals, spec.target_from(step), pending if record is None else ()
         )
 
     def actions(self, *, at: _dt.datetime | None = None) -> tuple[ActionView, ...]:

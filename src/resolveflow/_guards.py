@@ -54,6 +54,19 @@ class Refusal:
         """The refusal as JSON-compatible data for an API response or a webhook."""
         return {"code": self.code, "message": self.message, "missing": list(self.missing)}
 
+    @classmethod
+    def _make(cls, code: str, message: str, missing: tuple[str, ...]) -> Refusal:
+        """What ``Guard.refuse`` builds, through the slots' descriptors (see GuardContext._make)."""
+        refusal: Refusal = object.__new__(cls)
+        set_code, set_message, set_missing = _REFUSAL_SLOTS
+        set_code(refusal, code)
+        set_message(refusal, message)
+        set_missing(refusal, missing)
+        return refusal
+
+
+_REFUSAL_SLOTS: Final = tuple(getattr(Refusal, name).__set__ for name in ("code", "message", "missing"))
+
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class GuardContext:
@@ -217,7 +230,7 @@ class Guard(abc.ABC):
         return ()
 
     def refuse(self, *missing: str, message: str | None = None) -> Refusal:
-        return Refusal(code=self.name, message=message or self.message, missing=tuple(missing))
+        return Refusal._make(self.name, message or self.message, missing)
 
 
 def _check_code(name: str, kind: str, message: object = "-") -> str:
