@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import datetime as dt
 import threading
@@ -93,10 +94,40 @@ def test_guard_context_answers_match_a_scan_on_real_walks(walk: list[tuple[str, 
         assert context.recorded(kind, at_step="act") == tuple(records[i] for i in found if steps[i] == "act")
     assert context.open_plan_items() == scan_open_items(records)
     # An index handed in for a shorter history is not trusted: the context rebuilds it.
-    stale = GuardContext(
-        step=case.step, history=case.history, evidence=None, at=case.now(), _facts=HistoryFacts()
-    )
+    stale = GuardContext._make(case.step, case.history, None, case.now(), None, HistoryFacts())
     assert stale.open_plan_items() == scan_open_items(records)
+
+
+def test_an_evolved_context_indexes_its_own_history() -> None:
+    """attrs.evolve with another history of the same length must not answer from the old index."""
+    first = resolveflow.open_case("seven-as", case_id="E-1", clock=ManualClock())
+    first.fire("acknowledge_feelings", {"feelings": "Upset."}, actor="a")
+    first.fire("hear_grievances", {"points": ["late"], "customer_finished": True}, actor="a")
+    context = GuardContext(step=first.step, history=first.history, evidence=None, at=first.now())
+    assert isinstance(context.latest(ev.Grievances), ev.Grievances)  # the index is built now
+    other = resolveflow.open_case("engage", case_id="E-2", clock=ManualClock())
+    other.fire("engage_fully", {"notes": "Broken parcel."}, actor="a")
+    other.fire("show_empathy", {"statement": "I see."}, actor="a")
+    moved = attrs.evolve(context, history=other.history)
+    assert moved.latest(ev.Grievances) is None and moved.recorded(ev.Acknowledgement) == ()
+
+
+def test_recorded_keeps_isinstance_meaning_for_tuples_object_and_abcs() -> None:
+    """What a guard of your own may pass to recorded(): anything isinstance accepts."""
+
+    class Heard(abc.ABC):  # noqa: B024 - a marker ABC with no abstract methods
+        pass
+
+    Heard.register(ev.Grievances)
+    case = resolveflow.open_case("seven-as", case_id="E-3", clock=ManualClock())
+    case.fire("acknowledge_feelings", {"feelings": "Upset."}, actor="a")
+    case.fire("hear_grievances", {"points": ["late"], "customer_finished": True}, actor="a")
+    context = GuardContext(step=case.step, history=case.history, evidence=None, at=case.now())
+    both = tuple(e.evidence for e in case.history)
+    assert context.recorded((ev.Acknowledgement, ev.Grievances)) == both
+    assert context.recorded(object) == both
+    assert context.recorded(Heard) == (both[1],) and context.latest(Heard) == both[1]
+    assert context.latest((ev.Acknowledgement, ev.Grievances)) == both[1]
 
 
 def test_a_replay_decides_each_plan_guard_from_the_index_it_keeps() -> None:

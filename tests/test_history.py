@@ -132,11 +132,13 @@ def test_an_entry_keeps_its_hash_as_raw_bytes_and_shows_hex() -> None:
     assert again == entry and again.hash == entry.hash
 
 
-@pytest.mark.parametrize("bad", ["abc", "zz" * 32, b"short", 42])
+@pytest.mark.parametrize(
+    "bad", ["abc", "zz" * 32, b"short", 42, "ab" * 31 + "  ", "AB" * 32, " " + "ab" * 32]
+)
 def test_an_entry_refuses_a_hash_that_is_not_a_sha256_digest(bad: object) -> None:
     case = resolveflow.open_case("engage", case_id="H-3")
     entry = case.fire("engage_fully", {"notes": "x"}, actor="ana")
-    with pytest.raises(ValueError, match="64 hex digits"):
+    with pytest.raises(ValueError, match="64 lower-case hex digits"):
         attrs.evolve(entry, hash=bad)
 
 
@@ -151,3 +153,9 @@ def test_the_fast_entry_constructor_makes_what_the_attrs_one_makes() -> None:
     assert fast.hash == digest.hex()
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         fast.step = "c"  # type: ignore[misc]
+
+
+def test_an_entry_shows_its_hash_in_hex() -> None:
+    case = resolveflow.open_case("engage", case_id="H-4")
+    entry = case.fire("engage_fully", {"notes": "x"}, actor="ana")
+    assert repr(entry.hash) in repr(entry)

@@ -327,3 +327,21 @@ def test_a_stored_time_is_accepted_exactly_when_it_is_spelled_as_resolveflow_wri
     else:
         with pytest.raises(resolveflow.InvalidSnapshot, match="canonical form"):
             _stored_time(text, 1)
+
+
+def test_stored_evidence_with_tuples_for_arrays_restores() -> None:
+    """Decoders that give tuples for JSON arrays (msgpack's use_list=False) keep the same meaning."""
+    data = snap()
+    for raw in data["history"]:
+        if isinstance(raw["evidence"], dict):
+            raw["evidence"] = {k: tuple(v) if isinstance(v, list) else v for k, v in raw["evidence"].items()}
+    assert any(
+        isinstance(v, tuple) for raw in data["history"] if raw["evidence"] for v in raw["evidence"].values()
+    )
+    assert resolveflow.restore(data).history == walked_case().history
+
+
+@pytest.mark.parametrize("at", ["2026-01-05T24:00:00+00:00", "2026-01-05T09:60:00+00:00"])
+def test_a_time_out_of_range_is_refused_whatever_python_makes_of_it(at: str) -> None:
+    with pytest.raises(resolveflow.InvalidSnapshot):
+        _stored_time(at, 1)

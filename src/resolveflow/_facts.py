@@ -109,13 +109,25 @@ class HistoryFacts:
                 out._done, out._open = {*self._done, record.item_id}, None
         return out
 
-    def where(self, record_type: type) -> list[int]:
-        """Positions of the entries whose evidence is a ``record_type`` (subclasses count), in order."""
-        return self.positions.get(record_type, [])
+    def where(self, record_type: type | tuple[type, ...]) -> list[int]:
+        """Positions of the entries whose evidence ``isinstance(evidence, record_type)``, in order.
 
-    def latest_position(self, record_type: type) -> int | None:
-        """The position of the latest ``record_type`` record, or None."""
-        found = self.positions.get(record_type)
+        A class the records were filed under answers with one lookup; anything
+        else isinstance accepts (a tuple of classes, ``object``, an ABC a record
+        class was registered with) is answered from the classes filed.
+        """
+        found = self.positions.get(record_type) if isinstance(record_type, type) else None
+        if found is not None:
+            return found
+        # A record is filed under its bases too: the set keeps each position once.
+        matching = [kind for kind in self.positions if issubclass(kind, record_type)]
+        if len(matching) == 1:
+            return self.positions[matching[0]]
+        return sorted({i for kind in matching for i in self.positions[kind]})
+
+    def latest_position(self, record_type: type | tuple[type, ...]) -> int | None:
+        """The position of the latest record that is a ``record_type``, or None."""
+        found = self.where(record_type)
         return found[-1] if found else None
 
     def open_plan_items(self) -> tuple[ev.PlanItem, ...] | None:

@@ -90,7 +90,8 @@ class GuardContext:
     # An index of the history's evidence (see _facts.py): passed in by a replay that
     # keeps one up to date, otherwise built on first use and shared by the guards of
     # this one decision.
-    _facts: HistoryFacts | None = attrs.field(default=None, alias="_facts", eq=False, repr=False)
+    # Not an __init__ argument, so attrs.evolve(context, history=...) starts a fresh index.
+    _facts: HistoryFacts | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
     def _index(self) -> HistoryFacts:
         facts = self._facts
@@ -131,7 +132,9 @@ class GuardContext:
             return self.translated
         return tuple((e.from_step, e.step) for e in self.history)
 
-    def recorded(self, record_type: type, *, at_step: str | None = None) -> tuple[Any, ...]:
+    def recorded(
+        self, record_type: type | tuple[type, ...], *, at_step: str | None = None
+    ) -> tuple[Any, ...]:
         """Every record of this type in the history, oldest first.
 
         Args:
@@ -145,7 +148,7 @@ class GuardContext:
             positions = [i for i in positions if steps[i][0] == at_step]
         return records_at(self.history, positions)
 
-    def latest(self, record_type: type) -> Any | None:
+    def latest(self, record_type: type | tuple[type, ...]) -> Any | None:
         """The most recent record of this type, or None."""
         position = self._index().latest_position(record_type)
         return None if position is None else self.history[position].evidence

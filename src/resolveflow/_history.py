@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
@@ -87,16 +88,16 @@ def chain_hash(
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
+_HEX_DIGEST: Final = re.compile(r"[0-9a-f]{64}")
+
+
 def _digest_of(value: str | bytes) -> bytes:
-    """An entry's hash as 32 bytes, from the raw digest or its 64 hex digits."""
+    """An entry's hash as 32 bytes, from the raw digest or its 64 lower-case hex digits."""
     if type(value) is bytes and len(value) == 32:
         return value
-    if isinstance(value, str) and len(value) == 64:
-        try:
-            return bytes.fromhex(value)
-        except ValueError:
-            pass
-    raise ValueError(f"an entry's hash is a SHA-256 digest (64 hex digits), got {value!r}")
+    if isinstance(value, str) and _HEX_DIGEST.fullmatch(value):
+        return bytes.fromhex(value)
+    raise ValueError(f"an entry's hash is a SHA-256 digest (64 lower-case hex digits), got {value!r}")
 
 
 def evidence_to_json(record: object) -> Any:
@@ -142,7 +143,7 @@ class HistoryEntry:
     actor: str
     at: _dt.datetime
     evidence: object | None
-    _digest: bytes = attrs.field(alias="hash", converter=_digest_of, repr=False)
+    _digest: bytes = attrs.field(alias="hash", converter=_digest_of, repr=lambda digest: repr(digest.hex()))
 
     @property
     def evidence_json(self) -> Any:

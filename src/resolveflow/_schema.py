@@ -150,7 +150,7 @@ _NO_LIMIT: Final = sys.maxsize
 
 
 def _fine_text(value: object, limit: int) -> bool:
-    """What _Str.load accepts unchanged; RecordCodec inlines the same test for its own fields."""
+    """What _Str.load accepts unchanged (RecordCodec checks its text fields with it directly)."""
     return (
         type(value) is str
         and _search_non_blank(value) is not None
@@ -492,9 +492,23 @@ class RecordCodec(_Codec):
         attributes = attrs.fields(self.cls)
         # A converter would make the record's values (and so its dump) differ from the input.
         plain = not any(a.converter is not None for a in attributes if a.init)
+        # JSON is dumped from the input values, so the record must hold exactly them: no
+        # __attrs_pre_init__/__attrs_post_init__ or hand-written __init__ that could change
+        # a value (validators may refuse, which is fine: they raise).
+        init = getattr(self.cls.__dict__.get("__init__"), "__code__", None)
+        plain = (
+            plain
+            and not hasattr(self.cls, "__attrs_pre_init__")
+            and not hasattr(self.cls, "__attrs_post_init__")
+            and init is not None
+            and init.co_filename.startswith("<attrs generated")
+        )
         # A typed record is returned as is, where the slow path builds a new one: a field left
-        # out of __init__ would be computed afresh there, so such classes take the slow path.
-        complete = all(a.init for a in attributes)
+        # out of __init__ would be computed afresh there, so such classes take the slow path,
+        # and so do classes that are not frozen (the history must not share an object the
+        # caller can still change).
+        frozen = getattr(self.cls.__setattr__, "__name__", "") == "_frozen_setattrs"
+        complete = all(a.init for a in attributes) and frozen
         plan = tuple(
             (
                 f.name,
@@ -587,13 +601,8 @@ class RecordCodec(_Codec):
         data: dict[str, object] = {}
         for name, attr, _, codec, limit in self._plan:
             item = getattr(value, attr)
-            if limit is not None:
-                if (
-                    type(item) is str
-                    and _search_non_blank(item) is not None
-                    and (item.isascii() or is_encodable(item))
-                    and len(item) <= limit
-                ):
+            if limit is not None:  # a text field, the most common kind: no codec call
+                if _fine_text(item, limit):
                     data[name] = item
                     continue
                 return _MISS
@@ -615,13 +624,8 @@ class RecordCodec(_Codec):
                     return _MISS
                 data[name] = None  # holds the key's place; filled in from the record below
                 continue
-            if limit is not None:
-                if (
-                    type(item) is str
-                    and _search_non_blank(item) is not None
-                    and (item.isascii() or is_encodable(item))
-                    and len(item) <= limit
-                ):
+            if limit is not None:  # a text field, the most common kind: no codec call
+                if _fine_text(item, limit):
                     kwargs[name] = data[name] = item
                     continue
                 return _MISS

@@ -41,7 +41,7 @@ def _bad(reason: str, entry: int | None = None) -> NoReturn:
 # Exactly what format_time writes: UTC, "+00:00", microseconds only when not zero.
 # Matching it here spares formatting every replayed time again to compare.
 _CANONICAL_AT: Final = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.(?!000000)[0-9]{6})?\+00:00"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.(?!000000)[0-9]{6})?\+00:00"
 )
 
 
@@ -113,7 +113,6 @@ def restore_case(
     facts = HistoryFacts()  # kept up to date so that replaying stays linear in the history
     for index, raw in enumerate(history, start=1):
         _replay_entry(case, raw, index, resolve, facts)
-    remember(case.history, facts)  # the first decisions on the restored case need it
     if case.methodology.version != ref["version"]:
         _bad(f"claims version {ref['version']!r} but its history leads to {case.methodology.version!r}")
     if case.step != snapshot["step"]:
@@ -126,6 +125,7 @@ def restore_case(
             f"its history ends at entry {len(case.history)} with hash {case.head[:12]}…, "
             f"not at the expected head {head[:12]}…: entries were removed or added"
         )
+    remember(case.history, facts)  # the first decisions on the restored case need it
     return case
 
 
@@ -185,12 +185,20 @@ def _replay_entry(
     # The hash covers the canonical JSON of the evidence as loaded. Stored evidence
     # that differs from it beyond number spelling (1 for 1.0, which JSON libraries in
     # other languages write) is not what resolveflow wrote.
-    if data != raw["evidence"]:
+    if data != raw["evidence"] and not _same_json(data, raw["evidence"]):
         _bad("its content is not in canonical form (edited by hand?): the evidence differs", index)
     if entry.hash != raw["hash"]:
         _bad("hash mismatch: the entry or one before it was altered", index)
     case._append(entry)
     facts.add(entry)
+
+
+def _same_json(data: object, stored: object) -> bool:
+    """Whether stored evidence is the same JSON as ``data`` (tuples for arrays, say, from msgpack)."""
+    try:
+        return canonical_json(stored) == canonical_json(data)
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return False
 
 
 def _check_replayed(entry: HistoryEntry, raw: Mapping[str, Any], index: int) -> None:
