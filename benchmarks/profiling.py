@@ -288,8 +288,9 @@ def pieces(rounds: int) -> dict[str, float | None]:
         contexts.append((case, spec, evidence))
 
     def guard_contexts() -> None:
+        # As Case makes them (GuardContext._make: no attrs keyword parsing).
         for case, _, evidence in contexts:
-            GuardContext(step=case.step, history=case.history, evidence=evidence, at=AT)
+            GuardContext._make(case.step, case.history, evidence, AT, None, None)
 
     built = [
         (GuardContext(step=c.step, history=c.history, evidence=e, at=AT), spec, c) for c, spec, e in contexts
@@ -329,12 +330,13 @@ def pieces(rounds: int) -> dict[str, float | None]:
 
     timed("evidence validation (_load_evidence, typed record in)", load_evidence)
 
-    entries = list(_walked_case("hashes").history)
+    # The evidence JSON as fire() has it in hand (evidence_json would dump the record again).
+    entries = [(entry, entry.evidence_json) for entry in _walked_case("hashes").history]
 
     def hashes() -> None:
         from resolveflow._history import canonical_text, chain_hash, format_time
 
-        for entry in entries:
+        for entry, data in entries:
             chain_hash(
                 entry.hash,
                 seq=entry.seq,
@@ -343,7 +345,7 @@ def pieces(rounds: int) -> dict[str, float | None]:
                 step=entry.step,
                 actor=entry.actor,
                 at=format_time(entry.at),
-                evidence=canonical_text(entry.evidence_json),
+                evidence=canonical_text(data),
             )
 
     timed("entry hash (chain_hash: canonical evidence text + sha256)", hashes)
