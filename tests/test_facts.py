@@ -33,6 +33,23 @@ def _plan(cls: type[ev.Plan], *ids: str) -> ev.Plan:
     )
 
 
+# The first moves of a seven-as case, with valid evidence, up to the plan.
+OPENING: list[tuple[str, dict[str, Any]]] = [
+    ("acknowledge_feelings", {"feelings": "Upset."}),
+    ("hear_grievances", {"points": ["late"], "customer_finished": True}),
+    ("give_apology", {"statement": "Sorry."}),
+    ("give_assurance", {"commitment": "We will fix it."}),
+]
+
+
+def opened(case_id: str, moves: int) -> resolveflow.Case:
+    """A seven-as case that has taken the first ``moves`` moves of OPENING."""
+    case = resolveflow.open_case("seven-as", case_id=case_id, clock=ManualClock())
+    for name, evidence in OPENING[:moves]:
+        case.fire(name, evidence, actor="a")
+    return case
+
+
 _RECORDS = st.sampled_from(
     [
         None,
@@ -100,9 +117,7 @@ def test_guard_context_answers_match_a_scan_on_real_walks(walk: list[tuple[str, 
 
 def test_an_evolved_context_indexes_its_own_history() -> None:
     """attrs.evolve with another history of the same length must not answer from the old index."""
-    first = resolveflow.open_case("seven-as", case_id="E-1", clock=ManualClock())
-    first.fire("acknowledge_feelings", {"feelings": "Upset."}, actor="a")
-    first.fire("hear_grievances", {"points": ["late"], "customer_finished": True}, actor="a")
+    first = opened("E-1", 2)
     context = GuardContext(step=first.step, history=first.history, evidence=None, at=first.now())
     assert isinstance(context.latest(ev.Grievances), ev.Grievances)  # the index is built now
     other = resolveflow.open_case("engage", case_id="E-2", clock=ManualClock())
@@ -119,9 +134,7 @@ def test_recorded_keeps_isinstance_meaning_for_tuples_object_and_abcs() -> None:
         pass
 
     Heard.register(ev.Grievances)
-    case = resolveflow.open_case("seven-as", case_id="E-3", clock=ManualClock())
-    case.fire("acknowledge_feelings", {"feelings": "Upset."}, actor="a")
-    case.fire("hear_grievances", {"points": ["late"], "customer_finished": True}, actor="a")
+    case = opened("E-3", 2)
     context = GuardContext(step=case.step, history=case.history, evidence=None, at=case.now())
     both = tuple(e.evidence for e in case.history)
     assert context.recorded((ev.Acknowledgement, ev.Grievances)) == both
@@ -132,14 +145,7 @@ def test_recorded_keeps_isinstance_meaning_for_tuples_object_and_abcs() -> None:
 
 def test_a_replay_decides_each_plan_guard_from_the_index_it_keeps() -> None:
     """Restoring a long plan-heavy case gives the same case (the index is kept in step)."""
-    case = resolveflow.open_case("seven-as", case_id="F-2", clock=ManualClock())
-    for name, evidence in [
-        ("acknowledge_feelings", {"feelings": "Upset."}),
-        ("hear_grievances", {"points": ["late"], "customer_finished": True}),
-        ("give_apology", {"statement": "Sorry."}),
-        ("give_assurance", {"commitment": "We will fix it."}),
-    ]:
-        case.fire(name, evidence, actor="a")
+    case = opened("F-2", 4)
     for round_ in range(5):
         ids = [f"r{round_}-{k}" for k in range(3)]
         due = (case.now() + dt.timedelta(days=2)).isoformat()
@@ -156,16 +162,7 @@ def test_a_replay_decides_each_plan_guard_from_the_index_it_keeps() -> None:
 
 
 def _walked_history(case_id: str, steps: int) -> tuple[Any, ...]:
-    case = resolveflow.open_case("seven-as", case_id=case_id, clock=ManualClock())
-    moves = [
-        ("acknowledge_feelings", {"feelings": "Upset."}),
-        ("hear_grievances", {"points": ["late"], "customer_finished": True}),
-        ("give_apology", {"statement": "Sorry."}),
-        ("give_assurance", {"commitment": "We will fix it."}),
-    ]
-    for name, evidence in moves[:steps]:
-        case.fire(name, evidence, actor="a")
-    return case.history
+    return opened(case_id, steps).history
 
 
 def test_the_recent_index_cache_is_keyed_by_the_history_object_itself() -> None:
@@ -213,13 +210,7 @@ def test_moving_an_index_forward_matches_building_it_and_leaves_the_old_one(reco
 
 
 def test_a_fire_moves_the_index_of_the_fired_case_forward() -> None:
-    case = resolveflow.open_case("seven-as", case_id="C-F", clock=ManualClock())
-    for name, evidence in [
-        ("acknowledge_feelings", {"feelings": "Upset."}),
-        ("hear_grievances", {"points": ["late"], "customer_finished": True}),
-        ("give_apology", {"statement": "Sorry."}),
-    ]:
-        case.fire(name, evidence, actor="a")
+    case = opened("C-F", 3)
     before = facts_of(case.history)
     case.fire("reschedule", {"resume_at": "2030-01-01T09:00:00+00:00", "reason": "Too upset"}, actor="a")
     after = facts_of(case.history)  # carried over from `before`, not rebuilt from the history
