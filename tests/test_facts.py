@@ -10,6 +10,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -216,3 +217,48 @@ def test_a_fire_moves_the_index_of_the_fired_case_forward() -> None:
     after = facts_of(case.history)  # carried over from `before`, not rebuilt from the history
     assert after is not before and before.count == 3 and after.count == 4
     assert after.where(ev.Reschedule) == [3] and before.where(ev.Reschedule) == []
+
+
+class _NoMemo(dict):  # type: ignore[type-arg]
+    """An Engine.memo that never keeps anything."""
+
+    def __setitem__(self, key: object, value: object) -> None:
+        pass
+
+
+def _play(walks: list[list[tuple[str, Any]]], prefix: str) -> list[object]:
+    """Interleave the walks on one case each; note every check of the step's actions and every fire."""
+    m = resolveflow.get_methodology("seven-as")
+    cases = [
+        resolveflow.open_case(m, case_id=f"{prefix}-{n}", clock=ManualClock()) for n in range(len(walks))
+    ]
+    seen: list[object] = []
+    for turn in range(max(map(len, walks), default=0)):
+        for case, walk in zip(cases, walks, strict=True):
+            if turn >= len(walk):
+                continue
+            seen.extend(case.check(a.name).to_json() for a in m.actions_from(case.step))
+            name, evidence = walk[turn]
+            try:
+                seen.append(case.fire(name, evidence, actor="walk").to_json())
+            except (resolveflow.Refused, resolveflow.InvalidEvidence) as error:
+                seen.append(repr(error))
+    seen.extend(case.snapshot() for case in cases)
+    return seen
+
+
+@given(st.lists(action_sequences("seven-as", max_size=15), min_size=1, max_size=3))
+def test_the_caches_never_change_an_answer(walks: list[list[tuple[str, Any]]]) -> None:
+    """Interleaved cases answer the same with the index cache and the per-step memo as without them."""
+    with_caches = _play(walks, "W")
+    engine = resolveflow.get_methodology("seven-as")._engine
+    saved = engine.memo
+    try:
+        object.__setattr__(engine, "memo", _NoMemo())
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("resolveflow._guards.facts_of", HistoryFacts)  # a fresh index every time
+            patch.setattr("resolveflow._case.carry_over", lambda old, new: None)
+            without = _play(walks, "W")
+    finally:
+        object.__setattr__(engine, "memo", saved)
+    assert with_caches == without
