@@ -278,7 +278,7 @@ def pieces(rounds: int) -> dict[str, float | None]:
     timed("precomputed dict table, no-op condition", table_run)
 
     # resolveflow's own pieces, each on the context the walk's events see.
-    from resolveflow._guards import GuardContext, run_guard
+    from resolveflow._guards import GuardContext, make_context, run_guard
 
     contexts = []
     for index, (action, evidence) in enumerate(WALK):
@@ -288,9 +288,9 @@ def pieces(rounds: int) -> dict[str, float | None]:
         contexts.append((case, spec, evidence))
 
     def guard_contexts() -> None:
-        # As Case makes them (GuardContext._make: no attrs keyword parsing).
+        # As Case makes them (make_context: no attrs keyword parsing).
         for case, _, evidence in contexts:
-            GuardContext._make(case.step, case.history, evidence, AT, None, None)
+            make_context(case.step, case.history, evidence, AT, None, None)
 
     built = [
         (GuardContext(step=c.step, history=c.history, evidence=e, at=AT), spec, c) for c, spec, e in contexts

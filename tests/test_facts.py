@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import resolveflow
 from resolveflow import evidence as ev
 from resolveflow._facts import HistoryFacts, facts_of
-from resolveflow._guards import GuardContext
+from resolveflow._guards import GuardContext, make_context
 from resolveflow.testing import ManualClock, action_sequences
 
 DUE = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
@@ -112,7 +112,7 @@ def test_guard_context_answers_match_a_scan_on_real_walks(walk: list[tuple[str, 
         assert context.recorded(kind, at_step="act") == tuple(records[i] for i in found if steps[i] == "act")
     assert context.open_plan_items() == scan_open_items(records)
     # An index handed in for a shorter history is not trusted: the context rebuilds it.
-    stale = GuardContext._make(case.step, case.history, None, case.now(), None, HistoryFacts())
+    stale = make_context(case.step, case.history, None, case.now(), None, HistoryFacts())
     assert stale.open_plan_items() == scan_open_items(records)
 
 

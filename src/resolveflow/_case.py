@@ -18,7 +18,7 @@ import attrs
 
 from resolveflow._events import Event, Listener, Subscription, deliver, random_id, stable_id
 from resolveflow._facts import HistoryFacts, carry_over
-from resolveflow._guards import GuardContext, Refusal
+from resolveflow._guards import Refusal, make_context
 from resolveflow._history import (
     HistoryEntry,
     canonical_text,
@@ -31,6 +31,7 @@ from resolveflow._history import (
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._migration import MIGRATE_ACTION, Migration, check_migration
 from resolveflow._schema import INVALID, Errors, is_encodable, record_codec
+from resolveflow._slots import slot_writer
 
 if TYPE_CHECKING:
     from resolveflow._view import CaseView
@@ -88,23 +89,11 @@ class Decision:
             "pending": list(self.pending),
         }
 
-    @classmethod
-    def _make(
-        cls, action: str, allowed: bool, refusals: tuple[Refusal, ...], target: str, pending: tuple[str, ...]
-    ) -> Decision:
-        """What check() returns, through the slots' descriptors (see GuardContext._make)."""
-        decision: Decision = object.__new__(cls)
-        set_action, set_allowed, set_refusals, set_target, set_pending = _DECISION_SLOTS
-        set_action(decision, action)
-        set_allowed(decision, allowed)
-        set_refusals(decision, refusals)
-        set_target(decision, target)
-        set_pending(decision, pending)
-        return decision
 
-
-_DECISION_SLOTS: Final = tuple(
-    getattr(Decision, name).__set__ for name in ("action", "allowed", "refusals", "target", "pending")
+# check() makes one per refused answer, from checked values (see _slots.py).
+_MakeDecision = Callable[[str, bool, tuple[Refusal, ...], str, tuple[str, ...]], Decision]
+_make_decision: Final[_MakeDecision] = slot_writer(
+    Decision, "action", "allowed", "refusals", "target", "pending"
 )
 
 
@@ -441,11 +430,9 @@ class Case:
                 return dest, (), condition.waiting
         elif not condition.guards:
             return dest, (), ()
-        context = GuardContext._make(step, self._history, record, at, self._translated, facts)
-        refusals: list[Refusal] = []
-        pending: list[str] = []
-        condition.evaluate(context, refusals, pending)
-        return (None if refusals else dest), tuple(refusals), tuple(pending)
+        context = make_context(step, self._history, record, at, self._translated, facts)
+        target, refusals, pending = condition.decide(dest, context)
+        return target, tuple(refusals), tuple(pending)
 
     def check(self, action: str, evidence: object = None, *, at: _dt.datetime | None = None) -> Decision:
         """Say whether an action may be taken now, and why not; changes nothing.
@@ -479,11 +466,15 @@ class Case:
         record: object | None = None
         refusal = self._structural_refusal(spec, step)
         if refusal is None and evidence is None:
-            # An action whose guards all read the evidence gets the same answer at a
-            # step whatever the case holds: decided once per methodology version.
-            memo = self._methodology._engine.memo
-            known: Decision | None = memo.get((step, spec.name))
+            # An action none of whose guards can run without evidence gets the same
+            # answer at a step whatever the case holds: made once per methodology version.
+            engine = self._methodology._engine
+            known: Decision | None = engine.memo.get((step, spec.name))
             if known is not None:
+                return known
+            dest, condition = engine.route(step, spec.name)
+            if not condition.plain:
+                known = engine.memo[(step, spec.name)] = _allowed(spec.name, dest, condition.waiting)
                 return known
         if refusal is None and evidence is not None:
             record, _, errors = _load_evidence(spec, evidence)
@@ -507,12 +498,8 @@ class Case:
         else:
             _, refusals, pending = self._run_guards(spec, step, record, when)
         if not refusals:
-            decision = _allowed(spec.name, spec.target_from(step), pending if record is None else ())
-            engine = self._methodology._engine
-            if evidence is None and refusal is None and not engine.route(step, spec.name)[1].plain:
-                engine.memo[(step, spec.name)] = decision
-            return decision
-        return Decision._make(
+            return _allowed(spec.name, spec.target_from(step), pending if record is None else ())
+        return _make_decision(
             spec.name, False, refusals, spec.target_from(step), pending if record is None else ()
         )
 

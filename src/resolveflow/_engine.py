@@ -66,6 +66,13 @@ class _GuardCondition:
         kwargs = event_data.kwargs
         return self.evaluate(kwargs["context"], kwargs["verdict"], kwargs["pending"])
 
+    def decide(self, dest: str, context: GuardContext) -> tuple[str | None, list[Refusal], list[str]]:
+        """``dest`` when every guard passes, with the refusals and the guards left pending."""
+        verdict: list[Refusal] = []
+        pending: list[str] = []
+        self.evaluate(context, verdict, pending)
+        return (None if verdict else dest), verdict, pending
+
     def evaluate(self, context: GuardContext, verdict: list[Refusal], pending: list[str]) -> bool:
         skip_evidence = context.evidence is None
         for guard in self.guards:
@@ -155,10 +162,7 @@ class Engine:
         Returns ``(target or None, refusals, pending guard names)``.
         """
         dest, condition = self.route(step, action)
-        verdict: list[Refusal] = []
-        pending: list[str] = []
-        condition.evaluate(context, verdict, pending)
-        return (None if verdict else dest), verdict, pending
+        return condition.decide(dest, context)
 
     def decide_through_transitions(
         self, step: str, action: str, context: GuardContext

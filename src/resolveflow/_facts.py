@@ -44,27 +44,12 @@ class HistoryFacts:
         # record is filed under each of its classes, so a guard asking for a base
         # class finds subclasses with one lookup.
         self.positions: dict[type, list[int]] = {}
-        self._open: tuple[ev.PlanItem, ...] | None = None  # cache, cleared on add
-        # The same as add() per entry, inlined: a decision on a live case builds this
-        # index from its whole history, so the loop is on the hot path of fire().
-        positions, count = self.positions, 0
-        plan: ev.Plan | None = None  # the latest plan: the one in force
-        done: set[str] = set()  # item ids completed since that plan
+        self.count = 0
+        self._plan: ev.Plan | None = None  # the latest plan: the one in force
+        self._done: set[str] = set()  # item ids completed since that plan
+        self._open: tuple[ev.PlanItem, ...] | None = None  # cache, cleared when they change
         for entry in entries:
-            record = entry.evidence
-            if record is not None:
-                for kind in _KINDS.get(type(record)) or _kinds(type(record)):
-                    found = positions.get(kind)
-                    if found is None:
-                        positions[kind] = [count]
-                    else:
-                        found.append(count)
-                if isinstance(record, ev.Plan):
-                    plan, done = record, set()
-                elif plan is not None and isinstance(record, ev.ItemCompletion):
-                    done.add(record.item_id)
-            count += 1
-        self._plan, self._done, self.count = plan, done, count
+            self._take(entry.evidence, shared=False)
 
     def add(self, entry: HistoryEntry) -> None:
         """Take the next entry into account (entries must come in order).
@@ -72,20 +57,7 @@ class HistoryFacts:
         It changes this index in place: only for one its builder has not shared
         (a replay's own); see :meth:`extended` for the others.
         """
-        record = entry.evidence
-        if record is not None:
-            for kind in _kinds(type(record)):
-                found = self.positions.get(kind)
-                if found is None:
-                    self.positions[kind] = [self.count]
-                else:
-                    found.append(self.count)
-            if isinstance(record, ev.Plan):
-                self._plan, self._done, self._open = record, set(), None
-            elif isinstance(record, ev.ItemCompletion) and self._plan is not None:
-                self._done.add(record.item_id)
-                self._open = None
-        self.count += 1
+        self._take(entry.evidence, shared=False)
 
     def extended(self, entry: HistoryEntry) -> HistoryFacts:
         """A new index for this history plus ``entry``; this one is left as it is.
@@ -95,19 +67,32 @@ class HistoryFacts:
         forward with each fire() instead of being rebuilt.
         """
         out: HistoryFacts = object.__new__(HistoryFacts)
-        positions = dict(self.positions)
-        out.positions, out.count = positions, self.count + 1
+        out.positions, out.count = dict(self.positions), self.count
         out._plan, out._done, out._open = self._plan, self._done, self._open
-        record = entry.evidence
-        if record is not None:
-            for kind in _kinds(type(record)):
-                found = positions.get(kind)
-                positions[kind] = [self.count] if found is None else [*found, self.count]
-            if isinstance(record, ev.Plan):
-                out._plan, out._done, out._open = record, set(), None
-            elif isinstance(record, ev.ItemCompletion) and self._plan is not None:
-                out._done, out._open = {*self._done, record.item_id}, None
+        out._take(entry.evidence, shared=True)
         return out
+
+    def _take(self, record: object, *, shared: bool) -> None:
+        """File the next entry's record; ``shared``: lists and the done set belong to another index too."""
+        if record is not None:
+            positions = self.positions
+            for kind in _KINDS.get(type(record)) or _kinds(type(record)):
+                found = positions.get(kind)
+                if found is None:
+                    positions[kind] = [self.count]
+                elif shared:
+                    positions[kind] = [*found, self.count]
+                else:
+                    found.append(self.count)
+            if isinstance(record, ev.Plan):
+                self._plan, self._done, self._open = record, set(), None
+            elif isinstance(record, ev.ItemCompletion) and self._plan is not None:
+                if shared:
+                    self._done = {*self._done, record.item_id}
+                else:
+                    self._done.add(record.item_id)
+                self._open = None
+        self.count += 1
 
     def where(self, record_type: type | tuple[type, ...]) -> list[int]:
         """Positions of the entries whose evidence ``isinstance(evidence, record_type)``, in order.

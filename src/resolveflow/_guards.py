@@ -23,6 +23,7 @@ import attrs
 from resolveflow import evidence as ev
 from resolveflow._facts import HistoryFacts, facts_of, records_at
 from resolveflow._schema import record_codec, record_key
+from resolveflow._slots import slot_writer
 from resolveflow.exceptions import InvalidMethodology
 
 if TYPE_CHECKING:
@@ -54,18 +55,11 @@ class Refusal:
         """The refusal as JSON-compatible data for an API response or a webhook."""
         return {"code": self.code, "message": self.message, "missing": list(self.missing)}
 
-    @classmethod
-    def _make(cls, code: str, message: str, missing: tuple[str, ...]) -> Refusal:
-        """What ``Guard.refuse`` builds, through the slots' descriptors (see GuardContext._make)."""
-        refusal: Refusal = object.__new__(cls)
-        set_code, set_message, set_missing = _REFUSAL_SLOTS
-        set_code(refusal, code)
-        set_message(refusal, message)
-        set_missing(refusal, missing)
-        return refusal
 
-
-_REFUSAL_SLOTS: Final = tuple(getattr(Refusal, name).__set__ for name in ("code", "message", "missing"))
+# Guard.refuse makes one per failing guard, from checked values (see _slots.py).
+make_refusal: Final[Callable[[str, str, tuple[str, ...]], Refusal]] = slot_writer(
+    Refusal, "code", "message", "missing"
+)
 
 
 @attrs.frozen(kw_only=True, weakref_slot=False)
@@ -99,32 +93,6 @@ class GuardContext:
             facts = facts_of(self.history)
             object.__setattr__(self, "_facts", facts)
         return facts
-
-    @classmethod
-    def _make(
-        cls,
-        step: str,
-        history: tuple[HistoryEntry, ...],
-        evidence: object | None,
-        at: _dt.datetime,
-        translated: tuple[tuple[str, str], ...] | None,
-        facts: HistoryFacts | None,
-    ) -> GuardContext:
-        """The constructor a case uses for every decision, from values it has already checked.
-
-        It writes the slots through their descriptors, skipping the keyword parsing
-        and frozen-class setattr of the attrs ``__init__`` (a third of the cost of a
-        decision without guards that read history); a test holds it equal to that.
-        """
-        context: GuardContext = object.__new__(cls)
-        set_step, set_history, set_evidence, set_at, set_translated, set_facts = _CONTEXT_SLOTS
-        set_step(context, step)
-        set_history(context, history)
-        set_evidence(context, evidence)
-        set_at(context, at)
-        set_translated(context, translated)
-        set_facts(context, facts)
-        return context
 
     def entry_steps(self) -> tuple[tuple[str, str], ...]:
         """``(from_step, step)`` of every entry, in the step ids of the version the case is on now."""
@@ -165,10 +133,21 @@ class GuardContext:
         return steps[0][0] == step or any(to == step for _, to in steps)
 
 
-_CONTEXT_SLOTS: Final = tuple(
-    getattr(GuardContext, name).__set__
-    for name in ("step", "history", "evidence", "at", "translated", "_facts")
-)
+# A case makes one per decision, from checked values (see _slots.py); the index is
+# not an __init__ argument, so this is the one way to hand a replay's index in.
+make_context: Final[
+    Callable[
+        [
+            str,
+            tuple[HistoryEntry, ...],
+            object | None,
+            _dt.datetime,
+            tuple[tuple[str, str], ...] | None,
+            HistoryFacts | None,
+        ],
+        GuardContext,
+    ]
+] = slot_writer(GuardContext, "step", "history", "evidence", "at", "translated", "_facts")
 
 
 @attrs.frozen(kw_only=True)
@@ -233,7 +212,7 @@ class Guard(abc.ABC):
         return ()
 
     def refuse(self, *missing: str, message: str | None = None) -> Refusal:
-        return Refusal._make(self.name, message or self.message, missing)
+        return make_refusal(self.name, message or self.message, missing)
 
 
 def _check_code(name: str, kind: str, message: object = "-") -> str:
@@ -540,12 +519,6 @@ class SoundPlan(Guard):
 
     def describe(self) -> str:
         return "plan ids unique, dues in the future"
-
-
-def open_plan_items(history: tuple[HistoryEntry, ...]) -> tuple[ev.PlanItem, ...] | None:
-    """The items of the plan in force that no ItemCompletion since it has closed; None without a plan."""
-    # Completions only count against the plan currently in force.
-    return HistoryFacts(history).open_plan_items()
 
 
 def _open_items(context: GuardContext) -> tuple[ev.PlanItem, ...]:

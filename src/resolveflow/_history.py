@@ -19,6 +19,7 @@ import attrs
 
 from resolveflow._migration import Migration
 from resolveflow._schema import record_codec
+from resolveflow._slots import slot_writer
 
 # One encoder for the process: json.dumps with options builds a new JSONEncoder per call.
 _CANONICAL: Final = json.JSONEncoder(
@@ -174,35 +175,8 @@ class HistoryEntry:
         return out
 
 
-# fire() and restore() make one entry per action from values they have just checked,
-# with the digest already as bytes. Writing the slots through their descriptors skips
-# the keyword parsing, the converter and the frozen-class setattr of the attrs
-# __init__ (half the cost of making an entry); a test holds the result equal to it.
-_SLOTS: Final = tuple(
-    getattr(HistoryEntry, name).__set__
-    for name in ("seq", "action", "from_step", "step", "actor", "at", "evidence", "_digest")
+# fire() and restore() make one entry per action from checked values, with the digest
+# already as bytes (see _slots.py: no keyword parsing, converter or frozen setattr).
+new_entry: Final[Callable[[int, str, str, str, str, _dt.datetime, object, bytes], HistoryEntry]] = (
+    slot_writer(HistoryEntry, "seq", "action", "from_step", "step", "actor", "at", "evidence", "_digest")
 )
-
-
-def new_entry(
-    seq: int,
-    action: str,
-    from_step: str,
-    step: str,
-    actor: str,
-    at: _dt.datetime,
-    evidence: object,
-    digest: bytes,
-) -> HistoryEntry:
-    """A HistoryEntry from checked values (``digest``: the 32 bytes ``chain_hash`` returns)."""
-    entry: HistoryEntry = object.__new__(HistoryEntry)
-    set_seq, set_action, set_from, set_step, set_actor, set_at, set_evidence, set_digest = _SLOTS
-    set_seq(entry, seq)
-    set_action(entry, action)
-    set_from(entry, from_step)
-    set_step(entry, step)
-    set_actor(entry, actor)
-    set_at(entry, at)
-    set_evidence(entry, evidence)
-    set_digest(entry, digest)
-    return entry

@@ -136,7 +136,7 @@ def _replay_migration(
         migration = Migration.from_json(raw["evidence"])
         target = resolve(migration.methodology_id, migration.to_version)
         entry = case._migration_entry(
-            migration, target, _check_actor(raw["actor"]), _parse_time(raw["at"], index)
+            migration, target, _check_actor(raw["actor"]), _stored_time(raw["at"], index)
         )
     except Refused as error:
         raise InvalidSnapshot(f"the migration is refused: {', '.join(error.codes)}", entry=index) from error
@@ -160,7 +160,7 @@ def _replay_entry(
         _bad(f"recorded from step {raw['from_step']!r} but the case was at {step!r}", index)
     if raw["action"] == MIGRATE_ACTION:
         entry, target = _replay_migration(case, raw, index, resolve)
-        _check_replayed(entry, raw, index)
+        _check_replayed(entry, entry.evidence_json, raw, index)
         object.__setattr__(case, "_methodology", target)
         case._append(entry)
         facts.add(entry)
@@ -180,15 +180,7 @@ def _replay_entry(
         raise
     except ResolveflowError as error:
         raise InvalidSnapshot(str(error), entry=index) from error
-    if entry.step != raw["step"]:
-        _bad(f"claims to lead to {raw['step']!r} but {entry.action!r} leads to {entry.step!r}", index)
-    # The hash covers the canonical JSON of the evidence as loaded. Stored evidence
-    # that differs from it beyond number spelling (1 for 1.0, which JSON libraries in
-    # other languages write) is not what resolveflow wrote.
-    if data != raw["evidence"] and not _same_json(data, raw["evidence"]):
-        _bad("its content is not in canonical form (edited by hand?): the evidence differs", index)
-    if entry.hash != raw["hash"]:
-        _bad("hash mismatch: the entry or one before it was altered", index)
+    _check_replayed(entry, data, raw, index)
     case._append(entry)
     facts.add(entry)
 
@@ -201,16 +193,17 @@ def _same_json(data: object, stored: object) -> bool:
         return False
 
 
-def _check_replayed(entry: HistoryEntry, raw: Mapping[str, Any], index: int) -> None:
+def _check_replayed(entry: HistoryEntry, data: Any, raw: Mapping[str, Any], index: int) -> None:
+    """The replayed entry (hashed with evidence ``data``) must be the stored one.
+
+    Its time was checked for canonical spelling when it was read. The hash covers
+    the canonical JSON of the evidence as loaded; stored evidence that differs from
+    it beyond number spelling (1 for 1.0, which JSON libraries in other languages
+    write) or tuples for arrays is not what resolveflow wrote.
+    """
     if entry.step != raw["step"]:
         _bad(f"claims to lead to {raw['step']!r} but {entry.action!r} leads to {entry.step!r}", index)
-    # Compared as canonical JSON: 1.0 == 1 in Python, but not in the hashed bytes.
-    stored = {k: v for k, v in raw.items() if k != "hash"}
-    try:
-        stored_json = canonical_json(stored)
-    except (TypeError, ValueError, UnicodeEncodeError):
-        _bad("it is not plain JSON data", index)
-    if canonical_json(entry.body()) != stored_json:
-        _bad("its content is not in canonical form (edited by hand?)", index)
+    if data != raw["evidence"] and not _same_json(data, raw["evidence"]):
+        _bad("its content is not in canonical form (edited by hand?): the evidence differs", index)
     if entry.hash != raw["hash"]:
         _bad("hash mismatch: the entry or one before it was altered", index)
