@@ -1,10 +1,33 @@
-"""A clock that tests and demos move by hand."""
+"""Times: the clock type, the system clock, the one time check, and a clock moved by hand."""
 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable
 
 from resolveflow.exceptions import InvalidInput
+
+Clock = Callable[[], _dt.datetime]
+"""A callable returning the current time, time-zone aware (e.g. ``ManualClock`` in tests)."""
+
+
+def system_clock() -> _dt.datetime:
+    """The default clock: the current UTC time."""
+    return _dt.datetime.now(_dt.UTC)
+
+
+def check_time(at: object, argument: str) -> _dt.datetime:
+    """A time-zone aware datetime in UTC; naive times are ambiguous and refused (InvalidInput)."""
+    if type(at) is _dt.datetime and at.tzinfo is _dt.UTC:
+        return at  # the common case, and the one on every hot path
+    if not isinstance(at, _dt.datetime):
+        raise InvalidInput(f"expected a datetime, got {type(at).__name__}", argument=argument)
+    if at.utcoffset() is None:
+        raise InvalidInput(
+            "needs a time zone (e.g. datetime.now(timezone.utc)); naive times are ambiguous",
+            argument=argument,
+        )
+    return at.astimezone(_dt.UTC)
 
 DEFAULT_START = _dt.datetime(2026, 1, 5, 9, 0, tzinfo=_dt.UTC)
 

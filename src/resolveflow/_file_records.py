@@ -69,7 +69,7 @@ def builtin_records() -> dict[str, type]:
     found = {}
     for name in ev.__all__:
         obj = getattr(ev, name)
-        if isinstance(obj, type) and attrs.has(obj):
+        if isinstance(obj, type) and attrs.has(obj) and obj is not ev.Promise:
             found[record_key(obj)] = obj
     return found
 

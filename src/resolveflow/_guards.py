@@ -15,13 +15,14 @@ from __future__ import annotations
 import abc
 import datetime as _dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from resolveflow import evidence as ev
-from resolveflow._facts import HistoryFacts, facts_of, records_at
+from resolveflow._index import HistoryIndex
+from resolveflow._promise import Promise
+from resolveflow._refusal import ENGINE_REFUSAL_CODES, Refusal, make_refusal
 from resolveflow._schema import record_codec, record_key
 from resolveflow._slots import slot_writer
 from resolveflow.exceptions import InvalidMethodology
@@ -32,76 +33,59 @@ if TYPE_CHECKING:
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 
 
-@attrs.frozen(kw_only=True)
-class Refusal:
-    """Why an action cannot be taken now.
-
-    Attributes:
-        code: stable identifier of the rule (snake_case); branch and translate on it.
-        message: a readable explanation for the agent.
-        missing: what would have to be recorded or done first, e.g.
-            ``("plan",)`` or ``("step:listen",)``.
-
-    Example:
-        >>> Refusal(code="requires_plan", message="Agree a plan first.", missing=("plan",)).code
-        'requires_plan'
-    """
-
-    code: str
-    message: str
-    missing: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """The refusal as JSON-compatible data for an API response or a webhook."""
-        return {"code": self.code, "message": self.message, "missing": list(self.missing)}
-
-
-# Guard.refuse makes one per failing guard, from checked values (see _slots.py).
-make_refusal: Final[Callable[[str, str, tuple[str, ...]], Refusal]] = slot_writer(
-    Refusal, "code", "message", "missing"
-)
-
-
 @attrs.frozen(kw_only=True, weakref_slot=False)
 class GuardContext:
     """What a guard may look at: the case so far, the proposed evidence and the time.
 
+    The questions guards ask (:meth:`latest`, :meth:`recorded`, :meth:`visited`,
+    :meth:`entered_at`, :meth:`open_promises`) are answered from the case's
+    index, in time that does not grow with the history; ``history`` itself is
+    there for rules that need more.
+
     Attributes:
         step: the step the case is at.
-        history: the accepted entries so far.
+        history: the accepted entries so far (a read-only sequence).
         evidence: the evidence proposed with the action (a typed record), or None
             when ``check()`` was called without evidence.
         at: the time the action would be recorded at.
+
+    Example:
+        >>> import datetime
+        >>> context = GuardContext(step="listen", history=(), evidence=None,
+        ...                        at=datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc))
+        >>> context.visited("listen"), context.open_promises()
+        (True, ())
     """
 
     step: str
-    history: tuple[HistoryEntry, ...]
+    history: Sequence[HistoryEntry]
     evidence: object | None
     at: _dt.datetime
-    # (from_step, step) of every entry in the current version's step ids; None when
-    # the case was never migrated and the recorded ids are the current ones.
-    translated: tuple[tuple[str, str], ...] | None = None
-    # An index of the history's evidence (see _facts.py): passed in by a replay that
-    # keeps one up to date, otherwise built on first use and shared by the guards of
-    # this one decision.
-    # Not an __init__ argument, so attrs.evolve(context, history=...) starts a fresh index.
-    _facts: HistoryFacts | None = attrs.field(default=None, init=False, eq=False, repr=False)
+    # The case's own index, handed in by its ledger; a context made by hand (in a test)
+    # builds one from ``history`` on first use. Not an __init__ argument.
+    _index: HistoryIndex | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
-    def _index(self) -> HistoryFacts:
-        facts = self._facts
-        if facts is None or facts.count != len(self.history):
-            facts = facts_of(self.history)
-            object.__setattr__(self, "_facts", facts)
-        return facts
+    def _idx(self) -> HistoryIndex:
+        index = self._index
+        if index is None:
+            history = self.history
+            index = HistoryIndex(history[0].from_step if history else self.step)
+            for entry in history:
+                index.add(entry.action, entry.from_step, entry.step, entry.at, entry.evidence)
+            object.__setattr__(self, "_index", index)
+        return index
 
     def entry_steps(self) -> tuple[tuple[str, str], ...]:
         """``(from_step, step)`` of every entry, in the step ids of the version the case is on now."""
-        if self.translated is not None:
-            return self.translated
-        return tuple((e.from_step, e.step) for e in self.history)
+        index = self._idx()
+        return tuple(zip(index.froms, index.tos, strict=True))
 
     def recorded(
-        self, record_type: type | tuple[type, ...], *, at_step: str | None = None
+        self,
+        record_type: type | tuple[type, ...],
+        *,
+        at_step: str | None = None,
+        after: type | tuple[type, ...] | None = None,
     ) -> tuple[Any, ...]:
         """Every record of this type in the history, oldest first.
 
@@ -109,45 +93,49 @@ class GuardContext:
             record_type: the evidence class to look for.
             at_step: only records made by actions taken from this step (current step ids,
                 also for entries recorded before a migration).
+            after: only records made after the latest record of this other type
+                (none if there is no such record), e.g. completions since the plan.
         """
-        positions = self._index().where(record_type)
+        index = self._idx()
+        if after is None:
+            positions = index.where(record_type)
+        else:
+            since = index.latest_position(after)
+            positions = [] if since is None else index.after(record_type, since)
         if at_step is not None:
-            steps = self.entry_steps()
-            positions = [i for i in positions if steps[i][0] == at_step]
-        return records_at(self.history, positions)
+            froms = index.froms
+            positions = [i for i in positions if froms[i] == at_step]
+        history = self.history
+        return tuple(history[i].evidence for i in positions)
+
+    def has(self, record_type: type | tuple[type, ...]) -> bool:
+        """Whether any record of this type was recorded."""
+        return bool(self._idx().where(record_type))
 
     def latest(self, record_type: type | tuple[type, ...]) -> Any | None:
         """The most recent record of this type, or None."""
-        position = self._index().latest_position(record_type)
+        position = self._idx().latest_position(record_type)
         return None if position is None else self.history[position].evidence
 
-    def open_plan_items(self) -> tuple[ev.PlanItem, ...] | None:
-        """The items of the plan in force that are not done yet; None when no plan was agreed."""
-        return self._index().open_plan_items()
+    def open_promises(self, kind: str | None = None) -> tuple[Promise, ...]:
+        """Promises recorded and not yet settled (of one kind, or all), oldest first."""
+        promises = self._idx().promises.values()
+        return tuple(p for p in promises if kind is None or p.kind == kind)
 
     def visited(self, step: str) -> bool:
         """Whether the case has been at this step (the initial step counts)."""
-        if not self.history:
-            return self.step == step
-        steps = self.entry_steps()
-        return steps[0][0] == step or any(to == step for _, to in steps)
+        return step in self._idx().visited
+
+    def entered_at(self, step: str) -> _dt.datetime | None:
+        """When the case last entered this step (the initial step: the first entry's time)."""
+        return self._idx().entered.get(step)
 
 
-# A case makes one per decision, from checked values (see _slots.py); the index is
-# not an __init__ argument, so this is the one way to hand a replay's index in.
+# A ledger makes one per decision, from checked values (see _slots.py); the index is
+# not an __init__ argument, so this is the one way to hand the ledger's index in.
 make_context: Final[
-    Callable[
-        [
-            str,
-            tuple[HistoryEntry, ...],
-            object | None,
-            _dt.datetime,
-            tuple[tuple[str, str], ...] | None,
-            HistoryFacts | None,
-        ],
-        GuardContext,
-    ]
-] = slot_writer(GuardContext, "step", "history", "evidence", "at", "translated", "_facts")
+    Callable[[str, Sequence[HistoryEntry], object | None, _dt.datetime, HistoryIndex | None], GuardContext]
+] = slot_writer(GuardContext, "step", "history", "evidence", "at", "_index")
 
 
 @attrs.frozen(kw_only=True)
@@ -261,7 +249,7 @@ class Requires(Guard):
 
     def check(self, context: GuardContext) -> Refusal | None:
         if self.at_step is None:
-            found: Any = context._index().where(self.record)  # no records tuple needed to say "any"
+            found: Any = context.has(self.record)  # no records tuple needed to say "any"
         else:
             found = context.recorded(self.record, at_step=self.at_step)
         return None if found else self.refuse(record_key(self.record))
@@ -477,13 +465,7 @@ class WithinDeadline(Guard):
         return _dt.timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
 
     def check(self, context: GuardContext) -> Refusal | None:
-        entered = None
-        steps = context.entry_steps()
-        for entry, (source, target) in zip(context.history, steps, strict=True):
-            if target == self.step and source != self.step:
-                entered = entry.at
-        if entered is None and context.history and steps[0][0] == self.step:
-            entered = context.history[0].at  # the initial step: counted from the first entry
+        entered = context.entered_at(self.step)
         if entered is None or context.at <= entered + self.limit:
             return None
         return self.refuse(f"deadline:{(entered + self.limit).isoformat()}")
@@ -493,127 +475,6 @@ class WithinDeadline(Guard):
 
     def references(self) -> tuple[str, ...]:
         return (self.step,)
-
-
-@attrs.frozen(kw_only=True)
-class SoundPlan(Guard):
-    """A proposed plan has unique item ids and every item due later than the agreement."""
-
-    name: str = "plan_is_sound"
-    message: str = "Each plan item needs its own id and a due time later than now."
-    uses_evidence: bool = attrs.field(default=True, init=False)
-
-    def check(self, context: GuardContext) -> Refusal | None:
-        plan = context.evidence
-        if not isinstance(plan, ev.Plan):
-            return None
-        seen: set[str] = set()
-        bad: list[str] = []
-        for index, item in enumerate(plan.items):
-            if item.id in seen:
-                bad.append(f"items[{index}].id")
-            seen.add(item.id)
-            if item.due <= context.at:
-                bad.append(f"items[{index}].due")
-        return self.refuse(*bad) if bad else None
-
-    def describe(self) -> str:
-        return "plan ids unique, dues in the future"
-
-
-def _open_items(context: GuardContext) -> tuple[ev.PlanItem, ...]:
-    return context.open_plan_items() or ()
-
-
-@attrs.frozen(kw_only=True)
-class PlanItemOpen(Guard):
-    """A completion must name an item of the current plan that is not done yet."""
-
-    name: str = "plan_item_open"
-    message: str = "Name an item of the agreed plan that is not done yet."
-    uses_evidence: bool = attrs.field(default=True, init=False)
-
-    def check(self, context: GuardContext) -> Refusal | None:
-        completion = context.evidence
-        if not isinstance(completion, ev.ItemCompletion):
-            return None
-        open_ids = [item.id for item in _open_items(context)]
-        if completion.item_id in open_ids:
-            return None
-        listed = ", ".join(open_ids) or "none"
-        return self.refuse(
-            "item_id",
-            message=f"{self.message} Open items: {listed}; got {completion.item_id!r}.",
-        )
-
-    def describe(self) -> str:
-        return "item is open in the plan"
-
-    def needs(self) -> tuple[Need, ...]:
-        return (Need(record=ev.Plan),)
-
-
-@attrs.frozen(kw_only=True)
-class PlanHasOpenItems(Guard):
-    """There must be an open plan item to complete."""
-
-    name: str = "plan_has_open_items"
-    message: str = "Every item of the plan is already done."
-
-    def check(self, context: GuardContext) -> Refusal | None:
-        return None if _open_items(context) else self.refuse()
-
-    def describe(self) -> str:
-        return "plan has open items"
-
-    def needs(self) -> tuple[Need, ...]:
-        return (Need(record=ev.Plan),)
-
-
-@attrs.frozen(kw_only=True)
-class AllPlanItemsDone(Guard):
-    """Every item of the current plan must be done."""
-
-    name: str = "all_plan_items_done"
-    message: str = "Finish every item of the agreed plan first."
-
-    def check(self, context: GuardContext) -> Refusal | None:
-        open_items = context.open_plan_items()
-        if open_items is None:
-            return self.refuse("plan")
-        if not open_items:
-            return None
-        return self.refuse(*(f"plan_item:{item.id}" for item in open_items))
-
-    def describe(self) -> str:
-        return "all plan items done"
-
-    def needs(self) -> tuple[Need, ...]:
-        return (Need(record=ev.Plan),)
-
-
-@attrs.frozen(kw_only=True)
-class FaultNeedsLiabilityReview(Guard):
-    """An apology that admits fault needs a liability review that found the company at fault."""
-
-    name: str = "fault_admission_needs_liability_review"
-    message: str = (
-        "Apologise for the inconvenience, but do not say the company caused the problem "
-        "until a liability review has confirmed the company is at fault."
-    )
-    uses_evidence: bool = attrs.field(default=True, init=False)
-
-    def check(self, context: GuardContext) -> Refusal | None:
-        apology = context.evidence
-        if not isinstance(apology, ev.Apology) or not apology.admits_fault:
-            return None
-        review = context.latest(ev.LiabilityReview)
-        if review is not None and review.company_at_fault:
-            return None
-        return self.refuse("liability_review:company_at_fault")
-
-    def describe(self) -> str:
-        return "fault admitted only after liability review"
 
 
 @attrs.frozen(kw_only=True)
@@ -655,10 +516,6 @@ class Rule(Guard):
             )
         missing = tuple(str(item) for item in result)
         return self.refuse(*missing) if missing else None
-
-
-ENGINE_REFUSAL_CODES: Final = ("case_closed", "not_from_this_step", "invalid_evidence")
-"""Refusal codes resolveflow itself gives, beside the guards' own names."""
 
 
 def check_guard_definition(guard: object, where: str) -> None:

@@ -29,9 +29,18 @@ from typing import Any
 
 import attrs
 
+from resolveflow._promise import Promise
 from resolveflow._schema import METADATA_KEY
 
+PLAN_ITEM = "plan_item"
+"""The kind of the promises a :class:`Plan` makes, one per item."""
+FOLLOW_UP = "follow_up"
+"""The kind of the promise a :class:`Reschedule` makes: to talk again at a time."""
+
 __all__ = [
+    "FOLLOW_UP",
+    "PLAN_ITEM",
+    "Promise",
     "Acknowledgement",
     "Apology",
     "Assurance",
@@ -235,6 +244,12 @@ class Reschedule:
     )
     reason: str = field(title="Why", max_length=1000)
 
+    def promises_made(self) -> tuple[Promise, ...]:
+        """A call-back at ``resume_at``, kept by whatever the case does next."""
+        return (
+            Promise(kind=FOLLOW_UP, ref=None, description=self.reason, due=self.resume_at, until_next_action=True),
+        )
+
 
 @attrs.frozen(kw_only=True)
 class Engagement:
@@ -275,6 +290,17 @@ class Plan:
         title="Agreed with", description="The customer (or their representative) who agreed."
     )
 
+    def promises_kept(self) -> tuple[tuple[str, str | None], ...]:
+        """A new plan replaces the items of the one before."""
+        return ((PLAN_ITEM, None),)
+
+    def promises_made(self) -> tuple[Promise, ...]:
+        """Each item, due at its time."""
+        return tuple(
+            Promise(kind=PLAN_ITEM, ref=item.id, description=item.description, due=item.due)
+            for item in self.items
+        )
+
 
 @attrs.frozen(kw_only=True)
 class ItemCompletion:
@@ -282,6 +308,10 @@ class ItemCompletion:
 
     item_id: str = field(title="Item id", description="The id of the plan item that is done.")
     note: str | None = field(default=None, title="Note", max_length=1000)
+
+    def promises_kept(self) -> tuple[tuple[str, str | None], ...]:
+        """The item it names."""
+        return ((PLAN_ITEM, self.item_id),)
 
 
 @attrs.frozen(kw_only=True)

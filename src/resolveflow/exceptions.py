@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from resolveflow._guards import Refusal
+    from resolveflow._refusal import Refusal
 
 __all__ = [
     "CaseExists",

@@ -1,0 +1,139 @@
+"""The guards of the recovery methodologies: plans, their items, and liability.
+
+They know the recovery records of :mod:`resolveflow.evidence` (a plan's items
+are promises of kind ``"plan_item"``, see ``Plan.promises_made``) and ask the
+generic :class:`~resolveflow.guards.GuardContext` about them; the core knows
+none of them. Methodologies of your own use them like any other guard kind.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from resolveflow import evidence as ev
+from resolveflow._guards import Guard, GuardContext, Need
+from resolveflow._promise import Promise
+from resolveflow._refusal import Refusal
+
+__all__ = ["AllPlanItemsDone", "FaultNeedsLiabilityReview", "PlanHasOpenItems", "PlanItemOpen", "SoundPlan"]
+
+
+@attrs.frozen(kw_only=True)
+class SoundPlan(Guard):
+    """A proposed plan has unique item ids and every item due later than the agreement."""
+
+    name: str = "plan_is_sound"
+    message: str = "Each plan item needs its own id and a due time later than now."
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        plan = context.evidence
+        if not isinstance(plan, ev.Plan):
+            return None
+        seen: set[str] = set()
+        bad: list[str] = []
+        for index, item in enumerate(plan.items):
+            if item.id in seen:
+                bad.append(f"items[{index}].id")
+            seen.add(item.id)
+            if item.due <= context.at:
+                bad.append(f"items[{index}].due")
+        return self.refuse(*bad) if bad else None
+
+    def describe(self) -> str:
+        return "plan ids unique, dues in the future"
+
+
+def _open_items(context: GuardContext) -> tuple[Promise, ...]:
+    return context.open_promises(ev.PLAN_ITEM)
+
+
+@attrs.frozen(kw_only=True)
+class PlanItemOpen(Guard):
+    """A completion must name an item of the current plan that is not done yet."""
+
+    name: str = "plan_item_open"
+    message: str = "Name an item of the agreed plan that is not done yet."
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        completion = context.evidence
+        if not isinstance(completion, ev.ItemCompletion):
+            return None
+        open_ids = [str(item.ref) for item in _open_items(context)]
+        if completion.item_id in open_ids:
+            return None
+        listed = ", ".join(open_ids) or "none"
+        return self.refuse(
+            "item_id",
+            message=f"{self.message} Open items: {listed}; got {completion.item_id!r}.",
+        )
+
+    def describe(self) -> str:
+        return "item is open in the plan"
+
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(record=ev.Plan),)
+
+
+@attrs.frozen(kw_only=True)
+class PlanHasOpenItems(Guard):
+    """There must be an open plan item to complete."""
+
+    name: str = "plan_has_open_items"
+    message: str = "Every item of the plan is already done."
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        return None if _open_items(context) else self.refuse()
+
+    def describe(self) -> str:
+        return "plan has open items"
+
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(record=ev.Plan),)
+
+
+@attrs.frozen(kw_only=True)
+class AllPlanItemsDone(Guard):
+    """Every item of the current plan must be done."""
+
+    name: str = "all_plan_items_done"
+    message: str = "Finish every item of the agreed plan first."
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        if not context.has(ev.Plan):
+            return self.refuse("plan")
+        open_items = _open_items(context)
+        if not open_items:
+            return None
+        return self.refuse(*(f"plan_item:{item.ref}" for item in open_items))
+
+    def describe(self) -> str:
+        return "all plan items done"
+
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(record=ev.Plan),)
+
+
+@attrs.frozen(kw_only=True)
+class FaultNeedsLiabilityReview(Guard):
+    """An apology that admits fault needs a liability review that found the company at fault."""
+
+    name: str = "fault_admission_needs_liability_review"
+    message: str = (
+        "Apologise for the inconvenience, but do not say the company caused the problem "
+        "until a liability review has confirmed the company is at fault."
+    )
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        apology = context.evidence
+        if not isinstance(apology, ev.Apology) or not apology.admits_fault:
+            return None
+        review = context.latest(ev.LiabilityReview)
+        if review is not None and review.company_at_fault:
+            return None
+        return self.refuse("liability_review:company_at_fault")
+
+    def describe(self) -> str:
+        return "fault admitted only after liability review"
