@@ -323,7 +323,7 @@ def pieces(rounds: int) -> dict[str, float | None]:
     timed("Case._decide (structural check + context + engine)", case_decide)
 
     def load_evidence() -> None:
-        from resolveflow._case import _load_evidence
+        from resolveflow._ledger import load_evidence as _load_evidence
 
         for _, spec, evidence in contexts:
             _load_evidence(spec, evidence)

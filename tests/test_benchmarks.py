@@ -133,12 +133,13 @@ def test_generated_methodology_has_the_asked_size_and_is_reproducible() -> None:
 
 @attrs.frozen
 class _Entry:
-    """What guards read from a history entry."""
+    """What guards read from a history entry (an index is built from these)."""
 
     action: str
     from_step: str
     step: str
     evidence: object | None
+    at: Any
 
 
 class _Model:
@@ -185,6 +186,7 @@ def _append(event: Any) -> None:
             from_step=transition.source,
             step=transition.dest or transition.source,
             evidence=event.kwargs["record"][-1],
+            at=event.kwargs["at"],
         )
     )
 

@@ -113,14 +113,15 @@ def test_forged_history_with_valid_hashes_cannot_skip_a_step(case: resolveflow.C
 
 
 def test_engine_cursor_is_not_reachable_from_a_case(case: resolveflow.Case) -> None:
-    """The case holds no transitions model: its slots are the methodology, id, history and clock."""
-    assert sorted(type(case).__slots__) == [
-        "_clock",
-        "_history",
-        "_id",
-        "_listeners",
-        "_methodology",
-        "_sealed",
-        "_translated",
+    """The case holds no transitions model: its slots are its ledger, clock and listeners."""
+    assert sorted(type(case).__slots__) == ["_clock", "_ledger", "_listeners", "_sealed"]
+    assert sorted(type(case._ledger).__slots__) == [
+        "_entries",
+        "_genesis",
+        "_tuple",
+        "case_id",
+        "index",
+        "methodology",
+        "opened_with",
     ]
     assert not any("cursor" in name.lower() for name in dir(case))

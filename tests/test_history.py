@@ -19,6 +19,7 @@ from resolveflow._history import (
     chain_hash,
     entry_hash,
     format_time,
+    genesis_hash,
     new_entry,
 )
 
@@ -102,7 +103,7 @@ def test_entries_fired_on_a_case_verify_with_the_body_recipe() -> None:
     case.fire("engage_fully", {"notes": "Parcel arrived broken."}, actor="ana", at=at)
     assert case.verify_chain()
     first = case.history[0]
-    assert first.hash == entry_hash(case._genesis(), first.body())
+    assert first.hash == entry_hash(genesis_hash("engage", "1.0", "H-1"), first.body())
 
 
 def test_format_time_normalises_other_offsets_to_utc() -> None:

@@ -34,7 +34,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 import resolveflow
 from resolveflow import evidence as ev
-from resolveflow._case import _load_evidence
+from resolveflow._ledger import load_evidence as _load_evidence
 from resolveflow._schema import INVALID, JSONSCHEMA_DIALECT, METADATA_KEY, record_codec
 from resolveflow.methodologies import BUILTINS
 

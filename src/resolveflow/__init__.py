@@ -21,7 +21,8 @@ from __future__ import annotations
 import datetime
 
 from resolveflow import evidence
-from resolveflow._case import ActionView, Case, Clock, Decision, OverdueItem
+from resolveflow._case import Case
+from resolveflow._clock import Clock
 from resolveflow._diagram import to_dot, to_mermaid, to_svg
 from resolveflow._events import Event
 from resolveflow._file_schema import methodology_schema
@@ -33,29 +34,24 @@ from resolveflow._files import (
     methodology_to_dict,
 )
 from resolveflow._guards import (
-    ENGINE_REFUSAL_CODES,
     AfterStep,
-    AllPlanItemsDone,
     EvidenceIs,
-    FaultNeedsLiabilityReview,
     Guard,
     GuardContext,
     LaterThanNow,
     Need,
     NotBefore,
     NotLaterThanNow,
-    PlanHasOpenItems,
-    PlanItemOpen,
-    Refusal,
     Requires,
     Rule,
-    SoundPlan,
     WithinDeadline,
 )
 from resolveflow._history import HistoryEntry
 from resolveflow._i18n import Catalog, message_template
+from resolveflow._ledger import Decision, Ledger
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._migration import Migration
+from resolveflow._refusal import ENGINE_REFUSAL_CODES, Refusal
 from resolveflow._registry import (
     available,
     get_methodology,
@@ -66,9 +62,9 @@ from resolveflow._registry import (
     versions,
 )
 from resolveflow._registry import resolve as _resolve
-from resolveflow._snapshot import restore_case as _restore_case
+from resolveflow._snapshot import restore_ledger as _restore_ledger
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
-from resolveflow._view import CaseView, Progress
+from resolveflow._view import ActionView, CaseView, OverdueItem, Progress
 from resolveflow.exceptions import (
     CaseExists,
     CaseNotFound,
@@ -85,6 +81,13 @@ from resolveflow.exceptions import (
     TamperedHistory,
     UnknownAction,
     UnknownMethodology,
+)
+from resolveflow.methodologies._guards import (
+    AllPlanItemsDone,
+    FaultNeedsLiabilityReview,
+    PlanHasOpenItems,
+    PlanItemOpen,
+    SoundPlan,
 )
 
 __all__ = [
@@ -184,7 +187,7 @@ def open_case(methodology: Methodology | str, *, case_id: str, clock: Clock | No
         >>> resolveflow.open_case("seven-as", case_id="T-2").step
         'acknowledge'
     """
-    return Case(_resolve(methodology), case_id=case_id, clock=clock)
+    return Case(Ledger(_resolve(methodology), case_id), clock=clock)
 
 
 def restore(
@@ -233,7 +236,8 @@ def restore(
                 f"the snapshot is for {methodology_id}@{version}, not {methodology.id}@{methodology.version}"
             ) from None
 
-    return _restore_case(snapshot, resolve=resolve, clock=clock, head=head)
+    ledger = _restore_ledger(snapshot, resolve=resolve, head=head)
+    return Case(ledger, clock=clock)
 
 
 def migrate(

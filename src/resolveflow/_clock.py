@@ -29,6 +29,7 @@ def check_time(at: object, argument: str) -> _dt.datetime:
         )
     return at.astimezone(_dt.UTC)
 
+
 DEFAULT_START = _dt.datetime(2026, 1, 5, 9, 0, tzinfo=_dt.UTC)
 
 

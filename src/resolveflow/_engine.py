@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 from transitions import Machine, MachineError
 
-from resolveflow._guards import Guard, GuardContext, Refusal, run_guard
+from resolveflow._guards import Guard, GuardContext, run_guard
+from resolveflow._refusal import Refusal
 
 if TYPE_CHECKING:
     from resolveflow._methodology import Methodology

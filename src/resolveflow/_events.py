@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import attrs
 
-from resolveflow._guards import Refusal
+from resolveflow._refusal import Refusal
 
 EVENT_TYPES: Final = ("action_accepted", "action_refused", "case_closed")
 _log = logging.getLogger("resolveflow.events")

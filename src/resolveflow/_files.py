@@ -58,23 +58,25 @@ from resolveflow._file_schema import (
 )
 from resolveflow._guards import (
     AfterStep,
-    AllPlanItemsDone,
     EvidenceIs,
-    FaultNeedsLiabilityReview,
     Guard,
     LaterThanNow,
     NotBefore,
     NotLaterThanNow,
-    PlanHasOpenItems,
-    PlanItemOpen,
     Requires,
     Rule,
-    SoundPlan,
     WithinDeadline,
 )
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._schema import record_codec, record_key
 from resolveflow.exceptions import InvalidInput, InvalidMethodology, InvalidMethodologyFile
+from resolveflow.methodologies._guards import (
+    AllPlanItemsDone,
+    FaultNeedsLiabilityReview,
+    PlanHasOpenItems,
+    PlanItemOpen,
+    SoundPlan,
+)
 
 __all__ = [
     "InvalidMethodologyFile",

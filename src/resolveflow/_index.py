@@ -56,7 +56,13 @@ class HistoryIndex:
         self._follow_ups: list[tuple[str, str]] = []  # open promises the next action settles
 
     def add(self, action: str, from_step: str, step: str, at: _dt.datetime, record: object) -> None:
-        """Take the next entry into account (in order; steps in the current version's ids)."""
+        """Take the next entry into account (in order; steps in the current version's ids).
+
+        What the record promises and keeps is asked first: a record whose hooks
+        fail (InvalidMethodology) leaves the index as it was.
+        """
+        kept = promises_kept(record) if record is not None else ()
+        made = promises_made(record) if record is not None else ()
         position = self.count
         if record is not None:
             positions = self.positions
@@ -71,7 +77,7 @@ class HistoryIndex:
         self.tos.append(step)
         self.ats.append(at)
         self.count = position + 1
-        self._settle(action, record)
+        self._settle(action, kept, made)
 
     def _note_steps(self, position: int, from_step: str, step: str, at: _dt.datetime) -> None:
         if position == 0:
@@ -81,20 +87,20 @@ class HistoryIndex:
             self.entered[step] = at
             self.visited.add(step)
 
-    def _settle(self, action: str, record: object) -> None:
+    def _settle(
+        self, action: str, kept: tuple[tuple[str, str | None], ...], made: tuple[Promise, ...]
+    ) -> None:
         promises = self.promises
         for key in self._follow_ups:
             promises.pop(key, None)
         self._follow_ups = []
-        if record is None:
-            return
-        for kind, ref in promises_kept(record):
+        for kind, ref in kept:
             if ref is not None:
                 promises.pop((kind, ref), None)
             else:
                 for key in [k for k in promises if k[0] == kind]:
                     del promises[key]
-        for promise in promises_made(record):
+        for promise in made:
             key = (promise.kind, action if promise.ref is None else promise.ref)
             promises.pop(key, None)  # a promise made again moves to the end
             promises[key] = promise

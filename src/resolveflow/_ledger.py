@@ -262,7 +262,10 @@ class Ledger:
         index = self.index
         if not index.froms:
             return [self.methodology.initial]
-        return [index.froms[0], *(to for source, to in zip(index.froms, index.tos, strict=True) if to != source)]
+        return [
+            index.froms[0],
+            *(to for source, to in zip(index.froms, index.tos, strict=True) if to != source),
+        ]
 
     def forward(self, at: _dt.datetime) -> _dt.datetime:
         """``at``, refused when it is earlier than the last entry (history only moves forward)."""
@@ -441,10 +444,14 @@ class Ledger:
         return new_entry(seq, action, from_step, step, actor, at, record, digest)
 
     def _append(self, entry: HistoryEntry, from_step: str) -> None:
-        """The one place a history grows; ``from_step`` in the current version's ids."""
+        """The one place a history grows; ``from_step`` in the current version's ids.
+
+        The index goes first: it refuses a record whose promise hooks fail
+        before anything changes, so a refused entry is never half recorded.
+        """
+        self.index.add(entry.action, from_step, entry.step, entry.at, entry.evidence)
         self._entries.append(entry)
         self._tuple = None
-        self.index.add(entry.action, from_step, entry.step, entry.at, entry.evidence)
 
     # --- migrations ----------------------------------------------------------
 

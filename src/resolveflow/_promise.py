@@ -94,7 +94,8 @@ def _items(record: object, hook: str, found: object) -> list[object]:
     for item in found:
         if len(items) >= _MAX_PROMISES:
             raise InvalidMethodology(
-                f"returned more than {_MAX_PROMISES} items", where=f"evidence record {type(record).__name__}.{hook}()"
+                f"returned more than {_MAX_PROMISES} items",
+                where=f"evidence record {type(record).__name__}.{hook}()",
             )
         items.append(item)
     return items

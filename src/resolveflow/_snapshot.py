@@ -1,11 +1,11 @@
-"""Snapshots back to cases: every entry replayed through evidence, guards and the hash chain.
+"""Snapshots: a ledger as JSON data, and back, every entry replayed through the ledger.
 
-:func:`restore_case` is the only way back from stored data. It rebuilds the
-case by running each entry through the same path :meth:`Case.fire` takes
-(a migration entry through the same checks :func:`resolveflow.migrate`
-makes), then insists that the result is byte for byte what was stored, so a
-snapshot edited in any way that changes its meaning is rejected at the first
-bad entry.
+:func:`restore_ledger` is the only way back from stored data. It rebuilds the
+ledger by running each entry through the same path :meth:`Case.fire` takes
+(``Ledger.accept``; a migration entry through ``Ledger.migrated``, the checks
+:func:`resolveflow.migrate` makes), and each entry must be byte for byte what
+was stored before it is appended, so a snapshot edited in any way that changes
+its meaning is rejected at the first bad entry.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
-from resolveflow._case import SNAPSHOT_FORMAT, Case, Clock, _check_actor
-from resolveflow._facts import HistoryFacts, remember
 from resolveflow._history import HistoryEntry, canonical_json, format_time
+from resolveflow._ledger import Ledger, check_actor
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
 from resolveflow.exceptions import (
@@ -29,6 +28,7 @@ from resolveflow.exceptions import (
     UnknownMethodology,
 )
 
+SNAPSHOT_FORMAT: Final = "resolveflow.case/1"
 _SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
 _OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with"})
 _ENTRY_KEYS: Final = frozenset({"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"})
@@ -73,14 +73,27 @@ def _stored_time(value: object, entry: int) -> _dt.datetime:
     return parsed
 
 
-def restore_case(
+def snapshot_of(ledger: Ledger) -> dict[str, Any]:
+    """A ledger as JSON-compatible data; see :meth:`resolveflow.Case.snapshot`."""
+    outcome = ledger.methodology.outcome(ledger.step)
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "methodology": {"id": ledger.methodology.id, "version": ledger.methodology.version},
+        "opened_with": ledger.opened_with,
+        "case_id": ledger.case_id,
+        "step": ledger.step,
+        "outcome": outcome.id if outcome else None,
+        "history": [entry.to_json() for entry in ledger.entries],
+    }
+
+
+def restore_ledger(
     snapshot: object,
     *,
     resolve: Callable[[str, str], Methodology],
-    clock: Clock | None = None,
     head: str | None = None,
-) -> Case:
-    """Rebuild a case from a snapshot by replaying it; see :func:`resolveflow.restore`."""
+) -> Ledger:
+    """Rebuild a ledger from a snapshot by replaying it; see :func:`resolveflow.restore`."""
     if not isinstance(snapshot, Mapping):
         _bad(f"expected a mapping (the dict from case.snapshot()), got {type(snapshot).__name__}")
     if snapshot.get("format") != SNAPSHOT_FORMAT:
@@ -104,85 +117,76 @@ def restore_case(
     except UnknownMethodology as error:
         raise InvalidSnapshot(str(error)) from error
     try:
-        case = Case(methodology, case_id=snapshot["case_id"], clock=clock)
+        ledger = Ledger(methodology, snapshot["case_id"])
     except InvalidInput as error:
         raise InvalidSnapshot(str(error)) from error
     history = snapshot["history"]
     if not isinstance(history, list | tuple):
         _bad("'history' must be a list of entries")
-    facts = HistoryFacts()  # kept up to date so that replaying stays linear in the history
     for index, raw in enumerate(history, start=1):
-        _replay_entry(case, raw, index, resolve, facts)
-    if case.methodology.version != ref["version"]:
-        _bad(f"claims version {ref['version']!r} but its history leads to {case.methodology.version!r}")
-    if case.step != snapshot["step"]:
-        _bad(f"claims step {snapshot['step']!r} but its history leads to {case.step!r}")
-    outcome = case.outcome
+        ledger = _replay_entry(ledger, raw, index, resolve)
+    if ledger.methodology.version != ref["version"]:
+        _bad(f"claims version {ref['version']!r} but its history leads to {ledger.methodology.version!r}")
+    step = ledger.step
+    if step != snapshot["step"]:
+        _bad(f"claims step {snapshot['step']!r} but its history leads to {step!r}")
+    outcome = ledger.methodology.outcome(step)
     if (outcome.id if outcome else None) != snapshot["outcome"]:
-        _bad(f"claims outcome {snapshot['outcome']!r} but its history leads to {case.step!r}")
-    if head is not None and case.head != head:
+        _bad(f"claims outcome {snapshot['outcome']!r} but its history leads to {step!r}")
+    if head is not None and ledger.head != head:
         _bad(
-            f"its history ends at entry {len(case.history)} with hash {case.head[:12]}…, "
-            f"not at the expected head {head[:12]}…: entries were removed or added"
+            f"its history ends at entry {len(ledger)} with hash {ledger.head[:12]}…, "
+            f"not at the expected head {str(head)[:12]}…: entries were removed or added"
         )
-    remember(case.history, facts)  # the first decisions on the restored case need it
-    return case
-
-
-def _replay_migration(
-    case: Case, raw: Mapping[str, Any], index: int, resolve: Callable[[str, str], Methodology]
-) -> tuple[HistoryEntry, Methodology]:
-    try:
-        migration = Migration.from_json(raw["evidence"])
-        target = resolve(migration.methodology_id, migration.to_version)
-        entry = case._migration_entry(
-            migration, target, _check_actor(raw["actor"]), _stored_time(raw["at"], index)
-        )
-    except Refused as error:
-        raise InvalidSnapshot(f"the migration is refused: {', '.join(error.codes)}", entry=index) from error
-    except InvalidSnapshot:
-        raise
-    except ResolveflowError as error:
-        raise InvalidSnapshot(str(error), entry=index) from error
-    return entry, target
+    return ledger
 
 
 def _replay_entry(
-    case: Case, raw: object, index: int, resolve: Callable[[str, str], Methodology], facts: HistoryFacts
-) -> None:
+    ledger: Ledger, raw: object, index: int, resolve: Callable[[str, str], Methodology]
+) -> Ledger:
+    """Append one stored entry (the ledger a migration entry moves to, else the same one)."""
     if not (type(raw) is dict or isinstance(raw, Mapping)) or raw.keys() != _ENTRY_KEYS:
-        keys = sorted(raw) if isinstance(raw, Mapping) else type(raw).__name__
+        keys = sorted(map(str, raw)) if isinstance(raw, Mapping) else type(raw).__name__
         _bad(f"an entry has exactly the keys {sorted(_ENTRY_KEYS)}, got {keys}", index)
     if type(raw["seq"]) is not int or raw["seq"] != index:
-        _bad(f"sequence number {raw['seq']!r} where {index} was expected (gap or reorder)", index)
-    step = case.step
+        _bad(f"sequence number {_short(raw['seq'])} where {index} was expected (gap or reorder)", index)
+    step = ledger.step
     if raw["from_step"] != step:
-        _bad(f"recorded from step {raw['from_step']!r} but the case was at {step!r}", index)
-    if raw["action"] == MIGRATE_ACTION:
-        entry, target = _replay_migration(case, raw, index, resolve)
-        _check_replayed(entry, entry.evidence_json, raw, index)
-        object.__setattr__(case, "_methodology", target)
-        case._append(entry)
-        facts.add(entry)
-        return
-    action = case.methodology.action(raw["action"]) if type(raw["action"]) is str else None
-    if action is None:
-        _bad(f"unknown action {raw['action']!r} in {case.methodology.id}", index)
+        _bad(f"recorded from step {_short(raw['from_step'])} but the case was at {step!r}", index)
+
+    def expect(entry: HistoryEntry, data: Any) -> None:
+        _check_replayed(entry, data, raw, index)
+
     try:
-        actor = _check_actor(raw["actor"])
-        at = case._forward(_stored_time(raw["at"], index))
-        entry, data = case._apply(action, step, raw["evidence"], actor, at, raw["at"], facts)
+        actor = check_actor(raw["actor"])
+        at = ledger.forward(_stored_time(raw["at"], index))
+        if raw["action"] == MIGRATE_ACTION:
+            migration = Migration.from_json(raw["evidence"])
+            target = resolve(migration.methodology_id, migration.to_version)
+            return ledger.migrated(migration, target, actor, at, expect=expect)
+        action = ledger.methodology.action(raw["action"]) if type(raw["action"]) is str else None
+        if action is None:
+            _bad(f"unknown action {_short(raw['action'])} in {ledger.methodology.id}", index)
+        ledger.accept(action, raw["evidence"], actor, at, at_text=raw["at"], expect=expect)
     except InvalidEvidence as error:
         raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
     except Refused as error:
-        raise InvalidSnapshot(f"the guards refuse it now: {', '.join(error.codes)}", entry=index) from error
+        what = "the migration is refused" if raw["action"] == MIGRATE_ACTION else "the guards refuse it now"
+        raise InvalidSnapshot(f"{what}: {', '.join(error.codes)}", entry=index) from error
     except InvalidSnapshot:
         raise
     except ResolveflowError as error:
         raise InvalidSnapshot(str(error), entry=index) from error
-    _check_replayed(entry, data, raw, index)
-    case._append(entry)
-    facts.add(entry)
+    return ledger
+
+
+def _short(value: object) -> str:
+    """A stored value for a message: text as repr, cut short; anything else by its type."""
+    return (
+        repr(value)[:80]
+        if isinstance(value, str | int) and not isinstance(value, bool)
+        else f"a {type(value).__name__}"
+    )
 
 
 def _same_json(data: object, stored: object) -> bool:

@@ -10,16 +10,69 @@ the methodology.
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from resolveflow._i18n import Translate, translate_schema
+from resolveflow._ledger import Ledger
 from resolveflow._methodology import Step
+from resolveflow._refusal import Refusal
 
-if TYPE_CHECKING:
-    from resolveflow._case import ActionView, Case, OverdueItem
-    from resolveflow._guards import Refusal
+
+@attrs.frozen(kw_only=True)
+class ActionView:
+    """One action leaving the current step, as a UI would show it.
+
+    Attributes:
+        name: the action's name (what to send back to ``fire``).
+        title: a button or form label.
+        target: where it leads.
+        enabled: True when nothing refuses it now (evidence guards pending).
+        refusals: why it is disabled.
+        pending: evidence guards that will be checked on submission.
+        evidence_schema: the JSON Schema of the form to fill in.
+        description: longer help, if any.
+    """
+
+    name: str
+    title: str
+    target: str
+    enabled: bool
+    refusals: tuple[Refusal, ...]
+    pending: tuple[str, ...]
+    evidence_schema: dict[str, Any] = attrs.field(eq=False, repr=False)
+    description: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-compatible data for an API response."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "target": self.target,
+            "enabled": self.enabled,
+            "refusals": [r.to_json() for r in self.refusals],
+            "pending": list(self.pending),
+            "evidence_schema": self.evidence_schema,
+            "description": self.description,
+        }
+
+
+@attrs.frozen(kw_only=True)
+class OverdueItem:
+    """Something promised to the customer whose due time has passed.
+
+    Attributes:
+        kind: ``"plan_item"`` or ``"follow_up"``.
+        ref: the plan item's id, or the action that scheduled the follow-up.
+        description: what was promised.
+        due: when it was due.
+    """
+
+    kind: str
+    ref: str
+    description: str
+    due: _dt.datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -97,11 +150,12 @@ class CaseView:
         }
 
 
-def progress_of(case: Case) -> Progress:
-    required = case.methodology.required_steps
+def progress_of(ledger: Ledger) -> Progress:
+    """Where the case stands among its methodology's required steps."""
+    required = ledger.methodology.required_steps
     # In the current version's step ids, also for steps visited before a migration.
-    path = tuple(case._in_current_terms()[0])
-    outcome = case.outcome
+    path = tuple(ledger.path())
+    outcome = ledger.methodology.outcome(ledger.step)
     # Steps behind the current one, matched in the required order.
     behind = path if outcome is not None else path[:-1]
     done: list[str] = []
@@ -121,19 +175,19 @@ def progress_of(case: Case) -> Progress:
     )
 
 
-def durations_of(case: Case, now: _dt.datetime, opened_at: _dt.datetime | None) -> dict[str, float]:
+def durations_of(ledger: Ledger, now: _dt.datetime, opened_at: _dt.datetime | None) -> dict[str, float]:
     """Seconds per step; the first step counts from ``opened_at`` when known, else from the first entry."""
     totals: dict[str, float] = {}
-    history = case.history
+    history = ledger.entries
     entered = opened_at if opened_at is not None else (history[0].at if history else None)
-    current = history[0].from_step if history else case.step
+    current = history[0].from_step if history else ledger.step
     for entry in history:
         if entry.step == entry.from_step:
             continue
         if entered is not None:
             totals[current] = totals.get(current, 0.0) + max((entry.at - entered).total_seconds(), 0.0)
         current, entered = entry.step, entry.at
-    if case.outcome is None and entered is not None:
+    if ledger.methodology.outcome(ledger.step) is None and entered is not None:
         totals[current] = totals.get(current, 0.0) + max((now - entered).total_seconds(), 0.0)
     return totals
 
@@ -158,15 +212,18 @@ def _translate_action(view: ActionView, translate: Translate) -> ActionView:
 
 
 def build_view(
-    case: Case,
+    ledger: Ledger,
     *,
+    actions: tuple[ActionView, ...],
+    overdue: tuple[OverdueItem, ...],
     at: _dt.datetime,
     translate: Translate | None,
     opened_at: _dt.datetime | None,
 ) -> CaseView:
+    """The view of a case (``Case.view`` decides the actions and the overdue promises)."""
     t: Translate = translate or (lambda message: message)
-    m = case.methodology
-    node = case.current
+    m = ledger.methodology
+    node = m.node(ledger.step)
     if isinstance(node, Step):
         step = {
             "id": node.id,
@@ -181,18 +238,18 @@ def build_view(
             "prompts": [t(g) for g in node.guidance],
             "checklist": [],
         }
-    outcome = case.outcome
+    outcome = m.outcome(ledger.step)
     return CaseView(
-        case_id=case.id,
+        case_id=ledger.case_id,
         methodology={"id": m.id, "version": m.version, "title": t(m.title)},
         step=step,
         outcome=None
         if outcome is None
         else {"id": outcome.id, "title": t(outcome.title), "successful": outcome.successful},
-        progress=progress_of(case),
-        actions=tuple(_translate_action(v, t) for v in case.actions(at=at)),
-        overdue=case.overdue(at),
-        durations=durations_of(case, at, opened_at),
-        history=tuple(e.to_json() for e in case.history),
+        progress=progress_of(ledger),
+        actions=tuple(_translate_action(v, t) for v in actions),
+        overdue=overdue,
+        durations=durations_of(ledger, at, opened_at),
+        history=tuple(e.to_json() for e in ledger.entries),
         at=at,
     )

@@ -40,7 +40,6 @@ FOLLOW_UP = "follow_up"
 __all__ = [
     "FOLLOW_UP",
     "PLAN_ITEM",
-    "Promise",
     "Acknowledgement",
     "Apology",
     "Assurance",
@@ -62,6 +61,7 @@ __all__ = [
     "PreventionMeasure",
     "ProblemAcknowledgement",
     "ProcedureUpdate",
+    "Promise",
     "Reschedule",
     "SatisfactionConfirmation",
     "SolutionDecision",
@@ -247,7 +247,9 @@ class Reschedule:
     def promises_made(self) -> tuple[Promise, ...]:
         """A call-back at ``resume_at``, kept by whatever the case does next."""
         return (
-            Promise(kind=FOLLOW_UP, ref=None, description=self.reason, due=self.resume_at, until_next_action=True),
+            Promise(
+                kind=FOLLOW_UP, ref=None, description=self.reason, due=self.resume_at, until_next_action=True
+            ),
         )
 
 

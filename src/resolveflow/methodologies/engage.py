@@ -14,8 +14,9 @@ Rules encoded as guards:
 from __future__ import annotations
 
 from resolveflow import evidence as ev
-from resolveflow._guards import EvidenceIs, FaultNeedsLiabilityReview
+from resolveflow._guards import EvidenceIs
 from resolveflow._methodology import Action, Methodology, Outcome, Step
+from resolveflow.methodologies._guards import FaultNeedsLiabilityReview
 
 ENGAGE = Methodology(
     id="engage",

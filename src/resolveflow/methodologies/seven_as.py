@@ -17,16 +17,9 @@ Rules encoded as guards:
 from __future__ import annotations
 
 from resolveflow import evidence as ev
-from resolveflow._guards import (
-    AllPlanItemsDone,
-    EvidenceIs,
-    LaterThanNow,
-    PlanHasOpenItems,
-    PlanItemOpen,
-    Requires,
-    SoundPlan,
-)
+from resolveflow._guards import EvidenceIs, LaterThanNow, Requires
 from resolveflow._methodology import Action, Methodology, Outcome, Step
+from resolveflow.methodologies._guards import AllPlanItemsDone, PlanHasOpenItems, PlanItemOpen, SoundPlan
 
 SEVEN_AS = Methodology(
     id="seven-as",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlalchemy as sa
 
-from resolveflow._case import check_time
+from resolveflow._clock import check_time
 from resolveflow.evidence import Reschedule
 from resolveflow.exceptions import UnknownMethodology
 from resolveflow.store import _engine

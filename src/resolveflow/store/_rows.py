@@ -10,11 +10,12 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
-from resolveflow._case import SNAPSHOT_FORMAT, Case
+from resolveflow._case import Case
 from resolveflow._history import HistoryEntry, canonical_json, format_time
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID, Errors, record_codec
+from resolveflow._snapshot import SNAPSHOT_FORMAT
 
 # Every promise a case has made is "overdue" by the end of time: the deadlines
 # table keeps exactly what case.overdue() would report at some later moment.

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 import sqlalchemy as sa
 
 import resolveflow
-from resolveflow._case import Case, Clock, check_time, system_clock
+from resolveflow._case import Case
+from resolveflow._clock import Clock, check_time, system_clock
 from resolveflow._history import HistoryEntry, entry_hash, genesis_hash
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
