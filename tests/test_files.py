@@ -597,7 +597,7 @@ class Refund:
     """Money returned to the customer."""
 
     amount: float = evidence.field(title="Amount", minimum=0)
-    channel: Channel = evidence.field(title="Channel")  # noqa: RUF009 - an attrs field, not a default
+    channel: Channel = evidence.field(title="Channel")
     items: tuple[evidence.PlanItem, ...] = evidence.field(min_items=1)
     note: str | None = evidence.field(default=None, max_length=100)
 

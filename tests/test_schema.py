@@ -1,5 +1,4 @@
 # evidence.field() returns an attrs field: calling it in a class body is the point.
-# ruff: noqa: RUF009
 """The evidence codec: JSON Schema, validation of posted JSON, canonical dumps.
 
 The codec promises that "valid per the schema" and "accepted by fire()" never
