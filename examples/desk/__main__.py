@@ -12,8 +12,12 @@ import os
 import socket
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfoNotFoundError
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
+import resolveflow
 
 from .app import create_app
 
@@ -42,7 +46,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     db = Path(args.db).resolve()
-    app = create_app(db, demo=not args.no_demo, zone=args.zone)
+    try:
+        app = create_app(db, demo=not args.no_demo, zone=args.zone)
+    except (resolveflow.ResolveflowError, SQLAlchemyError, OSError, ZoneInfoNotFoundError) as error:
+        # A new database that could not be seeded is not left behind: the next start tries again.
+        reason = " ".join(str(error).split()) or type(error).__name__
+        print(f"resolveflow desk: cannot start on {db}: {reason}", file=sys.stderr)
+        return 1
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
