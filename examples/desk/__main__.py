@@ -21,6 +21,9 @@ import resolveflow
 
 from .app import create_app
 
+# What can stop the desk from starting: a database it cannot use or seed, a missing package, a bad zone.
+STARTUP_ERRORS = (resolveflow.ResolveflowError, SQLAlchemyError, OSError, ImportError, ZoneInfoNotFoundError)
+
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m examples.desk", description="The resolveflow help desk.")
@@ -48,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     db = Path(args.db).resolve()
     try:
         app = create_app(db, demo=not args.no_demo, zone=args.zone)
-    except (resolveflow.ResolveflowError, SQLAlchemyError, OSError, ZoneInfoNotFoundError) as error:
+    except STARTUP_ERRORS as error:
         # A new database that could not be seeded is not left behind: the next start tries again.
         reason = " ".join(str(error).split()) or type(error).__name__
         print(f"resolveflow desk: cannot start on {db}: {reason}", file=sys.stderr)
