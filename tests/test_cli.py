@@ -453,7 +453,7 @@ sys.meta_path.insert(0, _Blocked())
 def run_without(blocked: set[str], args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     """Run the installed command in a process where the modules in ``blocked`` cannot be imported."""
     site = tmp_path / "site"
-    site.mkdir()
+    site.mkdir(exist_ok=True)
     (site / "sitecustomize.py").write_text(textwrap.dedent(BLOCKER.format(blocked=blocked)), encoding="utf-8")
     source = str(Path(resolveflow.__file__).parents[1])
     inherited = os.environ.get("PYTHONPATH", "")
@@ -483,7 +483,7 @@ def test_without_the_sql_extra_report_says_what_to_install(tmp_path: Path) -> No
         "resolveflow report: the command needs the sql extra: pip install 'resolveflow[cli,sql]'"
     ]
     # The rest of the command works without it.
-    result = run_without({"sqlalchemy"}, ["verify", "engage"], tmp_path / "site")
+    result = run_without({"sqlalchemy"}, ["verify", "engage"], tmp_path)
     assert result.returncode == 0, result.stderr
 
 
