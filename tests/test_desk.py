@@ -155,6 +155,71 @@ def test_an_existing_database_is_not_seeded_again(tmp_path: Path, clock: FakeClo
         assert text_of(client.get("/").text).count("DESK-103") == 1
 
 
+def test_a_failed_seed_leaves_no_database_and_the_next_start_seeds(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resolveflow.store
+
+    real_fire = resolveflow.store.Store.fire
+    calls = 0
+
+    def fire_then_fail(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 5:
+            raise RuntimeError("the disk went away")
+        return real_fire(self, *args, **kwargs)
+
+    monkeypatch.setattr(resolveflow.store.Store, "fire", fire_then_fail)
+    with pytest.raises(RuntimeError, match="the disk went away"):
+        create_app(tmp_path / "desk.db", clock=clock)
+    assert calls == 5
+    assert list(tmp_path.iterdir()) == []  # no desk.db, no scratch file, no journal
+    monkeypatch.undo()
+    with TestClient(create_app(tmp_path / "desk.db", clock=clock)) as client:
+        page = client.get("/")
+        assert page.status_code == 200
+        for case_id in ("DESK-101", "DESK-104", "DESK-107", "DESK-108"):
+            assert case_id in text_of(page.text)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("desk.db-")) == ["desk.db"]
+
+
+def test_an_empty_file_is_seeded(tmp_path: Path, clock: FakeClock) -> None:
+    (tmp_path / "desk.db").write_bytes(b"")
+    with TestClient(create_app(tmp_path / "desk.db", clock=clock)) as client:
+        assert "DESK-101" in text_of(client.get("/").text)
+
+
+def test_an_existing_database_without_tables_or_cases_starts(tmp_path: Path, clock: FakeClock) -> None:
+    import sqlite3
+
+    bare = tmp_path / "bare.db"
+    connection = sqlite3.connect(bare)
+    connection.execute("CREATE TABLE notes (text TEXT)")
+    connection.commit()
+    connection.close()
+    with TestClient(create_app(bare, clock=clock)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "No open cases." in page.text
+    # Now it has the tables and no cases: still a working, empty desk.
+    with TestClient(create_app(bare, clock=clock)) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "No open cases." in page.text
+        assert client.get("/cases/new").status_code == 200
+
+
+def test_the_server_reports_a_database_it_cannot_use_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from examples.desk.__main__ import main
+
+    garbage = tmp_path / "desk.db"
+    garbage.write_text("this is not a database\n" * 100, encoding="utf-8")
+    assert main(["--db", str(garbage), "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"resolveflow desk: cannot start on {garbage}: ")
+
+
 def test_demo_data_can_be_left_out(empty_desk: TestClient) -> None:
     assert "No open cases." in empty_desk.get("/").text
 

@@ -12,10 +12,17 @@ import os
 import socket
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfoNotFoundError
 
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
+import resolveflow
 
 from .app import create_app
+
+# What can stop the desk from starting: a database it cannot use or seed, a missing package, a bad zone.
+STARTUP_ERRORS = (resolveflow.ResolveflowError, SQLAlchemyError, OSError, ImportError, ZoneInfoNotFoundError)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -42,7 +49,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     db = Path(args.db).resolve()
-    app = create_app(db, demo=not args.no_demo, zone=args.zone)
+    try:
+        app = create_app(db, demo=not args.no_demo, zone=args.zone)
+    except STARTUP_ERRORS as error:
+        # A new database that could not be seeded is not left behind: the next start tries again.
+        reason = " ".join(str(error).split()) or type(error).__name__
+        print(f"resolveflow desk: cannot start on {db}: {reason}", file=sys.stderr)
+        return 1
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:

@@ -30,7 +30,7 @@ import resolveflow.store
 
 from . import pages
 from .forms import compact_rows, errors_by_path, has_fields, to_evidence
-from .seed import seed
+from .seed import create_demo_database
 
 HERE = Path(__file__).resolve().parent
 AGENT_COOKIE = "desk_agent"
@@ -286,6 +286,9 @@ def create_app(
 ) -> Starlette:
     """The desk on a SQLite file, which is created (with demo cases) when it does not exist yet.
 
+    A new file is seeded all or nothing (see :func:`~examples.desk.seed.create_demo_database`);
+    an existing one is used as it is, with any of the store's tables it lacks created.
+
     Args:
         db: the SQLite file.
         demo: seed a new file with demo cases.
@@ -295,10 +298,10 @@ def create_app(
     path = Path(db)
     fresh = not path.exists() or path.stat().st_size == 0
     now = clock or utc_now
+    if fresh and demo:
+        create_demo_database(path, now(), clock=clock)
     store = resolveflow.store.connect(path, clock=clock, record_refusals=True)
     store.create_schema()
-    if fresh and demo:
-        seed(store, now())
     desk = Desk(store, pages.Clock(ZoneInfo(zone), now))
 
     @contextlib.asynccontextmanager

@@ -4,12 +4,22 @@ Every demo case is written through the store's public API with explicit past
 times (``at=``), exactly as a real desk would have recorded it over the last
 days: the guards check each entry at its own time, so a plan agreed five days
 ago may promise things for two days ago, and those now show as overdue.
+
+A new desk database is made all or nothing (:func:`create_demo_database`): the
+cases are written into a temporary file beside it, which is renamed into place
+only once every case is in. A failure leaves no database behind, so the next
+start tries again instead of serving a half-made desk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+import secrets
+import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import resolveflow.store
@@ -212,3 +222,52 @@ def seed(store: resolveflow.store.Store, now: dt.datetime) -> list[str]:
         for ago, action, evidence in entries(now):
             store.fire(case_id, action, evidence, actor=DEMO_ACTOR, at=now - ago)
     return [case_id for case_id, *_ in DEMO_CASES]
+
+
+# SQLite keeps these beside a database file while it is open (WAL) or writing (rollback journal).
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def _remove_with_side_files(path: Path) -> None:
+    for suffix in ("", *_SIDE_FILES):
+        with contextlib.suppress(FileNotFoundError):
+            Path(f"{path}{suffix}").unlink()
+
+
+def create_demo_database(
+    path: str | os.PathLike[str],
+    now: dt.datetime,
+    *,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> list[str]:
+    """Create the SQLite file ``path`` with the store's tables and the demo cases, all or nothing.
+
+    Everything is written to a temporary file in the same folder, which replaces
+    ``path`` only when seeding succeeded; if anything fails, the temporary file is
+    removed and the error propagates, leaving ``path`` as it was. Returns the
+    demo case ids.
+    """
+    target = Path(path)
+    scratch = target.with_name(f".{target.name}.seeding-{secrets.token_hex(4)}")
+    try:
+        store = resolveflow.store.connect(scratch, clock=clock)
+        try:
+            store.create_schema()
+            case_ids = seed(store, now)
+        finally:
+            store.close()
+        # Fold the write-ahead log into the file, so that renaming the file alone moves everything.
+        connection = sqlite3.connect(scratch)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            connection.close()
+        # Side files left by an earlier database of this name would be read as this one's.
+        for suffix in _SIDE_FILES:
+            with contextlib.suppress(FileNotFoundError):
+                Path(f"{target}{suffix}").unlink()
+        os.replace(scratch, target)
+    finally:
+        _remove_with_side_files(scratch)
+    return case_ids
