@@ -4,9 +4,10 @@ Sources, in the order they are consulted:
 
 1. the five built-ins written in Python (``resolveflow.methodologies``);
 2. the methodologies shipped as TOML files in ``resolveflow/methodologies/files``
-   (read with the standard library's tomllib, loaded on first use). When the
-   install cannot read them (the file loader is missing a dependency), they
-   are left out of :func:`available` rather than listed and then refused;
+   (parsed by the standard library's tomllib, so PyYAML is not needed; loaded
+   on first use). When this install cannot read them (the file loader also
+   validates with jsonschema, which the ``files`` extra installs), they are
+   left out of :func:`available` rather than listed and then refused;
 3. plugins: every entry point in the ``resolveflow.methodologies`` group,
    whose object is a Methodology, an iterable of them, or a callable
    returning either (loaded on first use);
