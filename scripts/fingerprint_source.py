@@ -63,7 +63,7 @@ def copied_runs(text: str, prints: Iterable[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if not args or any(a in ("-h", "--help") for a in args):
-        print(__doc__)
+        print(__doc__, file=sys.stdout if args else sys.stderr)
         return 0 if args else 2
     prints: dict[str, list[str]] = {}
     for arg in args:
