@@ -29,15 +29,6 @@ REQUIRED_STEPS: dict[str, tuple[str, ...]] = {
     "prescription": ("acknowledge", "remedy_now", "prevent_recurrence"),
 }
 
-# The seed file each built-in is encoded from (shared/seeds/).
-SEED_FILES: dict[str, str] = {
-    "four-steps": "000_fe878f1be6184cc4.txt",
-    "seven-as": "001_101f6011115c6dfc.txt",
-    "five-steps": "002_283a93a60627f191.txt",
-    "engage": "003_1be9cd25743e93a6.txt",
-    "prescription": "004_9f1159911bd9cb6c.txt",
-}
-
 BUILTIN_IDS = tuple(REQUIRED_STEPS)
 
 

@@ -1,6 +1,6 @@
 """engage: every rule its module docstring claims.
 
-Rules (src/resolveflow/methodologies/engage.py, from shared/seeds/003_...):
+Rules (src/resolveflow/methodologies/engage.py, encoded from the article its ``source`` cites):
 - empathy and an apology for the inconvenience are always allowed at empathize;
 - an apology admitting the company caused the problem is refused unless a
   recorded liability review found the company at fault;

@@ -1,6 +1,6 @@
 """five-steps: every rule its module docstring claims.
 
-Rules (src/resolveflow/methodologies/five_steps.py, from shared/seeds/002_...):
+Rules (src/resolveflow/methodologies/five_steps.py, encoded from the article its ``source`` cites):
 - no apology before the customer's account was heard: refused at listen,
   allowed from analyze on;
 - decide records a specific solution and the loss it answers, or judges the
@@ -61,7 +61,7 @@ def test_apology_is_also_allowed_at_evaluate(clock: FakeClock, route: str) -> No
     """The docstring says an apology is offered "from analyze onwards"; evaluate comes after analyze.
 
     At evaluate the agent still talks to the customer (it asks for their
-    feedback), and the seed only warns against *opening* with an apology.
+    feedback), and the source only warns against *opening* with an apology.
     """
     case = case_at(ID, "evaluate", clock) if route == "delivered" else unresolvable_case(clock)
     assert_moves(case, "apologize", APOLOGY, "evaluate")

@@ -1,6 +1,6 @@
 """four-steps: every rule its module docstring claims.
 
-Rules (src/resolveflow/methodologies/four_steps.py, from shared/seeds/000_...):
+Rules (src/resolveflow/methodologies/four_steps.py, encoded from the article its ``source`` cites):
 - the assessment comes after the customer's own account was recorded at listen,
   sorts the cause into employee conduct, miscommunication or expectations not
   met, and records a lesson for the procedures manual;

@@ -1,13 +1,19 @@
 """What every built-in methodology promises, checked the same way for all five.
 
-- the contract: ids, required steps in order, the seed file it cites;
+- the contract: ids, required steps in order, and a source a reader can
+  follow: a citation in words naming a title or phrase in quotes, never a
+  file path (the methodologies shipped as files are held to the same);
 - the happy path with JSON evidence ends at a successful outcome, through the
   required steps in order;
 - at every step, ``case.actions()`` is exactly the methodology's actions from it,
   each with an object-typed JSON Schema;
 - a closed case refuses everything with ``case_closed``;
 - every step has guidance, and no guidance string copies 8 or more consecutive
-  words from the seed text it was encoded from.
+  words from the article it was encoded from. The articles are not in the
+  repository: tests/data/source_fingerprints.json holds, per methodology, only
+  the hashes of each run of 8 words of its article (made by
+  scripts/fingerprint_source.py, whose functions these tests use), and a
+  guidance string is copied when one of its own 8-word runs hashes into that set.
 
 The rule-by-rule tests live in ``test_builtin_<id>.py``.
 """
@@ -16,12 +22,18 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import importlib
+import importlib.util
+import json
 import re
-import unicodedata
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import attrs
 import pytest
 
 import resolveflow
@@ -30,7 +42,6 @@ from tests._builtin_support import (
     BUILTIN_IDS,
     HAPPY_PATHS,
     REQUIRED_STEPS,
-    SEED_FILES,
     as_json,
     assert_moves,
     assert_refused,
@@ -44,7 +55,10 @@ from tests.conftest import FakeClock
 
 TESTS_DIR = Path(__file__).resolve().parent
 METHODOLOGIES_DIR = TESTS_DIR.parent / "src" / "resolveflow" / "methodologies"
-COPIED_RUN = 8  # this many consecutive words shared with the seed count as copied
+FINGERPRINTS = TESTS_DIR / "data" / "source_fingerprints.json"
+FINGERPRINT_SCRIPT = TESTS_DIR.parent / "scripts" / "fingerprint_source.py"
+COPIED_RUN = 8  # this many consecutive words shared with the source count as copied
+SHIPPED_AS_FILES = ("blast", "carp", "heard", "iso-10002", "last", "latte")
 
 
 # --- the contract ---------------------------------------------------------------
@@ -62,12 +76,34 @@ def test_contract_required_steps_and_source(methodology_id: str) -> None:
     assert m.id == methodology_id
     assert m.required_steps == REQUIRED_STEPS[methodology_id]
     assert m.initial == REQUIRED_STEPS[methodology_id][0]
-    assert m.source == f"shared/seeds/{SEED_FILES[methodology_id]}"
-    assert seed_path(m).is_file()
+    assert_is_citation(m.source)
     # Every required step is a working step with guidance, not an outcome.
     for step_id in m.required_steps:
         assert isinstance(m.node(step_id), resolveflow.Step)
     assert m.successful_outcomes, "a methodology needs somewhere to succeed"
+
+
+def assert_is_citation(source: str) -> None:
+    """A source a reader can follow: words naming a title (or the article's own phrase) in quotes."""
+    assert source.strip() == source and source, "a blank or padded source"
+    assert re.search(r'"[^"]+"|\u201c[^\u201d]+\u201d', source), f"no title in quotes: {source!r}"
+    lowered = source.lower()
+    for leak in ("/", "\\", "shared", ".txt", "http"):
+        assert leak not in lowered, f"{source!r} reads like a path or a link ({leak!r}), not a citation"
+
+
+@pytest.mark.parametrize("methodology_id", SHIPPED_AS_FILES)
+def test_shipped_files_cite_their_source_too(methodology_id: str) -> None:
+    assert_is_citation(resolveflow.get_methodology(methodology_id).source)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", " ", '  padded "Title" ', "no quotes at all", 'notes/article_1.txt "x"', 'see "x" at notes.txt'],
+)
+def test_the_citation_check_refuses_paths_and_blanks(bad: str) -> None:
+    with pytest.raises(AssertionError):
+        assert_is_citation(bad)
 
 
 # --- the happy path ---------------------------------------------------------------
@@ -219,39 +255,50 @@ def test_every_step_has_a_title_and_prompts(methodology_id: str) -> None:
         assert spec.title.strip()
 
 
-def _words(text: str) -> list[str]:
-    """Lowercase words with punctuation, quotes and apostrophes normalised away."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = re.sub(r"[\u2018\u2019\u02bc'`]", "", text)  # customer's == customer’s == customers
-    return re.findall(r"[a-z0-9]+", text)
+def fingerprint_script() -> ModuleType:
+    """scripts/fingerprint_source.py, whose functions make and read the fingerprints."""
+    spec = importlib.util.spec_from_file_location("fingerprint_source", FINGERPRINT_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _runs(words: list[str], n: int = COPIED_RUN) -> set[tuple[str, ...]]:
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+SCRIPT = fingerprint_script()
 
 
-def copied_runs(text: str, seed_runs: set[tuple[str, ...]], n: int = COPIED_RUN) -> list[str]:
-    """The runs of ``n`` consecutive words of ``text`` that also occur in the seed."""
-    return [" ".join(run) for run in sorted(_runs(_words(text), n) & seed_runs)]
+def source_fingerprint(methodology_id: str) -> set[str]:
+    """The hashes of every 8-word run of the article the built-in was encoded from."""
+    data = json.loads(FINGERPRINTS.read_text(encoding="utf-8"))
+    assert (data["words"], data["hex_digits"]) == (COPIED_RUN, SCRIPT.HEX_DIGITS)
+    prints = data["fingerprints"][methodology_id]
+    assert all(re.fullmatch(f"[0-9a-f]{{{SCRIPT.HEX_DIGITS}}}", h) for h in prints)
+    return set(prints)
 
 
-def seed_path(m: resolveflow.Methodology) -> Path:
-    """The seed file ``m.source`` cites, found by walking up from the tests (shared/ sits beside main/)."""
-    for base in (TESTS_DIR, *TESTS_DIR.parents):
-        candidate = base / m.source
-        if candidate.is_file():
-            return candidate
-    pytest.fail(f"cannot find the seed text {m.source!r} cited by {m.id}; the copy check needs it")
+def test_the_fingerprints_are_the_builtins_and_hold_no_text() -> None:
+    data = json.loads(FINGERPRINTS.read_text(encoding="utf-8"))
+    assert set(data) == {"words", "hex_digits", "fingerprints"}
+    assert sorted(data["fingerprints"]) == sorted(BUILTIN_IDS)
+    assert SCRIPT.WORDS == COPIED_RUN
+    for methodology_id in BUILTIN_IDS:
+        # An article of a few hundred words at least; fewer would mean a truncated fingerprint.
+        assert len(source_fingerprint(methodology_id)) > 300, methodology_id
 
 
 def _module_for(m: resolveflow.Methodology) -> Path:
-    """The file in methodologies/ whose docstring cites this methodology's source."""
+    """The file in methodologies/ that defines this methodology."""
     found = [
         path
         for path in sorted(METHODOLOGIES_DIR.glob("*.py"))
-        if m.source in (ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or "")
+        if path.stem != "__init__"
+        and any(
+            value is m
+            for value in vars(importlib.import_module(f"resolveflow.methodologies.{path.stem}")).values()
+        )
     ]
-    assert len(found) == 1, f"expected one module citing {m.source}, found {found}"
+    assert len(found) == 1, f"expected one module defining {m.id}, found {found}"
     return found[0]
 
 
@@ -265,8 +312,22 @@ def _module_strings(path: Path) -> list[str]:
     ]
 
 
+def _schema_texts(schema: Any) -> Iterator[str]:
+    """The titles and descriptions of an evidence form (its JSON Schema)."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key in ("title", "description") and isinstance(value, str):
+                yield value
+            else:
+                yield from _schema_texts(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            yield from _schema_texts(item)
+
+
 def _guidance_strings(m: resolveflow.Methodology) -> Iterable[str]:
-    """The text the running methodology shows: titles, descriptions, prompts, checklists, guidance."""
+    """The text the running methodology shows: titles, descriptions, prompts, checklists,
+    outcome guidance, refusal messages and the evidence forms' titles and descriptions."""
     yield m.title
     if m.description:
         yield m.description
@@ -281,62 +342,74 @@ def _guidance_strings(m: resolveflow.Methodology) -> Iterable[str]:
         yield spec.title
         if spec.description:
             yield spec.description
+        for guard in spec.guards:
+            yield guard.message
+        yield from _schema_texts(spec.evidence_schema())
 
 
-def _seed_runs(m: resolveflow.Methodology) -> set[tuple[str, ...]]:
-    words = _words(seed_path(m).read_text(encoding="utf-8"))
-    assert len(words) > 300, f"{m.source} looks truncated ({len(words)} words)"
-    return _runs(words)
+def copied(texts: Iterable[str], prints: set[str]) -> dict[str, list[str]]:
+    """Each text with the runs of 8 words it shares with the fingerprinted article."""
+    return {text: runs for text in sorted(set(texts)) if (runs := SCRIPT.copied_runs(text, prints))}
+
+
+SYNTHETIC_SOURCE = (
+    "When a parcel goes astray the courier's depot keeps it for nine days, and after that "
+    "the sender is asked whether to return it or to try a second address before anything else."
+)
+
+
+def test_the_copy_detector_can_fail(tmp_path: Path) -> None:
+    """Eight words lifted from a fingerprinted text (re-cased, re-punctuated) are caught; seven are not."""
+    article = tmp_path / "article.txt"
+    article.write_text(SYNTHETIC_SOURCE, encoding="utf-8")
+    made = subprocess.run(
+        [sys.executable, str(FINGERPRINT_SCRIPT), f"synthetic={article}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    printed = json.loads(made.stdout)
+    assert (printed["words"], printed["hex_digits"]) == (COPIED_RUN, SCRIPT.HEX_DIGITS)
+    prints = set(printed["fingerprints"]["synthetic"])
+    assert prints == SCRIPT.fingerprint(SYNTHETIC_SOURCE)
+    assert "courier" not in made.stdout, "a fingerprint holds hashes, not words"
+
+    lifted = "the courier’s depot keeps it for nine days"  # 8 words, curly apostrophe
+    disguised = "Note: THE Courier's depot -- keeps it, for nine DAYS!"
+    m = methodology("engage")
+    first = m.steps[0]
+    copying = attrs.evolve(
+        m,
+        steps=(attrs.evolve(first, prompts=(*first.prompts, disguised)), *m.steps[1:]),
+        actions=(attrs.evolve(m.actions[0], description=f"Say it: {lifted}."), *m.actions[1:]),
+    )
+    found = copied(_guidance_strings(copying), prints)
+    assert found == {
+        disguised: ["the couriers depot keeps it for nine days"],
+        f"Say it: {lifted}.": ["the couriers depot keeps it for nine days"],
+    }
+    # Seven of those words are not a copied run, and the real engage guidance copies nothing here.
+    assert copied(["the courier's depot keeps it for nine"], prints) == {}
+    assert copied(_guidance_strings(m), prints) == {}
 
 
 @pytest.mark.parametrize("methodology_id", BUILTIN_IDS)
-def test_the_copy_detector_catches_a_copied_run_from_the_seed(methodology_id: str) -> None:
-    """The guard below can fail: 8 words lifted from the seed (re-cased, re-punctuated) are caught."""
+def test_no_guidance_copies_eight_words_from_the_source(methodology_id: str) -> None:
     m = methodology(methodology_id)
-    seed_words = _words(seed_path(m).read_text(encoding="utf-8"))
-    seed_runs = _runs(seed_words)
-    middle = len(seed_words) // 2
-    lifted = seed_words[middle : middle + COPIED_RUN]
-    disguised = "Note: " + ", ".join(w.upper() for w in lifted) + "!"
-    assert copied_runs(disguised, seed_runs) == [" ".join(lifted)]
-    # One word fewer is not a copied run.
-    assert copied_runs(" ".join(lifted[:-1]), seed_runs) == []
-    # Curly and straight apostrophes are the same word.
-    assert _words("the customer’s view") == _words("The customer's VIEW.")
-
-
-@pytest.mark.parametrize("methodology_id", BUILTIN_IDS)
-def test_no_guidance_copies_eight_words_from_the_seed(methodology_id: str) -> None:
-    m = methodology(methodology_id)
-    seed_runs = _seed_runs(m)
+    prints = source_fingerprint(methodology_id)
     module = _module_for(m)
     strings = {*_module_strings(module), *_guidance_strings(m)}
     assert len(strings) > 10, f"found too little text in {module.name}"
-    copied = {text: runs for text in sorted(strings) if (runs := copied_runs(text, seed_runs))}
-    assert copied == {}, f"{module.name} copies runs of {COPIED_RUN}+ words from {m.source}: {copied}"
+    found = copied(strings, prints)
+    assert found == {}, f"{module.name} copies runs of {COPIED_RUN}+ words from its source: {found}"
 
 
 @pytest.mark.parametrize("methodology_id", BUILTIN_IDS)
-def test_evidence_forms_do_not_copy_the_seed_either(methodology_id: str) -> None:
+def test_evidence_forms_do_not_copy_the_source_either(methodology_id: str) -> None:
     """The forms an agent fills in at each step (titles, descriptions) are guidance too."""
     m = methodology(methodology_id)
-    seed_runs = _seed_runs(m)
-
-    def texts(schema: Any) -> Iterator[str]:
-        if isinstance(schema, dict):
-            for key, value in schema.items():
-                if key in ("title", "description") and isinstance(value, str):
-                    yield value
-                else:
-                    yield from texts(value)
-        elif isinstance(schema, list):
-            for item in schema:
-                yield from texts(item)
-
-    copied = {
-        (spec.name, text): runs
-        for spec in m.actions
-        for text in texts(spec.evidence_schema())
-        if (runs := copied_runs(text, seed_runs))
-    }
-    assert copied == {}
+    prints = source_fingerprint(methodology_id)
+    texts = [text for spec in m.actions for text in _schema_texts(spec.evidence_schema())]
+    assert texts
+    assert copied(texts, prints) == {}

@@ -1,6 +1,6 @@
 """prescription: every rule its module docstring claims.
 
-Rules (src/resolveflow/methodologies/prescription.py, from shared/seeds/004_...):
+Rules (src/resolveflow/methodologies/prescription.py, encoded from the article its ``source`` cites):
 - none of the three steps can be skipped;
 - acknowledge takes accountability (accepts_accountability must be true);
 - remedy_now records an immediate action taken no later than it is recorded;

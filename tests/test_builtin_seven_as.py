@@ -1,6 +1,6 @@
 """seven-as: every rule its module docstring claims, refused with its code and changing nothing.
 
-Rules (src/resolveflow/methodologies/seven_as.py, from shared/seeds/001_...):
+Rules (src/resolveflow/methodologies/seven_as.py, encoded from the article its ``source`` cites):
 - the grievances step ends only when the customer has finished;
 - the plan's items are due in the future and uniquely named (plan_is_sound);
 - act completes the plan item by item; overdue items show in case.overdue();

@@ -75,7 +75,7 @@ FILE_IDS = tuple(REQUIRED_STEPS)
 
 @functools.cache
 def methodology(methodology_id: str) -> resolveflow.Methodology:
-    return load_methodology(FILES_DIR / f"{methodology_id}.yaml")
+    return load_methodology(FILES_DIR / f"{methodology_id}.toml")
 
 
 def open_file_case(methodology_id: str, clock: FakeClock, case_id: str = "CASE-1") -> resolveflow.Case:
@@ -250,9 +250,9 @@ def evidence_for(methodology_id: str, action: str, clock: FakeClock) -> Any:
 
 
 def test_the_files_are_exactly_the_expected_methodologies() -> None:
-    assert {p.stem for p in FILES_DIR.glob("*.yaml")} == set(FILE_IDS)
+    assert {p.stem for p in FILES_DIR.glob("*.toml")} == set(FILE_IDS)
     # One format for the shipped files, so that nothing is loaded twice under another extension.
-    assert not [p.name for p in FILES_DIR.iterdir() if p.suffix in {".yml", ".toml", ".json"}]
+    assert not [p.name for p in FILES_DIR.iterdir() if p.suffix in {".yaml", ".yml", ".json"}]
 
 
 @pytest.mark.parametrize("methodology_id", FILE_IDS)
@@ -270,12 +270,12 @@ def test_file_loads_with_the_contract(methodology_id: str) -> None:
     assert "http" not in m.source
     assert m.description
     # Loading again gives an equal definition, so registering it twice is harmless.
-    assert load_methodology(FILES_DIR / f"{methodology_id}.yaml") == m
+    assert load_methodology(FILES_DIR / f"{methodology_id}.toml") == m
 
 
 @pytest.mark.parametrize("methodology_id", FILE_IDS)
 def test_file_names_its_variant_in_a_leading_comment(methodology_id: str) -> None:
-    text = (FILES_DIR / f"{methodology_id}.yaml").read_text(encoding="utf-8")
+    text = (FILES_DIR / f"{methodology_id}.toml").read_text(encoding="utf-8")
     header = []
     for line in text.splitlines():
         if not line.startswith("#"):
@@ -410,7 +410,7 @@ def test_docs_page_names_everything_and_the_variant(methodology_id: str) -> None
     names = [s.id for s in m.steps] + [o.id for o in m.outcomes] + [a.name for a in m.actions]
     missing = [name for name in names if f"`{name}`" not in text]
     assert not missing, f"docs/methodologies/{methodology_id}.md does not mention {missing}"
-    assert f"methodologies/files/{methodology_id}.yaml" in text
+    assert f"methodologies/files/{methodology_id}.toml" in text
     assert "## Variant" in text
     for action in m.actions:
         for guard in action.guards:

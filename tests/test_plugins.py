@@ -49,7 +49,7 @@ def test_shipped_files_are_listed_and_load_on_first_use() -> None:
         assert shipped in ids
         m = resolveflow.get_methodology(shipped)
         assert m.id == shipped
-        assert resolveflow.origin_of(shipped, m.version) == f"shipped file {shipped}.yaml"
+        assert resolveflow.origin_of(shipped, m.version) == f"shipped file {shipped}.toml"
         assert resolveflow.verify(m).ok
     assert resolveflow.origin_of("seven-as", "1.0").startswith("built-in")
 

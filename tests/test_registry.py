@@ -1,8 +1,18 @@
-"""The registry: built-ins, lookup by id and version, register and unregister."""
+"""The registry: built-ins, lookup by id and version, register and unregister.
+
+Also: every id ``available()`` lists can be opened, on a core install too (the
+shipped files are TOML, read by the standard library), and an unknown id is
+never among the ids its error lists.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import attrs
 import pytest
@@ -16,6 +26,7 @@ from resolveflow import (
     Rule,
     Step,
     UnknownMethodology,
+    _registry,
     available,
     get_methodology,
     register,
@@ -25,6 +36,7 @@ from resolveflow import (
 from resolveflow.methodologies import BUILTINS
 
 BUILTIN_IDS = ["engage", "five-steps", "four-steps", "prescription", "seven-as"]
+SHIPPED_IDS = ["blast", "carp", "heard", "iso-10002", "last", "latte"]
 TEST_ID = "registry-test-flow"
 
 
@@ -276,6 +288,146 @@ def test_unregister_unknown_is_harmless() -> None:
     unregister("seven-as", "99.0")
     assert available() == before
     assert "1.0" in versions("seven-as")
+
+
+# --- everything listed can be opened ---------------------------------------------------
+
+
+def listed_ids(error: UnknownMethodology) -> list[str]:
+    """The ids an UnknownMethodology message lists after "available: " (up to the hint)."""
+    message = str(error)
+    assert "; available: " in message, message
+    listed = message.split("; available: ", 1)[1].split(";", 1)[0]
+    return [] if listed == "none" else listed.split(", ")
+
+
+def test_every_available_id_opens() -> None:
+    ids = available()
+    assert set(BUILTIN_IDS) | set(SHIPPED_IDS) <= set(ids)
+    for methodology_id in ids:
+        assert get_methodology(methodology_id).id == methodology_id
+
+
+def test_the_shipped_files_are_toml_read_by_the_standard_library() -> None:
+    for methodology_id in SHIPPED_IDS:
+        m = get_methodology(methodology_id)
+        assert resolveflow.origin_of(methodology_id, m.version) == f"shipped file {methodology_id}.toml"
+
+
+@pytest.mark.parametrize("unknown", ["no-such-flow", "heard-2", "Heard", ""])
+def test_an_unknown_id_is_never_among_the_ids_listed(unknown: str) -> None:
+    with pytest.raises(UnknownMethodology) as info:
+        get_methodology(unknown)
+    assert unknown not in info.value.available
+    assert unknown not in listed_ids(info.value)
+    assert listed_ids(info.value) == available()
+
+
+@pytest.fixture
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty, not yet loaded registry (shipped files not looked at yet), restored afterwards."""
+    monkeypatch.setattr(_registry, "_registry", {})
+    monkeypatch.setattr(_registry, "_shipped", {})
+    monkeypatch.setattr(_registry, "_unreadable", {})
+    monkeypatch.setattr(_registry, "_shipped_checked", False)
+    monkeypatch.setattr(_registry, "_loaded", False)
+
+
+@pytest.mark.usefixtures("fresh_registry")
+def test_unreadable_shipped_files_are_not_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the file loader cannot be imported, available() leaves the shipped ids out."""
+    monkeypatch.setitem(sys.modules, "resolveflow._files", None)
+    ids = available()
+    assert ids == BUILTIN_IDS
+    for methodology_id in ids:
+        get_methodology(methodology_id)
+
+
+@pytest.mark.usefixtures("fresh_registry")
+@pytest.mark.parametrize("listed_first", [True, False])
+def test_an_unreadable_shipped_file_is_refused_without_being_listed(
+    monkeypatch: pytest.MonkeyPatch, listed_first: bool
+) -> None:
+    """Asked for by id, with or without available() first: refused, and not among the ids listed."""
+    monkeypatch.setitem(sys.modules, "resolveflow._files", None)
+    if listed_first:
+        assert "heard" not in available()
+    for methodology_id in ("heard", "iso-10002"):
+        with pytest.raises(
+            UnknownMethodology, match=r"ships as a file that this install cannot read"
+        ) as info:
+            get_methodology(methodology_id)
+        assert methodology_id not in info.value.available
+        assert listed_ids(info.value) == BUILTIN_IDS
+    assert available() == BUILTIN_IDS
+
+
+@pytest.mark.usefixtures("fresh_registry")
+def test_registering_an_id_that_ships_unreadable_works(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Your own methodology under a shipped id does not depend on reading the shipped file."""
+    monkeypatch.setitem(sys.modules, "resolveflow._files", None)
+    mine = make(methodology_id="heard", version="7.0")
+    register(mine)
+    assert get_methodology("heard") is mine
+    assert "heard" in available()
+
+
+# A fresh interpreter with some imports blocked, as on an install without them. It prints what
+# available() lists and, for every shipped id, where the methodology came from or why it was refused.
+PROBE = """
+import json, sys
+for name in sys.argv[2:]:
+    sys.modules[name] = None  # importing it now fails, as if it were not installed
+import resolveflow
+report = {"available": resolveflow.available(), "opened": {}, "refused": {}}
+for methodology_id in json.loads(sys.argv[1]):
+    try:
+        m = resolveflow.get_methodology(methodology_id)
+    except resolveflow.UnknownMethodology as error:
+        report["refused"][methodology_id] = [str(error), list(error.available)]
+    else:
+        report["opened"][methodology_id] = resolveflow.origin_of(methodology_id, m.version)
+print(json.dumps(report))
+"""
+
+
+def probe(*blocked: str) -> dict[str, object]:
+    src = str(Path(resolveflow.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(SHIPPED_IDS), *blocked],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report: dict[str, object] = json.loads(done.stdout)
+    return report
+
+
+def test_without_pyyaml_the_shipped_methodologies_open() -> None:
+    """PyYAML is not needed for anything resolveflow ships."""
+    report = probe("yaml")
+    assert report["available"] == sorted(BUILTIN_IDS + SHIPPED_IDS)
+    assert report["opened"] == {i: f"shipped file {i}.toml" for i in SHIPPED_IDS}
+    assert report["refused"] == {}
+
+
+def test_when_the_file_loader_cannot_run_nothing_listed_is_refused() -> None:
+    """Whatever this install lacks, available() lists only what opens, and a refusal never lists its id."""
+    report = probe("yaml", "jsonschema")
+    listed = report["available"]
+    assert isinstance(listed, list)
+    opened, refused = report["opened"], report["refused"]
+    assert isinstance(opened, dict) and isinstance(refused, dict)
+    assert set(opened) | set(refused) == set(SHIPPED_IDS)
+    assert set(opened) == set(SHIPPED_IDS) & set(listed)
+    for methodology_id, (message, ids) in refused.items():
+        assert methodology_id not in ids
+        assert f"'{methodology_id}'; available: {', '.join(ids)};" in message
+        assert "cannot read" in message
 
 
 def test_no_test_methodology_left_behind() -> None:

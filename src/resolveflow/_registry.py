@@ -3,8 +3,11 @@
 Sources, in the order they are consulted:
 
 1. the five built-ins written in Python (``resolveflow.methodologies``);
-2. the methodologies shipped as files in ``resolveflow/methodologies/files``
-   (loaded on first use; they need the ``files`` extra for PyYAML);
+2. the methodologies shipped as TOML files in ``resolveflow/methodologies/files``
+   (parsed by the standard library's tomllib, so PyYAML is not needed; loaded
+   on first use). When this install cannot read them (the file loader also
+   validates with jsonschema, which the ``files`` extra installs), they are
+   left out of :func:`available` rather than listed and then refused;
 3. plugins: every entry point in the ``resolveflow.methodologies`` group,
    whose object is a Methodology, an iterable of them, or a callable
    returning either (loaded on first use);
@@ -29,10 +32,13 @@ from resolveflow.exceptions import InvalidInput, InvalidMethodology, UnknownMeth
 
 ENTRY_POINT_GROUP: Final = "resolveflow.methodologies"
 FILE_SUFFIXES: Final = (".yaml", ".yml", ".toml", ".json")
+SHIPPED_SUFFIX: Final = ".toml"  # the shipped files are TOML only: tomllib is in the standard library
 
 _lock = threading.RLock()
 _registry: dict[str, dict[str, tuple[Methodology, str]]] = {}
 _shipped: dict[str, Path] = {}  # id -> file, not loaded yet
+_unreadable: dict[str, ImportError] = {}  # id -> why this install cannot read its shipped file
+_shipped_checked = False  # whether one shipped file has been opened to prove the others can be
 _loaded = False
 
 
@@ -77,7 +83,7 @@ def _entry_point_methodologies(entry_point: metadata.EntryPoint) -> list[Methodo
 
 
 def _ensure_loaded() -> None:
-    global _loaded
+    global _loaded, _shipped_checked, _unreadable
     if _loaded:
         return
     with _lock:
@@ -88,10 +94,11 @@ def _ensure_loaded() -> None:
         for methodology in BUILTINS:
             _add(methodology, "built-in (resolveflow.methodologies)")
         folder = resources.files("resolveflow.methodologies") / "files"
+        _shipped_checked, _unreadable = False, {}
         if folder.is_dir():
             for item in sorted(folder.iterdir(), key=lambda p: p.name):
-                if item.name.endswith(FILE_SUFFIXES):
-                    _shipped[item.name.rsplit(".", 1)[0]] = Path(str(item))
+                if item.name.endswith(SHIPPED_SUFFIX):
+                    _shipped[item.name.removesuffix(SHIPPED_SUFFIX)] = Path(str(item))
         for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             origin = f"entry point {entry_point.name!r} ({entry_point.value})"
             for methodology in _entry_point_methodologies(entry_point):
@@ -99,24 +106,58 @@ def _ensure_loaded() -> None:
         _loaded = True
 
 
-def _load_shipped(methodology_id: str) -> None:
-    """Load a methodology shipped as a file the first time it is asked for."""
+def _open_shipped(methodology_id: str) -> bool:
+    """Load and register a shipped file the first time it is asked for.
+
+    Returns False when there is no such file left to load. When this install
+    cannot read the file (the loader is missing a dependency), none of the
+    shipped files can be read: they are all dropped from :func:`available`,
+    so that no listed id is then refused, and the reason is kept for the
+    error message.
+    """
     path = _shipped.get(methodology_id)
     if path is None:
-        return
+        return False
     try:
         from resolveflow._files import load_methodology
 
         methodology = load_methodology(path)
     except ImportError as error:
-        raise UnknownMethodology(
-            methodology_id,
-            available=available(),
-            hint=f"it ships as a file; install the files extra (pip install 'resolveflow[files]'): {error}",
-        ) from error
+        with _lock:
+            _unreadable.update(dict.fromkeys(_shipped, error))
+            _shipped.clear()
+        return False
     with _lock:
         _add(methodology, f"shipped file {path.name}")
         _shipped.pop(methodology_id, None)
+    return True
+
+
+def _load_shipped(methodology_id: str) -> None:
+    """Load a shipped file asked for by id; refuse the id when this install cannot read it."""
+    if _open_shipped(methodology_id) or methodology_id in _registry:
+        return
+    problem = _unreadable.get(methodology_id)
+    if problem is not None:
+        reason = str(problem)
+        if "pip install" not in reason:
+            reason += "; install the files extra (pip install 'resolveflow[files]')"
+        raise UnknownMethodology(
+            methodology_id,
+            available=available(),  # without the ids of the files that cannot be read
+            hint=f"it ships as a file that this install cannot read: {reason}",
+        ) from problem
+
+
+def _check_shipped() -> None:
+    """Open one shipped file, once, so that :func:`available` lists only what can be opened."""
+    global _shipped_checked
+    if _shipped_checked:
+        return
+    first = min(_shipped, default=None)
+    if first is not None:
+        _open_shipped(first)
+    _shipped_checked = True
 
 
 def register(methodology: Methodology, *, origin: str = "register()") -> None:
@@ -146,7 +187,7 @@ def register(methodology: Methodology, *, origin: str = "register()") -> None:
             f"expected a Methodology, got {type(methodology).__name__}", where="register"
         )
     _ensure_loaded()
-    _load_shipped(methodology.id)
+    _open_shipped(methodology.id)
     with _lock:
         _add(methodology, origin)
 
@@ -186,7 +227,7 @@ def load_directory(path: str | os.PathLike[str]) -> list[Methodology]:
         # Check every clash first so that nothing is registered when one fails.
         seen: dict[tuple[str, str], tuple[Methodology, Path]] = {}
         for methodology, source in loaded:
-            _load_shipped(methodology.id)
+            _open_shipped(methodology.id)
             other = seen.get(methodology.key)
             if other is not None and other[0] != methodology:
                 raise InvalidMethodology(
@@ -224,7 +265,10 @@ def origin_of(methodology_id: str, version: str) -> str:
 
 
 def available() -> list[str]:
-    """The ids of every registered methodology, sorted.
+    """The ids of every registered methodology, sorted: each one can be opened.
+
+    The methodologies shipped as files are listed only when this install can
+    read them (one of them is loaded to find out, the first time).
 
     Example:
         >>> import resolveflow
@@ -232,7 +276,9 @@ def available() -> list[str]:
         ['blast', 'carp', 'engage']
     """
     _ensure_loaded()
-    return sorted(set(_registry) | set(_shipped))
+    _check_shipped()
+    with _lock:
+        return sorted(set(_registry) | set(_shipped))
 
 
 def versions(methodology_id: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""The built-in methodologies, one module per source text in shared/seeds/.
+"""The built-in methodologies, one module per source article (cited in its ``source``).
 
 Each is a plain :class:`~resolveflow.Methodology` value; extend or adapt one
 with ``attrs.evolve`` and register the result under a new version or id.

@@ -1,7 +1,7 @@
 """Engage, empathise, present a solution, without blaming the company prematurely.
 
-Source: shared/seeds/003_1be9cd25743e93a6.txt. Steps and ordering rules are
-encoded from it; the guidance is written for resolveflow.
+Steps and ordering rules are encoded from the article cited in ``source``; the
+guidance is written for resolveflow, in its own words.
 
 Rules encoded as guards:
 - empathy and an apology for the inconvenience are always allowed at empathize;
@@ -22,7 +22,10 @@ ENGAGE = Methodology(
     id="engage",
     version="1.0",
     title="Engage, empathise, present a solution",
-    source="shared/seeds/003_1be9cd25743e93a6.txt",
+    source=(
+        "Short guide for small businesses without a customer-service team, with the sections "
+        '"Engage" and "Don\'t Blame the Company"; a blog post that names no author or publisher'
+    ),
     description=(
         "Give the customer your full attention, empathise and apologise for the inconvenience "
         "without admitting liability, then present your best solution."

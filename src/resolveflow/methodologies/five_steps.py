@@ -1,7 +1,7 @@
 """Five steps to defuse a customer-service problem: listen, analyze, decide, address, evaluate.
 
-Source: shared/seeds/002_283a93a60627f191.txt. Steps and ordering rules are
-encoded from it; the guidance is written for resolveflow.
+Steps and ordering rules are encoded from the article cited in ``source``; the
+guidance is written for resolveflow, in its own words.
 
 Rules encoded as guards:
 - no apology before the customer's account has been heard (an apology is
@@ -23,7 +23,10 @@ FIVE_STEPS = Methodology(
     id="five-steps",
     version="1.0",
     title="Five steps to defuse an unhappy customer",
-    source="shared/seeds/002_283a93a60627f191.txt",
+    source=(
+        'Blog post giving "five steps to diffusing" an unhappy customer\'s complaint (listen, '
+        "analyze, decide, address, evaluate); it names no author or publisher"
+    ),
     description=(
         "Hear the customer out, find the cause, decide a specific remedy proportionate to the "
         "loss, deliver it with the right attitude, and always evaluate afterwards."

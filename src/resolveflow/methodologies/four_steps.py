@@ -1,7 +1,7 @@
 """Four steps to a successful resolution: listen, assess, offer a solution, empower.
 
-Source: shared/seeds/000_fe878f1be6184cc4.txt. Steps and ordering rules are
-encoded from it; the guidance is written for resolveflow.
+Steps and ordering rules are encoded from the article cited in ``source``; the
+guidance is written for resolveflow, in its own words.
 
 Rules encoded as guards:
 - the assessment comes after the customer's own account has been recorded,
@@ -22,7 +22,10 @@ FOUR_STEPS = Methodology(
     id="four-steps",
     version="1.0",
     title="Four steps to a successful resolution",
-    source="shared/seeds/000_fe878f1be6184cc4.txt",
+    source=(
+        'R2R Marketing, blog article setting out "four steps to a successful resolution" with an '
+        "unhappy customer: listen, assess, offer a solution, empower your employees"
+    ),
     description=(
         "Hear the customer's side, find the cause and the lesson, make things right, "
         "and turn the lesson into procedures that equip the team."

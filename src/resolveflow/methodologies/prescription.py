@@ -1,7 +1,7 @@
 """The prescription: acknowledge the problem, remedy it now, prevent it recurring.
 
-Source: shared/seeds/004_9f1159911bd9cb6c.txt. Steps and ordering rules are
-encoded from it; the guidance is written for resolveflow.
+Steps and ordering rules are encoded from the article cited in ``source``; the
+guidance is written for resolveflow, in its own words.
 
 Rules encoded as guards:
 - none of the three steps can be skipped;
@@ -24,7 +24,10 @@ PRESCRIPTION = Methodology(
     id="prescription",
     version="1.0",
     title="The prescription for satisfying unhappy customers",
-    source="shared/seeds/004_9f1159911bd9cb6c.txt",
+    source=(
+        '"The Prescription for Satisfying Unhappy Customers", article by Crossroads Professional '
+        "Coaching, published on LinkedIn"
+    ),
     description=(
         "Three ingredients, all required: own the problem as the customer sees it, act on it "
         "now, and show what will keep it from happening again."

@@ -1,7 +1,7 @@
 """The seven A's: acknowledge, air grievances, apologize, assure, agree, act, accomplish.
 
-Source: shared/seeds/001_101f6011115c6dfc.txt. Steps and ordering rules are
-encoded from it; the guidance is written for resolveflow.
+Steps and ordering rules are encoded from the article cited in ``source``; the
+guidance is written for resolveflow, in its own words.
 
 Rules encoded as guards:
 - the grievances step ends only when the customer has finished;
@@ -25,7 +25,11 @@ SEVEN_AS = Methodology(
     id="seven-as",
     version="1.0",
     title="The seven A's of managing an unhappy customer",
-    source="shared/seeds/001_101f6011115c6dfc.txt",
+    source=(
+        "Article on handling an unhappy customer with \"seven 'A's\" (acknowledge, air grievances, "
+        "apologize, assure, agree, act, accomplish), written for owners of home-based businesses "
+        "and franchises; published on BusinessOpportunity.com, author not named"
+    ),
     description=(
         "Validate feelings, let the customer say everything, apologise regardless of fault, "
         "commit to fixing it, agree a dated written plan, carry it out, and confirm the result."
