@@ -73,6 +73,8 @@ class Catalog:
 
     def gettext(self, message: str) -> str:
         """The translation of ``message`` (without a context), or ``message`` itself."""
+        if not message:  # gettext would answer the catalog's header
+            return message
         return self._translations.gettext(message) or message
 
     __call__ = gettext
@@ -141,7 +143,7 @@ class Catalog:
                 plural(n)
         except (OSError, struct.error, ValueError, LookupError, TypeError, ArithmeticError) as error:
             # ValueError covers UnicodeDecodeError and bad Plural-Forms; LookupError an unknown charset.
-            raise InvalidInput(f"{origin}: not a readable .mo catalog: {error}", argument="path") from error
+            raise InvalidInput(f"{origin}: not a readable catalog: {error}", argument="path") from error
         catalog = cls(locale=locale or translations.info().get("language") or stem)
         catalog._translations = translations
         catalog._size = size
@@ -215,6 +217,7 @@ def _check_mo(data: bytes, origin: str) -> int:
 _PO_STRING = r'"(?:[^"\\]|\\[\\"nrt])*"'
 _PO_STRING_LINE = re.compile(_PO_STRING)
 _PO_KEYWORD_LINE = re.compile(rf"(msgctxt|msgid|msgid_plural|msgstr)(?:\[(\d{{1,2}})\])? +{_PO_STRING}")
+_NOT_PO = "not a .po line (an unknown keyword, an unterminated string or an unknown escape)"
 # Which keyword may follow which, as msgfmt reads an entry (None: between entries).
 _PO_FOLLOWS: dict[str | None, frozenset[str]] = {
     None: frozenset({"msgctxt", "msgid"}),
@@ -334,13 +337,11 @@ def _po_lines(data: bytes, catalog: BabelCatalog) -> Iterator[str]:
             if last is None:
                 raise _Malformed(number, "a string outside an entry")
             if not _PO_STRING_LINE.fullmatch(text):
-                raise _Malformed(
-                    number, f"not a .po string (unterminated, or an unknown escape): {_excerpt(text)}"
-                )
+                raise _Malformed(number, f"{_NOT_PO}: {_excerpt(text)}")
         else:
             match = _PO_KEYWORD_LINE.fullmatch(text)
             if match is None:
-                raise _Malformed(number, f"not a .po line: {_excerpt(text)}")
+                raise _Malformed(number, f"{_NOT_PO}: {_excerpt(text)}")
             keyword, form = match.group(1), match.group(2)
             if form is not None:
                 keyword += "[]"
