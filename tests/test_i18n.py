@@ -265,7 +265,13 @@ def test_po_plural_forms_and_control_characters(tmp_path: Path) -> None:
     assert len(Catalog.from_po(pot)) == 0  # the template it writes, it reads back: nothing translated
 
 
-BABEL_MODULES = ("babel", "babel.messages", "babel.messages.catalog", "babel.messages.mofile", "babel.messages.pofile")
+BABEL_MODULES = (
+    "babel",
+    "babel.messages",
+    "babel.messages.catalog",
+    "babel.messages.mofile",
+    "babel.messages.pofile",
+)
 
 
 def test_po_without_babel_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
