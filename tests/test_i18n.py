@@ -508,6 +508,9 @@ def test_translations_page_examples_run(tmp_path: Path, monkeypatch: pytest.Monk
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
     assert blocks, "docs/translations.md has no python example"
     monkeypatch.chdir(tmp_path)
+    for name, body in re.findall(r'```po title="([^"]+)"\n(.*?)```', text, flags=re.S):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(body, encoding="utf-8")
     namespace: dict[str, object] = {"__name__": "translations"}
     for block in blocks:
         exec(compile(block, "translations.md", "exec"), namespace)
