@@ -394,6 +394,9 @@ def test_bad_po_files_are_named(tmp_path: Path) -> None:
         ('msgid ""\nmsgstr "Plural-Forms: nplurals=many; plural=0;\\n"\n\nmsgid "a"\nmsgstr "b"\n', "many"),
         ('msgid "d"\nmsgid_plural "ds"\nmsgstr[0] "a"\nmsgstr[1] "b"\nmsgstr[2] "c"\n', "num_plurals"),
         ('#-#-#-#-#  fr.po  #-#-#-#-#\nmsgid "a"\nmsgstr "b"\n', ":1: cannot parse po file with conflicts"),
+        # The email parser Babel reads a header with is quadratic in its parameters.
+        ('msgid ""\nmsgstr "Content-Type: text/plain; ' + "a=b;" * 20000 + '\\n"\n', ":1: header entry over"),
+        ('msgid ""\nmsgstr ""\n' + '"X: y\\n"\n' * 600, ":1: header entry over"),
     ],
 )
 def test_malformed_po_files_are_refused(tmp_path: Path, text: str, problem: str) -> None:

@@ -43,7 +43,8 @@ INSTALL_HINT = "pip install 'resolveflow[i18n]'"
 
 # gettext's languages use at most 6 plural forms; Babel allocates nplurals strings per plural entry.
 _MAX_PLURALS = 16
-# gettext re-joins header continuation lines one by one: keep the header small (real ones are < 2 KiB).
+# gettext re-joins header continuation lines one by one, and the email parser Babel reads the header
+# with splits parameters in quadratic time: keep the header small (real ones are under 2 KiB).
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_HEADER_LINES = 512
 # msgfmt checks a plural expression by evaluating it for n = 0 .. 1000.
@@ -290,9 +291,13 @@ def _strict_babel_catalog() -> BabelCatalog:
                 raise _Malformed(line, "an empty msgid with a context")
             self.seen.add(key)
             if not msgid:
+                header = str(message.string)
+                if len(header) > _MAX_HEADER_BYTES or header.count("\n") > _MAX_HEADER_LINES:
+                    problem = f"header entry over {_MAX_HEADER_BYTES} characters or {_MAX_HEADER_LINES} lines"
+                    raise _Malformed(line, problem)
                 self.plural_forms_given = any(
-                    not header[:1].isspace() and header.partition(":")[0].strip().lower() == "plural-forms"
-                    for header in str(message.string).split("\n")
+                    not field[:1].isspace() and field.partition(":")[0].strip().lower() == "plural-forms"
+                    for field in header.split("\n")
                 )
             super().__setitem__(id, message)
 
