@@ -247,6 +247,11 @@ def test_po_locale_defaults_to_the_file_name_without_a_language_header(tmp_path:
     path = po_file(tmp_path, 'msgid "Listen"\nmsgstr "Escuchar"\n', "es.po")
     assert Catalog.from_po(path).locale == "es"
     assert Catalog.from_po(path, locale="es_MX").locale == "es_MX"
+    # The Language header is taken as written, as gettext does, whatever it says.
+    for language in ("pt-BR", "sr@latin", "Brazilian Portuguese"):
+        header = f'msgid ""\nmsgstr "Language: {language}\\n"\n\nmsgid "Listen"\nmsgstr "Ouvir"\n'
+        catalog = Catalog.from_po(po_file(tmp_path, header, "messages.po"))
+        assert catalog.locale == language and catalog("Listen") == "Ouvir"
 
 
 def test_po_plural_forms_and_control_characters(tmp_path: Path) -> None:

@@ -39,12 +39,12 @@ if TYPE_CHECKING:
 
 Translate = Callable[[str], str]
 
-INSTALL_HINT = "pip install 'resolveflow[i18n]'"
+_INSTALL_HINT = "pip install 'resolveflow[i18n]'"
 
 # gettext's languages use at most 6 plural forms; Babel allocates nplurals strings per plural entry.
 _MAX_PLURALS = 16
-# gettext re-joins header continuation lines one by one, and the email parser Babel reads the header
-# with splits parameters in quadratic time: keep the header small (real ones are under 2 KiB).
+# gettext re-joins header continuation lines one by one, and Babel reads a .po header with the email
+# parser, which splits parameters in quadratic time: keep headers small (real ones are under 2 KiB).
 _MAX_HEADER_BYTES = 64 * 1024
 _MAX_HEADER_LINES = 512
 # msgfmt checks a plural expression by evaluating it for n = 0 .. 1000.
@@ -131,8 +131,8 @@ class Catalog:
                 not a well-formed .po catalog (the message names the line).
         """
         source = Path(path)
-        compiled = _compile_po(_read(source), str(source))
-        return cls._from_mo(compiled, str(source), locale=locale, stem=source.stem)
+        compiled, language = _compile_po(_read(source), str(source))
+        return cls._from_mo(compiled, str(source), locale=locale or language, stem=source.stem)
 
     @classmethod
     def _from_mo(cls, data: bytes, origin: str, *, locale: str | None, stem: str) -> Catalog:
@@ -239,15 +239,16 @@ class _Malformed(Exception):
         self.problem = problem
 
 
-def _compile_po(data: bytes, origin: str) -> bytes:
-    """A .po file compiled to .mo bytes the way msgfmt does: fuzzy and empty entries left out."""
+def _compile_po(data: bytes, origin: str) -> tuple[bytes, str | None]:
+    """A .po file compiled to .mo bytes the way msgfmt does (fuzzy and empty entries left out),
+    and its Language header as written."""
     try:
         import babel.messages.catalog  # noqa: F401
         from babel.messages.mofile import write_mo
         from babel.messages.pofile import PoFileError, PoFileParser
     except ImportError as error:
         raise InvalidInput(
-            f"reading {origin} needs Babel: {INSTALL_HINT} "
+            f"reading {origin} needs Babel: {_INSTALL_HINT} "
             "(or compile it with msgfmt and use Catalog.from_mo)",
             argument="path",
         ) from error
@@ -266,7 +267,7 @@ def _compile_po(data: bytes, origin: str) -> bytes:
         raise InvalidInput(f"{origin}:{error.lineno + 1}: {problem}", argument="path") from error
     except (ValueError, LookupError, TypeError) as error:
         raise InvalidInput(f"{origin}: not a readable .po catalog: {error}", argument="path") from error
-    return compiled.getvalue()
+    return compiled.getvalue(), catalog.language  # type: ignore[attr-defined]
 
 
 def _strict_babel_catalog() -> BabelCatalog:
@@ -277,6 +278,7 @@ def _strict_babel_catalog() -> BabelCatalog:
 
         def __init__(self) -> None:
             self.plural_forms_given = False
+            self.language: str | None = None
             self.seen: set[tuple[str, str | None]] = set()
             super().__init__()
 
@@ -295,11 +297,23 @@ def _strict_babel_catalog() -> BabelCatalog:
                 if len(header) > _MAX_HEADER_BYTES or header.count("\n") > _MAX_HEADER_LINES:
                     problem = f"header entry over {_MAX_HEADER_BYTES} characters or {_MAX_HEADER_LINES} lines"
                     raise _Malformed(line, problem)
-                self.plural_forms_given = any(
-                    not field[:1].isspace() and field.partition(":")[0].strip().lower() == "plural-forms"
-                    for field in header.split("\n")
-                )
+                message.string = self._read_header(header)
             super().__setitem__(id, message)
+
+        def _read_header(self, header: str) -> str:
+            """The header without its Language, which is kept as written (Babel would parse it
+            as a CLDR locale, refuse some values gettext takes and infer plural rules from it)."""
+            kept, name = [], ""
+            for field in header.split("\n"):
+                if not field[:1].isspace():
+                    name, _, value = field.partition(":")
+                    name = name.strip().lower()
+                    if name == "language":
+                        self.language = value.strip() or None
+                    self.plural_forms_given |= name == "plural-forms"
+                if name != "language":
+                    kept.append(field)
+            return "\n".join(kept)
 
         @property
         def num_plurals(self) -> int:
