@@ -231,7 +231,7 @@ _PO_FOLLOWS: dict[str | None, frozenset[str]] = {
 
 
 class _Malformed(Exception):
-    """A .po problem found around Babel (not a ValueError: Babel turns those into warnings)."""
+    """A .po problem found around Babel (not a ValueError, which Babel catches and rewords)."""
 
     def __init__(self, line: int | None, problem: str) -> None:
         super().__init__(problem)
@@ -240,8 +240,10 @@ class _Malformed(Exception):
 
 
 def _compile_po(data: bytes, origin: str) -> tuple[bytes, str | None]:
-    """A .po file compiled to .mo bytes the way msgfmt does (fuzzy and empty entries left out),
-    and its Language header as written."""
+    """A .po file compiled to .mo bytes as msgfmt does it, and its Language header as written.
+
+    Fuzzy, untranslated and obsolete entries are left out; contexts and plural forms kept.
+    """
     try:
         import babel.messages.catalog  # noqa: F401
         from babel.messages.mofile import write_mo
