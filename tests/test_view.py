@@ -260,27 +260,3 @@ def test_engine_refusals_translate_by_code(clock: FakeClock) -> None:
         for r in a.refusals  # seven-as at air_grievances has no refused action: nothing to translate
     ]
     assert translated == []
-
-
-def test_message_template_lists_every_shown_message() -> None:
-    m = resolveflow.get_methodology("seven-as")
-    pot = resolveflow.message_template([m])
-    for step in m.steps:
-        assert f"msgid {json.dumps(step.title, ensure_ascii=False)}" in pot
-        for prompt in step.prompts:
-            assert json.dumps(prompt, ensure_ascii=False) in pot
-    for action in m.actions:
-        assert json.dumps(action.title, ensure_ascii=False) in pot
-        for guard in action.guards:
-            assert json.dumps(guard.message, ensure_ascii=False) in pot
-    # A .pot round-trips through the reader (empty translations are ignored).
-    assert len(Catalog({})) == 0
-
-
-def test_bad_po_files_are_named(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.po"
-    bad.write_text('msgid "x"\nmsgstr "y"\nnonsense here\n', encoding="utf-8")
-    with pytest.raises(resolveflow.InvalidInput, match=r"bad.po:3"):
-        Catalog.from_po(bad)
-    with pytest.raises(resolveflow.InvalidInput, match="cannot read"):
-        Catalog.from_po(tmp_path / "missing.po")
