@@ -79,16 +79,19 @@ class GuardField:
             ``boolean``, ``datetime`` (ISO 8601 text with a time zone <->
             an aware ``datetime``), ``choice`` (an ``enum.Enum``, written as its
             value), ``step`` (a working step's id), ``record`` (a record name
-            <-> its class), ``evidence_field`` / ``evidence_time`` (a field,
-            a date-time field, of the action's evidence) and ``evidence_value``
-            (a value of the evidence field named by the key ``of``).
+            <-> its class), ``evidence_field`` (a field of the action's
+            evidence), ``record_field`` (a field of the record named by the
+            key ``of``) and ``evidence_value`` (a value of the evidence field
+            named by the key ``of``).
         description: what it means, for the JSON Schema (editors show it).
         required: whether a file must give it; an optional key left out is
             not passed, so the class's default applies.
         attr: the keyword argument and attribute of the guard class (default: ``key``).
         choices: the enum of a ``choice`` field.
         minimum: the lowest ``integer`` or ``number`` allowed.
-        of: for ``evidence_value``, the key of this kind naming the evidence field.
+        of: the earlier key this one depends on: for ``record_field`` a ``record``
+            key, for ``evidence_value`` an ``evidence_field`` key.
+        datetime: an ``evidence_field`` or ``record_field`` must name a date-time field.
         load: optional conversion of the value once read (e.g. minutes -> timedelta);
             raise ``ValueError`` to refuse it.
         dump: its inverse, applied to the guard's attribute before writing.
@@ -102,6 +105,7 @@ class GuardField:
     choices: _Choices | None = None
     minimum: float | None = None
     of: str | None = None
+    datetime: bool = False
     load: Callable[[Any], Any] | None = attrs.field(default=None, eq=False)
     dump: Callable[[Any], Any] | None = attrs.field(default=None, eq=False)
 
@@ -165,6 +169,7 @@ class ReadContext:
     evidence: type | None
     records: Records
     error: ErrorAt
+    read: dict[str, Any] = attrs.field(factory=dict)  # key -> value read so far
 
 
 @attrs.frozen
@@ -181,22 +186,25 @@ class WriteContext:
         return f"action {self.action.name!r}, guard {self.guard.name!r}"
 
 
-def _evidence_codec(field_name: str, field: GuardField, ctx: ReadContext) -> Any:
+def _codec(record: type | None, field_name: str, field: GuardField, ctx: ReadContext) -> Any:
+    """The codec of a field of ``record`` (the action's evidence when ``field`` reads it)."""
     path = (*ctx.path, field.key)
-    if ctx.evidence is None:
+    if record is None:
         raise ctx.error(
             path,
             f"a {ctx.kind.name} guard reads the action's evidence, but this action records none; "
             "add 'evidence' to the action",
         )
-    codec = field_codec(ctx.evidence, field_name)
+    codec = field_codec(record, field_name)
     if codec is None:
-        fields = [f.attr for f in record_codec(ctx.evidence).fields]
+        fields = [f.attr for f in record_codec(record).fields]
         raise ctx.error(
             path,
             f"unknown field {field_name!r}{did_you_mean(field_name, fields)} of record "
-            f"{record_key(ctx.evidence)!r}; fields are: {', '.join(fields)}",
+            f"{record_key(record)!r}; fields are: {', '.join(fields)}",
         )
+    if field.datetime and not is_datetime(codec):
+        raise ctx.error(path, f"field {field_name!r} is not a datetime; {ctx.kind.name} compares a time")
     return codec
 
 
@@ -204,17 +212,17 @@ def _read(field: GuardField, value: Any, ctx: ReadContext) -> Any:
     kind = field.type
     if kind == "record":
         return ctx.records.get(value, (*ctx.path, field.key))
-    if kind in ("evidence_field", "evidence_time"):
-        codec = _evidence_codec(value, field, ctx)
-        if kind == "evidence_time" and not is_datetime(codec):
-            raise ctx.error(
-                (*ctx.path, field.key), f"field {value!r} is not a datetime; {ctx.kind.name} compares a time"
-            )
+    if kind == "evidence_field":
+        _codec(ctx.evidence, value, field, ctx)
+        return value
+    if kind == "record_field":
+        assert field.of is not None  # checked when the kind was registered
+        _codec(ctx.read[field.of], value, field, ctx)
         return value
     if kind == "evidence_value":
-        assert field.of is not None  # checked when the kind was registered
-        name = ctx.spec[field.of]
-        codec = _evidence_codec(name, field, ctx)
+        assert field.of is not None
+        name = ctx.read[field.of]
+        codec = _codec(ctx.evidence, name, field, ctx)
         errors: list[tuple[str, str]] = []
         loaded = codec.load(value, "", errors)
         if errors:
@@ -245,7 +253,7 @@ def _written(field: GuardField, value: Any, ctx: WriteContext) -> Any:
         return ctx.writer.record(value, (*ctx.path, field.key))
     if kind == "evidence_value":
         return _value_out(field, value, ctx)
-    if kind in ("text", "name", "step", "evidence_field", "evidence_time"):
+    if kind in ("text", "name", "step", "evidence_field", "record_field"):
         if not isinstance(value, str):
             raise _Invalid(f"expected text, got {value!r}")
         return value
@@ -299,7 +307,7 @@ def _field_schema(field: GuardField) -> dict[str, Any]:
     kind = field.type
     if kind == "text":
         return _text(title, description)
-    if kind in ("name", "step", "evidence_field", "evidence_time"):
+    if kind in ("name", "step", "evidence_field", "record_field"):
         return _name(title, description)
     if kind == "record":
         return _record_ref(title, description)
@@ -327,7 +335,7 @@ FIELD_TYPES: Final = (
     "step",
     "record",
     "evidence_field",
-    "evidence_time",
+    "record_field",
     "evidence_value",
 )
 """The types a :class:`GuardField` can have."""
@@ -401,17 +409,24 @@ def _check_field(field: GuardField, seen: Mapping[str, GuardField], where: str) 
         raise InvalidMethodology("choices must have text or integer values, to be written", where=where)
     if field.minimum is not None and field.type not in ("integer", "number"):
         raise InvalidMethodology("only integer and number fields take a minimum", where=where)
-    if field.type == "evidence_value":
-        target = seen.get(field.of or "")
-        if target is None or target.type not in ("evidence_field", "evidence_time"):
+    needs = {"evidence_value": "evidence_field", "record_field": "record"}.get(field.type)
+    if needs is not None:
+        target = seen.get(field.of) if isinstance(field.of, str) else None
+        if target is None or target.type != needs:
             raise InvalidMethodology(
-                "an evidence_value field names, with 'of', an earlier evidence_field key of its kind",
+                f"a {field.type} field names, with 'of', an earlier {needs} key of its kind; "
+                f"got {field.of!r}",
                 where=where,
             )
     elif field.of is not None:
-        raise InvalidMethodology("only an evidence_value field takes 'of'", where=where)
+        raise InvalidMethodology("only evidence_value and record_field fields take 'of'", where=where)
+    if field.datetime and field.type not in ("evidence_field", "record_field"):
+        raise InvalidMethodology("only evidence_field and record_field fields take datetime", where=where)
 
 
+_EVIDENCE_TIME: Final = GuardField(
+    "field", "evidence_field", "The date-time field of this action's evidence.", datetime=True
+)
 _BUILTIN: Final = (
     GuardKind(
         "requires",
@@ -457,13 +472,21 @@ _BUILTIN: Final = (
         "later_than_now",
         LaterThanNow,
         "A date-time field of this action's evidence must be later than the time of the action.",
-        (GuardField("field", "evidence_time", "The date-time field of this action's evidence."),),
+        (
+            GuardField(
+                "field", "evidence_field", "The date-time field of this action's evidence.", datetime=True
+            ),
+        ),
     ),
     GuardKind(
         "not_later_than_now",
         NotLaterThanNow,
         "A date-time field of this action's evidence must not be later than the time of the action.",
-        (GuardField("field", "evidence_time", "The date-time field of this action's evidence."),),
+        (
+            GuardField(
+                "field", "evidence_field", "The date-time field of this action's evidence.", datetime=True
+            ),
+        ),
     ),
     GuardKind(
         "not_before",
@@ -471,7 +494,7 @@ _BUILTIN: Final = (
         "Not before the time held in the latest record of a type (passes while there is none).",
         (
             GuardField("record", "record", "The record holding the time (built-in or declared)."),
-            GuardField("field", "name", "The record's date-time field."),
+            GuardField("field", "record_field", "The record's date-time field.", of="record", datetime=True),
         ),
     ),
     GuardKind(
@@ -599,6 +622,7 @@ class KindTable:
                 continue
             try:
                 value = _read(field, spec[field.key], ctx)
+                ctx.read[field.key] = value
                 if field.load is not None:
                     value = field.load(value)
             except InvalidMethodologyFile:
