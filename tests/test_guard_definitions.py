@@ -283,6 +283,15 @@ def test_a_registered_kind_is_listed_until_unregistered() -> None:
             "only evidence_field and record_field",
         ),
         ({"fields": ["amount"]}, "fields must be GuardField entries, got 'amount'"),
+        (
+            {"fields": [GuardField("amount", "integer", "x", attr="limit")]},
+            "the key 'amount' fills the keyword 'limit', which Limit() does not take; "
+            "it takes: amount, name, message",
+        ),
+        (
+            {"guard": Answers, "fields": []},
+            "the key 'name' fills the keyword 'name', which Answers() does not take; it takes: answer",
+        ),
     ],
 )
 def test_registering_a_bad_kind_says_what_is_expected(changes: dict[str, Any], message: str) -> None:
@@ -298,3 +307,32 @@ def test_resolveflows_own_kinds_stay() -> None:
         unregister_guard_kind("requires")
     with pytest.raises(resolveflow.InvalidMethodology, match="no such guard kind; registered: requires"):
         unregister_guard_kind("nothing")
+
+
+def test_a_key_read_with_another_needs_it() -> None:
+    @attrs.frozen(kw_only=True)
+    class Since(resolveflow.Guard):
+        at: str | None = None
+        record: type | None = None
+        name: str = "since"
+        message: str = "Not yet."
+
+        def check(self, context: GuardContext) -> Refusal | None:
+            return None
+
+    fields = [
+        GuardField("record", "record", "A record.", required=False),
+        GuardField("at", "record_field", "Its time.", of="record", datetime=True, required=False),
+    ]
+    register_guard_kind("since", Since, description="Since a time.", fields=fields, defaults=True)
+    try:
+        data = resolveflow.methodology_to_dict(
+            one_step(Action(name="go", sources="a", target="done", title="Go"))
+        )
+        data["actions"][0]["guards"] = [{"kind": "since", "at": "resume_at"}]
+        with pytest.raises(resolveflow.InvalidMethodologyFile) as info:
+            resolveflow.methodology_from_dict(data)
+        assert info.value.key_path == "actions[0].guards[0].at"
+        assert info.value.reason == "give 'record' too: this key is read with it"
+    finally:
+        unregister_guard_kind("since")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import functools
+import inspect
 import math
 import re
 import threading
@@ -210,6 +211,8 @@ def _codec(record: type | None, field_name: str, field: GuardField, ctx: ReadCon
 
 def _read(field: GuardField, value: Any, ctx: ReadContext) -> Any:
     kind = field.type
+    if field.of is not None and field.of not in ctx.read:
+        raise _Invalid(f"give {field.of!r} too: this key is read with it")
     if kind == "record":
         return ctx.records.get(value, (*ctx.path, field.key))
     if kind == "evidence_field":
@@ -376,6 +379,25 @@ def _check_kind(kind: GuardKind, known: Mapping[str, GuardKind]) -> None:
     for field in kind.fields:
         _check_field(field, seen, where)
         seen[field.key] = field
+    _check_keywords(kind, where)
+
+
+def _check_keywords(kind: GuardKind, where: str) -> None:
+    """Every field fills a keyword the class takes (name and message included)."""
+    try:
+        parameters = inspect.signature(kind.guard).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - a class without a readable signature
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    takes = [p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for field in kind.all_fields():
+        if field.attr not in takes:
+            raise InvalidMethodology(
+                f"the key {field.key!r} fills the keyword {field.attr!r}, which "
+                f"{kind.guard.__qualname__}() does not take; it takes: {', '.join(takes) or 'none'}",
+                where=where,
+            )
 
 
 def _check_field(field: GuardField, seen: Mapping[str, GuardField], where: str) -> None:
