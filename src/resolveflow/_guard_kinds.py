@@ -578,9 +578,6 @@ class KindTable:
         listed = {kind.name: kind for kind in kinds}
         return cls(listed, {kind.guard: kind for kind in listed.values()})
 
-    def names(self) -> tuple[str, ...]:
-        return tuple(self.kinds)
-
     # --- the schema ---
 
     def guard_schema(self) -> dict[str, Any]:
@@ -674,44 +671,43 @@ class KindTable:
                 "(register_guard_kind makes a guard class one of them)",
             )
         ctx = WriteContext(kind, guard, action, path, writer)
-        values: dict[str, Any] = {}
-        for field in kind.all_fields():
-            value = getattr(guard, field.attr, None)
-            if field.dump is not None and value is not None:
-                value = field.dump(value)
-            if value is not None or field.required:  # None is "left out", where a key may be
-                values[field.key] = value
-        omitted = self._omitted(kind, guard, values)
+        # The guard's own values; None is "left out", where a key may be.
+        present = {f.key: getattr(guard, f.attr, None) for f in kind.all_fields()}
+        kept = [f for f in kind.all_fields() if f.required or present[f.key] is not None]
+        omitted = self._omitted(kind, guard, {f.attr: present[f.key] for f in kept}, kept)
         out: dict[str, Any] = {"kind": kind.name}
-        for field in kind.all_fields():
-            if field.key not in values or field.key in omitted:
+        for field in kept:
+            if field.key in omitted:
                 continue
             try:
-                out[field.key] = _written(field, values[field.key], ctx)
-            except _Invalid as problem:
+                value = present[field.key]
+                if field.dump is not None and value is not None:
+                    value = field.dump(value)
+                out[field.key] = _written(field, value, ctx)
+            except InvalidMethodologyFile:
+                raise  # already at its key path
+            except (_Invalid, ValueError, TypeError) as problem:
                 raise writer.fail((*path, field.key), f"{about}: {problem}") from problem
         return out
 
-    def _omitted(self, kind: GuardKind, guard: Guard, values: Mapping[str, Any]) -> set[str]:
+    @staticmethod
+    def _omitted(
+        kind: GuardKind, guard: Guard, given: Mapping[str, Any], fields: Sequence[GuardField]
+    ) -> set[str]:
         """The optional keys a file can leave out: the guard built without them is the same."""
-        given = {f.attr: values[f.key] for f in kind.all_fields() if f.key in values}
-        loads = {f.attr: f.load for f in kind.all_fields() if f.load is not None}
+        keywords = dict(given)
         omitted: set[str] = set()
-        for field in kind.all_fields():
-            if field.required or field.key not in values:
+        for field in fields:
+            if field.required:
                 continue
-            trial = {
-                attr: loads[attr](value) if attr in loads else value
-                for attr, value in given.items()
-                if attr != field.attr
-            }
+            trial = {attr: value for attr, value in keywords.items() if attr != field.attr}
             try:
                 same = kind.guard(**trial) == guard
             except Exception:  # the key is needed when the guard cannot do without it
                 same = False
             if same:
                 omitted.add(field.key)
-                given = {attr: value for attr, value in given.items() if attr != field.attr}
+                keywords = trial
         return omitted
 
 
