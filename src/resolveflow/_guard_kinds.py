@@ -27,7 +27,7 @@ import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 import attrs
 
@@ -57,12 +57,27 @@ if TYPE_CHECKING:
 
 Path = tuple[str | int, ...]
 
-_KIND_NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
-_KEY: Final = re.compile(r"[a-z][a-z0-9_]*")
+_SNAKE: Final = re.compile(r"[a-z][a-z0-9_]*")
 _COMMON_KEYS: Final = ("kind", "name", "message")
 
 
 _Choices = type[enum.Enum]  # named here: inside GuardField, `type` is a field
+FieldType = Literal[
+    "text",
+    "name",
+    "integer",
+    "number",
+    "boolean",
+    "datetime",
+    "choice",
+    "step",
+    "record",
+    "evidence_field",
+    "record_field",
+    "evidence_value",
+]
+FIELD_TYPES: Final[tuple[str, ...]] = get_args(FieldType)
+"""The types a :class:`GuardField` can have."""
 
 
 class _Invalid(Exception):
@@ -99,7 +114,7 @@ class GuardField:
     """
 
     key: str
-    type: str
+    type: FieldType
     description: str
     required: bool = True
     attr: str = attrs.field(default=attrs.Factory(lambda field: field.key, takes_self=True))
@@ -182,9 +197,6 @@ class WriteContext:
     action: Action
     path: Path
     writer: RecordWriter
-
-    def about(self) -> str:
-        return f"action {self.action.name!r}, guard {self.guard.name!r}"
 
 
 def _codec(record: type | None, field_name: str, field: GuardField, ctx: ReadContext) -> Any:
@@ -327,30 +339,13 @@ def _field_schema(field: GuardField) -> dict[str, Any]:
     return out
 
 
-FIELD_TYPES: Final = (
-    "text",
-    "name",
-    "integer",
-    "number",
-    "boolean",
-    "datetime",
-    "choice",
-    "step",
-    "record",
-    "evidence_field",
-    "record_field",
-    "evidence_value",
-)
-"""The types a :class:`GuardField` can have."""
-
-
 # --- the table ---------------------------------------------------------------------
 
 
 def _check_kind(kind: GuardKind, known: Mapping[str, GuardKind]) -> None:
     """Refuse an entry the schema, the loader or the writer could not handle."""
     where = f"guard kind {kind.name!r}"
-    if not isinstance(kind.name, str) or not _KIND_NAME.fullmatch(kind.name):
+    if not isinstance(kind.name, str) or not _SNAKE.fullmatch(kind.name):
         raise InvalidMethodology(
             "guard kind names are what a file writes after 'kind:': lowercase letters, digits and "
             f"underscores, starting with a letter, e.g. 'credit_limit'; got {kind.name!r}",
@@ -403,7 +398,7 @@ def _check_keywords(kind: GuardKind, where: str) -> None:
 def _check_field(field: GuardField, seen: Mapping[str, GuardField], where: str) -> None:
     if not isinstance(field, GuardField):
         raise InvalidMethodology(f"fields must be GuardField entries, got {field!r}", where=where)
-    if not isinstance(field.key, str) or not _KEY.fullmatch(field.key):
+    if not isinstance(field.key, str) or not _SNAKE.fullmatch(field.key):
         raise InvalidMethodology(f"field keys are snake_case words, got {field.key!r}", where=where)
     where = f"{where}, field {field.key!r}"
     if field.key in _COMMON_KEYS:
