@@ -600,7 +600,7 @@ class KindTable:
             "kind": {
                 "title": "guard kind",
                 "description": "Which rule this is: "
-                + "; ".join(f"{k.name}: {k.description}" for k in self.kinds.values()),
+                + " ".join(f"{k.name}: {k.description}" for k in self.kinds.values()),
                 "enum": list(self.kinds),
             }
         }
