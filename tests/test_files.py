@@ -8,6 +8,7 @@ import json
 import keyword
 import re
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import attrs
 import jsonschema
 import pytest
 import yaml
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import resolveflow
@@ -28,7 +29,7 @@ from resolveflow import (
     Rule,
     evidence,
 )
-from resolveflow._file_records import RECORD_CLASSES, builtin_records
+from resolveflow._file_records import RECORD_CLASSES, builtin_records, is_datetime
 from resolveflow._files import (
     InvalidMethodologyFile,
     dump_methodology,
@@ -38,6 +39,15 @@ from resolveflow._files import (
     methodology_schema,
     methodology_to_dict,
 )
+from resolveflow._guard_kinds import (
+    BUILTIN_KINDS,
+    GuardField,
+    GuardKind,
+    current_table,
+    register_guard_kind,
+    unregister_guard_kind,
+)
+from resolveflow._schema import record_codec
 from resolveflow.methodologies import BUILTINS
 from tests.conftest import T0, FakeClock
 
@@ -411,6 +421,323 @@ def test_random_valid_files_round_trip(data: dict[str, Any]) -> None:
     for fmt in FORMATS:
         text = dump_methodology(methodology, fmt)
         assert methodology_from_text(text, fmt) == methodology, text
+
+
+# --- every guard kind of the table, and a registered one ----------------------------
+
+
+class Level(enum.Enum):
+    LOW = "low"
+    HIGH = "high"
+
+
+@attrs.frozen(kw_only=True)
+class Everything(resolveflow.Guard):
+    """A third party's guard kind with a field of every type a file can hold."""
+
+    amount: int
+    step: str
+    record: type
+    due: str
+    field: str
+    equals: object
+    ratio: float = 1.0
+    strict: bool = False
+    since: dt.datetime | None = None
+    level: Level = Level.LOW
+    note: str | None = None
+    code: str | None = None
+    name: str = "everything"
+    message: str = "Everything must hold."
+
+    def check(self, context: resolveflow.GuardContext) -> resolveflow.Refusal | None:
+        return None
+
+    def references(self) -> tuple[str, ...]:
+        return (self.step,)
+
+
+EVERYTHING_FIELDS = (
+    GuardField("amount", "integer", "An amount.", minimum=0),
+    GuardField("step", "step", "A step."),
+    GuardField("record", "record", "A record."),
+    GuardField("due", "record_field", "A time in that record.", of="record", datetime=True),
+    GuardField("field", "evidence_field", "A field of the evidence."),
+    GuardField("equals", "evidence_value", "Its value.", of="field"),
+    GuardField("ratio", "number", "A ratio.", required=False),
+    GuardField("strict", "boolean", "Strict or not.", required=False),
+    GuardField("since", "datetime", "Since when.", required=False),
+    GuardField("level", "choice", "How much.", required=False, choices=Level),
+    GuardField("note", "text", "A note.", required=False),
+    GuardField("code", "name", "A code.", required=False),
+)
+
+
+@pytest.fixture
+def everything() -> Iterator[GuardKind]:
+    kind = register_guard_kind(
+        "everything", Everything, description="Every field type.", fields=EVERYTHING_FIELDS, defaults=True
+    )
+    try:
+        yield kind
+    finally:
+        unregister_guard_kind("everything")
+
+
+PROBE = {
+    "fields": {
+        "flag": {"type": "boolean"},
+        "level": {"type": "choice", "choices": ["low", "high"]},
+        "when": {"type": "datetime"},
+        "note": {"type": "text"},
+    }
+}
+MOMENTS = st.datetimes(timezones=st.just(dt.UTC)).map(lambda moment: moment.isoformat())
+PROBE_VALUES = {
+    "flag": st.booleans(),
+    "level": st.sampled_from(["low", "high"]),
+    "when": MOMENTS,
+    "note": TEXT,
+}
+
+
+def _time_fields(record: type) -> list[str]:
+    return [f.attr for f in record_codec(record).fields if is_datetime(f.codec)]
+
+
+@st.composite
+def guard_data(draw: st.DrawFn, kind: GuardKind, steps: list[str]) -> dict[str, Any]:
+    """File data for a guard of ``kind``, drawn from its table entry alone."""
+    builtins = builtin_records()
+    spec: dict[str, Any] = {"kind": kind.name}
+    for field in kind.all_fields():
+        if not field.required and not draw(st.booleans()):
+            continue
+        kind_of = field.type
+        if kind_of == "record":
+            timed = any(f.of == field.key and f.datetime for f in kind.fields)
+            keys = sorted(k for k, r in builtins.items() if not timed or _time_fields(r))
+            value: Any = draw(st.sampled_from(keys))
+        elif kind_of == "record_field":
+            fields = [f.attr for f in record_codec(builtins[spec[field.of or ""]]).fields]
+            value = draw(
+                st.sampled_from(_time_fields(builtins[spec[field.of or ""]]) if field.datetime else fields)
+            )
+        elif kind_of == "evidence_field":
+            value = draw(st.sampled_from(["when"] if field.datetime else list(PROBE["fields"])))
+        elif kind_of == "evidence_value":
+            value = draw(PROBE_VALUES[spec[field.of or ""]])
+        elif kind_of == "step":
+            value = draw(st.sampled_from(steps))
+        elif kind_of in ("name",):
+            value = draw(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True))
+        elif kind_of == "text":
+            value = draw(TEXT)
+        elif kind_of == "integer":
+            value = draw(st.integers(int(field.minimum or 0), 10_000))
+        elif kind_of == "number":
+            value = draw(NUMBERS)
+        elif kind_of == "boolean":
+            value = draw(st.booleans())
+        elif kind_of == "datetime":
+            value = draw(MOMENTS)
+        else:
+            assert kind_of == "choice", kind_of
+            assert field.choices is not None
+            value = draw(st.sampled_from([member.value for member in field.choices]))
+        spec[field.key] = value
+    return spec
+
+
+KIND_NAMES = [*BUILTIN_KINDS, "everything"]
+
+
+@pytest.mark.parametrize("kind_name", KIND_NAMES)
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_every_guard_kind_round_trips(kind_name: str, data: st.DataObject, everything: GuardKind) -> None:
+    kind = current_table().kinds[kind_name]
+    steps = ["start", "middle"]
+    guard = data.draw(guard_data(kind, steps))
+    document = heard_like(guard, steps)
+    try:
+        methodology = methodology_from_dict(document)
+    except InvalidMethodologyFile as error:
+        # A rule the guard class enforces beyond the schema (within: a positive time limit).
+        assume(error.key_path != "actions[0].guards[0]")
+        raise
+    written = methodology_to_dict(methodology)
+    again = methodology_from_dict(written)
+    assert again == methodology
+    assert methodology_to_dict(again) == written
+    out = written["actions"][0]["guards"][0]
+    # The writer only leaves out what the guard does not need; it never changes a value.
+    assert set(out) <= set(guard)
+    assert out == {key: value for key, value in guard.items() if key in out}
+    for fmt in FORMATS:
+        assert methodology_from_text(dump_methodology(methodology, fmt), fmt) == methodology
+
+
+def heard_like(guard: dict[str, Any], steps: list[str]) -> dict[str, Any]:
+    return {
+        "resolveflow": 1,
+        "id": "kinds",
+        "version": "1.0",
+        "title": "Kinds",
+        "source": "tests",
+        "initial": steps[0],
+        "required_steps": steps[:1],
+        "records": {"probe": PROBE},
+        "steps": [{"id": step, "title": step.title()} for step in steps],
+        "outcomes": [{"id": "done", "title": "Done", "successful": True}],
+        "actions": [
+            {
+                "name": "go",
+                "title": "Go",
+                "sources": steps,
+                "target": "done",
+                "evidence": "probe",
+                "guards": [guard],
+            }
+        ],
+    }
+
+
+def test_every_kind_of_the_table_is_in_the_schema(everything: GuardKind) -> None:
+    schema = methodology_schema()["$defs"]["guard"]
+    assert schema["properties"]["kind"]["enum"] == list(KIND_NAMES)
+    branches = {b["if"]["properties"]["kind"]["const"]: b["then"] for b in schema["allOf"]}
+    assert list(branches) == KIND_NAMES
+    assert branches["everything"]["required"] == [
+        "kind",
+        "amount",
+        "step",
+        "record",
+        "due",
+        "field",
+        "equals",
+    ]
+    assert branches["everything"]["properties"]["since"]["format"] == "date-time"
+    assert branches["everything"]["properties"]["level"]["enum"] == ["low", "high"]
+    assert list(branches["within"]["properties"]) == [
+        "kind", "step", "days", "hours", "minutes", "name", "message"
+    ]  # fmt: skip
+
+
+def test_a_registered_kind_leaves_the_schema_when_unregistered(everything: GuardKind) -> None:
+    assert "everything" in methodology_schema()["$defs"]["guard"]["properties"]["kind"]["enum"]
+    unregister_guard_kind("everything")
+    try:
+        assert "everything" not in methodology_schema()["$defs"]["guard"]["properties"]["kind"]["enum"]
+        error = yaml_error(HEARD.replace("{kind: fault_needs_liability_review}", "{kind: everything}"))
+        assert error.reason.startswith("unknown guard kind 'everything'; expected one of: requires,")
+    finally:
+        register_guard_kind(
+            "everything", Everything, description="Every field type.", fields=EVERYTHING_FIELDS, defaults=True
+        )
+
+
+def test_an_unknown_kind_lists_the_registered_ones_too(everything: GuardKind) -> None:
+    error = yaml_error(HEARD.replace("{kind: fault_needs_liability_review}", "{kind: evrything}"))
+    assert error.key_path == "actions[2].guards[0].kind"
+    assert error.reason.endswith("all_plan_items_done, fault_needs_liability_review, everything")
+
+
+def everything_file(**changes: Any) -> dict[str, Any]:
+    guard = {
+        "kind": "everything", "amount": 3, "step": "start", "record": "reschedule", "due": "resume_at",
+        "field": "flag", "equals": True, "since": "2027-01-31T09:00:00+00:00", "level": "high",
+    }  # fmt: skip
+    guard.update(changes)
+    return heard_like({k: v for k, v in guard.items() if v is not None}, ["start", "middle"])
+
+
+def test_a_registered_kind_loads_and_writes(everything: GuardKind) -> None:
+    methodology = methodology_from_dict(everything_file())
+    guard = methodology.action("go").guards[0]
+    assert guard == Everything(
+        amount=3, step="start", record=evidence.Reschedule, due="resume_at", field="flag", equals=True,
+        since=dt.datetime(2027, 1, 31, 9, tzinfo=dt.UTC), level=Level.HIGH,
+    )  # fmt: skip
+    assert (
+        methodology_to_dict(methodology)["actions"][0]["guards"][0]
+        == everything_file()["actions"][0]["guards"][0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "key", "reason"),
+    [
+        ({"amount": "3"}, "amount", "expected an integer, got the text '3'"),
+        ({"amount": -1}, "amount", "must be at least 0, got -1"),
+        ({"strict": "yes"}, "strict", "expected true or false, got the text 'yes'"),
+        ({"level": "medium"}, "level", "unknown Level 'medium'; expected one of: low, high"),
+        ({"since": "2027-01-31"}, "since", "expected a date-time with a time zone, e.g. "),
+        ({"since": "soon"}, "since", "expected a date-time with a time zone, e.g. "),
+        ({"step": "nowhere"}, "step", "unknown step 'nowhere'"),
+        ({"record": "nothing"}, "record", "unknown record 'nothing'"),
+        ({"due": "reason"}, "due", "field 'reason' is not a datetime; everything compares a time"),
+        ({"due": "resume"}, "due", "unknown field 'resume' (did you mean 'resume_at'?) of record"),
+        ({"field": "flg"}, "field", "unknown field 'flg' (did you mean 'flag'?) of record 'probe'"),
+        ({"equals": "maybe"}, "equals", "not a valid value of field 'flag': expected true or false"),
+        ({"amount": None}, "", "missing required key 'amount' for a everything guard"),
+        (
+            {"colour": "red"},
+            "colour",
+            "unexpected key 'colour' for a everything guard; allowed keys are: kind,",
+        ),
+    ],
+)
+def test_a_registered_kind_reports_wrong_fields(
+    everything: GuardKind, changes: dict[str, Any], key: str, reason: str
+) -> None:
+    with pytest.raises(InvalidMethodologyFile) as info:
+        methodology_from_dict(everything_file(**changes))
+    assert info.value.key_path == "actions[0].guards[0]" + (f".{key}" if key else "")
+    assert info.value.reason.startswith(reason), info.value.reason
+
+
+def test_a_registered_guard_that_a_file_cannot_hold_fails_clearly(everything: GuardKind) -> None:
+    methodology = methodology_from_dict(everything_file())
+    action = methodology.action("go")
+    bad = attrs.evolve(action.guards[0], amount="three")
+    changed = attrs.evolve(methodology, actions=(attrs.evolve(action, guards=(bad,)),))
+    with pytest.raises(InvalidMethodologyFile) as info:
+        methodology_to_dict(changed)
+    assert info.value.key_path == "actions[0].guards[0].amount"
+    assert "guard 'everything': expected an integer, got 'three'" in str(info.value)
+
+
+def test_a_field_may_convert_its_value() -> None:
+    @attrs.frozen(kw_only=True)
+    class Cooling(resolveflow.Guard):
+        wait: dt.timedelta
+        name: str = "cooling_off"
+        message: str = "Wait a little."
+
+        def check(self, context: resolveflow.GuardContext) -> resolveflow.Refusal | None:
+            return None
+
+    register_guard_kind(
+        "cooling_off",
+        Cooling,
+        description="A cooling-off period.",
+        fields=[
+            GuardField(
+                "minutes", "integer", "How long.", attr="wait", minimum=1,
+                load=lambda minutes: dt.timedelta(minutes=minutes),
+                dump=lambda wait: wait // dt.timedelta(minutes=1),
+            )
+        ],
+        defaults=True,
+    )  # fmt: skip
+    try:
+        document = heard_like({"kind": "cooling_off", "minutes": 90}, ["start"])
+        methodology = methodology_from_dict(document)
+        assert methodology.action("go").guards[0] == Cooling(wait=dt.timedelta(minutes=90))
+        assert methodology_to_dict(methodology) == document
+    finally:
+        unregister_guard_kind("cooling_off")
 
 
 # --- the schema -------------------------------------------------------------------

@@ -11,6 +11,7 @@ import pytest
 import resolveflow
 from resolveflow import Action, GuardContext, Methodology, Outcome, Refusal, Step
 from resolveflow import evidence as ev
+from resolveflow._guard_kinds import GuardField, guard_kinds, register_guard_kind, unregister_guard_kind
 
 
 def one_step(action: Action) -> Methodology:
@@ -208,3 +209,130 @@ def test_time_guards_round_trip_through_files() -> None:
         text = resolveflow.dump_methodology(m, fmt)
         assert "not_before" in text and "within" in text
         assert resolveflow.methodology_from_text(text, fmt) == m
+
+
+# --- guard kinds for methodology files ------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Limit(resolveflow.Guard):
+    amount: int
+    name: str = "within_limit"
+    message: str = "Over the limit."
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        return None
+
+
+def limit_kind(**changes: Any) -> dict[str, Any]:
+    arguments: dict[str, Any] = {
+        "name": "limit",
+        "guard": Limit,
+        "description": "Stays within a limit.",
+        "fields": [GuardField("amount", "integer", "The limit.")],
+        "defaults": True,
+    }
+    arguments.update(changes)
+    return arguments
+
+
+def test_a_registered_kind_is_listed_until_unregistered() -> None:
+    kind = register_guard_kind(**limit_kind())
+    try:
+        assert kind in guard_kinds()
+        assert kind.keys() == ("kind", "amount", "name", "message")
+    finally:
+        unregister_guard_kind("limit")
+    assert kind not in guard_kinds()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"name": "Limit"}, "guard kind: guard kind names are what a file writes after 'kind:'"),
+        (
+            {"name": "requires"},
+            "guard kind 'requires': the name is already taken by Requires",
+        ),
+        ({"guard": ev.Plan}, "guard kind 'limit': expected a Guard subclass, got <class"),
+        ({"guard": resolveflow.Rule}, "guard kind 'limit': a Rule holds Python code, which a file cannot"),
+        (
+            {"guard": resolveflow.Requires},
+            "guard kind 'limit': Requires is already the guard kind 'requires'; a class is one kind",
+        ),
+        ({"description": " "}, "guard kind 'limit': needs a description"),
+        (
+            {"fields": [GuardField("amount", "int", "The limit.")]},
+            "guard kind 'limit', field 'amount': unknown field type 'int' (did you mean 'integer'?); "
+            "types are: text, name, integer,",
+        ),
+        ({"fields": [GuardField("Amount", "integer", "x")]}, "field keys are snake_case words, got 'Amount'"),
+        ({"fields": [GuardField("message", "text", "x")]}, "'message' is a key of every guard kind"),
+        (
+            {"fields": [GuardField("amount", "integer", "x"), GuardField("amount", "integer", "y")]},
+            "field 'amount': the key is listed twice",
+        ),
+        ({"fields": [GuardField("level", "choice", "x")]}, "a choice field, and only a choice field"),
+        (
+            {"fields": [GuardField("equals", "evidence_value", "x", of="field")]},
+            "a evidence_value field names, with 'of', an earlier evidence_field key of its kind; got 'field'",
+        ),
+        ({"fields": [GuardField("amount", "text", "x", minimum=0)]}, "only integer and number fields take"),
+        (
+            {"fields": [GuardField("step", "step", "x", datetime=True)]},
+            "only evidence_field and record_field",
+        ),
+        ({"fields": ["amount"]}, "fields must be GuardField entries, got 'amount'"),
+        (
+            {"fields": [GuardField("amount", "integer", "x", attr="limit")]},
+            "the key 'amount' fills the keyword 'limit', which Limit() does not take; "
+            "it takes: amount, name, message",
+        ),
+        (
+            {"guard": Answers, "fields": []},
+            "the key 'name' fills the keyword 'name', which Answers() does not take; it takes: answer",
+        ),
+    ],
+)
+def test_registering_a_bad_kind_says_what_is_expected(changes: dict[str, Any], message: str) -> None:
+    before = guard_kinds()
+    with pytest.raises(resolveflow.InvalidMethodology) as info:
+        register_guard_kind(**limit_kind(**changes))
+    assert str(info.value).startswith(message) or message in str(info.value), str(info.value)
+    assert guard_kinds() == before
+
+
+def test_resolveflows_own_kinds_stay() -> None:
+    with pytest.raises(resolveflow.InvalidMethodology, match="own guard kinds cannot be removed"):
+        unregister_guard_kind("requires")
+    with pytest.raises(resolveflow.InvalidMethodology, match="no such guard kind; registered: requires"):
+        unregister_guard_kind("nothing")
+
+
+def test_a_key_read_with_another_needs_it() -> None:
+    @attrs.frozen(kw_only=True)
+    class Since(resolveflow.Guard):
+        at: str | None = None
+        record: type | None = None
+        name: str = "since"
+        message: str = "Not yet."
+
+        def check(self, context: GuardContext) -> Refusal | None:
+            return None
+
+    fields = [
+        GuardField("record", "record", "A record.", required=False),
+        GuardField("at", "record_field", "Its time.", of="record", datetime=True, required=False),
+    ]
+    register_guard_kind("since", Since, description="Since a time.", fields=fields, defaults=True)
+    try:
+        data = resolveflow.methodology_to_dict(
+            one_step(Action(name="go", sources="a", target="done", title="Go"))
+        )
+        data["actions"][0]["guards"] = [{"kind": "since", "at": "resume_at"}]
+        with pytest.raises(resolveflow.InvalidMethodologyFile) as info:
+            resolveflow.methodology_from_dict(data)
+        assert info.value.key_path == "actions[0].guards[0].at"
+        assert info.value.reason == "give 'record' too: this key is read with it"
+    finally:
+        unregister_guard_kind("since")

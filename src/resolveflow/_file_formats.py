@@ -28,7 +28,14 @@ if TYPE_CHECKING:
 Path = tuple[str | int, ...]
 
 FORMATS: Final = ("yaml", "toml", "json")
-EXTENSIONS: Final[Mapping[str, str]] = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}
+_FORMAT_OF_SUFFIX: Final[Mapping[str, str]] = {
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".toml": "toml",
+    ".json": "json",
+}
+FILE_SUFFIXES: Final = tuple(_FORMAT_OF_SUFFIX)
+"""The file extensions methodology files may have (lowercase; compare ``suffix.lower()``)."""
 
 
 @attrs.frozen
@@ -81,7 +88,7 @@ class Positions:
 
 def format_of(suffix: str) -> str | None:
     """The format for a file extension such as ``.yml``, or None."""
-    return EXTENSIONS.get(suffix.lower())
+    return _FORMAT_OF_SUFFIX.get(suffix.lower())
 
 
 # --- parsing ------------------------------------------------------------------
@@ -421,10 +428,6 @@ def _toml_string(value: str) -> str:
 
 def _toml_key(key: str) -> str:
     return key if _BARE_KEY.fullmatch(key) else _toml_string(key)
-
-
-def _is_table(value: object) -> bool:
-    return isinstance(value, Mapping)
 
 
 def _is_table_array(value: object) -> bool:

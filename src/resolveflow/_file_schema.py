@@ -8,7 +8,9 @@ naming a step, a guard naming a record) cannot be expressed in JSON Schema and
 are checked by the loader afterwards.
 
 Every object is closed (``additionalProperties: false``): a misspelt key is an
-error, not an ignored line. Guards and record fields are validated per kind
+error, not an ignored line. The guard part comes from the table of guard kinds
+(_guard_kinds.py), so a registered kind is in the schema too. Guards and record
+fields are validated per kind
 with ``if``/``then`` rather than ``oneOf``, because a validator can then say
 "unexpected key 'field' for a requires guard" instead of "not valid under any
 of the given schemas".
@@ -19,13 +21,17 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import difflib
+import functools
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from resolveflow._methodology import _ID, _NAME, _VERSION
 from resolveflow._schema import JSONSCHEMA_DIALECT
+
+if TYPE_CHECKING:
+    from resolveflow._guard_kinds import KindTable
 
 FORMAT_VERSION: Final = 1
 """The file format version this resolveflow reads and writes (the ``resolveflow:`` key)."""
@@ -49,22 +55,6 @@ PATTERN_HINTS: Final[Mapping[str, str]] = {
     RECORD_NAME_PATTERN: "use lowercase words joined by underscores, each starting with a letter, "
     "e.g. 'refund_request'",
     NON_BLANK_PATTERN: "must not be blank",
-}
-
-GUARD_KINDS: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
-    # kind: (required keys besides 'kind', optional keys)
-    "requires": (("record",), ("at_step", "name", "message")),
-    "after_step": (("step",), ("name", "message")),
-    "evidence_is": (("field", "equals", "name", "message"), ()),
-    "later_than_now": (("field", "name", "message"), ()),
-    "not_later_than_now": (("field", "name", "message"), ()),
-    "not_before": (("record", "field", "name", "message"), ()),
-    "within": (("step", "name", "message"), ("days", "hours", "minutes")),
-    "sound_plan": ((), ("name", "message")),
-    "plan_item_open": ((), ("name", "message")),
-    "plan_has_open_items": ((), ("name", "message")),
-    "all_plan_items_done": ((), ("name", "message")),
-    "fault_needs_liability_review": ((), ("name", "message")),
 }
 
 _COMMON_FIELD_KEYS: Final = ("type", "title", "description", "optional")
@@ -120,67 +110,6 @@ def _name(title: str, description: str) -> dict[str, Any]:
 
 def _record_ref(title: str, description: str) -> dict[str, Any]:
     return {"type": "string", "pattern": RECORD_NAME_PATTERN, "title": title, "description": description}
-
-
-_GUARD_PROPERTIES: Final[Mapping[str, dict[str, Any]]] = {
-    "kind": {
-        "title": "guard kind",
-        "description": "Which rule this is.",
-        "enum": list(GUARD_KINDS),
-    },
-    "record": _record_ref(
-        "Record", "requires: the evidence record that must already be on the case (built-in or declared)."
-    ),
-    "at_step": _name("At step", "requires: only records made by an action taken at this step count."),
-    "step": _name(
-        "Step", "after_step: the step the case must have passed through; within: the step the time runs from."
-    ),
-    "field": _name(
-        "Field", "evidence_is, later_than_now, not_later_than_now: the field of this action's evidence."
-    ),
-    "days": {"type": "integer", "minimum": 0, "title": "Days", "description": "within: days allowed."},
-    "hours": {"type": "integer", "minimum": 0, "title": "Hours", "description": "within: hours allowed."},
-    "minutes": {
-        "type": "integer",
-        "minimum": 0,
-        "title": "Minutes",
-        "description": "within: minutes allowed.",
-    },
-    "equals": {
-        "title": "Equals",
-        "description": "evidence_is: the value the field must have (a valid value of that field).",
-    },
-    "name": _name(
-        "Name",
-        "The refusal code the guard gives (snake_case). Optional for kinds that have a default.",
-    ),
-    "message": _text("Message", "What the agent reads when the guard refuses."),
-}
-
-
-def _guard_schema() -> dict[str, Any]:
-    branches = []
-    for kind, (required, optional) in GUARD_KINDS.items():
-        keys = ("kind", *required, *optional)
-        branches.append(
-            {
-                "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
-                "then": {
-                    "properties": {key: {} for key in keys},
-                    "required": ["kind", *required],
-                    "additionalProperties": False,
-                },
-            }
-        )
-    return {
-        "title": "Guard",
-        "description": "A declarative rule checked before the action; every failing one is reported.",
-        "type": "object",
-        "properties": dict(_GUARD_PROPERTIES),
-        "required": ["kind"],
-        "additionalProperties": False,
-        "allOf": branches,
-    }
 
 
 _FIELD_PROPERTIES: Final[Mapping[str, dict[str, Any]]] = {
@@ -273,7 +202,7 @@ def _item_schema() -> dict[str, Any]:
     }
 
 
-def _build_schema() -> dict[str, Any]:
+def _build_schema(guard: dict[str, Any]) -> dict[str, Any]:
     return {
         "$schema": JSONSCHEMA_DIALECT,
         "$id": SCHEMA_ID,
@@ -433,7 +362,7 @@ def _build_schema() -> dict[str, Any]:
                 "required": ["name", "title", "sources"],
                 "additionalProperties": False,
             },
-            "guard": _guard_schema(),
+            "guard": guard,
             "record": {
                 "title": "Evidence record",
                 "description": "An evidence record type: what an action records, as a form.",
@@ -459,7 +388,12 @@ def _build_schema() -> dict[str, Any]:
     }
 
 
-_SCHEMA: Final = _build_schema()
+@functools.lru_cache(maxsize=8)
+def schema_for(table: KindTable) -> dict[str, Any]:
+    """The file schema with a table's guard kinds (cached per table: do not modify it)."""
+    from resolveflow._guard_kinds import guard_schema
+
+    return _build_schema(guard_schema(table))
 
 
 def methodology_schema() -> dict[str, Any]:
@@ -469,6 +403,7 @@ def methodology_schema() -> dict[str, Any]:
     file (e.g. save it as ``methodology.schema.json`` and start a YAML file
     with ``# yaml-language-server: $schema=methodology.schema.json``).
     Cross-references (targets, record names) are checked when loading.
+    Guard kinds registered with ``register_guard_kind`` are in it.
 
     Returns:
         A fresh copy of the schema, safe to modify.
@@ -480,7 +415,10 @@ def methodology_schema() -> dict[str, Any]:
         >>> schema["required"][:3]
         ['resolveflow', 'id', 'version']
     """
-    return copy.deepcopy(_SCHEMA)
+    # Imported here: the guard kinds' module builds on this one (patterns, helpers).
+    from resolveflow._guard_kinds import current_table
+
+    return copy.deepcopy(schema_for(current_table()))
 
 
 # --- turning validation errors into messages -----------------------------------

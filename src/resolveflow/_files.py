@@ -31,7 +31,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from resolveflow._file_formats import (
-    EXTENSIONS,
+    FILE_SUFFIXES,
     FORMATS,
     EmitProblem,
     Positions,
@@ -46,37 +46,17 @@ from resolveflow._file_records import (
     Records,
     RecordWriter,
     did_you_mean,
-    field_codec,
-    is_datetime,
 )
 from resolveflow._file_schema import (
-    _SCHEMA,
     FORMAT_VERSION,
     describe_value,
     first_problem,
     methodology_schema,
+    schema_for,
 )
-from resolveflow._guards import (
-    AfterStep,
-    EvidenceIs,
-    Guard,
-    LaterThanNow,
-    NotBefore,
-    NotLaterThanNow,
-    Requires,
-    Rule,
-    WithinDeadline,
-)
+from resolveflow._guard_kinds import KindTable, current_table
 from resolveflow._methodology import Action, Methodology, Outcome, Step
-from resolveflow._schema import record_codec, record_key
 from resolveflow.exceptions import InvalidInput, InvalidMethodology, InvalidMethodologyFile
-from resolveflow.methodologies._guards import (
-    AllPlanItemsDone,
-    FaultNeedsLiabilityReview,
-    PlanHasOpenItems,
-    PlanItemOpen,
-    SoundPlan,
-)
 
 __all__ = [
     "InvalidMethodologyFile",
@@ -157,23 +137,23 @@ def _plain(value: object, path: Path, where: _Where, active: set[int]) -> object
     return value
 
 
-@functools.cache
-def _validator() -> Any:
+@functools.lru_cache(maxsize=8)
+def _validator(table: KindTable) -> Any:
     try:
         import jsonschema  # type: ignore[import-untyped, unused-ignore]
     except ImportError as error:  # pragma: no cover - the 'files' extra installs it
         raise ImportError("methodology files need jsonschema: pip install 'resolveflow[files]'") from error
-    return jsonschema.Draft202012Validator(_SCHEMA)
+    return jsonschema.Draft202012Validator(schema_for(table))
 
 
-def _validate(data: dict[str, Any], where: _Where) -> None:
+def _validate(data: dict[str, Any], where: _Where, table: KindTable) -> None:
     if "resolveflow" not in data:
         raise where.error(
             (),
             f"missing required key 'resolveflow': start the file with 'resolveflow: {FORMAT_VERSION}' "
             "(the version of the file format)",
         )
-    problem = first_problem(data, list(_validator().iter_errors(data)))
+    problem = first_problem(data, list(_validator(table).iter_errors(data)))
     if problem is None:
         return
     reason = problem.message
@@ -189,7 +169,7 @@ def _texts(value: str | list[str] | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _check_references(data: Mapping[str, Any], where: _Where) -> None:
+def _check_references(data: Mapping[str, Any], where: _Where, table: KindTable) -> None:
     """Cross-references, checked here so that each error names its exact key path."""
     steps = [s["id"] for s in data["steps"]]
     outcomes = [o["id"] for o in data["outcomes"]]
@@ -246,71 +226,9 @@ def _check_references(data: Mapping[str, Any], where: _Where) -> None:
                 f"steps are: {', '.join(steps)}; outcomes are: {', '.join(outcomes)}",
             )
         for number, guard in enumerate(action.get("guards", ())):
-            for key in ("at_step", "step"):
+            for key in table.kinds[guard["kind"]].step_keys():
                 if guard.get(key) is not None:
                     working_step((*path, "guards", number, key), guard[key])
-
-
-_GUARD_CLASSES: Final[Mapping[str, type[Guard]]] = {
-    "requires": Requires,
-    "after_step": AfterStep,
-    "evidence_is": EvidenceIs,
-    "later_than_now": LaterThanNow,
-    "not_later_than_now": NotLaterThanNow,
-    "not_before": NotBefore,
-    "within": WithinDeadline,
-    "sound_plan": SoundPlan,
-    "plan_item_open": PlanItemOpen,
-    "plan_has_open_items": PlanHasOpenItems,
-    "all_plan_items_done": AllPlanItemsDone,
-    "fault_needs_liability_review": FaultNeedsLiabilityReview,
-}
-_KIND_OF: Final = {cls: kind for kind, cls in _GUARD_CLASSES.items()}
-
-
-def _guard(
-    spec: Mapping[str, Any], path: Path, evidence: type | None, records: Records, where: _Where
-) -> Guard:
-    kind = spec["kind"]
-    kwargs: dict[str, Any] = {key: spec[key] for key in ("name", "message") if key in spec}
-    if kind == "requires":
-        kwargs["record"] = records.get(spec["record"], (*path, "record"))
-        kwargs["at_step"] = spec.get("at_step")
-    elif kind == "after_step":
-        kwargs["step"] = spec["step"]
-    elif kind == "not_before":
-        kwargs["record"] = records.get(spec["record"], (*path, "record"))
-        kwargs["field"] = spec["field"]
-    elif kind == "within":
-        kwargs["step"] = spec["step"]
-        kwargs.update({unit: spec[unit] for unit in ("days", "hours", "minutes") if unit in spec})
-    elif "field" in spec:
-        field = spec["field"]
-        if evidence is None:
-            raise where.error(
-                (*path, "field"),
-                f"a {kind} guard reads the action's evidence, but this action records none; "
-                "add 'evidence' to the action",
-            )
-        codec = field_codec(evidence, field)
-        fields = [f.attr for f in record_codec(evidence).fields]
-        if codec is None:
-            raise where.error(
-                (*path, "field"),
-                f"unknown field {field!r}{did_you_mean(field, fields)} of record "
-                f"{record_key(evidence)!r}; fields are: {', '.join(fields)}",
-            )
-        kwargs["field"] = field
-        if kind in ("later_than_now", "not_later_than_now") and not is_datetime(codec):
-            raise where.error((*path, "field"), f"field {field!r} is not a datetime; {kind} compares a time")
-        if kind == "evidence_is":
-            errors: list[tuple[str, str]] = []
-            value = codec.load(spec["equals"], "", errors)
-            if errors:
-                raise where.error((*path, "equals"), f"not a valid value of field {field!r}: {errors[0][1]}")
-            kwargs["equals"] = value
-    cls = _GUARD_CLASSES[kind]
-    return where.attempt(path, lambda: cls(**kwargs))
 
 
 def _step(spec: Mapping[str, Any]) -> Step:
@@ -331,11 +249,11 @@ def _outcome(spec: Mapping[str, Any]) -> Outcome:
     )
 
 
-def _action(spec: Mapping[str, Any], path: Path, records: Records, where: _Where) -> Action:
+def _action(spec: Mapping[str, Any], path: Path, records: Records, where: _Where, table: KindTable) -> Action:
     evidence_name = spec.get("evidence")
     evidence = records.get(evidence_name, (*path, "evidence")) if evidence_name is not None else None
     guards = tuple(
-        _guard(guard, (*path, "guards", number), evidence, records, where)
+        table.read(guard, (*path, "guards", number), evidence, records, where.error, where.attempt)
         for number, guard in enumerate(spec.get("guards", ()))
     )
     return where.attempt(
@@ -360,8 +278,9 @@ def _build(raw: object, where: _Where) -> Methodology:
             f"expected a mapping at the top (resolveflow: {FORMAT_VERSION}, id: ..., steps: ...), "
             f"got {describe_value(data) if data is not None else 'an empty document'}",
         )
-    _validate(data, where)
-    _check_references(data, where)
+    table = current_table()  # one table of guard kinds from validation to build
+    _validate(data, where, table)
+    _check_references(data, where, table)
     # One load at a time: the record classes it makes are cached only if it succeeds,
     # and a second load of the same file must find them.
     with CACHE_LOCK:
@@ -374,7 +293,9 @@ def _build(raw: object, where: _Where) -> Methodology:
             where.attempt(("outcomes", index), functools.partial(_outcome, o))
             for index, o in enumerate(data["outcomes"])
         ]
-        actions = [_action(a, ("actions", index), records, where) for index, a in enumerate(data["actions"])]
+        actions = [
+            _action(a, ("actions", index), records, where, table) for index, a in enumerate(data["actions"])
+        ]
         records.check_all_used()
         methodology = where.attempt(
             (),
@@ -477,7 +398,7 @@ def _format_for(path: FilePath, argument: str) -> str:
     if fmt is None:
         raise InvalidInput(
             f"cannot tell the format of {str(path)!r} from its extension; use one of: "
-            f"{', '.join(EXTENSIONS)}",
+            f"{', '.join(FILE_SUFFIXES)}",
             argument=argument,
         )
     return fmt
@@ -536,82 +457,7 @@ def _writer(methodology: Methodology) -> RecordWriter:
     return RecordWriter(fail)
 
 
-def _guard_dict(guard: Guard, action: Action, path: Path, writer: RecordWriter) -> dict[str, Any]:
-    cls = type(guard)
-    about = f"action {action.name!r}, guard {guard.name!r}"
-    if cls is Rule:
-        raise writer.fail(
-            path,
-            f"{about} is a Rule (a Python predicate); files hold only declarative guards "
-            f"({', '.join(_GUARD_CLASSES)}). Keep this methodology in Python, or replace the rule",
-        )
-    kind = _KIND_OF.get(cls)
-    if kind is None:
-        raise writer.fail(
-            path,
-            f"{about} is a {cls.__qualname__}, a guard kind written in Python; files hold only "
-            f"the declarative kinds: {', '.join(_GUARD_CLASSES)}",
-        )
-    out: dict[str, Any] = {"kind": kind}
-    default: Guard | None
-    if isinstance(guard, Requires):
-        out["record"] = writer.record(guard.record, path)
-        if guard.at_step is not None:
-            out["at_step"] = guard.at_step
-        default = Requires(record=guard.record, at_step=guard.at_step)
-    elif isinstance(guard, AfterStep):
-        out["step"] = guard.step
-        default = AfterStep(step=guard.step)
-    elif isinstance(guard, NotBefore):
-        out["record"] = writer.record(guard.record, path)
-        out["field"] = guard.field
-        default = None
-    elif isinstance(guard, WithinDeadline):
-        out["step"] = guard.step
-        out.update(
-            {unit: getattr(guard, unit) for unit in ("days", "hours", "minutes") if getattr(guard, unit)}
-        )
-        default = None
-    elif isinstance(guard, EvidenceIs | LaterThanNow | NotLaterThanNow):
-        out["field"] = guard.field
-        if isinstance(guard, EvidenceIs):
-            out["equals"] = _equals_out(guard, action, path, writer)
-        default = None
-    else:
-        default = cls()
-    for key in ("name", "message"):
-        if default is None or getattr(guard, key) != getattr(default, key):
-            out[key] = getattr(guard, key)
-    return out
-
-
-def _json_compatible(value: object) -> bool:
-    if value is None or isinstance(value, str | bool | int | float):
-        return True
-    if isinstance(value, list):
-        return all(_json_compatible(v) for v in value)
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_compatible(v) for k, v in value.items())
-    return False
-
-
-def _equals_out(guard: EvidenceIs, action: Action, path: Path, writer: RecordWriter) -> object:
-    assert action.evidence is not None  # Action refuses an evidence guard without evidence
-    codec = field_codec(action.evidence, guard.field)
-    assert codec is not None  # and a guard on a field the record does not have
-    value = codec.dump(guard.equals)
-    errors: list[tuple[str, str]] = []
-    # What is written must load back to the very same value.
-    if not _json_compatible(value) or codec.load(value, "", errors) != guard.equals or errors:
-        raise writer.fail(
-            (*path, "equals"),
-            f"action {action.name!r}, guard {guard.name!r}: equals={guard.equals!r} is not a value "
-            f"field {guard.field!r} can hold",
-        )
-    return value
-
-
-def _action_dict(action: Action, path: Path, writer: RecordWriter) -> dict[str, Any]:
+def _action_dict(action: Action, path: Path, writer: RecordWriter, table: KindTable) -> dict[str, Any]:
     out: dict[str, Any] = {"name": action.name, "title": action.title}
     if action.description is not None:
         out["description"] = action.description
@@ -621,7 +467,7 @@ def _action_dict(action: Action, path: Path, writer: RecordWriter) -> dict[str, 
         out["evidence"] = writer.record(action.evidence, (*path, "evidence"))
     if action.guards:
         out["guards"] = [
-            _guard_dict(guard, action, (*path, "guards", number), writer)
+            table.write(guard, action, (*path, "guards", number), writer)
             for number, guard in enumerate(action.guards)
         ]
     return out
@@ -635,7 +481,8 @@ def methodology_to_dict(methodology: Methodology) -> dict[str, Any]:
     them (loading such a file gives new, equivalent classes).
 
     Args:
-        methodology: any methodology whose guards are declarative.
+        methodology: any methodology whose guards are of kinds files hold
+            (resolveflow's own, or registered with ``register_guard_kind``).
 
     Returns:
         The dict; ``methodology_from_dict`` of it equals ``methodology``
@@ -643,8 +490,8 @@ def methodology_to_dict(methodology: Methodology) -> dict[str, Any]:
 
     Raises:
         InvalidMethodologyFile: it holds something a file cannot express: a
-            ``Rule`` or a custom guard class (the error names the action and
-            guard), or a record class with validators or non-null defaults.
+            ``Rule`` or a guard class not registered as a kind (the error names
+            the action and guard), or a record class with validators or non-null defaults.
 
     Example:
         >>> import resolveflow
@@ -653,7 +500,8 @@ def methodology_to_dict(methodology: Methodology) -> dict[str, Any]:
         (['resolveflow', 'id', 'version', 'title'], 'problem_acknowledgement')
     """
     writer = _writer(methodology)
-    actions = [_action_dict(a, ("actions", i), writer) for i, a in enumerate(methodology.actions)]
+    table = current_table()
+    actions = [_action_dict(a, ("actions", i), writer, table) for i, a in enumerate(methodology.actions)]
     out: dict[str, Any] = {
         "resolveflow": FORMAT_VERSION,
         "id": methodology.id,
