@@ -67,7 +67,7 @@ def example_case() -> resolveflow.Case:
 
 def shipped() -> list[resolveflow.Methodology]:
     """Every methodology resolveflow ships: the Python built-ins, then those written as files."""
-    return [*BUILTINS, *(load_methodology(path) for path in sorted(FILES.glob("*.yaml")))]
+    return [*BUILTINS, *(load_methodology(path) for path in sorted(FILES.glob("*.toml")))]
 
 
 def expected_pages() -> dict[Path, str]:

@@ -36,10 +36,9 @@ from rich.text import Text
 
 import resolveflow
 from resolveflow._case import Case
+from resolveflow._file_formats import FILE_SUFFIXES
 from resolveflow._methodology import Methodology, Step
 from resolveflow.exceptions import InvalidEvidence, InvalidMethodology, Refused, ResolveflowError
-
-FILE_SUFFIXES = (".yaml", ".yml", ".toml", ".json")
 
 # The optional packages a command may need, by top-level module, with the extra that installs them.
 _EXTRAS: Final = {

@@ -45,6 +45,7 @@ from resolveflow._guards import (
     WithinDeadline,
 )
 from resolveflow._schema import record_codec, record_key
+from resolveflow.exceptions import InvalidMethodology, InvalidMethodologyFile
 from resolveflow.methodologies._guards import (
     AllPlanItemsDone,
     FaultNeedsLiabilityReview,
@@ -52,7 +53,6 @@ from resolveflow.methodologies._guards import (
     PlanItemOpen,
     SoundPlan,
 )
-from resolveflow.exceptions import InvalidMethodology, InvalidMethodologyFile
 
 if TYPE_CHECKING:
     from resolveflow._methodology import Action

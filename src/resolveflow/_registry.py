@@ -27,11 +27,11 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Final
 
+from resolveflow._file_formats import FILE_SUFFIXES
 from resolveflow._methodology import Methodology
 from resolveflow.exceptions import InvalidInput, InvalidMethodology, UnknownMethodology
 
 ENTRY_POINT_GROUP: Final = "resolveflow.methodologies"
-FILE_SUFFIXES: Final = (".yaml", ".yml", ".toml", ".json")
 SHIPPED_SUFFIX: Final = ".toml"  # the shipped files are TOML only: tomllib is in the standard library
 
 _lock = threading.RLock()
@@ -119,9 +119,9 @@ def _open_shipped(methodology_id: str) -> bool:
     if path is None:
         return False
     try:
-        from resolveflow._files import load_methodology
+        from resolveflow._files import load_shipped
 
-        methodology = load_methodology(path)
+        methodology = load_shipped(path)
     except ImportError as error:
         with _lock:
             _unreadable.update(dict.fromkeys(_shipped, error))
