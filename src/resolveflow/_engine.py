@@ -22,16 +22,13 @@ why. transitions' own exceptions never leave this module.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from transitions import Machine, MachineError
 
 from resolveflow._guards import Guard, GuardContext, run_guard
 from resolveflow._refusal import Refusal
-
-if TYPE_CHECKING:
-    from resolveflow._methodology import Methodology
 
 # transitions logs every condition and callback at DEBUG/INFO; a CRM's root
 # logger at INFO would otherwise receive a line per guard check.
@@ -91,35 +88,48 @@ class Engine:
 
     __slots__ = ("_machine", "_table", "memo", "methodology_key")
 
-    def __init__(self, methodology: Methodology) -> None:
-        self.methodology_key = methodology.key
+    def __init__(
+        self,
+        key: tuple[str, str],
+        *,
+        states: Sequence[str],
+        initial: str,
+        actions: Iterable[tuple[str, Sequence[str], str | None, Sequence[Guard]]],
+    ) -> None:
+        """One Machine for a methodology version ``key``.
+
+        ``actions`` gives each action as ``(name, sources, target, guards)``; the
+        methodology (``_methodology.py``) checked them before, and passes plain
+        values so that this module needs nothing of it.
+        """
+        self.methodology_key = key
         transitions = [
             {
-                "trigger": action.name,
+                "trigger": name,
                 "source": source,
-                "dest": action.target,
-                "conditions": [_GuardCondition(action.guards)],
+                "dest": target,
+                "conditions": [_GuardCondition(guards)],
             }
-            for action in methodology.actions
-            for source in action.sources
+            for name, sources, target, guards in actions
+            for source in sources
         ]
         try:
             self._machine = Machine(
                 model=None,
-                states=list(methodology.step_ids),
-                initial=methodology.initial,
+                states=list(states),
+                initial=initial,
                 transitions=transitions,
                 auto_transitions=False,
                 send_event=True,
                 ignore_invalid_triggers=False,
-                name=f"{methodology.id}@{methodology.version}",
+                name=f"{key[0]}@{key[1]}",
             )
         except (
             MachineError,
             ValueError,
             AttributeError,
         ) as error:  # pragma: no cover - validated before
-            raise EngineError(f"transitions rejected {methodology.key}: {error}") from error
+            raise EngineError(f"transitions rejected {key}: {error}") from error
         self._table = self._compile()
         # Answers that depend only on (step, action), filled in by Case.check: the
         # decision for an action none of whose guards can run without evidence.

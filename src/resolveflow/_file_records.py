@@ -31,7 +31,7 @@ from typing import Any, Final, Protocol
 import attrs
 
 from resolveflow import evidence as ev
-from resolveflow._file_schema import RECORD_NAME_PATTERN
+from resolveflow._file_patterns import RECORD_NAME_PATTERN
 from resolveflow._schema import (
     METADATA_KEY,
     RecordCodec,

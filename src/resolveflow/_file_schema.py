@@ -23,39 +23,29 @@ import datetime as _dt
 import difflib
 import functools
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
-from resolveflow._methodology import _ID, _NAME, _VERSION
+from resolveflow._file_patterns import (
+    ID_PATTERN,
+    NAME_PATTERN,
+    NON_BLANK_PATTERN,
+    PATTERN_HINTS,
+    RECORD_NAME_PATTERN,
+    VERSION_PATTERN,
+    _name,
+    _record_ref,
+    _text,
+    _texts,
+)
+from resolveflow._guard_kinds import KindTable, current_table, guard_schema
 from resolveflow._schema import JSONSCHEMA_DIALECT
-
-if TYPE_CHECKING:
-    from resolveflow._guard_kinds import KindTable
 
 FORMAT_VERSION: Final = 1
 """The file format version this resolveflow reads and writes (the ``resolveflow:`` key)."""
 
 SCHEMA_ID: Final = f"urn:resolveflow:methodology-file:{FORMAT_VERSION}"
-
-# JSON Schema patterns are ECMA-262 regexes matched with search(): anchor them.
-ID_PATTERN: Final = f"^{_ID.pattern}$"
-NAME_PATTERN: Final = f"^{_NAME.pattern}$"
-VERSION_PATTERN: Final = f"^{_VERSION.pattern}$"
-# Every underscore-separated part starts with a letter, so that the generated
-# class name (heard_account -> HeardAccount) maps back to exactly this name.
-RECORD_NAME_PATTERN: Final = r"^[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)*$"
-NON_BLANK_PATTERN: Final = r"\S"
-
-PATTERN_HINTS: Final[Mapping[str, str]] = {
-    ID_PATTERN: "use lowercase words joined by hyphens, e.g. 'seven-as'",
-    NAME_PATTERN: "use lowercase letters, digits and underscores, starting with a letter, "
-    "e.g. 'offer_solution'",
-    VERSION_PATTERN: "use up to three dotted numbers without leading zeros, e.g. '1.0' or '2.1.3'",
-    RECORD_NAME_PATTERN: "use lowercase words joined by underscores, each starting with a letter, "
-    "e.g. 'refund_request'",
-    NON_BLANK_PATTERN: "must not be blank",
-}
 
 _COMMON_FIELD_KEYS: Final = ("type", "title", "description", "optional")
 FIELD_TYPES: Final[Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
@@ -80,36 +70,6 @@ ITEM_TYPES: Final[Mapping[str, tuple[str, ...]]] = {
     "choice": ("choices",),
     "record": ("record",),
 }
-
-
-def _text(title: str, description: str) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "minLength": 1,
-        "pattern": NON_BLANK_PATTERN,
-        "title": title,
-        "description": description,
-    }
-
-
-def _texts(title: str, description: str) -> dict[str, Any]:
-    # One string or a list of them: the string form keeps one-line guidance short.
-    return {
-        "type": ["string", "array"],
-        "title": title,
-        "description": description + " One line, or a list of lines.",
-        "minLength": 1,
-        "pattern": NON_BLANK_PATTERN,
-        "items": {"type": "string", "minLength": 1, "pattern": NON_BLANK_PATTERN},
-    }
-
-
-def _name(title: str, description: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": NAME_PATTERN, "title": title, "description": description}
-
-
-def _record_ref(title: str, description: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": RECORD_NAME_PATTERN, "title": title, "description": description}
 
 
 _FIELD_PROPERTIES: Final[Mapping[str, dict[str, Any]]] = {
@@ -391,8 +351,6 @@ def _build_schema(guard: dict[str, Any]) -> dict[str, Any]:
 @functools.lru_cache(maxsize=8)
 def schema_for(table: KindTable) -> dict[str, Any]:
     """The file schema with a table's guard kinds (cached per table: do not modify it)."""
-    from resolveflow._guard_kinds import guard_schema
-
     return _build_schema(guard_schema(table))
 
 
@@ -416,8 +374,6 @@ def methodology_schema() -> dict[str, Any]:
         ['resolveflow', 'id', 'version']
     """
     # Imported here: the guard kinds' module builds on this one (patterns, helpers).
-    from resolveflow._guard_kinds import current_table
-
     return copy.deepcopy(schema_for(current_table()))
 
 

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 import attrs
 
+from resolveflow._file_patterns import _name, _record_ref, _text
 from resolveflow._file_records import ErrorAt, Records, RecordWriter, did_you_mean, field_codec, is_datetime
-from resolveflow._file_schema import _name, _record_ref, _text
 from resolveflow._guards import (
     AfterStep,
     EvidenceIs,

@@ -386,7 +386,13 @@ class Methodology:
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_by_action", by_action)
         # One transitions Machine per methodology version, shared by every case.
-        object.__setattr__(self, "_engine", Engine(self))
+        engine = Engine(
+            self.key,
+            states=self.step_ids,
+            initial=self.initial,
+            actions=[(a.name, a.sources, a.target, a.guards) for a in self.actions],
+        )
+        object.__setattr__(self, "_engine", engine)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -13,19 +13,32 @@ import collections
 import datetime as _dt
 import math
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import attrs
 import sqlalchemy as sa
 
 from resolveflow._clock import check_time
+from resolveflow._methodology import Methodology
 from resolveflow.evidence import Reschedule
 from resolveflow.exceptions import UnknownMethodology
 from resolveflow.store import _engine
 from resolveflow.store._tables import cases, deadlines, entries, refusals
 
-if TYPE_CHECKING:
-    from resolveflow.store._store import Store
+
+class Store(Protocol):
+    """What analytics reads of a :class:`~resolveflow.store.Store` (a protocol, so imports point one way)."""
+
+    @property
+    def engine(self) -> sa.Engine: ...
+
+    @property
+    def record_refusals(self) -> bool: ...
+
+    def _now(self) -> _dt.datetime: ...
+
+    def _methodology(self, methodology_id: str, version: str) -> Methodology: ...
+
 
 _STREAM = 5000
 

@@ -7,7 +7,7 @@ import os
 import random
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import Any, Final, NoReturn
 
 import sqlalchemy as sa
 
@@ -20,6 +20,7 @@ from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
 from resolveflow.exceptions import InvalidInput, InvalidSnapshot, Refused
 from resolveflow.store import _engine, _rows
+from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
@@ -29,9 +30,6 @@ from resolveflow.store._errors import (
 )
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
-
-if TYPE_CHECKING:
-    from resolveflow.store._analytics import Analytics
 
 _MAX_PAGE: Final = 1000
 _MAX_KEY: Final = 200
@@ -705,8 +703,6 @@ class Store:
 
     def analytics(self, *, now: _dt.datetime | None = None) -> Analytics:
         """How the stored cases were handled; see :func:`resolveflow.store.analyze`."""
-        from resolveflow.store._analytics import analyze
-
         return analyze(self, now=now)
 
 
