@@ -240,7 +240,8 @@ def test_catalog_from_po_translates_the_view(tmp_path: Path, clock: FakeClock) -
     assert ack.evidence_schema["properties"]["accepts_accountability"]["title"] == "Responsabilité assumée"
     # Untranslated messages stay English.
     assert view.step["prompts"] == list(case.current.prompts)  # type: ignore[union-attr]
-    assert "Record the" not in json.dumps(view.to_json(), ensure_ascii=False) or True
+    text = json.dumps(view.to_json(), ensure_ascii=False)
+    assert "Reconnaître le problème" in text and case.current.prompts[0] in text  # type: ignore[union-attr]
 
 
 def test_engine_refusals_translate_by_code(clock: FakeClock) -> None:

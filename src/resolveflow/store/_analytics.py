@@ -1,6 +1,6 @@
 """How stored cases were handled: figures computed from the history rows.
 
-The seeds ask owners to look back at each case: how long each step took,
+The methodologies ask owners to look back at each case: how long each step took,
 how cases ended, which rules agents ran into, what had to be reopened or
 rescheduled, and which promises are late. Everything here reads the stored
 rows in one pass (the rows were verified when they were written; a full
