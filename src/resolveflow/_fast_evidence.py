@@ -74,8 +74,16 @@ def load_dump(codec: RecordCodec, value: object) -> tuple[object, Any] | None:
     the input or the record. On None, run ``codec.load`` for the verdict and
     its messages.
     """
-    got = (_typed if type(value) is codec.cls else _json)(codec)(value)
+    try:
+        typed, from_json = _COMPILED[codec]
+    except KeyError:
+        typed, from_json = _COMPILED.setdefault(codec, (_typed(codec), _json(codec)))
+    got = typed(value) if type(value) is codec.cls else from_json(value)
     return None if got is _MISS else got
+
+
+# Per record codec (compiled once, like the codecs themselves): its two fast functions.
+_COMPILED: Final[dict[RecordCodec, tuple[_Fast, _Fast]]] = {}
 
 
 # --- one function per codec, compiled once ----------------------------------------------
@@ -257,8 +265,20 @@ def _optional(inner: _Fast) -> _Fast:
 
 def _record(codec: RecordCodec, *, typed: bool) -> _Fast:
     cls = codec.cls
+    compiled = _typed if typed else _json
+    # Per field: (JSON key, attribute, required, fast function, text limit, dump); the limit is
+    # set for a text field only, the most common kind, whose test the loops make without a call.
     fields = tuple(
-        (f.name, f.attr, f.required, (_typed if typed else _json)(f.codec), f.codec.dump)
+        (
+            f.name,
+            f.attr,
+            f.required,
+            compiled(f.codec),
+            (math.inf if f.codec.max_length is None else f.codec.max_length)
+            if type(f.codec) is _Str
+            else None,
+            f.codec.dump,
+        )
         for f in codec.fields
     )
 
@@ -267,11 +287,12 @@ def _record(codec: RecordCodec, *, typed: bool) -> _Fast:
             record = cls(**kwargs)
         except (TypeError, ValueError):
             return _MISS  # the record's own validators refused: the full codec says why
-        for name, attr, _, _, dump in fields:
-            if name not in kwargs:
+        for name, attr, _, _, _, dump in fields:
+            given = kwargs.get(name, _MISS)
+            if given is _MISS:
                 # attrs supplied the default (maybe from a factory): dump what the record holds.
                 data[name] = dump(getattr(record, attr))
-            elif getattr(record, attr) is not kwargs[name]:
+            elif getattr(record, attr) is not given:
                 return _MISS  # a converter or hook changed the value: the dump would not match
         return record, data
 
@@ -282,8 +303,19 @@ def _record(codec: RecordCodec, *, typed: bool) -> _Fast:
                 return _MISS
             kwargs: dict[str, object] = {}
             data: dict[str, object] = {}
-            for name, attr, _, fast, _ in fields:
-                got = fast(getattr(value, attr))
+            for name, attr, _, fast, limit, _ in fields:
+                item = getattr(value, attr)
+                if limit is not None:
+                    if (
+                        type(item) is str
+                        and _search_non_blank(item) is not None
+                        and (item.isascii() or is_encodable(item))
+                        and len(item) <= limit
+                    ):
+                        kwargs[name] = data[name] = item
+                        continue
+                    return _MISS
+                got = fast(item)
                 if got is _MISS:
                     return _MISS
                 kwargs[name], data[name] = got
@@ -296,13 +328,23 @@ def _record(codec: RecordCodec, *, typed: bool) -> _Fast:
             return _MISS
         kwargs: dict[str, object] = {}
         data: dict[str, object] = {}
-        for name, _, required, fast, _ in fields:
+        for name, _, required, fast, limit, _ in fields:
             item = value.get(name, _MISS)
             if item is _MISS:
                 if required:
                     return _MISS
                 data[name] = None  # holds the key's place in field order; filled in by build
                 continue
+            if limit is not None:
+                if (
+                    type(item) is str
+                    and _search_non_blank(item) is not None
+                    and (item.isascii() or is_encodable(item))
+                    and len(item) <= limit
+                ):
+                    kwargs[name] = data[name] = item
+                    continue
+                return _MISS
             got = fast(item)
             if got is _MISS:
                 return _MISS
