@@ -355,3 +355,12 @@ def test_the_old_form_differed_where_the_fast_path_declines() -> None:
     old = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     assert old.encode({"a": 100.0, "b": 1e-7}) == '{"a":100.0,"b":1e-07}'
     assert canonical_text({"a": 100.0, "b": 1e-7}) == '{"a":100,"b":1e-7}'
+
+
+def test_keys_that_are_str_subclasses_sort_as_plain_text() -> None:
+    class Backwards(str):
+        def __lt__(self, other: object) -> bool:
+            return str.__gt__(self, other)  # type: ignore[operator]
+
+    value = {Backwards("a"): 1, Backwards("b"): [1.5], "c": {"d": 0.5}}
+    assert canonical_text(value) == '{"a":1,"b":[1.5],"c":{"d":0.5}}' == rfc8785.dumps(value).decode()

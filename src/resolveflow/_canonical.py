@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from typing import Final
 
@@ -137,6 +138,9 @@ def _integer(value: int) -> str:
 # --- the full path --------------------------------------------------------------------------
 
 
+_first: Final = operator.itemgetter(0)
+
+
 def _utf16_key(item: tuple[str, object]) -> bytes:
     return item[0].encode("utf-16-be", "surrogatepass")
 
@@ -161,11 +165,13 @@ def _write(value: object, depth: int, out: list[str]) -> None:
         for key in value:
             if not isinstance(key, str):
                 raise CanonicalError(f"an object key must be a str, got {type(key).__name__} {key!r}", "")
-        items = list(value.items())
+        # Keys as plain str (a subclass's own comparisons have no say in the order); sorted
+        # by key alone, so values are never compared.
+        items = [(k if type(k) is str else str.__str__(k), v) for k, v in value.items()]
         # UTF-16 order is code point order unless one key has a character beyond the BMP
         # (a surrogate pair in UTF-16) and another one in U+E000..U+FFFF.
         if all(k.isascii() or max(k) < "\ud800" for k, _ in items):
-            items.sort()
+            items.sort(key=_first)
         else:
             items.sort(key=_utf16_key)
         out.append("{")
@@ -173,11 +179,11 @@ def _write(value: object, depth: int, out: list[str]) -> None:
             if index:
                 out.append(",")
             try:
-                out.append(_quote(str.__str__(key)))
+                out.append(_quote(key))
                 out.append(":")
                 _write(item, depth + 1, out)
             except CanonicalError as error:
-                raise error.within(f"[{json.dumps(str.__str__(key))}]") from None
+                raise error.within(f"[{json.dumps(key)}]") from None
         out.append("}")
     elif isinstance(value, list | tuple):
         if depth >= MAX_DEPTH:
