@@ -18,6 +18,7 @@ import datetime as dt
 import enum
 import json
 import math
+import pathlib
 import re
 import typing
 import zoneinfo
@@ -607,8 +608,8 @@ def test_json_comes_back_as_a_new_record_and_a_new_dict() -> None:
 
 
 def test_non_canonical_date_time_text_is_dumped_canonically() -> None:
-    got = load_dump(record_codec(ev.ImmediateRemedy), 
-        {"action": "credit", "taken_at": "2026-01-05t09:00:00.5z"}
+    got = load_dump(
+        record_codec(ev.ImmediateRemedy), {"action": "credit", "taken_at": "2026-01-05t09:00:00.5z"}
     )
     assert got == (
         ev.ImmediateRemedy(action="credit", taken_at=T0.replace(microsecond=500000)),
@@ -754,3 +755,43 @@ def test_a_mutable_record_is_copied_into_the_history() -> None:
     record.text = "changed afterwards"
     assert entry.evidence is not record and entry.evidence_json == {"text": "first"}
     assert resolveflow.restore(case.snapshot(), methodology=m).history == case.history
+
+
+@attrs.frozen(init=False)
+class HandWritten:
+    """A hand-written __init__: the fast path cannot know what it does, so it checks the result."""
+
+    text: str = ev.field()
+
+    def __init__(self, text: str) -> None:
+        self.__attrs_init__(text=text.upper())
+
+
+@attrs.frozen(init=False)
+class Delegating:
+    """A hand-written __init__ that stores what it is given."""
+
+    text: str = ev.field()
+
+    def __init__(self, text: str) -> None:
+        self.__attrs_init__(text=text)
+
+
+def test_a_hand_written_init_is_judged_by_what_it_stores() -> None:
+    changing = record_codec(HandWritten)
+    assert load_dump(changing, {"text": "hi"}) is None
+    assert slow(changing, {"text": "hi"}) == (HandWritten("hi"), {"text": "HI"})
+    # A new (even equal) object counts as changed: the test is identity, which cannot be fooled.
+    assert load_dump(changing, {"text": "HI"}) is None
+    keeping = record_codec(Delegating)
+    assert load_dump(keeping, {"text": "hi"}) == (Delegating("hi"), {"text": "hi"})
+    assert load_dump(keeping, Delegating("hi")) == (Delegating("hi"), {"text": "hi"})
+
+
+def test_the_fast_path_reads_no_attrs_internals() -> None:
+    import resolveflow._fast_evidence as fast
+
+    source = pathlib.Path(fast.__file__).read_text(encoding="utf-8")
+    assert "import attrs" not in source and "attrs._make" not in source
+    assert "co_filename" not in source and "_frozen_setattrs" not in source
+    assert "_value2member_map_" not in source
