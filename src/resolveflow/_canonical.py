@@ -158,7 +158,7 @@ def _write(value: object, depth: int, out: list[str]) -> None:
     elif isinstance(value, int):
         out.append(_integer(value))
     elif isinstance(value, float):
-        out.append(_number(float(value)))
+        out.append(_number(float.__float__(value)))
     elif isinstance(value, dict):
         if depth >= MAX_DEPTH:
             raise CanonicalError(_TOO_DEEP, "")
