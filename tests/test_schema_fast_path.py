@@ -1,5 +1,6 @@
 # evidence.field() returns an attrs field: calling it in a class body is the point.
-"""RecordCodec.load_dump, the fast path of evidence validation, held to the slow path it skips.
+# ruff: noqa: RUF009
+"""_fast_evidence.load_dump, the fast path of evidence validation, held to the slow path it skips.
 
 The contract: whenever ``load_dump`` answers ``(record, data)``, ``load`` would have
 reported no error for the same value, built an equal record, and dumped it to the
@@ -17,6 +18,7 @@ import datetime as dt
 import enum
 import json
 import math
+import pathlib
 import re
 import typing
 import zoneinfo
@@ -29,7 +31,8 @@ from hypothesis import strategies as st
 import resolveflow
 from resolveflow import Action, Methodology, Outcome, Step
 from resolveflow import evidence as ev
-from resolveflow._schema import _CANONICAL_DATETIME, INVALID, RecordCodec, parse_rfc3339, record_codec
+from resolveflow._fast_evidence import CANONICAL_DATETIME, load_dump
+from resolveflow._schema import INVALID, RecordCodec, parse_rfc3339, record_codec
 
 # --- local records: every field kind, limits, and the unusual class shapes --------------------
 
@@ -130,10 +133,10 @@ EVIDENCE_CLASSES = sorted(
 )
 LOCAL_CLASSES = [Everything, Stop, Aliased, Checked, Nothing, Converted, Derived]
 ALL_CLASSES = EVIDENCE_CLASSES + LOCAL_CLASSES
-# Converted changes its values, Derived has an __attrs_post_init__ (which could): both take
-# the slow path from JSON; Derived's typed records too (a field outside __init__).
-JSON_FAST = [c for c in ALL_CLASSES if c not in (Converted, Derived)]
-TYPED_FAST = JSON_FAST
+# Valid records and their canonical JSON take the fast path whatever the class's shape:
+# Converted's converter and Derived's __attrs_post_init__ leave such values as they are.
+JSON_FAST = ALL_CLASSES
+TYPED_FAST = ALL_CLASSES
 
 
 def _ids(classes: list[type]) -> list[str]:
@@ -175,7 +178,7 @@ def _as_json(data: object) -> str:
 def assert_agrees(codec: RecordCodec, value: object) -> bool:
     """load_dump answers None or exactly what the slow path gives; returns whether it answered."""
     before = None if attrs.has(type(value)) else copy.deepcopy(value)
-    fast = codec.load_dump(value)
+    fast = load_dump(codec, value)
     if before is not None:
         # In lists, NaN (which deepcopy keeps as the same object) equals itself.
         assert [value] == [before], "load_dump must not change its input"
@@ -191,7 +194,7 @@ def assert_agrees(codec: RecordCodec, value: object) -> bool:
     assert _as_json(data) == _as_json(slow_data), "same values, same JSON types"
     assert list(data) == list(slow_data), "keys in field order, as dump gives them"
     if type(value) is codec.cls:
-        assert record is value, "a typed record comes back as the same object"
+        assert record is not value, "a typed record is rebuilt, as the slow path does"
     else:
         shared = {id(c) for c in _containers(value)} & {id(c) for c in _containers(data)}
         assert not shared, "the data must not share a dict or list with the caller's value"
@@ -536,10 +539,10 @@ def test_arbitrary_json_agrees_with_the_slow_path(cls: type, value: object) -> N
 
 @given(moment=AWARE)
 def test_isoformat_text_is_recognised_as_canonical(moment: dt.datetime) -> None:
-    assert _CANONICAL_DATETIME.fullmatch(moment.isoformat()) is not None
+    assert CANONICAL_DATETIME.fullmatch(moment.isoformat()) is not None
 
 
-@given(text=st.from_regex(_CANONICAL_DATETIME, fullmatch=True) | AWARE.map(lambda d: d.isoformat()))
+@given(text=st.from_regex(CANONICAL_DATETIME, fullmatch=True) | AWARE.map(lambda d: d.isoformat()))
 def test_canonical_date_time_text_reads_back_to_itself(text: str) -> None:
     # The fast path keeps such text as the dump: it must be what isoformat() would give, and
     # parse_rfc3339 must read it to the same datetime.
@@ -579,18 +582,20 @@ PLAN_JSON = {
 }
 
 
-def test_typed_record_comes_back_as_the_same_object_with_its_dump() -> None:
+def test_typed_record_comes_back_rebuilt_with_its_dump() -> None:
     plan = _plan()
-    got = record_codec(ev.Plan).load_dump(plan)
+    got = load_dump(record_codec(ev.Plan), plan)
     assert got is not None
     record, data = got
-    assert record is plan
+    assert record == plan
+    assert record is not plan
+    assert all(a is not b for a, b in zip(record.items, plan.items, strict=True))
     assert data == PLAN_JSON
 
 
 def test_json_comes_back_as_a_new_record_and_a_new_dict() -> None:
     value = copy.deepcopy(PLAN_JSON)
-    got = record_codec(ev.Plan).load_dump(value)
+    got = load_dump(record_codec(ev.Plan), value)
     assert got is not None
     record, data = got
     assert record == _plan()
@@ -603,8 +608,8 @@ def test_json_comes_back_as_a_new_record_and_a_new_dict() -> None:
 
 
 def test_non_canonical_date_time_text_is_dumped_canonically() -> None:
-    got = record_codec(ev.ImmediateRemedy).load_dump(
-        {"action": "credit", "taken_at": "2026-01-05t09:00:00.5z"}
+    got = load_dump(
+        record_codec(ev.ImmediateRemedy), {"action": "credit", "taken_at": "2026-01-05t09:00:00.5z"}
     )
     assert got == (
         ev.ImmediateRemedy(action="credit", taken_at=T0.replace(microsecond=500000)),
@@ -613,10 +618,10 @@ def test_non_canonical_date_time_text_is_dumped_canonically() -> None:
 
 
 def test_absent_optional_fields_are_dumped_from_the_defaults() -> None:
-    got = record_codec(ev.LiabilityReview).load_dump({"reviewer": "Legal", "company_at_fault": False})
+    got = load_dump(record_codec(ev.LiabilityReview), {"reviewer": "Legal", "company_at_fault": False})
     assert got is not None
     assert list(got[1].items()) == [("reviewer", "Legal"), ("company_at_fault", False), ("notes", None)]
-    aliased = record_codec(Aliased).load_dump({"secret": "s"})
+    aliased = load_dump(record_codec(Aliased), {"secret": "s"})
     assert aliased == (Aliased(secret="s"), {"secret": "s", "counts": []})
 
 
@@ -650,7 +655,7 @@ def test_absent_optional_fields_are_dumped_from_the_defaults() -> None:
 )
 def test_values_the_slow_path_would_convert_are_left_to_it(cls: type, value: object) -> None:
     codec = record_codec(cls)
-    assert codec.load_dump(value) is None
+    assert load_dump(codec, value) is None
     assert slow(codec, value) is not None, "the slow path accepts it, converting on the way"
 
 
@@ -678,25 +683,29 @@ def test_values_the_slow_path_would_convert_are_left_to_it(cls: type, value: obj
 )
 def test_invalid_values_are_left_to_the_slow_path(cls: type, value: object) -> None:
     codec = record_codec(cls)
-    assert codec.load_dump(value) is None
+    assert load_dump(codec, value) is None
     assert slow(codec, value) is None
 
 
-def test_converters_and_derived_fields_keep_to_the_slow_path() -> None:
+def test_converters_and_derived_fields_take_the_fast_path_only_when_values_stay() -> None:
     converted = record_codec(Converted)
-    assert converted.load_dump({"name": "Ann"}) is None
-    assert converted.load_dump(Converted(name="Ann")) is None
+    assert load_dump(converted, {"name": "Ann"}) == (Converted(name="Ann"), {"name": "Ann"})
+    assert load_dump(converted, Converted(name="Ann")) == (Converted(name="Ann"), {"name": "Ann"})
+    assert load_dump(converted, {"name": " Ann "}) is None  # the converter changes it
+    assert slow(converted, {"name": " Ann "}) == (Converted(name="Ann"), {"name": "Ann"})
     derived = record_codec(Derived)
-    assert derived.load_dump(Derived(text="abc")) is None
-    assert derived.load_dump({"text": "abc"}) is None  # its __attrs_post_init__ could change values
+    got = load_dump(derived, Derived(text="abc"))
+    assert got == (Derived(text="abc"), {"text": "abc"})
+    assert got[0].length == 3  # computed afresh by the rebuilt record
+    assert load_dump(derived, {"text": "abc"}) == (Derived(text="abc"), {"text": "abc"})
     errors: list[tuple[str, str]] = []
     record = derived.load({"text": "abc"}, "", errors)
     assert not errors and record.length == 3 and derived.dump(record) == {"text": "abc"}
 
 
 def test_a_record_without_fields() -> None:
-    assert record_codec(Nothing).load_dump({}) == (Nothing(), {})
-    assert record_codec(Nothing).load_dump({"a": 1}) is None
+    assert load_dump(record_codec(Nothing), {}) == (Nothing(), {})
+    assert load_dump(record_codec(Nothing), {"a": 1}) is None
 
 
 @attrs.frozen(kw_only=True)
@@ -718,7 +727,7 @@ class Editable:
 
 def test_a_class_that_changes_its_values_is_left_to_the_slow_path() -> None:
     codec = record_codec(Tidied)
-    assert codec.load_dump({"text": "  hi  "}) is None  # the JSON dump would not match the record
+    assert load_dump(codec, {"text": "  hi  "}) is None  # the JSON dump would not match the record
     errors: list[tuple[str, str]] = []
     record = codec.load({"text": "  hi  "}, "", errors)
     assert not errors and codec.dump(record) == {"text": "hi"}
@@ -727,7 +736,8 @@ def test_a_class_that_changes_its_values_is_left_to_the_slow_path() -> None:
 def test_a_mutable_record_is_copied_into_the_history() -> None:
     codec = record_codec(Editable)
     record = Editable(text="first")
-    assert codec.load_dump(record) is None
+    got = load_dump(codec, record)
+    assert got is not None and got[0] == record and got[0] is not record
     note = Action(name="note", sources="open", target="done", title="Note", evidence=Editable)
     m = Methodology(
         id="editable-notes",
@@ -745,3 +755,43 @@ def test_a_mutable_record_is_copied_into_the_history() -> None:
     record.text = "changed afterwards"
     assert entry.evidence is not record and entry.evidence_json == {"text": "first"}
     assert resolveflow.restore(case.snapshot(), methodology=m).history == case.history
+
+
+@attrs.frozen(init=False)
+class HandWritten:
+    """A hand-written __init__: the fast path cannot know what it does, so it checks the result."""
+
+    text: str = ev.field()
+
+    def __init__(self, text: str) -> None:
+        self.__attrs_init__(text=text.upper())
+
+
+@attrs.frozen(init=False)
+class Delegating:
+    """A hand-written __init__ that stores what it is given."""
+
+    text: str = ev.field()
+
+    def __init__(self, text: str) -> None:
+        self.__attrs_init__(text=text)
+
+
+def test_a_hand_written_init_is_judged_by_what_it_stores() -> None:
+    changing = record_codec(HandWritten)
+    assert load_dump(changing, {"text": "hi"}) is None
+    assert slow(changing, {"text": "hi"}) == (HandWritten("hi"), {"text": "HI"})
+    # A new (even equal) object counts as changed: the test is identity, which cannot be fooled.
+    assert load_dump(changing, {"text": "HI"}) is None
+    keeping = record_codec(Delegating)
+    assert load_dump(keeping, {"text": "hi"}) == (Delegating("hi"), {"text": "hi"})
+    assert load_dump(keeping, Delegating("hi")) == (Delegating("hi"), {"text": "hi"})
+
+
+def test_the_fast_path_reads_no_attrs_internals() -> None:
+    import resolveflow._fast_evidence as fast
+
+    source = pathlib.Path(fast.__file__).read_text(encoding="utf-8")
+    assert "import attrs" not in source and "attrs._make" not in source
+    assert "co_filename" not in source and "_frozen_setattrs" not in source
+    assert "_value2member_map_" not in source

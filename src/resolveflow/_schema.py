@@ -6,9 +6,8 @@ converts the JSON a CRM's form posts back (reporting every bad field by path),
 and dumps a record to the canonical JSON that the history hashes. Keeping all
 three in one place is what guarantees that "valid per the schema" and
 "accepted by fire()" never drift apart; a property test holds them together
-against the jsonschema package. ``RecordCodec.load_dump`` is a fast path for
-the common case of input that is already valid and canonical; it answers only
-when ``load`` then ``dump`` would give the same, and leaves the rest to them.
+against the jsonschema package. The fast path for input that is already valid
+and canonical (``load`` then ``dump`` in one pass) is in ``_fast_evidence``.
 
 The core depends only on attrs and transitions, so this is written by hand
 over the small set of field types evidence needs.
@@ -21,7 +20,6 @@ import enum
 import functools
 import math
 import re
-import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -43,18 +41,6 @@ class _Invalid:
 
 
 INVALID: Final = _Invalid()
-
-
-class _Miss(enum.Enum):
-    """Marker of the fast path: not provably valid and canonical, so the slow path must decide."""
-
-    MISS = enum.auto()
-
-
-_MISS: Final = _Miss.MISS
-# The fast path's result for a JSON value: (the loaded value, its canonical JSON).
-_Loaded = tuple[object, object]
-_search_non_blank: Final = _NON_BLANK.search
 
 
 def is_encodable(text: str) -> bool:
@@ -96,17 +82,6 @@ class _Codec:
     def dump(self, value: object) -> object:
         return value
 
-    # The fast path (see RecordCodec.load_dump) accepts only values the slow path would keep
-    # unchanged, with exact types, so that skipping it cannot change a record or its dump.
-    # An unknown codec never takes it.
-    def fast_typed(self, value: object) -> object:  # noqa: ARG002
-        """The canonical JSON of an attribute of a typed record, or _MISS."""
-        return _MISS
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:  # noqa: ARG002
-        """(loaded value, canonical JSON) for a value from a JSON mapping, or _MISS."""
-        return _MISS
-
 
 @attrs.frozen
 class _Str(_Codec):
@@ -134,29 +109,6 @@ class _Str(_Codec):
             errors.append((path, f"must be at most {self.max_length} characters"))
             return INVALID
         return value
-
-    def fast_typed(self, value: object) -> object:
-        return (
-            value if _fine_text(value, _NO_LIMIT if self.max_length is None else self.max_length) else _MISS
-        )
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:
-        if _fine_text(value, _NO_LIMIT if self.max_length is None else self.max_length):
-            return value, value
-        return _MISS
-
-
-_NO_LIMIT: Final = sys.maxsize
-
-
-def _fine_text(value: object, limit: int) -> bool:
-    """What _Str.load accepts unchanged (RecordCodec checks its text fields with it directly)."""
-    return (
-        type(value) is str
-        and _search_non_blank(value) is not None
-        and (value.isascii() or is_encodable(value))
-        and len(value) <= limit
-    )
 
 
 @attrs.frozen
@@ -203,26 +155,6 @@ class _Number(_Codec):
             return INVALID
         return value
 
-    def fast_typed(self, value: object) -> object:
-        # Exact types only: the slow path would turn an int into a float (or 3.0 into 3),
-        # which changes the JSON the history hashes; bool is an int subclass and is refused.
-        if self.integer:
-            if type(value) is not int:
-                return _MISS
-            number: float = value
-        elif type(value) is float and math.isfinite(value):
-            number = value
-        else:
-            return _MISS
-        if (self.minimum is not None and number < self.minimum) or (
-            self.maximum is not None and number > self.maximum
-        ):
-            return _MISS
-        return value
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:
-        return _MISS if self.fast_typed(value) is _MISS else (value, value)
-
 
 @attrs.frozen
 class _Bool(_Codec):
@@ -234,12 +166,6 @@ class _Bool(_Codec):
             errors.append((path, f"expected true or false, got {_describe(value)}"))
             return INVALID
         return value
-
-    def fast_typed(self, value: object) -> object:
-        return value if type(value) is bool else _MISS
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:
-        return (value, value) if type(value) is bool else _MISS
 
 
 # RFC 3339 "date-time", which JSON Schema's format means: Python's fromisoformat is wider.
@@ -266,17 +192,6 @@ def parse_rfc3339(value: str, path: str, errors: Errors) -> _dt.datetime | None:
     except ValueError:
         errors.append((path, f"is not a real date and time: {value!r}"))
         return None
-
-
-# The exact text datetime.isoformat() gives for an aware datetime with a whole-minute offset,
-# which parse_rfc3339 reads to the same value, so the fast path may keep such text as its dump:
-# two-digit fields in range, six non-zero fraction digits if any, never "-00:00" (it reads
-# back as "+00:00"), and ASCII digits only (\d would let other scripts' digits through).
-# fromisoformat still checks the calendar (month lengths, leap years).
-_CANONICAL_DATETIME: Final = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.(?!000000)[0-9]{6})?"
-    r"(?!-00:00)[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]"
-)
 
 
 @attrs.frozen
@@ -308,36 +223,6 @@ class _DateTime(_Codec):
     def dump(self, value: object) -> object:
         return value.isoformat() if isinstance(value, _dt.datetime) else value
 
-    def fast_typed(self, value: object) -> object:
-        # The slow path reads a typed datetime back from its isoformat(), which gives a fixed
-        # offset: only a datetime.timezone (UTC or a fixed offset) is sure to come back equal.
-        # A zoneinfo datetime in a repeated hour would not (PEP 495), so it takes the slow path.
-        if type(value) is not _dt.datetime or value.fold:
-            return _MISS
-        zone = value.tzinfo
-        if type(zone) is not _dt.timezone:
-            return _MISS
-        offset = zone.utcoffset(None)
-        if offset.seconds % 60 or offset.microseconds:
-            return _MISS
-        return value.isoformat()
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:
-        if type(value) is not str:
-            return _MISS
-        if _CANONICAL_DATETIME.fullmatch(value) is not None:
-            try:
-                return _dt.datetime.fromisoformat(value), value
-            except ValueError:
-                return _MISS  # e.g. 31 February: the slow path reports it
-        parsed = parse_rfc3339(value, "", [])
-        if parsed is None:
-            return _MISS
-        offset = parsed.utcoffset()
-        if offset is None or offset.seconds % 60 or offset.microseconds:
-            return _MISS
-        return parsed, parsed.isoformat()
-
 
 @attrs.frozen
 class _Enum(_Codec):
@@ -358,17 +243,6 @@ class _Enum(_Codec):
 
     def dump(self, value: object) -> object:
         return value.value if isinstance(value, enum.Enum) else value
-
-    def fast_typed(self, value: object) -> object:
-        return value.value if type(value) is self.enum_cls else _MISS
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:
-        if type(value) is not str:
-            return _MISS
-        member = self.enum_cls._value2member_map_.get(value)
-        if member is None:
-            return _MISS
-        return member, member.value
 
 
 @attrs.frozen
@@ -404,38 +278,6 @@ class _Array(_Codec):
             return [self.item.dump(v) for v in value]
         return value
 
-    def _fits(self, count: int) -> bool:
-        return (self.min_items is None or count >= self.min_items) and (
-            self.max_items is None or count <= self.max_items
-        )
-
-    def fast_typed(self, value: object) -> object:
-        # A list stored in a typed record would come back from the slow path as a tuple.
-        if type(value) is not tuple or not self._fits(len(value)):
-            return _MISS
-        item = self.item.fast_typed
-        out = []
-        for v in value:
-            dumped = item(v)
-            if dumped is _MISS:
-                return _MISS
-            out.append(dumped)
-        return out
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:
-        if type(value) is not list or not self._fits(len(value)):
-            return _MISS
-        item = self.item.fast_json
-        loaded = []
-        dumped = []
-        for v in value:
-            got = item(v)
-            if got is _MISS:
-                return _MISS
-            loaded.append(got[0])
-            dumped.append(got[1])
-        return tuple(loaded), dumped
-
 
 @attrs.frozen
 class _Optional(_Codec):
@@ -449,12 +291,6 @@ class _Optional(_Codec):
 
     def dump(self, value: object) -> object:
         return None if value is None else self.inner.dump(value)
-
-    def fast_typed(self, value: object) -> object:
-        return None if value is None else self.inner.fast_typed(value)
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:
-        return (None, None) if value is None else self.inner.fast_json(value)
 
 
 @attrs.frozen
@@ -480,50 +316,6 @@ class RecordCodec(_Codec):
     title: str
     description: str | None
     fields: tuple[_Field, ...]
-    # Precomputed for load_dump: per field (JSON key, attribute, required, codec, text limit),
-    # the limit set for a text field only, whose test the loops inline (most fields are text).
-    _plan: tuple[tuple[str, str, bool, _Codec, int | None], ...] = attrs.field(
-        init=False, repr=False, default=()
-    )
-    _typed_ok: bool = attrs.field(init=False, repr=False, default=False)
-    _json_ok: bool = attrs.field(init=False, repr=False, default=False)
-
-    def __attrs_post_init__(self) -> None:
-        attributes = attrs.fields(self.cls)
-        # A converter would make the record's values (and so its dump) differ from the input.
-        plain = not any(a.converter is not None for a in attributes if a.init)
-        # JSON is dumped from the input values, so the record must hold exactly them: no
-        # __attrs_pre_init__/__attrs_post_init__ or hand-written __init__ that could change
-        # a value (validators may refuse, which is fine: they raise).
-        init = getattr(self.cls.__dict__.get("__init__"), "__code__", None)
-        plain = (
-            plain
-            and not hasattr(self.cls, "__attrs_pre_init__")
-            and not hasattr(self.cls, "__attrs_post_init__")
-            and init is not None
-            and init.co_filename.startswith("<attrs generated")
-        )
-        # A typed record is returned as is, where the slow path builds a new one: a field left
-        # out of __init__ would be computed afresh there, so such classes take the slow path,
-        # and so do classes that are not frozen (the history must not share an object the
-        # caller can still change).
-        frozen = getattr(self.cls.__setattr__, "__name__", "") == "_frozen_setattrs"
-        complete = all(a.init for a in attributes) and frozen
-        plan = tuple(
-            (
-                f.name,
-                f.attr,
-                f.required,
-                f.codec,
-                (_NO_LIMIT if f.codec.max_length is None else f.codec.max_length)
-                if isinstance(f.codec, _Str)
-                else None,
-            )
-            for f in self.fields
-        )
-        object.__setattr__(self, "_plan", plan)
-        object.__setattr__(self, "_typed_ok", plain and complete)
-        object.__setattr__(self, "_json_ok", plain)
 
     def schema(self) -> dict[str, Any]:
         properties: dict[str, Any] = {}
@@ -580,71 +372,8 @@ class RecordCodec(_Codec):
         return {f.name: f.codec.dump(getattr(value, f.attr)) for f in self.fields}
 
     def load_dump(self, value: object) -> tuple[object, Any] | None:
-        """(record, canonical JSON data) when value is valid and already in the exact form; None otherwise.
-
-        A fast path for ``load`` then ``dump``: whenever it answers, ``load`` would have
-        reported no error and built an equal record whose ``dump`` is ``data`` (same JSON
-        types). A typed record of exactly this class comes back as the same object (its
-        attrs validators ran when it was built and are not run again); a ``dict`` is built
-        into a new record, and ``data`` never shares a container with it. On None, run
-        ``load`` for the verdict and its messages.
-        """
-        if type(value) is self.cls:
-            data = self.fast_typed(value)
-            return None if data is _MISS else (value, data)
-        got = self.fast_json(value)
-        return None if got is _MISS else got
-
-    def fast_typed(self, value: object) -> object:
-        if type(value) is not self.cls or not self._typed_ok:
-            return _MISS
-        data: dict[str, object] = {}
-        for name, attr, _, codec, limit in self._plan:
-            item = getattr(value, attr)
-            if limit is not None:  # a text field, the most common kind: no codec call
-                if _fine_text(item, limit):
-                    data[name] = item
-                    continue
-                return _MISS
-            dumped = codec.fast_typed(item)
-            if dumped is _MISS:
-                return _MISS
-            data[name] = dumped
-        return data
-
-    def fast_json(self, value: object) -> _Loaded | _Miss:
-        if type(value) is not dict or not self._json_ok:
-            return _MISS
-        kwargs: dict[str, object] = {}
-        data: dict[str, object] = {}
-        for name, _, required, codec, limit in self._plan:
-            item: object = value.get(name, _MISS)
-            if item is _MISS:
-                if required:
-                    return _MISS
-                data[name] = None  # holds the key's place; filled in from the record below
-                continue
-            if limit is not None:  # a text field, the most common kind: no codec call
-                if _fine_text(item, limit):
-                    kwargs[name] = data[name] = item
-                    continue
-                return _MISS
-            got = codec.fast_json(item)
-            if got is _MISS:
-                return _MISS
-            kwargs[name], data[name] = got
-        if len(kwargs) != len(value):
-            return _MISS  # a key that is no field
-        try:
-            record: object = self.cls(**kwargs)
-        except (TypeError, ValueError):
-            return _MISS
-        if len(kwargs) != len(self._plan):
-            # attrs supplied the default (maybe from a factory): dump what the record holds.
-            for name, attr, _, codec, _ in self._plan:
-                if name not in kwargs:
-                    data[name] = codec.dump(getattr(record, attr))
-        return record, data
+        """``_fast_evidence.load_dump(self, value)``, for callers not yet calling it there."""
+        return _fast_evidence.load_dump(self, value)
 
 
 def _title_from_name(name: str) -> str:
@@ -750,3 +479,8 @@ EMPTY_SCHEMA: Final[Mapping[str, Any]] = {
     "properties": {},
     "additionalProperties": False,
 }
+
+
+# Last: the fast path's module imports the codecs above (an import inside load_dump would cost
+# a microsecond a call, a third of the fast path).
+from resolveflow import _fast_evidence  # noqa: E402
