@@ -123,5 +123,6 @@ def test_engine_cursor_is_not_reachable_from_a_case(case: resolveflow.Case) -> N
         "index",
         "methodology",
         "opened_with",
+        "recipe",
     ]
     assert not any("cursor" in name.lower() for name in dir(case))

@@ -8,11 +8,14 @@ import json
 
 import attrs
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
 import resolveflow
+from resolveflow._canonical import CanonicalError
 from resolveflow._history import (
+    SORTED_JSON,
     HistoryEntry,
     canonical_json,
     canonical_text,
@@ -30,7 +33,7 @@ _TEXT = st.text(
 _JSON = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers(-(10**20), 10**20)
+    | st.integers(-(2**53 - 1), 2**53 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | _TEXT,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4),
@@ -82,9 +85,22 @@ def test_chain_hash_equals_the_hash_of_the_body_dict(
     )
     assert fast.hex() == entry_hash(previous, body)
     # ...and both are the documented recipe: SHA-256 over the previous hash, a newline
-    # and json.dumps with sorted keys, compact separators and UTF-8 kept.
+    # and the RFC 8785 text of the body, as the reference implementation writes it.
+    assert fast == hashlib.sha256(f"{previous}\n".encode() + rfc8785.dumps(body)).digest()
+    # Format 1's recipe lays the body out the same way around its own evidence text.
+    legacy = chain_hash(
+        previous,
+        seq=seq,
+        action=action,
+        from_step=from_step,
+        step=step,
+        actor=actor,
+        at=format_time(at),
+        evidence=canonical_text(evidence, SORTED_JSON),
+    )
     recipe = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    assert fast == hashlib.sha256(f"{previous}\n{recipe}".encode()).digest()
+    assert legacy == hashlib.sha256(f"{previous}\n{recipe}".encode()).digest()
+    assert legacy.hex() == entry_hash(previous, body, SORTED_JSON)
 
 
 def test_canonical_json_is_bytes_of_canonical_text() -> None:
@@ -113,15 +129,25 @@ def test_format_time_normalises_other_offsets_to_utc() -> None:
 
 
 @given(_JSON)
-def test_canonical_text_is_json_dumps_with_the_canonical_settings(value: object) -> None:
+def test_the_format_1_recipe_is_json_dumps_with_the_sorted_settings(value: object) -> None:
+    """Snapshots of format 1 keep restoring: their recipe is Python's sorted, compact JSON."""
     expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    assert canonical_text(value) == expected
+    assert canonical_text(value, SORTED_JSON) == expected
+
+
+def test_the_default_recipe_is_rfc_8785() -> None:
+    assert canonical_text({"b": 100.0, "a": 1e-7, "€": 1, "😀": 2}) == '{"a":1e-7,"b":100,"€":1,"😀":2}'
+    assert canonical_text({"b": 100.0}, SORTED_JSON) == '{"b":100.0}'
 
 
 def test_canonical_text_refuses_what_json_cannot_carry() -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
-        canonical_text({"x": float("nan")})
+        canonical_text({"x": float("nan")}, SORTED_JSON)
     with pytest.raises(TypeError, match="object is not JSON serializable"):
+        canonical_text({"x": object()}, SORTED_JSON)
+    with pytest.raises(CanonicalError):
+        canonical_text({"x": float("nan")})
+    with pytest.raises(CanonicalError):
         canonical_text({"x": object()})
 
 

@@ -1,5 +1,4 @@
 # evidence.field() returns an attrs field: calling it in a class body is the point.
-# ruff: noqa: RUF009
 """_fast_evidence.load_dump, the fast path of evidence validation, held to the slow path it skips.
 
 The contract: whenever ``load_dump`` answers ``(record, data)``, ``load`` would have

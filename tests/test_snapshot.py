@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 from typing import Any
 
 import attrs
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
 import resolveflow
-from resolveflow._history import format_time
+from resolveflow._history import format_time, genesis_hash
 from resolveflow._snapshot import _stored_time
 from tests.conftest import T0, FakeClock
 
@@ -345,3 +347,87 @@ def test_stored_evidence_with_tuples_for_arrays_restores() -> None:
 def test_a_time_out_of_range_is_refused_whatever_python_makes_of_it(at: str) -> None:
     with pytest.raises(resolveflow.InvalidSnapshot):
         _stored_time(at, 1)
+
+
+# --- hash recipes: format 2 is RFC 8785, format 1 snapshots keep restoring -------------
+
+
+@attrs.frozen(kw_only=True)
+class _Refund:
+    """A refund, with an amount (a float field: the recipes write it differently)."""
+
+    amount: float = resolveflow.evidence.field(title="Amount")
+
+
+def _refunds() -> resolveflow.Methodology:
+    return resolveflow.Methodology(
+        id="refunds",
+        version="1.0",
+        title="Refunds",
+        source="A test of hash recipes.",
+        initial="open",
+        required_steps=("open",),
+        steps=(resolveflow.Step(id="open", title="Open"),),
+        outcomes=(resolveflow.Outcome(id="done", title="Done", successful=True),),
+        actions=(
+            resolveflow.Action(
+                name="refund", title="Refund", sources="open", target="open", evidence=_Refund
+            ),
+            resolveflow.Action(name="close", title="Close", sources="open", target="done"),
+        ),
+    )
+
+
+def _legacy_snapshot(case_id: str) -> dict[str, object]:
+    """A snapshot as resolveflow wrote them before RFC 8785 (format 1, Python's sorted JSON)."""
+    from resolveflow._case import Case
+    from resolveflow._history import SORTED_JSON
+    from resolveflow._ledger import Ledger
+
+    case = Case(Ledger(_refunds(), case_id, recipe=SORTED_JSON))
+    case.fire("refund", {"amount": 100.0}, actor="ana", at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    snap = case.snapshot()
+    assert snap["format"] == "resolveflow.case/1"
+    return snap
+
+
+def test_new_snapshots_are_format_2_and_hash_rfc_8785_text() -> None:
+    case = resolveflow.open_case(_refunds(), case_id="J-1")
+    entry = case.fire("refund", {"amount": 100.0}, actor="ana", at=dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
+    snap = case.snapshot()
+    assert snap["format"] == "resolveflow.case/2" and case.hash_recipe == "jcs"
+    body = {k: v for k, v in snap["history"][0].items() if k != "hash"}
+    previous = genesis_hash("refunds", "1.0", "J-1")
+    assert entry.hash == hashlib.sha256(f"{previous}\n".encode() + rfc8785.dumps(body)).hexdigest()
+
+
+def test_a_format_1_snapshot_restores_and_keeps_its_recipe() -> None:
+    snap = _legacy_snapshot("J-2")
+    restored = resolveflow.restore(snap, methodology=_refunds())
+    assert restored.hash_recipe == "json-sorted" and restored.verify_chain()
+    restored.fire("refund", {"amount": 2.5}, actor="ana", at=dt.datetime(2026, 1, 6, tzinfo=dt.UTC))
+    again = resolveflow.restore(restored.snapshot(), methodology=_refunds())
+    assert again.snapshot() == restored.snapshot() and again.snapshot()["format"] == "resolveflow.case/1"
+
+
+def test_a_snapshot_relabelled_to_the_other_recipe_is_refused() -> None:
+    snap = _legacy_snapshot("J-3")
+    snap["format"] = "resolveflow.case/2"  # 100.0 hashed as "100.0", read back as JCS "100"
+    with pytest.raises(resolveflow.InvalidSnapshot, match="hash mismatch") as info:
+        resolveflow.restore(snap, methodology=_refunds())
+    assert info.value.entry == 1
+
+
+@pytest.mark.parametrize("bad", ["resolveflow.case/3", None, ["resolveflow.case/2"], 2])
+def test_an_unknown_format_is_refused_by_name(bad: object) -> None:
+    snap = resolveflow.open_case("engage", case_id="J-4").snapshot()
+    snap["format"] = bad
+    with pytest.raises(resolveflow.InvalidSnapshot, match="'format' must be one of"):
+        resolveflow.restore(snap)
+
+
+def test_evidence_no_canonical_form_can_write_is_invalid_evidence() -> None:
+    case = resolveflow.open_case(_refunds(), case_id="J-5")
+    with pytest.raises(resolveflow.InvalidEvidence):
+        case.fire("refund", {"amount": 10**400}, actor="ana")
+    assert case.history == ()

@@ -84,6 +84,11 @@ def _escape_one(match: re.Match[str]) -> str:
     return _ESCAPES[match.group()]
 
 
+def quote(text: str) -> str:
+    """A string as a JSON string literal, escaped as RFC 8785 does (CanonicalError on a lone surrogate)."""
+    return _quote(text)
+
+
 def _quote(text: str) -> str:
     if not text.isascii() and _SURROGATE.search(text) is not None:
         raise CanonicalError("the text has a lone surrogate, which is not a character", "")

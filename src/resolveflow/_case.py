@@ -137,6 +137,18 @@ class Case:
         """The methodology version the case was opened with (it differs after a migration)."""
         return self._ledger.opened_with
 
+    @property
+    def hash_recipe(self) -> str:
+        """How the history's hashes are made: ``"jcs"`` (RFC 8785 text), or ``"json-sorted"``
+        for a case restored from a snapshot of format 1, which keeps the recipe it began with.
+
+        Example:
+            >>> import resolveflow
+            >>> resolveflow.open_case("engage", case_id="R-1").hash_recipe
+            'jcs'
+        """
+        return self._ledger.recipe
+
     def now(self) -> _dt.datetime:
         """The case's clock reading (UTC)."""
         return check_time(self._clock(), "clock")

@@ -41,6 +41,7 @@ import re
 from collections.abc import Callable
 from typing import Any, Final
 
+from resolveflow._canonical import MAX_SAFE_INTEGER
 from resolveflow._schema import (
     RecordCodec,
     _Array,
@@ -146,6 +147,8 @@ def _text(codec: _Str) -> _Fast:
 def _number(codec: _Number) -> _Fast:
     low = -math.inf if codec.minimum is None else codec.minimum
     high = math.inf if codec.maximum is None else codec.maximum
+    if codec.integer:  # what every JSON reader keeps exactly, as the full codec insists
+        low, high = max(low, -MAX_SAFE_INTEGER), min(high, MAX_SAFE_INTEGER)
     # Exact types only: the full codec would turn an int into a float (or 3.0 into 3), which
     # changes the JSON the history hashes; bool is an int subclass and is refused.
     if codec.integer:

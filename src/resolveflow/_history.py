@@ -13,47 +13,41 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import attrs
 
+from resolveflow._canonical import canonical_text as _jcs_text
+from resolveflow._canonical import quote as _quote
 from resolveflow._migration import Migration
 from resolveflow._schema import record_codec
 from resolveflow._slots import slot_writer
 
-# One encoder for the process: json.dumps with options builds a new JSONEncoder per call.
-_CANONICAL: Final = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-)
+JCS: Final = "jcs"
+"""The hash recipe of new histories: RFC 8785 (JSON Canonicalization Scheme) text."""
+SORTED_JSON: Final = "json-sorted"
+"""The recipe of histories written before 0.1 (snapshot format 1): Python's sorted, compact JSON."""
+RECIPES: Final = (JCS, SORTED_JSON)
+
+# The recipe of snapshot format 1, kept so that those snapshots restore: keys in code-point
+# order, numbers as Python writes them (100.0, 1e-07). Public json API only.
+_SORTED: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def _not_json(value: object) -> NoReturn:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+def canonical_text(value: object, recipe: str = JCS) -> str:
+    """The canonical text of JSON data under a hash recipe (RFC 8785 unless told otherwise).
+
+    Raises:
+        CanonicalError: the value cannot be written canonically (see ``_canonical``).
+    """
+    if recipe == JCS:
+        return _jcs_text(value)
+    return _SORTED.encode(value)
 
 
-# JSONEncoder.encode builds a C encoder on every call, which is most of the cost of
-# encoding a small record. Hashing a history entry encodes validated evidence (never
-# circular, so no marker dict is needed), so the encoder is built once; the settings
-# are _CANONICAL's, and a property test holds the two outputs equal.
-_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
-_ENCODE_ONCE: Final[Callable[[object, int], Any] | None] = (
-    None
-    if _make_encoder is None
-    else _make_encoder(None, _not_json, json.encoder.encode_basestring, None, ":", ",", True, False, False)
-)
-_quote: Final[Callable[[str], str]] = json.encoder.encode_basestring
-
-
-def canonical_text(value: object) -> str:
-    """The canonical JSON text of validated JSON data (sorted keys, no spaces, UTF-8 kept)."""
-    if _ENCODE_ONCE is None:  # no C accelerator (e.g. PyPy)
-        return _CANONICAL.encode(value)
-    return "".join(_ENCODE_ONCE(value, 0))
-
-
-def canonical_json(value: object) -> bytes:
+def canonical_json(value: object, recipe: str = JCS) -> bytes:
     """Bytes that are equal exactly when the JSON values are equal."""
-    return _CANONICAL.encode(value).encode("utf-8")
+    return canonical_text(value, recipe).encode("utf-8")
 
 
 def genesis_hash(methodology_id: str, version: str, case_id: str) -> str:
@@ -67,9 +61,9 @@ def format_time(at: _dt.datetime) -> str:
     return (at if at.tzinfo is _dt.UTC else at.astimezone(_dt.UTC)).isoformat()
 
 
-def entry_hash(previous: str, body: Mapping[str, Any]) -> str:
+def entry_hash(previous: str, body: Mapping[str, Any], recipe: str = JCS) -> str:
     """The hash of an entry given as its body dict (what ``HistoryEntry.body()`` returns)."""
-    return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical_json(body)).hexdigest()
+    return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical_json(body, recipe)).hexdigest()
 
 
 def chain_hash(
@@ -77,10 +71,12 @@ def chain_hash(
 ) -> bytes:
     """:func:`entry_hash` without building the body dict: ``evidence`` is its canonical JSON text.
 
-    The text is laid out in the sorted key order ``canonical_json`` produces,
-    so both give the same bytes (a property test holds them together); this
-    one skips a dict, the key sort and a second encoding of the evidence. It
-    returns the raw digest (``.hex()`` of it is what ``entry_hash`` returns).
+    The text is laid out in the sorted key order ``canonical_json`` produces
+    (the body's keys are ASCII, so both recipes order them alike, and both
+    escape strings alike), so both give the same bytes (a property test holds
+    them together); this one skips a dict, the key sort and a second encoding
+    of the evidence. It returns the raw digest (``.hex()`` of it is what
+    ``entry_hash`` returns).
     """
     text = (
         f'{previous}\n{{"action":{_quote(action)},"actor":{_quote(actor)},"at":{_quote(at)},'

@@ -23,8 +23,12 @@ from typing import Any, Final, overload
 
 import attrs
 
+from resolveflow._canonical import CanonicalError
+from resolveflow._fast_evidence import load_dump as fast_load_dump
 from resolveflow._guards import make_context
 from resolveflow._history import (
+    JCS,
+    RECIPES,
     HistoryEntry,
     canonical_text,
     chain_hash,
@@ -141,7 +145,7 @@ def load_evidence(action: Action, evidence: object) -> tuple[object | None, Any,
         return None, None, errors
     # Well-formed input (what fire() and restore() nearly always get) in one pass;
     # anything unusual takes the full path below, which names every problem.
-    fast = codec.load_dump(evidence)
+    fast = fast_load_dump(codec, evidence)
     if fast is not None:
         return fast[0], fast[1], errors
     if not isinstance(evidence, Mapping | action.evidence):
@@ -211,9 +215,11 @@ class Entries(Sequence[HistoryEntry]):
 class Ledger:
     """A case's history, its guards' index and the one append; see the module docstring."""
 
-    __slots__ = ("_entries", "_genesis", "_tuple", "case_id", "index", "methodology", "opened_with")
+    __slots__ = ("_entries", "_genesis", "_tuple", "case_id", "index", "methodology", "opened_with", "recipe")
 
-    def __init__(self, methodology: Methodology, case_id: str, *, opened_with: str | None = None) -> None:
+    def __init__(
+        self, methodology: Methodology, case_id: str, *, opened_with: str | None = None, recipe: str = JCS
+    ) -> None:
         if not isinstance(methodology, Methodology):
             raise InvalidInput(
                 f"expected a Methodology, got {type(methodology).__name__}", argument="methodology"
@@ -221,6 +227,9 @@ class Ledger:
         self.methodology = methodology
         self.case_id = check_case_id(case_id)
         self.opened_with = methodology.version if opened_with is None else opened_with
+        if recipe not in RECIPES:
+            raise InvalidInput(f"unknown hash recipe {recipe!r}; use one of {RECIPES}", argument="recipe")
+        self.recipe = recipe  # how entries are hashed: see _history.RECIPES
         self._entries: list[HistoryEntry] = []
         self._tuple: tuple[HistoryEntry, ...] | None = ()
         self.index = HistoryIndex(methodology.initial)
@@ -282,7 +291,7 @@ class Ledger:
         """Recompute every hash from the entries' content: True when the chain holds."""
         previous = self._genesis
         for number, entry in enumerate(self._entries, start=1):
-            if entry.seq != number or entry_hash(previous, entry.body()) != entry.hash:
+            if entry.seq != number or entry_hash(previous, entry.body(), self.recipe) != entry.hash:
                 return False
             previous = entry.hash
         return True
@@ -439,9 +448,16 @@ class Ledger:
             step=step,
             actor=actor,
             at=format_time(at) if at_text is None else at_text,
-            evidence=canonical_text(data),
+            evidence=self._evidence_text(action, data),
         )
         return new_entry(seq, action, from_step, step, actor, at, record, digest)
+
+    def _evidence_text(self, action: str, data: Any) -> str:
+        """The canonical text of validated evidence; what no canonical form can write is refused."""
+        try:
+            return canonical_text(data, self.recipe)
+        except CanonicalError as error:
+            raise InvalidEvidence(action=action, errors=[(error.path.lstrip("$."), error.reason)]) from None
 
     def _append(self, entry: HistoryEntry, from_step: str) -> None:
         """The one place a history grows; ``from_step`` in the current version's ids.
@@ -489,6 +505,7 @@ class Ledger:
         moved.methodology = target
         moved.case_id = self.case_id
         moved.opened_with = self.opened_with
+        moved.recipe = self.recipe
         moved._genesis = self._genesis
         moved._entries = list(self._entries)
         moved._tuple = None

@@ -27,6 +27,7 @@ from typing import Any, Final
 
 import attrs
 
+from resolveflow._canonical import MAX_SAFE_INTEGER
 from resolveflow.exceptions import InvalidMethodology
 
 METADATA_KEY: Final = "resolveflow"
@@ -119,10 +120,14 @@ class _Number(_Codec):
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": "integer" if self.integer else "number"}
-        if self.minimum is not None:
-            out["minimum"] = self.minimum
-        if self.maximum is not None:
-            out["maximum"] = self.maximum
+        minimum, maximum = self.minimum, self.maximum
+        if self.integer:  # the integers every JSON reader keeps exactly (see load)
+            minimum = -MAX_SAFE_INTEGER if minimum is None else max(minimum, -MAX_SAFE_INTEGER)
+            maximum = MAX_SAFE_INTEGER if maximum is None else min(maximum, MAX_SAFE_INTEGER)
+        if minimum is not None:
+            out["minimum"] = minimum
+        if maximum is not None:
+            out["maximum"] = maximum
         return out
 
     def load(self, value: object, path: str, errors: Errors) -> object:
@@ -141,6 +146,11 @@ class _Number(_Codec):
                     errors.append((path, f"expected {kind}, got {value!r}"))
                     return INVALID
                 value = int(value)
+            if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+                # Past 2**53 JSON readers (JavaScript's among them) round, and the hash could not be
+                # reproduced; a 10,000-digit number would also cost more than its size to print.
+                errors.append((path, "must be between -(2**53 - 1) and 2**53 - 1"))
+                return INVALID
         elif isinstance(value, int):
             try:
                 value = float(value)
@@ -371,10 +381,6 @@ class RecordCodec(_Codec):
             return value
         return {f.name: f.codec.dump(getattr(value, f.attr)) for f in self.fields}
 
-    def load_dump(self, value: object) -> tuple[object, Any] | None:
-        """``_fast_evidence.load_dump(self, value)``, for callers not yet calling it there."""
-        return _fast_evidence.load_dump(self, value)
-
 
 def _title_from_name(name: str) -> str:
     words = name.replace("_", " ").strip()
@@ -479,8 +485,3 @@ EMPTY_SCHEMA: Final[Mapping[str, Any]] = {
     "properties": {},
     "additionalProperties": False,
 }
-
-
-# Last: the fast path's module imports the codecs above (an import inside load_dump would cost
-# a microsecond a call, a third of the fast path).
-from resolveflow import _fast_evidence  # noqa: E402

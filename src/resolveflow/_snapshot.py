@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
-from resolveflow._history import HistoryEntry, canonical_json, format_time
+from resolveflow._history import JCS, SORTED_JSON, HistoryEntry, canonical_json, format_time
 from resolveflow._ledger import Ledger, check_actor
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
@@ -28,7 +28,12 @@ from resolveflow.exceptions import (
     UnknownMethodology,
 )
 
-SNAPSHOT_FORMAT: Final = "resolveflow.case/1"
+SNAPSHOT_FORMAT: Final = "resolveflow.case/2"
+"""The format ``case.snapshot()`` writes: entries hashed over RFC 8785 (JCS) text."""
+# Each format names the recipe its hashes were made with; format 1 (before 0.1) hashed
+# Python's sorted JSON. Its snapshots restore, and the case keeps that recipe.
+FORMATS: Final = {"resolveflow.case/1": SORTED_JSON, SNAPSHOT_FORMAT: JCS}
+FORMAT_OF_RECIPE: Final = {recipe: name for name, recipe in FORMATS.items()}
 _SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
 _OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with"})
 _ENTRY_KEYS: Final = frozenset({"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"})
@@ -77,7 +82,7 @@ def snapshot_of(ledger: Ledger) -> dict[str, Any]:
     """A ledger as JSON-compatible data; see :meth:`resolveflow.Case.snapshot`."""
     outcome = ledger.methodology.outcome(ledger.step)
     return {
-        "format": SNAPSHOT_FORMAT,
+        "format": FORMAT_OF_RECIPE[ledger.recipe],
         "methodology": {"id": ledger.methodology.id, "version": ledger.methodology.version},
         "opened_with": ledger.opened_with,
         "case_id": ledger.case_id,
@@ -96,8 +101,10 @@ def restore_ledger(
     """Rebuild a ledger from a snapshot by replaying it; see :func:`resolveflow.restore`."""
     if not isinstance(snapshot, Mapping):
         _bad(f"expected a mapping (the dict from case.snapshot()), got {type(snapshot).__name__}")
-    if snapshot.get("format") != SNAPSHOT_FORMAT:
-        _bad(f"'format' must be {SNAPSHOT_FORMAT!r}, got {snapshot.get('format')!r}")
+    found = snapshot.get("format")
+    recipe = FORMATS.get(found) if isinstance(found, str) else None
+    if recipe is None:
+        _bad(f"'format' must be one of {sorted(FORMATS)}, got {_short(found)}")
     extra = set(snapshot) - _SNAPSHOT_KEYS - _OPTIONAL_SNAPSHOT_KEYS
     missing = _SNAPSHOT_KEYS - set(snapshot)
     if extra or missing:
@@ -117,7 +124,7 @@ def restore_ledger(
     except UnknownMethodology as error:
         raise InvalidSnapshot(str(error)) from error
     try:
-        ledger = Ledger(methodology, snapshot["case_id"])
+        ledger = Ledger(methodology, snapshot["case_id"], recipe=recipe)
     except InvalidInput as error:
         raise InvalidSnapshot(str(error)) from error
     history = snapshot["history"]

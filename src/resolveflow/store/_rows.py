@@ -15,7 +15,7 @@ from resolveflow._history import HistoryEntry, canonical_json, format_time
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID, Errors, record_codec
-from resolveflow._snapshot import SNAPSHOT_FORMAT
+from resolveflow._snapshot import FORMAT_OF_RECIPE, SNAPSHOT_FORMAT
 
 # Every promise a case has made is "overdue" by the end of time: the deadlines
 # table keeps exactly what case.overdue() would report at some later moment.
@@ -60,7 +60,7 @@ def opened_with(current_version: str, entries: list[dict[str, Any]]) -> str:
 
 def snapshot(case_row: sa.Row[Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "format": SNAPSHOT_FORMAT,
+        "format": FORMAT_OF_RECIPE.get(case_row.hash_recipe, SNAPSHOT_FORMAT),
         "methodology": {"id": case_row.methodology_id, "version": case_row.methodology_version},
         "opened_with": opened_with(case_row.methodology_version, entries),
         "case_id": case_row.case_id,
@@ -93,6 +93,7 @@ def case_row(case: Case, *, created_at: _dt.datetime) -> dict[str, Any]:
         "outcome": outcome.id if outcome else None,
         "last_seq": len(case.history),
         "head": case.head,
+        "hash_recipe": case.hash_recipe,
         "created_at": created_at,
         "updated_at": last.at if last is not None else created_at,
     }

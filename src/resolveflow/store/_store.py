@@ -574,7 +574,7 @@ class Store:
             _tampered(case_id, after, f"entry row {after} is missing")
         page: list[HistoryEntry] = []
         for expected, stored in enumerate(rows, start=after + 1):
-            page.append(_verified_entry(methodology, case_id, stored, expected, previous))
+            page.append(_verified_entry(methodology, case_id, stored, expected, previous, row.hash_recipe))
             previous = stored.hash
         want = min(row.last_seq, after + size) - after
         if len(page) != max(want, 0):
@@ -707,7 +707,7 @@ class Store:
 
 
 def _summary(row: sa.Row[Any]) -> CaseSummary:
-    return CaseSummary(**row._mapping)
+    return CaseSummary(**{k: v for k, v in row._mapping.items() if k != "hash_recipe"})
 
 
 def _tampered(case_id: str, seq: int, reason: str) -> NoReturn:
@@ -715,7 +715,7 @@ def _tampered(case_id: str, seq: int, reason: str) -> NoReturn:
 
 
 def _verified_entry(
-    methodology: Methodology, case_id: str, row: sa.Row[Any], expected: int, previous: str
+    methodology: Methodology, case_id: str, row: sa.Row[Any], expected: int, previous: str, recipe: str
 ) -> HistoryEntry:
     if row.seq != expected:
         _tampered(case_id, expected, f"entry row {expected} is missing")
@@ -723,7 +723,7 @@ def _verified_entry(
     if record is INVALID:
         _tampered(case_id, row.seq, "its evidence does not load for its action")
     body = {k: v for k, v in _rows.snapshot_entry(row._mapping).items() if k != "hash"}
-    if entry_hash(previous, body) != row.hash:
+    if entry_hash(previous, body, recipe) != row.hash:
         _tampered(case_id, row.seq, "hash mismatch: the entry or the one before it was altered")
     return HistoryEntry(
         seq=row.seq,

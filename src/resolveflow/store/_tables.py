@@ -63,6 +63,9 @@ cases = sa.Table(
     sa.Column("outcome", sa.String(NAME), nullable=True),
     sa.Column("last_seq", sa.Integer, nullable=False),
     sa.Column("head", sa.String(HASH), nullable=False),
+    # How the entries are hashed (resolveflow._history.RECIPES); databases made before
+    # this column existed add it with the default, the recipe they were written with.
+    sa.Column("hash_recipe", sa.String(20), nullable=False, server_default="json-sorted"),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.CheckConstraint("last_seq >= 0", name="ck_resolveflow_cases_last_seq"),
