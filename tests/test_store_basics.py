@@ -422,3 +422,25 @@ def test_case_summaries_and_deadlines_serialise(store: Store, clock: FakeClock) 
     assert "C-1" not in repr(store)
     assert "Store" in repr(store)
     assert plan(clock, 1)["items"][0]["id"] == "item-1"
+
+
+def test_a_case_hashed_with_the_format_1_recipe_is_stored_and_kept_so(store: Store, clock: FakeClock) -> None:
+    """A case restored from a format 1 snapshot keeps its recipe in the store (hash_recipe column)."""
+    from resolveflow._case import Case
+    from resolveflow._history import SORTED_JSON
+    from resolveflow._ledger import Ledger
+
+    legacy = Case(Ledger(resolveflow.get_methodology("seven-as"), "L-1", recipe=SORTED_JSON), clock=clock)
+    for action, evidence in seven_as_to_act(clock, 1):
+        clock.advance(minutes=1)
+        legacy.fire(action, json.loads(json.dumps(evidence)), actor=ACTOR)
+    restored = resolveflow.restore(legacy.snapshot(), clock=clock)
+    assert store.import_cases([restored]) == 1
+    loaded = store.load("L-1")
+    assert loaded.hash_recipe == "json-sorted" and loaded.history == legacy.history
+    clock.advance(minutes=1)
+    store.fire("L-1", "complete_item", {"item_id": "item-1"}, actor=ACTOR)
+    assert store.load("L-1").snapshot()["format"] == "resolveflow.case/1"
+    assert [e.seq for e in store.history("L-1").entries] == list(range(1, len(legacy.history) + 2))
+    fresh = store.open_case("seven-as", case_id="N-1")
+    assert fresh.hash_recipe == "jcs" and store.load("N-1").snapshot()["format"] == "resolveflow.case/2"

@@ -90,3 +90,24 @@ def test_the_case_indexes_exist(store: Store) -> None:
         "at",
         "actor",
     }
+
+
+def test_the_documented_alter_table_upgrades_a_database_made_before_hash_recipe(
+    db_url: str, backend: str, clock: FakeClock
+) -> None:
+    """A database without the hash_recipe column gets it from the documented statement."""
+    old_sql = re.sub(r"\n\s*hash_recipe [^\n]*,", "", documented_sql(backend))
+    assert "hash_recipe" not in old_sql
+    upgrade = re.search(
+        r"```sql\n(ALTER TABLE resolveflow_cases ADD COLUMN hash_recipe[^\n]*)\n```", DOC.read_text()
+    )
+    assert upgrade, "docs/persistence.md lost its ALTER TABLE for hash_recipe"
+    with resolveflow.store.connect(db_url, clock=clock) as store:
+        with store.engine.begin() as conn:
+            for statement in old_sql.split(";\n"):
+                if statement.strip():
+                    conn.exec_driver_sql(statement)
+            conn.exec_driver_sql(upgrade.group(1).rstrip(";"))
+        store.open_case("seven-as", case_id="C-1")
+        drive(store, "C-1", seven_as_to_act(clock, 1))
+        assert store.load("C-1").step == "act" and store.load("C-1").hash_recipe == "jcs"
