@@ -21,6 +21,7 @@ from resolveflow import evidence as ev
 from resolveflow._guards import GuardContext
 from resolveflow._index import HistoryIndex
 from resolveflow.testing import ManualClock, action_sequences
+from tests._tiny import loop_methodology
 
 DUE = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
@@ -266,25 +267,7 @@ class CallbackDone:
 
 
 def _callbacks() -> resolveflow.Methodology:
-    return resolveflow.Methodology(
-        id="callbacks",
-        version="1.0",
-        title="Call-backs",
-        source="A test of dated promises.",
-        initial="open",
-        required_steps=("open",),
-        steps=(resolveflow.Step(id="open", title="Open"),),
-        outcomes=(resolveflow.Outcome(id="done", title="Done", successful=True),),
-        actions=(
-            resolveflow.Action(
-                name="promise", title="Promise", sources="open", target="open", evidence=Callback
-            ),
-            resolveflow.Action(
-                name="call", title="Call", sources="open", target="open", evidence=CallbackDone
-            ),
-            resolveflow.Action(name="close", title="Close", sources="open", target="done"),
-        ),
-    )
+    return loop_methodology("callbacks", promise=Callback, call=CallbackDone)
 
 
 def test_a_third_party_record_promises_and_keeps_without_touching_the_core() -> None:
@@ -312,20 +295,7 @@ class BadPromise:
 
 
 def test_a_hook_that_returns_something_else_is_refused_and_changes_nothing() -> None:
-    m = resolveflow.Methodology(
-        id="bad-hook",
-        version="1.0",
-        title="Bad hook",
-        source="A test.",
-        initial="open",
-        required_steps=("open",),
-        steps=(resolveflow.Step(id="open", title="Open"),),
-        outcomes=(resolveflow.Outcome(id="done", title="Done", successful=True),),
-        actions=(
-            resolveflow.Action(name="note", title="Note", sources="open", target="open", evidence=BadPromise),
-            resolveflow.Action(name="close", title="Close", sources="open", target="done"),
-        ),
-    )
+    m = loop_methodology("bad-hook", note=BadPromise)
     case = resolveflow.open_case(m, case_id="B-1")
     with pytest.raises(resolveflow.InvalidMethodology, match=r"BadPromise\.promises_made.*Promise values"):
         case.fire("note", {"note": "x"}, actor="a")

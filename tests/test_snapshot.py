@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import resolveflow
 from resolveflow._history import format_time, genesis_hash
 from resolveflow._snapshot import _stored_time
+from tests._tiny import loop_methodology
 from tests.conftest import T0, FakeClock
 
 
@@ -360,22 +361,7 @@ class _Refund:
 
 
 def _refunds() -> resolveflow.Methodology:
-    return resolveflow.Methodology(
-        id="refunds",
-        version="1.0",
-        title="Refunds",
-        source="A test of hash recipes.",
-        initial="open",
-        required_steps=("open",),
-        steps=(resolveflow.Step(id="open", title="Open"),),
-        outcomes=(resolveflow.Outcome(id="done", title="Done", successful=True),),
-        actions=(
-            resolveflow.Action(
-                name="refund", title="Refund", sources="open", target="open", evidence=_Refund
-            ),
-            resolveflow.Action(name="close", title="Close", sources="open", target="done"),
-        ),
-    )
+    return loop_methodology("refunds", refund=_Refund)
 
 
 def _legacy_snapshot(case_id: str) -> dict[str, object]:
