@@ -339,7 +339,7 @@ def test_overdue_counts_completions_by_record_not_by_action_name(clock: FakeCloc
                 sources="do",
                 target="done",
                 title="Finish",
-                guards=(resolveflow.AllPlanItemsDone(),),
+                guards=(resolveflow.guards.AllPlanItemsDone(),),
             ),
         ),
         initial="plan",

@@ -16,21 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import resolveflow
-from resolveflow import (
-    Action,
-    AfterStep,
-    EvidenceIs,
-    GuardContext,
-    Methodology,
-    Outcome,
-    Refused,
-    Requires,
-    Rule,
-    Step,
-    UnknownAction,
-    _engine,
-)
+from resolveflow import Action, Methodology, Outcome, Refused, Step, UnknownAction, _engine
 from resolveflow import evidence as ev
+from resolveflow.guards import AfterStep, EvidenceIs, GuardContext, Requires, Rule
 from resolveflow.methodologies import BUILTINS
 
 SRC = Path(resolveflow.__file__).resolve().parent

@@ -224,7 +224,8 @@ def test_guards_see_a_read_only_history() -> None:
         version="9.0",
         actions=(
             attrs.evolve(
-                action, guards=(*action.guards, resolveflow.Rule(name="look", message="-", predicate=look))
+                action,
+                guards=(*action.guards, resolveflow.guards.Rule(name="look", message="-", predicate=look)),
             ),
             *m.actions[1:],
         ),
@@ -327,6 +328,8 @@ def test_a_hook_that_returns_something_else_is_refused_and_changes_nothing() -> 
         ),
     )
     case = resolveflow.open_case(m, case_id="B-1")
-    with pytest.raises(resolveflow.InvalidMethodology, match=r"BadPromise\.promises_made.*Promise values"):
+    with pytest.raises(
+        resolveflow.exceptions.InvalidMethodology, match=r"BadPromise\.promises_made.*Promise values"
+    ):
         case.fire("note", {"note": "x"}, actor="a")
     assert case.history == () and case.overdue() == ()

@@ -1144,7 +1144,7 @@ def test_records_with_aliased_fields_load_what_their_schema_describes(cls: type)
     """Either refuse such a record at definition time, or accept the JSON its schema allows."""
     try:
         codec = record_codec(cls)
-    except resolveflow.InvalidMethodology:
+    except resolveflow.exceptions.InvalidMethodology:
         return
     schema = codec.schema()
     sample = dict.fromkeys(schema["required"], "abc")
@@ -1203,45 +1203,45 @@ def _record_with(annotation: typing.Any, name: str = "BadRecord") -> type:
 )
 def test_unsupported_field_types_are_refused(annotation: typing.Any) -> None:
     cls = _record_with(annotation)
-    with pytest.raises(resolveflow.InvalidMethodology) as caught:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology) as caught:
         record_codec(cls)
     assert "BadRecord" in str(caught.value)
     assert "'thing'" in str(caught.value)
     assert "BadRecord" in caught.value.where
-    with pytest.raises(resolveflow.InvalidMethodology):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology):
         resolveflow.Action(name="bad", sources="s", target=None, title="Bad", evidence=cls)
 
 
 def test_enum_with_non_string_values_names_the_enum() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="IntEnum"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="IntEnum"):
         record_codec(_record_with(IntEnum))
 
 
 def test_unsupported_nested_record_names_the_inner_record() -> None:
     inner = _record_with(dict, name="InnerBad")
     outer = _record_with(tuple[inner, ...], name="OuterRecord")
-    with pytest.raises(resolveflow.InvalidMethodology) as caught:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology) as caught:
         record_codec(outer)
     assert "InnerBad" in str(caught.value)
     assert "'thing'" in str(caught.value)
 
 
 def test_unresolvable_annotation_is_refused() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="BadRecord"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="BadRecord"):
         record_codec(_record_with("NoSuchType"))
 
 
 @pytest.mark.parametrize("not_a_class", [NotARecord, ev.Apology(statement="Sorry."), 5, "Plan", None])
 def test_evidence_must_be_an_attrs_class(not_a_class: object) -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="attrs class"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="attrs class"):
         record_codec(not_a_class)
     if not_a_class is not None:  # None means "records nothing" to an Action
-        with pytest.raises(resolveflow.InvalidMethodology):
+        with pytest.raises(resolveflow.exceptions.InvalidMethodology):
             resolveflow.Action(name="bad", sources="s", target=None, title="Bad", evidence=not_a_class)
 
 
 def test_non_attrs_class_is_named() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="NotARecord"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="NotARecord"):
         record_codec(NotARecord)
 
 

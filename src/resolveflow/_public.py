@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 
 
 def _resolve_annotations(cls: type) -> None:
-    own = cls.__dict__.get("__annotations__", {})
+    own = inspect.get_annotations(cls)
     if not any(isinstance(value, str) for value in own.values()):
         return
     # As typing.get_type_hints does: the module's names win over the class's own.
