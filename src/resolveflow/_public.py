@@ -48,4 +48,13 @@ def publish(module: str, namespace: Mapping[str, object], names: Iterable[str]) 
             for cls in reversed(obj.__mro__):
                 if cls.__module__.startswith("resolveflow."):
                     _resolve_annotations(cls)
+            _publish_methods(obj, module)
         obj.__module__ = module
+
+
+def _publish_methods(cls: type, module: str) -> None:
+    """The class's own methods and properties go with it (doctest and ``help`` find them there)."""
+    for member in vars(cls).values():
+        function = member.fget if isinstance(member, property) else getattr(member, "__func__", member)
+        if inspect.isfunction(function) and function.__module__ == cls.__module__:
+            function.__module__ = module
