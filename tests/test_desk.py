@@ -331,7 +331,7 @@ def test_without_graphviz_the_diagram_is_mermaid_source(
     def unavailable(*args: object, **kwargs: object) -> str:
         raise resolveflow.exceptions.DiagramUnavailable("no dot here")
 
-    monkeypatch.setattr(resolveflow, "to_svg", unavailable)
+    monkeypatch.setattr(resolveflow.diagrams, "to_svg", unavailable)
     page = desk.get("/cases/DESK-102").text
     source = html.unescape(page.split('<pre class="mermaid-source">')[1].split("</pre>")[0])
     assert source == resolveflow.diagrams.to_mermaid("seven-as", case=stored(desk, "DESK-102"))
