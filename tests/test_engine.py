@@ -432,8 +432,8 @@ def test_table_dispatch_agrees_with_transitions_trigger(methodology: Any, data: 
     for name, evidence in walk:
         spec = methodology.action(name)
         if case.step in spec.sources and not case.closed:
-            from resolveflow._guards import GuardContext
             from resolveflow._ledger import load_evidence as _load_evidence
+            from resolveflow.guards import GuardContext
 
             record, _, _ = _load_evidence(spec, evidence)
             context = GuardContext(step=case.step, history=case.history, evidence=record, at=case.now())

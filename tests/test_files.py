@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 import resolveflow
 from resolveflow import InvalidEvidence, InvalidInput, Methodology, Refused, evidence
 from resolveflow._file_records import RECORD_CLASSES, builtin_records, is_datetime
-from resolveflow._files import (
-    InvalidMethodologyFile,
+from resolveflow._guard_kinds import BUILTIN_KINDS, current_table
+from resolveflow._schema import record_codec
+from resolveflow.exceptions import InvalidMethodology, InvalidMethodologyFile
+from resolveflow.files import (
     dump_methodology,
     load_methodology,
     methodology_from_dict,
@@ -31,9 +33,6 @@ from resolveflow._files import (
     methodology_schema,
     methodology_to_dict,
 )
-from resolveflow._guard_kinds import BUILTIN_KINDS, current_table
-from resolveflow._schema import record_codec
-from resolveflow.exceptions import InvalidMethodology
 from resolveflow.guards import GuardField, GuardKind, Rule, register_guard_kind, unregister_guard_kind
 from resolveflow.methodologies import BUILTINS
 from tests.conftest import T0, FakeClock
@@ -884,6 +883,7 @@ def test_a_changed_record_is_a_new_class() -> None:
 
 def test_a_file_never_half_loads() -> None:
     text = HEARD.replace("id: heard", "id: half-loaded").replace("target: diagnose", "target: nowhere")
+    resolveflow.available()  # the shipped files load (and make their records) on first use: now
     before = dict(RECORD_CLASSES)
     with pytest.raises(InvalidMethodologyFile, match="unknown step 'nowhere'"):
         load_yaml(text)

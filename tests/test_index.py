@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import resolveflow
 from resolveflow import evidence as ev
-from resolveflow._guards import GuardContext
 from resolveflow._index import HistoryIndex
+from resolveflow.guards import GuardContext
 from resolveflow.testing import ManualClock, action_sequences
 
 DUE = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
