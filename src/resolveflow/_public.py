@@ -29,10 +29,17 @@ def _resolve_annotations(cls: type) -> None:
     # As typing.get_type_hints does: the module's names win over the class's own.
     module_names = vars(sys.modules[cls.__module__])
     class_names = dict(vars(cls))
-    cls.__annotations__ = {
-        name: eval(value, class_names, module_names) if isinstance(value, str) else value
-        for name, value in own.items()
-    }
+    cls.__annotations__ = {name: _evaluated(value, class_names, module_names) for name, value in own.items()}
+
+
+def _evaluated(value: object, class_names: dict[str, object], module_names: Mapping[str, object]) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return eval(value, class_names, module_names)
+    except NameError:
+        # A name imported only for type checkers: get_type_hints could not resolve it before either.
+        return value
 
 
 def publish(module: str, namespace: Mapping[str, object], names: Iterable[str]) -> None:
