@@ -36,6 +36,7 @@ from resolveflow import evidence as ev
 from resolveflow._ledger import load_evidence as _load_evidence
 from resolveflow._schema import INVALID, JSONSCHEMA_DIALECT, METADATA_KEY, record_codec
 from resolveflow.methodologies import BUILTINS
+from tests.conftest import FakeClock
 
 # --- an RFC 3339 date-time checker for jsonschema -----------------------------
 
@@ -1365,3 +1366,16 @@ def _minimal_record(cls: type) -> typing.Any:
             for f in attrs.fields(cls)
         }
     )
+
+
+def test_offsets_with_seconds_are_refused_so_every_case_restores(clock: FakeClock) -> None:
+    case = resolveflow.open_case("seven-as", case_id="O-1", clock=clock)
+    case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="a")
+    case.fire("hear_grievances", {"points": ["x"], "customer_finished": True}, actor="a")
+    case.fire("give_apology", {"statement": "sorry"}, actor="a")
+    odd = dt.timezone(dt.timedelta(hours=1, seconds=30))
+    with pytest.raises(resolveflow.InvalidEvidence, match="whole minutes"):
+        case.fire(
+            "reschedule", {"resume_at": dt.datetime(2026, 2, 1, 9, tzinfo=odd), "reason": "x"}, actor="a"
+        )
+    assert resolveflow.restore(case.snapshot()).step == "assure"

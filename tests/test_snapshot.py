@@ -345,3 +345,12 @@ def test_stored_evidence_with_tuples_for_arrays_restores() -> None:
 def test_a_time_out_of_range_is_refused_whatever_python_makes_of_it(at: str) -> None:
     with pytest.raises(resolveflow.InvalidSnapshot):
         _stored_time(at, 1)
+
+
+def test_numbers_in_a_snapshot_must_be_the_canonical_ones() -> None:
+    case = resolveflow.open_case("engage", case_id="N-1")
+    case.fire("engage_fully", {"notes": "x"}, actor="a")
+    data = json.loads(json.dumps(case.snapshot()))
+    data["history"][0]["seq"] = 1.0
+    with pytest.raises(resolveflow.InvalidSnapshot, match="sequence number"):
+        resolveflow.restore(data)
