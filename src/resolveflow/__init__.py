@@ -4,6 +4,14 @@ Open a case with a methodology, ask it which actions are possible and why the
 others are refused, and record each step with its evidence. The case's state
 comes only from its hash-chained history.
 
+The top level has what most code needs: cases, methodologies, the registry,
+verification and the errors most code catches. The rest is in a public module
+per role: :mod:`resolveflow.guards` (guard kinds, refusals, guard kinds of your
+own), :mod:`resolveflow.evidence` (the records actions take),
+:mod:`resolveflow.files` (methodology files), :mod:`resolveflow.diagrams`,
+:mod:`resolveflow.exceptions` (every error), :mod:`resolveflow.store` and
+:mod:`resolveflow.testing`.
+
 Example:
     >>> import resolveflow
     >>> case = resolveflow.open_case("prescription", case_id="T-1")
