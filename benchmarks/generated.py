@@ -25,8 +25,9 @@ from __future__ import annotations
 import random
 from typing import Final
 
-from resolveflow import Action, AfterStep, Methodology, Outcome, Requires, Step
+from resolveflow import Action, Methodology, Outcome, Step
 from resolveflow import evidence as ev
+from resolveflow.guards import AfterStep, Requires
 
 # Evidence types the milestones record, in turn.
 _RECORDS: Final = (ev.CustomerAccount, ev.Apology, ev.Assurance)

@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 
 import resolveflow
-from resolveflow._diagram import to_mermaid
-from resolveflow._files import load_methodology
+from resolveflow.diagrams import to_mermaid
+from resolveflow.files import load_methodology
 from resolveflow.methodologies import BUILTINS, FOUR_STEPS
 
 ROOT = Path(__file__).resolve().parents[1]

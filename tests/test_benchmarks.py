@@ -30,8 +30,9 @@ from hypothesis import strategies as st
 from transitions import Machine, MachineError
 
 import resolveflow
-from resolveflow import GuardContext, InvalidEvidence, Methodology, Refused
+from resolveflow import InvalidEvidence, Methodology, Refused
 from resolveflow._schema import record_codec
+from resolveflow.guards import GuardContext
 from resolveflow.methodologies import BUILTINS
 from resolveflow.testing import ManualClock, action_sequences
 

@@ -44,7 +44,7 @@ def test_record_assessment_requires_the_customers_account_at_listen(clock: FakeC
     # The rule is also declared as a guard, so no other route could bypass it.
     guards = {g.name: g for g in methodology(ID).action("record_assessment").guards}
     guard = guards["customer_account_first"]
-    assert isinstance(guard, resolveflow.Requires)
+    assert isinstance(guard, resolveflow.guards.Requires)
     assert (guard.record, guard.at_step) == (ev.CustomerAccount, "listen")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,19 +17,45 @@ def case() -> resolveflow.Case:
     return resolveflow.open_case("prescription", case_id="BY-1", clock=FakeClock())
 
 
+# What transitions would add to a model it drives: a method per event and per state.
+SHORTCUTS_PER_EVENT = ("{}", "may_{}")
+SHORTCUTS_PER_STATE = ("to_{}", "may_to_{}", "is_{}")
+MACHINE_METHODS = ("trigger", "may_trigger", "set_state", "get_triggers", "state", "machine")
+
+
+def shortcuts_on(obj: object, methodology: resolveflow.Methodology) -> list[str]:
+    """The attributes of ``obj`` that would fire an action or jump to a step without the guards.
+
+    The names come from the methodology's own transitions machine: its events (the
+    actions) and its states (the steps and outcomes).
+    """
+    machine = methodology._engine._machine
+    names = [form.format(event) for event in machine.events for form in SHORTCUTS_PER_EVENT]
+    names += [form.format(state) for state in machine.states for form in SHORTCUTS_PER_STATE]
+    names += MACHINE_METHODS
+    return [name for name in names if hasattr(obj, name)]
+
+
 @pytest.mark.parametrize("methodology", resolveflow.available())
 def test_no_to_state_or_trigger_shortcuts(methodology: str) -> None:
     case = resolveflow.open_case(methodology, case_id="BY")
     m = case.methodology
-    names = set(dir(case))
-    for step in m.step_ids:
-        assert f"to_{step}" not in names
-    for action in m.actions:
-        assert action.name not in names
-        assert f"may_{action.name}" not in names
-    assert not {"trigger", "may_trigger", "set_state", "state", "machine"} & names
-    assert not any(name.startswith("to_") for name in dir(m._engine._machine.events))
-    assert all(not event.startswith("to_") for event in m._engine._machine.events)
+    machine = m._engine._machine
+    # The machine's events and states are the methodology's actions, steps and outcomes...
+    assert set(machine.events) == {action.name for action in m.actions}
+    assert set(machine.states) == {*m.step_ids, *(outcome.id for outcome in m.outcomes)}
+    # ...it has no auto-transitions (to_<state> events) and drives no model.
+    assert not any(event.startswith("to_") for event in machine.events)
+    assert not machine.models
+    # The case offers none of the shortcuts a transitions model would have.
+    assert shortcuts_on(case, m) == []
+
+
+def test_the_shortcut_check_finds_a_shortcut() -> None:
+    """Guard against a check that cannot fail: an object with the shortcuts is caught."""
+    m = resolveflow.get_methodology("prescription")
+    model = SimpleNamespace(to_resolved=lambda: None, acknowledge_problem=lambda: None, trigger=None)
+    assert shortcuts_on(model, m) == ["acknowledge_problem", "to_resolved", "trigger"]
 
 
 @pytest.mark.parametrize("attribute", ["step", "outcome", "history", "state", "_history", "id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from hypothesis import given
@@ -339,7 +340,7 @@ def test_overdue_counts_completions_by_record_not_by_action_name(clock: FakeCloc
                 sources="do",
                 target="done",
                 title="Finish",
-                guards=(resolveflow.AllPlanItemsDone(),),
+                guards=(resolveflow.guards.AllPlanItemsDone(),),
             ),
         ),
         initial="plan",
@@ -393,3 +394,21 @@ def test_a_refused_check_is_an_ordinary_decision() -> None:
     )
     assert decision == by_hand and hash(decision) == hash(by_hand) and repr(decision) == repr(by_hand)
     assert [r.code for r in decision.refusals] == ["not_from_this_step"]
+
+
+def test_lone_surrogates_are_refused_not_crashing() -> None:
+    case = resolveflow.open_case("engage", case_id="S-1")
+    decision = case.check("engage_fully", {"notes": "bad \ud800"})
+    assert [r.code for r in decision.refusals] == ["invalid_evidence"]
+    with pytest.raises(resolveflow.InvalidEvidence, match="lone surrogate"):
+        case.fire("engage_fully", {"notes": "bad \ud800"}, actor="ana")
+    with pytest.raises(resolveflow.InvalidInput, match="actor"):
+        case.fire("engage_fully", {"notes": "ok"}, actor="ana\udc00")
+    with pytest.raises(resolveflow.InvalidInput, match="case_id"):
+        resolveflow.open_case("engage", case_id="C\ud800")
+    assert case.history == ()
+    case.fire("engage_fully", {"notes": "ok"}, actor="ana")
+    data = json.loads(json.dumps(case.snapshot()))
+    data["history"][0]["actor"] = "a\ud800"
+    with pytest.raises(resolveflow.InvalidSnapshot):
+        resolveflow.restore(data)

@@ -23,8 +23,8 @@ from click.testing import CliRunner, Result
 
 import resolveflow
 from resolveflow import Action
-from resolveflow._files import dump_methodology
 from resolveflow.cli import main
+from resolveflow.files import dump_methodology
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str]:

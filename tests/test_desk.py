@@ -315,8 +315,8 @@ def test_the_diagram_highlights_the_case(desk: TestClient) -> None:
     page = desk.get("/cases/DESK-101").text
     diagram = page.split('id="diagram"')[1]
     try:
-        resolveflow.to_svg("seven-as")
-    except resolveflow.DiagramUnavailable:
+        resolveflow.diagrams.to_svg("seven-as")
+    except resolveflow.exceptions.DiagramUnavailable:
         assert "stateDiagram-v2" in diagram
         assert "class act current" in diagram
     else:
@@ -329,12 +329,12 @@ def test_without_graphviz_the_diagram_is_mermaid_source(
     desk: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def unavailable(*args: object, **kwargs: object) -> str:
-        raise resolveflow.DiagramUnavailable("no dot here")
+        raise resolveflow.exceptions.DiagramUnavailable("no dot here")
 
-    monkeypatch.setattr(resolveflow, "to_svg", unavailable)
+    monkeypatch.setattr(resolveflow.diagrams, "to_svg", unavailable)
     page = desk.get("/cases/DESK-102").text
     source = html.unescape(page.split('<pre class="mermaid-source">')[1].split("</pre>")[0])
-    assert source == resolveflow.to_mermaid("seven-as", case=stored(desk, "DESK-102"))
+    assert source == resolveflow.diagrams.to_mermaid("seven-as", case=stored(desk, "DESK-102"))
     assert "class rescheduled current" in source
 
 

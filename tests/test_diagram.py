@@ -26,8 +26,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import resolveflow
-from resolveflow import Action, AfterStep, Methodology, Outcome, Rule, Step
-from resolveflow._diagram import to_dot, to_mermaid, to_svg
+from resolveflow import Action, Methodology, Outcome, Step
+from resolveflow.diagrams import to_dot, to_mermaid, to_svg
+from resolveflow.guards import AfterStep, Rule
 from resolveflow.methodologies import BUILTINS
 from tests._builtin_support import HAPPY_PATHS, as_json
 from tests.conftest import FakeClock

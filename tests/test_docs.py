@@ -25,7 +25,7 @@ from types import ModuleType
 import pytest
 
 from resolveflow import Methodology
-from resolveflow._diagram import to_mermaid
+from resolveflow.diagrams import to_mermaid
 from resolveflow.methodologies import BUILTINS
 
 ROOT = Path(__file__).resolve().parents[1]

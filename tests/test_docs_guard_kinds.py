@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from resolveflow._guard_kinds import guard_kinds, unregister_guard_kind
+from resolveflow.guards import guard_kinds, unregister_guard_kind
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "guard-kinds.md"
 

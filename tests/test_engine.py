@@ -16,21 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import resolveflow
-from resolveflow import (
-    Action,
-    AfterStep,
-    EvidenceIs,
-    GuardContext,
-    Methodology,
-    Outcome,
-    Refused,
-    Requires,
-    Rule,
-    Step,
-    UnknownAction,
-    _engine,
-)
+from resolveflow import Action, Methodology, Outcome, Refused, Step, UnknownAction, _engine
 from resolveflow import evidence as ev
+from resolveflow.guards import AfterStep, EvidenceIs, GuardContext, Requires, Rule
 from resolveflow.methodologies import BUILTINS
 
 SRC = Path(resolveflow.__file__).resolve().parent
@@ -63,9 +51,10 @@ def test_the_pattern_recognises_imports() -> None:
 
 
 def test_no_transitions_object_in_the_public_api() -> None:
-    for name in resolveflow.__all__:
-        obj = getattr(resolveflow, name)
-        assert not (getattr(obj, "__module__", "") or "").startswith("transitions"), name
+    for module in (resolveflow, resolveflow.guards, resolveflow.diagrams, resolveflow.files):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            assert not (getattr(obj, "__module__", "") or "").startswith("transitions"), name
 
 
 # --- one Machine per methodology, no models -------------------------------------------
@@ -443,8 +432,8 @@ def test_table_dispatch_agrees_with_transitions_trigger(methodology: Any, data: 
     for name, evidence in walk:
         spec = methodology.action(name)
         if case.step in spec.sources and not case.closed:
-            from resolveflow._guards import GuardContext
             from resolveflow._ledger import load_evidence as _load_evidence
+            from resolveflow.guards import GuardContext
 
             record, _, _ = _load_evidence(spec, evidence)
             context = GuardContext(step=case.step, history=case.history, evidence=record, at=case.now())

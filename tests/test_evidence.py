@@ -82,6 +82,7 @@ def test_every_record_and_enum_defined_in_the_module_is_public() -> None:
         if isinstance(obj, type)
         and obj.__module__ == ev.__name__
         and (attrs.has(obj) or issubclass(obj, enum.Enum))
+        and obj is not ev.Promise  # defined in resolveflow._promise, shown as resolveflow.evidence's
     }
     assert defined == set(ev.__all__) - {"field", "PLAN_ITEM", "FOLLOW_UP", "Promise"}
 

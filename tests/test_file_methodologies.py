@@ -37,7 +37,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 import resolveflow
 import resolveflow.testing
-from resolveflow._files import load_methodology
+from resolveflow.files import load_methodology
 from tests._builtin_support import (
     ACTOR,
     as_json,

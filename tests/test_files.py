@@ -20,18 +20,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import resolveflow
-from resolveflow import (
-    InvalidEvidence,
-    InvalidInput,
-    InvalidMethodology,
-    Methodology,
-    Refused,
-    Rule,
-    evidence,
-)
+from resolveflow import InvalidEvidence, InvalidInput, Methodology, Refused, evidence
 from resolveflow._file_records import RECORD_CLASSES, builtin_records, is_datetime
-from resolveflow._files import (
-    InvalidMethodologyFile,
+from resolveflow._guard_kinds import BUILTIN_KINDS, current_table
+from resolveflow._schema import record_codec
+from resolveflow.exceptions import InvalidMethodology, InvalidMethodologyFile
+from resolveflow.files import (
     dump_methodology,
     load_methodology,
     methodology_from_dict,
@@ -39,15 +33,7 @@ from resolveflow._files import (
     methodology_schema,
     methodology_to_dict,
 )
-from resolveflow._guard_kinds import (
-    BUILTIN_KINDS,
-    GuardField,
-    GuardKind,
-    current_table,
-    register_guard_kind,
-    unregister_guard_kind,
-)
-from resolveflow._schema import record_codec
+from resolveflow.guards import GuardField, GuardKind, Rule, register_guard_kind, unregister_guard_kind
 from resolveflow.methodologies import BUILTINS
 from tests.conftest import T0, FakeClock
 
@@ -432,7 +418,7 @@ class Level(enum.Enum):
 
 
 @attrs.frozen(kw_only=True)
-class Everything(resolveflow.Guard):
+class Everything(resolveflow.guards.Guard):
     """A third party's guard kind with a field of every type a file can hold."""
 
     amount: int
@@ -450,7 +436,7 @@ class Everything(resolveflow.Guard):
     name: str = "everything"
     message: str = "Everything must hold."
 
-    def check(self, context: resolveflow.GuardContext) -> resolveflow.Refusal | None:
+    def check(self, context: resolveflow.guards.GuardContext) -> resolveflow.Refusal | None:
         return None
 
     def references(self) -> tuple[str, ...]:
@@ -710,12 +696,12 @@ def test_a_registered_guard_that_a_file_cannot_hold_fails_clearly(everything: Gu
 
 def test_a_field_may_convert_its_value() -> None:
     @attrs.frozen(kw_only=True)
-    class Cooling(resolveflow.Guard):
+    class Cooling(resolveflow.guards.Guard):
         wait: dt.timedelta
         name: str = "cooling_off"
         message: str = "Wait a little."
 
-        def check(self, context: resolveflow.GuardContext) -> resolveflow.Refusal | None:
+        def check(self, context: resolveflow.guards.GuardContext) -> resolveflow.Refusal | None:
             return None
 
     register_guard_kind(
@@ -950,11 +936,11 @@ def test_dumping_a_rule_guard_fails_clearly() -> None:
 
 def test_dumping_a_custom_guard_kind_fails_clearly() -> None:
     @attrs.frozen(kw_only=True)
-    class Always(resolveflow.Guard):
+    class Always(resolveflow.guards.Guard):
         name: str = "always"
         message: str = "Never refuses."
 
-        def check(self, context: resolveflow.GuardContext) -> resolveflow.Refusal | None:
+        def check(self, context: resolveflow.guards.GuardContext) -> resolveflow.Refusal | None:
             return None
 
     engage = resolveflow.get_methodology("engage")

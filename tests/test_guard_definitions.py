@@ -9,9 +9,15 @@ import attrs
 import pytest
 
 import resolveflow
-from resolveflow import Action, GuardContext, Methodology, Outcome, Refusal, Step
+from resolveflow import Action, Methodology, Outcome, Refusal, Step, guards
 from resolveflow import evidence as ev
-from resolveflow._guard_kinds import GuardField, guard_kinds, register_guard_kind, unregister_guard_kind
+from resolveflow.guards import (
+    GuardContext,
+    GuardField,
+    guard_kinds,
+    register_guard_kind,
+    unregister_guard_kind,
+)
 
 
 def one_step(action: Action) -> Methodology:
@@ -30,38 +36,39 @@ def one_step(action: Action) -> Methodology:
 
 def test_guard_reading_a_field_the_record_lacks() -> None:
     with pytest.raises(
-        resolveflow.InvalidMethodology, match=r"reads field 'happy'.*fields are: satisfied, comment"
+        resolveflow.exceptions.InvalidMethodology,
+        match=r"reads field 'happy'.*fields are: satisfied, comment",
     ):
         Action(
             name="close", sources="a", target="done", title="Close", evidence=ev.SatisfactionConfirmation,
-            guards=(resolveflow.EvidenceIs(field="happy", equals=True, name="happy", message="Happy?"),),
+            guards=(guards.EvidenceIs(field="happy", equals=True, name="happy", message="Happy?"),),
         )  # fmt: skip
 
 
 def test_guard_reading_evidence_on_an_action_without_any() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="records none"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="records none"):
         Action(
             name="close", sources="a", target="done", title="Close",
-            guards=(resolveflow.EvidenceIs(field="satisfied", equals=True, name="ok", message="OK?"),),
+            guards=(guards.EvidenceIs(field="satisfied", equals=True, name="ok", message="OK?"),),
         )  # fmt: skip
-    with pytest.raises(resolveflow.InvalidMethodology, match="records none"):
-        Action(name="close", sources="a", target="done", title="Close", guards=(resolveflow.SoundPlan(),))
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="records none"):
+        Action(name="close", sources="a", target="done", title="Close", guards=(guards.SoundPlan(),))
 
 
 def test_time_guard_on_a_field_that_is_not_a_time() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="not a datetime"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="not a datetime"):
         Action(
             name="later", sources="a", target="done", title="Later", evidence=ev.Reschedule,
-            guards=(resolveflow.LaterThanNow(field="reason", name="later", message="Later."),),
+            guards=(guards.LaterThanNow(field="reason", name="later", message="Later."),),
         )  # fmt: skip
 
 
-class Bare(resolveflow.Guard):
+class Bare(guards.Guard):
     def check(self, context: GuardContext) -> Refusal | None:
         return None
 
 
-class Answers(resolveflow.Guard):
+class Answers(guards.Guard):
     name = "answers"
     message = "Answers something."
 
@@ -73,19 +80,19 @@ class Answers(resolveflow.Guard):
 
 
 def test_custom_guard_without_name_or_message() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="needs a 'name'"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="needs a 'name'"):
         Action(name="go", sources="a", target="done", title="Go", guards=(Bare(),))
     blank = Answers(None)
     blank.message = " "
-    with pytest.raises(resolveflow.InvalidMethodology, match="non-blank 'message'"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="non-blank 'message'"):
         Action(name="go", sources="a", target="done", title="Go", guards=(blank,))
 
 
 def test_guard_names_cannot_take_engine_codes() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="reserved"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="reserved"):
         Action(
             name="go", sources="a", target="done", title="Go",
-            guards=(resolveflow.Rule(name="case_closed", message="x", predicate=lambda c: True),),
+            guards=(guards.Rule(name="case_closed", message="x", predicate=lambda c: True),),
         )  # fmt: skip
 
 
@@ -96,24 +103,26 @@ def test_a_guard_answering_neither_none_nor_refusal(answer: Any) -> None:
         case_id="G",
     )
     for call in (lambda: case.check("go"), lambda: case.fire("go", actor="x")):
-        with pytest.raises(resolveflow.InvalidMethodology, match=r"returns None .* or a Refusal"):
+        with pytest.raises(resolveflow.exceptions.InvalidMethodology, match=r"returns None .* or a Refusal"):
             call()
     assert case.history == ()
 
 
 @pytest.mark.parametrize("result", [None, 1, 2.5])
 def test_a_rule_predicate_answering_nonsense(result: Any) -> None:
-    rule = resolveflow.Rule(name="odd", message="Odd.", predicate=lambda ctx: result)
+    rule = guards.Rule(name="odd", message="Odd.", predicate=lambda ctx: result)
     case = resolveflow.open_case(
         one_step(Action(name="go", sources="a", target="done", title="Go", guards=(rule,))), case_id="R"
     )
-    with pytest.raises(resolveflow.InvalidMethodology, match="return True, False or the missing items"):
+    with pytest.raises(
+        resolveflow.exceptions.InvalidMethodology, match="return True, False or the missing items"
+    ):
         case.fire("go", actor="x")
     assert case.history == ()
 
 
 def test_a_rule_predicate_returning_one_missing_item() -> None:
-    rule = resolveflow.Rule(name="needs_x", message="Needs x.", predicate=lambda ctx: "x")
+    rule = guards.Rule(name="needs_x", message="Needs x.", predicate=lambda ctx: "x")
     case = resolveflow.open_case(
         one_step(Action(name="go", sources="a", target="done", title="Go", guards=(rule,))), case_id="R"
     )
@@ -122,7 +131,7 @@ def test_a_rule_predicate_returning_one_missing_item() -> None:
 
 def test_rules_with_different_predicates_make_different_methodologies() -> None:
     def make(predicate: Any) -> Methodology:
-        rule = resolveflow.Rule(name="r", message="R.", predicate=predicate)
+        rule = guards.Rule(name="r", message="R.", predicate=predicate)
         return one_step(Action(name="go", sources="a", target="done", title="Go", guards=(rule,)))
 
     yes = make(lambda ctx: True)
@@ -148,12 +157,12 @@ def timed_flow() -> Methodology:
             Action(name="schedule", sources="a", target="waiting", title="Schedule", evidence=ev.Reschedule),
             Action(
                 name="resume", sources="waiting", target="b", title="Resume",
-                guards=(resolveflow.NotBefore(record=ev.Reschedule, field="resume_at", name="not_yet",
+                guards=(guards.NotBefore(record=ev.Reschedule, field="resume_at", name="not_yet",
                                               message="Wait for the agreed time."),),
             ),
             Action(
                 name="finish", sources="b", target="done", title="Finish",
-                guards=(resolveflow.WithinDeadline(step="b", hours=2, name="in_time",
+                guards=(guards.WithinDeadline(step="b", hours=2, name="in_time",
                                                    message="Finish within two hours."),),
             ),
             Action(name="give_up", sources=("a", "waiting", "b"), target="late", title="Give up"),
@@ -184,20 +193,20 @@ def test_not_before_and_within_deadline() -> None:
 
 
 def test_time_guards_are_checked_when_made() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="not a datetime field of Reschedule"):
-        resolveflow.NotBefore(record=ev.Reschedule, field="reason", name="x", message="X.")
-    with pytest.raises(resolveflow.InvalidMethodology, match="positive time limit"):
-        resolveflow.WithinDeadline(step="a", name="x", message="X.")
-    with pytest.raises(resolveflow.InvalidMethodology, match="positive time limit"):
-        resolveflow.WithinDeadline(step="a", hours=-1, name="x", message="X.")
-    with pytest.raises(resolveflow.InvalidMethodology, match="names step 'nowhere'"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="not a datetime field of Reschedule"):
+        guards.NotBefore(record=ev.Reschedule, field="reason", name="x", message="X.")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="positive time limit"):
+        guards.WithinDeadline(step="a", name="x", message="X.")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="positive time limit"):
+        guards.WithinDeadline(step="a", hours=-1, name="x", message="X.")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="names step 'nowhere'"):
         attrs.evolve(
             timed_flow(),
             actions=(
                 *timed_flow().actions,
                 Action(
                     name="odd", sources="a", target=None, title="Odd",
-                    guards=(resolveflow.WithinDeadline(step="nowhere", days=1, name="x", message="X."),),
+                    guards=(guards.WithinDeadline(step="nowhere", days=1, name="x", message="X."),),
                 ),
             ),
         )  # fmt: skip
@@ -206,16 +215,16 @@ def test_time_guards_are_checked_when_made() -> None:
 def test_time_guards_round_trip_through_files() -> None:
     m = timed_flow()
     for fmt in ("yaml", "toml", "json"):
-        text = resolveflow.dump_methodology(m, fmt)
+        text = resolveflow.files.dump_methodology(m, fmt)
         assert "not_before" in text and "within" in text
-        assert resolveflow.methodology_from_text(text, fmt) == m
+        assert resolveflow.files.methodology_from_text(text, fmt) == m
 
 
 # --- guard kinds for methodology files ------------------------------------------------
 
 
 @attrs.frozen(kw_only=True)
-class Limit(resolveflow.Guard):
+class Limit(guards.Guard):
     amount: int
     name: str = "within_limit"
     message: str = "Over the limit."
@@ -255,9 +264,12 @@ def test_a_registered_kind_is_listed_until_unregistered() -> None:
             "guard kind 'requires': the name is already taken by Requires",
         ),
         ({"guard": ev.Plan}, "guard kind 'limit': expected a Guard subclass, got <class"),
-        ({"guard": resolveflow.Rule}, "guard kind 'limit': a Rule holds Python code, which a file cannot"),
         (
-            {"guard": resolveflow.Requires},
+            {"guard": guards.Rule},
+            "guard kind 'limit': a Rule holds Python code, which a file cannot",
+        ),
+        (
+            {"guard": guards.Requires},
             "guard kind 'limit': Requires is already the guard kind 'requires'; a class is one kind",
         ),
         ({"description": " "}, "guard kind 'limit': needs a description"),
@@ -296,22 +308,24 @@ def test_a_registered_kind_is_listed_until_unregistered() -> None:
 )
 def test_registering_a_bad_kind_says_what_is_expected(changes: dict[str, Any], message: str) -> None:
     before = guard_kinds()
-    with pytest.raises(resolveflow.InvalidMethodology) as info:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology) as info:
         register_guard_kind(**limit_kind(**changes))
     assert str(info.value).startswith(message) or message in str(info.value), str(info.value)
     assert guard_kinds() == before
 
 
 def test_resolveflows_own_kinds_stay() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="own guard kinds cannot be removed"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="own guard kinds cannot be removed"):
         unregister_guard_kind("requires")
-    with pytest.raises(resolveflow.InvalidMethodology, match="no such guard kind; registered: requires"):
+    with pytest.raises(
+        resolveflow.exceptions.InvalidMethodology, match="no such guard kind; registered: requires"
+    ):
         unregister_guard_kind("nothing")
 
 
 def test_a_key_read_with_another_needs_it() -> None:
     @attrs.frozen(kw_only=True)
-    class Since(resolveflow.Guard):
+    class Since(guards.Guard):
         at: str | None = None
         record: type | None = None
         name: str = "since"
@@ -326,12 +340,12 @@ def test_a_key_read_with_another_needs_it() -> None:
     ]
     register_guard_kind("since", Since, description="Since a time.", fields=fields, defaults=True)
     try:
-        data = resolveflow.methodology_to_dict(
+        data = resolveflow.files.methodology_to_dict(
             one_step(Action(name="go", sources="a", target="done", title="Go"))
         )
         data["actions"][0]["guards"] = [{"kind": "since", "at": "resume_at"}]
-        with pytest.raises(resolveflow.InvalidMethodologyFile) as info:
-            resolveflow.methodology_from_dict(data)
+        with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile) as info:
+            resolveflow.files.methodology_from_dict(data)
         assert info.value.key_path == "actions[0].guards[0].at"
         assert info.value.reason == "give 'record' too: this key is read with it"
     finally:

@@ -10,24 +10,23 @@ import attrs
 import pytest
 
 import resolveflow
-from resolveflow import (
+from resolveflow import HistoryEntry, Refusal
+from resolveflow import evidence as ev
+from resolveflow.guards import (
     AfterStep,
     AllPlanItemsDone,
     EvidenceIs,
     FaultNeedsLiabilityReview,
     Guard,
     GuardContext,
-    HistoryEntry,
     LaterThanNow,
     NotLaterThanNow,
     PlanHasOpenItems,
     PlanItemOpen,
-    Refusal,
     Requires,
     Rule,
     SoundPlan,
 )
-from resolveflow import evidence as ev
 from resolveflow.methodologies import BUILTINS
 
 T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
@@ -174,7 +173,7 @@ def test_requires_ignores_the_proposed_evidence() -> None:
 
 
 def test_requires_rejects_a_non_attrs_record() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="attrs class"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="attrs class"):
         Requires(record=dict)
 
 

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import resolveflow
 from resolveflow import evidence as ev
-from resolveflow._guards import GuardContext
 from resolveflow._index import HistoryIndex
+from resolveflow.guards import GuardContext
 from resolveflow.testing import ManualClock, action_sequences
 from tests._tiny import loop_methodology
 
@@ -225,7 +225,8 @@ def test_guards_see_a_read_only_history() -> None:
         version="9.0",
         actions=(
             attrs.evolve(
-                action, guards=(*action.guards, resolveflow.Rule(name="look", message="-", predicate=look))
+                action,
+                guards=(*action.guards, resolveflow.guards.Rule(name="look", message="-", predicate=look)),
             ),
             *m.actions[1:],
         ),
@@ -297,6 +298,8 @@ class BadPromise:
 def test_a_hook_that_returns_something_else_is_refused_and_changes_nothing() -> None:
     m = loop_methodology("bad-hook", note=BadPromise)
     case = resolveflow.open_case(m, case_id="B-1")
-    with pytest.raises(resolveflow.InvalidMethodology, match=r"BadPromise\.promises_made.*Promise values"):
+    with pytest.raises(
+        resolveflow.exceptions.InvalidMethodology, match=r"BadPromise\.promises_made.*Promise values"
+    ):
         case.fire("note", {"note": "x"}, actor="a")
     assert case.history == () and case.overdue() == ()

@@ -13,18 +13,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import resolveflow
-from resolveflow import (
-    Action,
-    AfterStep,
-    EvidenceIs,
-    InvalidMethodology,
-    Methodology,
-    Outcome,
-    Requires,
-    Rule,
-    Step,
-)
+from resolveflow import Action, Methodology, Outcome, Step
 from resolveflow import evidence as ev
+from resolveflow.exceptions import InvalidMethodology
+from resolveflow.guards import AfterStep, EvidenceIs, Requires, Rule
 from resolveflow.methodologies import BUILTINS
 
 # --- a small valid methodology to break, one mistake at a time -----------------

@@ -59,7 +59,7 @@ STRICT = _replace_actions(
         V1.action("solution_accepted"),  # type: ignore[arg-type]
         guards=(
             *V1.action("solution_accepted").guards,  # type: ignore[union-attr]
-            resolveflow.Requires(record=ev.LiabilityReview, at_step="empathize", name="reviewed"),
+            resolveflow.guards.Requires(record=ev.LiabilityReview, at_step="empathize", name="reviewed"),
         ),
     ),
     attrs.evolve(V1.action("solution_declined"), guards=()),  # type: ignore[arg-type]
@@ -179,15 +179,15 @@ def test_wrong_versions_are_refused(clock: FakeClock) -> None:
 
 
 def test_bad_migration_definitions() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="the same"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="the same"):
         Migration(methodology_id="engage", from_version="1.0", to_version="1.0")
-    with pytest.raises(resolveflow.InvalidMethodology, match="non-blank"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="non-blank"):
         Migration(methodology_id=" ", from_version="1.0", to_version="1.1")
-    with pytest.raises(resolveflow.InvalidMethodology, match="step ids"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="step ids"):
         Migration(methodology_id="engage", from_version="1.0", to_version="1.1", steps={"a": 3})  # type: ignore[dict-item]
     with pytest.raises(resolveflow.InvalidInput):
         resolveflow.migrate("case", to("1.1"), actor="ops")  # type: ignore[arg-type]
-    with pytest.raises(resolveflow.InvalidMethodology, match="reserved"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="reserved"):
         Action(name="migrate_version", sources="a", target="b", title="Sneaky")
 
 
@@ -242,7 +242,7 @@ def _two_versions(new_step_in_v2: bool) -> tuple[Methodology, Methodology]:
             Action(name="go_b", sources="x", target="b", title="To b"),
             Action(name="go_c", sources=("x", "b"), target="c", title="To c"),
             Action(name="finish", sources="c", target="done", title="Finish",
-                   guards=(resolveflow.AfterStep(step="b", name="reviewed"),)),
+                   guards=(resolveflow.guards.AfterStep(step="b", name="reviewed"),)),
         )  # fmt: skip
         required: tuple[str, ...] = ("a", "x", "c")
     else:
@@ -252,7 +252,7 @@ def _two_versions(new_step_in_v2: bool) -> tuple[Methodology, Methodology]:
             Action(name="go_b", sources="a", target="b2", title="To b2"),
             Action(name="go_c", sources="b2", target="c", title="To c"),
             Action(name="finish", sources="c", target="done", title="Finish",
-                   guards=(resolveflow.AfterStep(step="b2"),)),
+                   guards=(resolveflow.guards.AfterStep(step="b2"),)),
         )  # fmt: skip
         required = ("a", "b2", "c")
     v2 = attrs.evolve(v1, version="2.0", steps=steps, actions=actions, required_steps=required)

@@ -63,7 +63,9 @@ def test_entry_point_plugins(fresh_registry: None, monkeypatch: pytest.MonkeyPat
 
 def test_a_broken_plugin_is_named(fresh_registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
     install_plugin(monkeypatch, broken=lambda: 42)
-    with pytest.raises(resolveflow.InvalidMethodology, match=r"entry point 'broken'.*expected a Methodology"):
+    with pytest.raises(
+        resolveflow.exceptions.InvalidMethodology, match=r"entry point 'broken'.*expected a Methodology"
+    ):
         resolveflow.available()
 
 
@@ -73,7 +75,7 @@ def test_a_plugin_that_raises_is_named(fresh_registry: None, monkeypatch: pytest
 
     install_plugin(monkeypatch, explode=explode)
     with pytest.raises(
-        resolveflow.InvalidMethodology, match=r"entry point 'explode'.*failed to load: no database"
+        resolveflow.exceptions.InvalidMethodology, match=r"entry point 'explode'.*failed to load: no database"
     ):
         resolveflow.available()
 
@@ -83,7 +85,7 @@ def test_a_plugin_clashing_with_a_builtin_names_both(
 ) -> None:
     impostor = attrs.evolve(ENGAGE, title="Not the real engage")
     install_plugin(monkeypatch, impostor=impostor)
-    with pytest.raises(resolveflow.InvalidMethodology) as info:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology) as info:
         resolveflow.available()
     message = str(info.value)
     assert "engage@1.0" in message and "entry point 'impostor'" in message and "built-in" in message
@@ -91,14 +93,14 @@ def test_a_plugin_clashing_with_a_builtin_names_both(
 
 def test_register_clash_names_both_origins() -> None:
     changed = attrs.evolve(ENGAGE, title="Changed")
-    with pytest.raises(resolveflow.InvalidMethodology) as info:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology) as info:
         resolveflow.register(changed, origin="my_crm.flows")
     assert "from my_crm.flows clashes with the one from built-in" in str(info.value)
 
 
 def write(folder: Path, name: str, m: resolveflow.Methodology) -> Path:
     path = folder / name
-    resolveflow.dump_methodology(m, path)
+    resolveflow.files.dump_methodology(m, path)
     return path
 
 
@@ -118,7 +120,7 @@ def test_load_directory_registers_every_file(tmp_path: Path) -> None:
 def test_load_directory_is_all_or_nothing(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", PLUGIN_ONE)
     (tmp_path / "b.yaml").write_text("resolveflow: 1\nid: Bad Id\n", encoding="utf-8")
-    with pytest.raises(resolveflow.InvalidMethodologyFile, match=r"b.yaml"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match=r"b.yaml"):
         resolveflow.load_directory(tmp_path)
     assert "plugin-one" not in resolveflow.available()
 
@@ -127,7 +129,7 @@ def test_two_files_defining_one_version_differently(tmp_path: Path) -> None:
     write(tmp_path, "a.yaml", PLUGIN_ONE)
     write(tmp_path, "b.yaml", attrs.evolve(PLUGIN_ONE, title="Other"))
     with pytest.raises(
-        resolveflow.InvalidMethodology, match=r"defined differently in .*a\.yaml and .*b\.yaml"
+        resolveflow.exceptions.InvalidMethodology, match=r"defined differently in .*a\.yaml and .*b\.yaml"
     ):
         resolveflow.load_directory(tmp_path)
     assert "plugin-one" not in resolveflow.available()
@@ -135,12 +137,12 @@ def test_two_files_defining_one_version_differently(tmp_path: Path) -> None:
 
 def test_load_directory_clash_with_a_builtin(tmp_path: Path) -> None:
     write(tmp_path, "engage.yaml", attrs.evolve(ENGAGE, title="Local engage"))
-    with pytest.raises(resolveflow.InvalidMethodology, match="clashes with the one from built-in"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="clashes with the one from built-in"):
         resolveflow.load_directory(tmp_path)
 
 
 def test_load_directory_needs_a_directory(tmp_path: Path) -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="not a directory"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="not a directory"):
         resolveflow.load_directory(tmp_path / "nope")
 
 

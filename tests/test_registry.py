@@ -20,10 +20,8 @@ import pytest
 import resolveflow
 from resolveflow import (
     Action,
-    InvalidMethodology,
     Methodology,
     Outcome,
-    Rule,
     Step,
     UnknownMethodology,
     _registry,
@@ -33,6 +31,8 @@ from resolveflow import (
     unregister,
     versions,
 )
+from resolveflow.exceptions import InvalidMethodology
+from resolveflow.guards import Rule
 from resolveflow.methodologies import BUILTINS
 
 BUILTIN_IDS = ["engage", "five-steps", "four-steps", "prescription", "seven-as"]

@@ -36,6 +36,7 @@ from resolveflow import evidence as ev
 from resolveflow._ledger import load_evidence as _load_evidence
 from resolveflow._schema import INVALID, JSONSCHEMA_DIALECT, METADATA_KEY, record_codec
 from resolveflow.methodologies import BUILTINS
+from tests.conftest import FakeClock
 
 # --- an RFC 3339 date-time checker for jsonschema -----------------------------
 
@@ -1144,7 +1145,7 @@ def test_records_with_aliased_fields_load_what_their_schema_describes(cls: type)
     """Either refuse such a record at definition time, or accept the JSON its schema allows."""
     try:
         codec = record_codec(cls)
-    except resolveflow.InvalidMethodology:
+    except resolveflow.exceptions.InvalidMethodology:
         return
     schema = codec.schema()
     sample = dict.fromkeys(schema["required"], "abc")
@@ -1203,45 +1204,45 @@ def _record_with(annotation: typing.Any, name: str = "BadRecord") -> type:
 )
 def test_unsupported_field_types_are_refused(annotation: typing.Any) -> None:
     cls = _record_with(annotation)
-    with pytest.raises(resolveflow.InvalidMethodology) as caught:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology) as caught:
         record_codec(cls)
     assert "BadRecord" in str(caught.value)
     assert "'thing'" in str(caught.value)
     assert "BadRecord" in caught.value.where
-    with pytest.raises(resolveflow.InvalidMethodology):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology):
         resolveflow.Action(name="bad", sources="s", target=None, title="Bad", evidence=cls)
 
 
 def test_enum_with_non_string_values_names_the_enum() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="IntEnum"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="IntEnum"):
         record_codec(_record_with(IntEnum))
 
 
 def test_unsupported_nested_record_names_the_inner_record() -> None:
     inner = _record_with(dict, name="InnerBad")
     outer = _record_with(tuple[inner, ...], name="OuterRecord")
-    with pytest.raises(resolveflow.InvalidMethodology) as caught:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology) as caught:
         record_codec(outer)
     assert "InnerBad" in str(caught.value)
     assert "'thing'" in str(caught.value)
 
 
 def test_unresolvable_annotation_is_refused() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="BadRecord"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="BadRecord"):
         record_codec(_record_with("NoSuchType"))
 
 
 @pytest.mark.parametrize("not_a_class", [NotARecord, ev.Apology(statement="Sorry."), 5, "Plan", None])
 def test_evidence_must_be_an_attrs_class(not_a_class: object) -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="attrs class"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="attrs class"):
         record_codec(not_a_class)
     if not_a_class is not None:  # None means "records nothing" to an Action
-        with pytest.raises(resolveflow.InvalidMethodology):
+        with pytest.raises(resolveflow.exceptions.InvalidMethodology):
             resolveflow.Action(name="bad", sources="s", target=None, title="Bad", evidence=not_a_class)
 
 
 def test_non_attrs_class_is_named() -> None:
-    with pytest.raises(resolveflow.InvalidMethodology, match="NotARecord"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="NotARecord"):
         record_codec(NotARecord)
 
 
@@ -1365,3 +1366,16 @@ def _minimal_record(cls: type) -> typing.Any:
             for f in attrs.fields(cls)
         }
     )
+
+
+def test_offsets_with_seconds_are_refused_so_every_case_restores(clock: FakeClock) -> None:
+    case = resolveflow.open_case("seven-as", case_id="O-1", clock=clock)
+    case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="a")
+    case.fire("hear_grievances", {"points": ["x"], "customer_finished": True}, actor="a")
+    case.fire("give_apology", {"statement": "sorry"}, actor="a")
+    odd = dt.timezone(dt.timedelta(hours=1, seconds=30))
+    with pytest.raises(resolveflow.InvalidEvidence, match="whole minutes"):
+        case.fire(
+            "reschedule", {"resume_at": dt.datetime(2026, 2, 1, 9, tzinfo=odd), "reason": "x"}, actor="a"
+        )
+    assert resolveflow.restore(case.snapshot()).step == "assure"

@@ -417,3 +417,12 @@ def test_evidence_no_canonical_form_can_write_is_invalid_evidence() -> None:
     with pytest.raises(resolveflow.InvalidEvidence):
         case.fire("refund", {"amount": 10**400}, actor="ana")
     assert case.history == ()
+
+
+def test_numbers_in_a_snapshot_must_be_the_canonical_ones() -> None:
+    case = resolveflow.open_case("engage", case_id="N-1")
+    case.fire("engage_fully", {"notes": "x"}, actor="a")
+    data = json.loads(json.dumps(case.snapshot()))
+    data["history"][0]["seq"] = 1.0
+    with pytest.raises(resolveflow.InvalidSnapshot, match="sequence number"):
+        resolveflow.restore(data)

@@ -444,3 +444,31 @@ def test_a_case_hashed_with_the_format_1_recipe_is_stored_and_kept_so(store: Sto
     assert [e.seq for e in store.history("L-1").entries] == list(range(1, len(legacy.history) + 2))
     fresh = store.open_case("seven-as", case_id="N-1")
     assert fresh.hash_recipe == "jcs" and store.load("N-1").snapshot()["format"] == "resolveflow.case/2"
+
+
+def test_the_store_loads_a_migrated_case(tmp_path: Path, clock: FakeClock) -> None:
+    v1 = resolveflow.get_methodology("engage", "1.0")
+    v2 = attrs.evolve(v1, version="7.0")
+    resolveflow.register(v2, origin="tests")
+    try:
+        case = resolveflow.open_case(v1, case_id="M-1", clock=clock)
+        case.fire("engage_fully", {"notes": "x"}, actor="a")
+        moved = resolveflow.migrate(
+            case,
+            resolveflow.Migration(methodology_id="engage", from_version="1.0", to_version="7.0"),
+            actor="ops",
+        )
+        store = resolveflow.store.connect(str(tmp_path / "m.db"), clock=clock)
+        store.create_schema()
+        store.import_cases([moved])
+        loaded = store.load("M-1")
+        assert loaded.history == moved.history and loaded.methodology.version == "7.0"
+        page = store.history("M-1", limit=1)
+        assert [e.action for e in page] == ["engage_fully"] and page.next_after_seq == 1
+        rest = store.history("M-1", after_seq=1)
+        assert [e.action for e in rest] == ["migrate_version"] and rest.next_after_seq is None
+        store.fire("M-1", "show_empathy", {"statement": "I see."}, actor="a")
+        assert store.load("M-1").step == "present_solution"
+        store.close()
+    finally:
+        resolveflow.unregister("engage", "7.0")

@@ -75,7 +75,7 @@ def test_shortcut_straight_to_the_outcome() -> None:
 
 def test_a_guard_that_blocks_the_shortcut_is_a_proof() -> None:
     guarded = Action(
-        name="jump", sources="a", target="c", title="jump", guards=(resolveflow.AfterStep(step="b"),)
+        name="jump", sources="a", target="c", title="jump", guards=(resolveflow.guards.AfterStep(step="b"),)
     )
     report = resolveflow.verify(linear(guarded))
     # The jump can never pass its guard from 'a': no skip, but a dead action.
@@ -87,7 +87,7 @@ def test_evidence_guard_blocks_the_shortcut() -> None:
     record_at_b = attrs.evolve(linear().actions[1], evidence=ev.Assurance)
     jump = Action(
         name="jump", sources=("a", "b"), target="c", title="jump",
-        guards=(resolveflow.Requires(record=ev.Assurance),),
+        guards=(resolveflow.guards.Requires(record=ev.Assurance),),
     )  # fmt: skip
     m = linear(jump)
     m = attrs.evolve(m, actions=(m.actions[0], record_at_b, *m.actions[2:]))
@@ -145,7 +145,7 @@ def test_trap_cycle_with_no_way_out() -> None:
 def test_guard_on_evidence_never_recorded() -> None:
     needs_plan = Action(
         name="act_on_plan", sources="b", target="c", title="act",
-        guards=(resolveflow.Requires(record=ev.Plan, name="plan_recorded"),),
+        guards=(resolveflow.guards.Requires(record=ev.Plan, name="plan_recorded"),),
     )  # fmt: skip
     m = linear()
     m = attrs.evolve(m, actions=(m.actions[0], needs_plan, *m.actions[2:]))

@@ -282,9 +282,9 @@ def progress(case: resolveflow.Case, view: resolveflow.CaseView) -> list[Progres
 def diagram(case: resolveflow.Case) -> tuple[Markup | None, str | None]:
     """(inline SVG, None) when Graphviz is installed, else (None, Mermaid text) to show as source."""
     try:
-        svg = resolveflow.to_svg(case.methodology, case=case)
-    except resolveflow.DiagramUnavailable:
-        return None, resolveflow.to_mermaid(case.methodology, case=case)
+        svg = resolveflow.diagrams.to_svg(case.methodology, case=case)
+    except resolveflow.exceptions.DiagramUnavailable:
+        return None, resolveflow.diagrams.to_mermaid(case.methodology, case=case)
     # Inline, without the XML prolog, so the SVG keeps its tooltips and scales with the page.
     # Graphviz escapes every label, so the markup is safe to embed as it is.
     return Markup(svg[svg.index("<svg") :]), None

@@ -4,6 +4,14 @@ Open a case with a methodology, ask it which actions are possible and why the
 others are refused, and record each step with its evidence. The case's state
 comes only from its hash-chained history.
 
+The top level has what most code needs: cases, methodologies, the registry,
+verification and the errors most code catches. The rest is in a public module
+per role: :mod:`resolveflow.guards` (guard kinds, refusals, guard kinds of your
+own), :mod:`resolveflow.evidence` (the records actions take),
+:mod:`resolveflow.files` (methodology files), :mod:`resolveflow.diagrams`,
+:mod:`resolveflow.exceptions` (every error), :mod:`resolveflow.store` and
+:mod:`resolveflow.testing`.
+
 Example:
     >>> import resolveflow
     >>> case = resolveflow.open_case("prescription", case_id="T-1")
@@ -20,38 +28,17 @@ from __future__ import annotations
 
 import datetime
 
-from resolveflow import evidence
+from resolveflow import diagrams, evidence, exceptions, files, guards
 from resolveflow._case import Case
 from resolveflow._clock import Clock
-from resolveflow._diagram import to_dot, to_mermaid, to_svg
 from resolveflow._events import Event
-from resolveflow._file_schema import methodology_schema
-from resolveflow._files import (
-    dump_methodology,
-    load_methodology,
-    methodology_from_dict,
-    methodology_from_text,
-    methodology_to_dict,
-)
-from resolveflow._guards import (
-    AfterStep,
-    EvidenceIs,
-    Guard,
-    GuardContext,
-    LaterThanNow,
-    Need,
-    NotBefore,
-    NotLaterThanNow,
-    Requires,
-    Rule,
-    WithinDeadline,
-)
 from resolveflow._history import HistoryEntry
 from resolveflow._i18n import Catalog, message_template
-from resolveflow._ledger import Decision, Ledger
+from resolveflow._ledger import Decision
+from resolveflow._ledger import Ledger as _Ledger
 from resolveflow._methodology import Action, Methodology, Outcome, Step
 from resolveflow._migration import Migration
-from resolveflow._refusal import ENGINE_REFUSAL_CODES, Refusal
+from resolveflow._public import publish as _publish
 from resolveflow._registry import (
     available,
     get_methodology,
@@ -66,101 +53,59 @@ from resolveflow._snapshot import restore_ledger as _restore_ledger
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
 from resolveflow._view import ActionView, CaseView, OverdueItem, Progress
 from resolveflow.exceptions import (
-    CaseExists,
-    CaseNotFound,
     ConcurrencyConflict,
-    DiagramUnavailable,
-    IdempotencyConflict,
     InvalidEvidence,
     InvalidInput,
-    InvalidMethodology,
-    InvalidMethodologyFile,
     InvalidSnapshot,
     Refused,
     ResolveflowError,
-    TamperedHistory,
     UnknownAction,
     UnknownMethodology,
 )
-from resolveflow.methodologies._guards import (
-    AllPlanItemsDone,
-    FaultNeedsLiabilityReview,
-    PlanHasOpenItems,
-    PlanItemOpen,
-    SoundPlan,
-)
+from resolveflow.guards import Refusal
 
 __all__ = [
-    "ENGINE_REFUSAL_CODES",
     "Action",
     "ActionView",
-    "AfterStep",
-    "AllPlanItemsDone",
     "Case",
-    "CaseExists",
-    "CaseNotFound",
     "CaseView",
     "Catalog",
     "Clock",
     "ConcurrencyConflict",
     "Decision",
-    "DiagramUnavailable",
     "Event",
-    "EvidenceIs",
-    "FaultNeedsLiabilityReview",
     "Finding",
-    "Guard",
-    "GuardContext",
     "HistoryEntry",
-    "IdempotencyConflict",
     "InvalidEvidence",
     "InvalidInput",
-    "InvalidMethodology",
-    "InvalidMethodologyFile",
     "InvalidSnapshot",
-    "LaterThanNow",
     "Methodology",
     "Migration",
-    "Need",
-    "NotBefore",
-    "NotLaterThanNow",
     "Outcome",
     "OverdueItem",
     "PathStep",
-    "PlanHasOpenItems",
-    "PlanItemOpen",
     "Progress",
     "Refusal",
     "Refused",
-    "Requires",
     "ResolveflowError",
-    "Rule",
-    "SoundPlan",
     "Step",
-    "TamperedHistory",
     "UnknownAction",
     "UnknownMethodology",
     "VerificationReport",
-    "WithinDeadline",
     "available",
-    "dump_methodology",
+    "diagrams",
     "evidence",
+    "exceptions",
+    "files",
     "get_methodology",
+    "guards",
     "load_directory",
-    "load_methodology",
     "message_template",
-    "methodology_from_dict",
-    "methodology_from_text",
-    "methodology_schema",
-    "methodology_to_dict",
     "migrate",
     "open_case",
     "origin_of",
     "register",
     "restore",
-    "to_dot",
-    "to_mermaid",
-    "to_svg",
     "unregister",
     "verify",
     "versions",
@@ -187,7 +132,7 @@ def open_case(methodology: Methodology | str, *, case_id: str, clock: Clock | No
         >>> resolveflow.open_case("seven-as", case_id="T-2").step
         'acknowledge'
     """
-    return Case(Ledger(_resolve(methodology), case_id), clock=clock)
+    return Case(_Ledger(_resolve(methodology), case_id), clock=clock)
 
 
 def restore(
@@ -289,3 +234,7 @@ def migrate(
         raise InvalidInput(f"expected a Migration, got {type(migration).__name__}", argument="migration")
     chosen = target or get_methodology(migration.methodology_id, migration.to_version)
     return case._migrated(migration, chosen, actor=actor, at=at)
+
+
+# Last, so that names the top level re-exports from a public module keep it (Refusal, the errors).
+_publish(__name__, globals(), __all__)

@@ -353,6 +353,7 @@ def methodology_from_dict(data: Mapping[str, Any], *, origin: str = "<dict>") ->
         ...                  "target": "done", "evidence": "customer_account"}]})
         >>> m.action("hear").evidence.__name__
         'CustomerAccount'
+        >>> from resolveflow.exceptions import InvalidMethodologyFile
         >>> try:
         ...     methodology_from_dict({"resolveflow": 1, "id": "Tiny"}, origin="db:42")
         ... except InvalidMethodologyFile as error:
@@ -378,6 +379,7 @@ def methodology_from_text(text: str, format: str, *, origin: str = "<text>") -> 
         InvalidInput: unknown format.
 
     Example:
+        >>> from resolveflow.exceptions import InvalidMethodologyFile
         >>> try:
         ...     methodology_from_text("resolveflow: 1\\nid: [x]\\n", "yaml", origin="mine.yaml")
         ... except InvalidMethodologyFile as error:

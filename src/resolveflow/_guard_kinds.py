@@ -1,7 +1,7 @@
 """The guard kinds methodology files can hold: one table for the schema, the loader and the writer.
 
 Each kind is one :class:`GuardKind` entry: the name a file uses (``kind:
-requires``), the :class:`~resolveflow.Guard` class it builds, and its fields,
+requires``), the :class:`~resolveflow.guards.Guard` class it builds, and its fields,
 each a :class:`GuardField` saying which key it is in a file, which keyword of
 the class it fills, and its type. The type says how the value is checked by
 the JSON Schema, read from a file and written back (a record reference becomes
@@ -781,7 +781,7 @@ def register_guard_kind(
 
     Example:
         >>> import attrs
-        >>> from resolveflow import Guard, GuardContext, Refusal
+        >>> from resolveflow.guards import Guard, GuardContext, Refusal
         >>> @attrs.frozen(kw_only=True)
         ... class Quiet(Guard):
         ...     name: str = "quiet"

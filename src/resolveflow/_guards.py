@@ -16,19 +16,17 @@ import abc
 import datetime as _dt
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
+from resolveflow._history import HistoryEntry  # at run time too: GuardContext's type hints name it
 from resolveflow._index import HistoryIndex
 from resolveflow._promise import Promise
 from resolveflow._refusal import ENGINE_REFUSAL_CODES, Refusal, make_refusal
 from resolveflow._schema import record_codec, record_key
 from resolveflow._slots import slot_writer
 from resolveflow.exceptions import InvalidMethodology
-
-if TYPE_CHECKING:
-    from resolveflow._history import HistoryEntry
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 

@@ -207,10 +207,11 @@ def load_directory(path: str | os.PathLike[str]) -> list[Methodology]:
 
     Example:
         >>> import tempfile, resolveflow
+        >>> from resolveflow import files
         >>> folder = tempfile.mkdtemp()
-        >>> mine = resolveflow.methodology_to_dict(resolveflow.get_methodology("engage"))
+        >>> mine = files.methodology_to_dict(resolveflow.get_methodology("engage"))
         >>> mine["id"] = "folder-engage"
-        >>> _ = resolveflow.dump_methodology(resolveflow.methodology_from_dict(mine), folder + "/a.json")
+        >>> _ = files.dump_methodology(files.methodology_from_dict(mine), folder + "/a.json")
         >>> [m.id for m in resolveflow.load_directory(folder)]
         ['folder-engage']
         >>> resolveflow.unregister("folder-engage", "1.0")

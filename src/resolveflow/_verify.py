@@ -6,7 +6,7 @@ whose states are ``(step, facts, k)``:
 - ``facts`` are the things guards need that the path so far provides: the
   evidence types recorded (optionally at which step) and the steps visited,
   restricted to those some guard asks for. A guard can pass on a path only if
-  everything it :meth:`~resolveflow.Guard.needs` is in the facts; guards that
+  everything it :meth:`~resolveflow.guards.Guard.needs` is in the facts; guards that
   need nothing (``EvidenceIs``, ``Rule`` ...) are assumed able to pass. This
   over-approximates what real cases can do, so "no path skips a step" is a
   proof, while a counterexample is a path the graph and the declared needs

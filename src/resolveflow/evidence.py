@@ -30,6 +30,7 @@ from typing import Any
 import attrs
 
 from resolveflow._promise import Promise
+from resolveflow._public import publish as _publish
 from resolveflow._schema import METADATA_KEY
 
 PLAN_ITEM = "plan_item"
@@ -443,3 +444,6 @@ class ProcedureUpdate:
 
     document: str = field(title="Document", description="The procedures manual or guideline that changed.")
     change: str = field(title="What changed", max_length=4000)
+
+
+_publish(__name__, globals(), __all__)  # Promise, defined in resolveflow._promise

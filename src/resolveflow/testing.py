@@ -45,6 +45,7 @@ from resolveflow import evidence as ev
 from resolveflow._case import Case
 from resolveflow._clock import DEFAULT_START, ManualClock
 from resolveflow._methodology import Action, Methodology
+from resolveflow._public import publish as _publish
 from resolveflow._registry import resolve as _methodology
 from resolveflow.exceptions import InvalidEvidence, InvalidInput, Refused
 
@@ -469,3 +470,6 @@ def assert_no_step_skippable(
         case_machine(m),
         settings=_settings(max_examples=max_examples, stateful_step_count=step_count, deadline=None),
     )
+
+
+_publish(__name__, globals(), __all__)

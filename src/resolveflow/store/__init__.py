@@ -37,6 +37,7 @@ except ImportError as _error:  # pragma: no cover - exercised only without the e
         "resolveflow.store needs SQLAlchemy 2; install it with: pip install 'resolveflow[sql]'"
     ) from _error
 
+from resolveflow._public import publish as _publish
 from resolveflow.store._analytics import (
     Analytics,
     OutcomeCount,
@@ -83,3 +84,5 @@ __all__ = [
     "schema_sql",
     "time_in_step_svg",
 ]
+
+_publish(__name__, globals(), __all__)
