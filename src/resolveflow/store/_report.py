@@ -15,12 +15,10 @@ from xml.sax.saxutils import escape
 
 from resolveflow._history import format_time
 from resolveflow.exceptions import InvalidInput
-from resolveflow.store._analytics import Analytics, StepTime, analyze
+from resolveflow.store._analytics import Analytics, StepTime, Store, analyze
 
 if TYPE_CHECKING:
     from rich.console import Console
-
-    from resolveflow.store._store import Store
 
 
 def human(delta: _dt.timedelta) -> str:
