@@ -5,11 +5,12 @@ it runs, its id, the version it was opened with, the hash-chained entries and
 the :class:`~resolveflow._index.HistoryIndex` its guards ask. Every way a
 history grows goes through it: :meth:`Ledger.accept` (an action: evidence
 checked, every guard run, the entry hashed onto the chain and appended),
-:meth:`Ledger.migrated` (a version move) and :meth:`Ledger.replay` (an entry
-read back from storage, checked to be exactly what ``accept`` would have
-recorded). ``Case``, restore, migrations and the store all use these and
-nothing else, so there is one path for an entry, and it costs the same at
-entry 20,000 as at entry 2: the index is extended in place, never rebuilt.
+:meth:`Ledger.migrated` (a version move); a replay (``_snapshot.py``) calls the
+same two with an ``expect`` hook that insists each entry is exactly the one
+stored before it is appended. ``Case``, restore, migrations and the store all
+use these and nothing else, so there is one path for an entry, and it costs
+the same at entry 20,000 as at entry 2: the index is extended in place, never
+rebuilt.
 
 The ledger is private and mutable; ``Case`` is its sealed public face.
 """
