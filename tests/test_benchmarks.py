@@ -150,8 +150,9 @@ def _check_history(history: dict[str, Any], lengths: list[int], interleaved: int
             assert row["min_us"] <= row["median_us"]
             assert row["ops_per_round"] == variant["cases"] * window
             first, last = row["entries_timed"]
-            assert last - first + 1 == window
+            assert last - first + 1 == window * row["samples_per_build"]
             assert first >= window + 1  # the untimed rounds came first
+            assert first <= row["length"] <= last
         assert variant["ratio"] == pytest.approx(rows[-1]["median_us"] / rows[0]["median_us"])
         assert _positive(variant["cpu_ratio"])
         assert variant["met"] == (variant["ratio"] <= history["target"])
@@ -188,6 +189,16 @@ def test_history_only_runs_the_scenario_and_walk_fire(
     assert "fire vs bare transitions" in out
 
 
+def test_timed_fires_stay_near_the_length() -> None:
+    from benchmarks.history_length import FULL, FireSample
+
+    spans = {n: FireSample(n, 32, FULL).entries_timed for n in (10, 100, 1_000)}
+    assert spans == {10: [9, 12], 100: [97, 104], 1_000: [951, 1_050]}
+    sample = FireSample(12, 2, FULL)
+    assert sample()[0] > 0 and sample()[0] > 0  # a fresh build each time (one sample per build)
+    assert [len(case.history) for case in sample.live] == [14, 14]
+
+
 def test_the_loop_methodology_keeps_its_guards_reading_the_index() -> None:
     from benchmarks.history_length import LOOP
 
@@ -195,6 +206,19 @@ def test_the_loop_methodology_keeps_its_guards_reading_the_index() -> None:
     loop = LOOP.action("log_contact")
     assert loop is not None and loop.target is None
     assert {type(g).__name__ for g in loop.guards} == {"AfterStep", "Requires"}
+
+
+def test_spread_reads_full_and_history_only_runs(
+    results: tuple[dict[str, Any], Path], history_only: dict[str, Any]
+) -> None:
+    from benchmarks.spread import spread
+
+    data, _ = results
+    rows = {name: (values, low, high) for name, values, low, high in spread([data, history_only])}
+    values, low, high = rows["fire vs bare transitions (walk_fire)"]
+    assert len(values) == 2 and low == min(values) and high == max(values)
+    assert len(rows["walk_fire rf/transitions"][0]) == 1  # a history-only run has no suite table
+    assert len(rows["fire 12/6, 3 cases"][0]) == 2
 
 
 @pytest.mark.parametrize(
