@@ -296,7 +296,7 @@ def run(config: HistoryConfig, progress: Progress = lambda _: None) -> dict[str,
     }
 
 
-def verdict_lines(history: dict[str, Any], fire_vs_transitions: dict[str, Any] | None = None) -> list[str]:
+def verdict_lines(history: dict[str, Any]) -> list[str]:
     """The scenario as text: µs/event by length, the ratios and their verdict, bytes per case."""
     lines = []
     for variant in history["fire_by_length"].values():
@@ -314,12 +314,17 @@ def verdict_lines(history: dict[str, Any], fire_vs_transitions: dict[str, Any] |
         f"{memory['shared_evidence']['bytes_per_case']:,.0f} (typed evidence shared), "
         f"{memory['json_evidence']['bytes_per_case']:,.0f} (evidence posted as JSON, records its own)"
     )
-    if fire_vs_transitions is not None:
-        lines.append(
-            f"fire vs bare transitions (walk_fire): {fire_vs_transitions['resolveflow_us']:,.2f} / "
-            f"{fire_vs_transitions['transitions_us']:,.2f} us/event = {fire_vs_transitions['ratio']:.2f}x "
-            f"(CPU {fire_vs_transitions['cpu_ratio']:.2f}x)"
-        )
+    for key, how in (
+        ("fire_vs_transitions", "walk_fire, one contender after the other"),
+        ("fire_vs_transitions_paired", "walk_fire, samples taking turns"),
+    ):
+        versus = history.get(key)
+        if versus is not None:
+            lines.append(
+                f"fire vs bare transitions ({how}): {versus['resolveflow_us']:,.2f} / "
+                f"{versus['transitions_us']:,.2f} us/event = {versus['ratio']:.2f}x "
+                f"(CPU {versus['cpu_ratio']:.2f}x)"
+            )
     return lines
 
 

@@ -49,7 +49,7 @@ import resolveflow
 from benchmarks import history_length
 from benchmarks.contenders import CONTENDERS, Contender, ResolveflowContender, TransitionsContender
 from benchmarks.generated import generate
-from benchmarks.harness import Lap, Timing, counter, measure, measure_memory, start, stop
+from benchmarks.harness import Lap, Timing, counter, measure, measure_memory, start, stop, summarize
 from benchmarks.seven_as import AT, CONDITIONS, METHODOLOGY, WALK, check_positions
 
 DEFAULT_JSON: Final = Path(__file__).resolve().parent / "results.json"
@@ -131,7 +131,8 @@ def _walked(contender: Contender, case_id: str, events: int = len(WALK)) -> Any:
     return case
 
 
-def bench_walk_fire(contender: Contender, config: Config) -> Timing:
+def walk_fire_sample(contender: Contender) -> Callable[[], Lap]:
+    """One sample of walk_fire: open a case (untimed), fire the walk (timed), discard it (untimed)."""
     ids = counter(f"{contender.name}-walk")
 
     def sample() -> Lap:
@@ -143,7 +144,35 @@ def bench_walk_fire(contender: Contender, config: Config) -> Timing:
         contender.discard(case)
         return elapsed
 
-    return measure(sample, ops=len(WALK), rounds=config.rounds, warmup=config.warmup)
+    return sample
+
+
+def bench_walk_fire(contender: Contender, config: Config) -> Timing:
+    return measure(walk_fire_sample(contender), ops=len(WALK), rounds=config.rounds, warmup=config.warmup)
+
+
+def bench_walk_fire_paired(config: Config) -> dict[str, Any]:
+    """walk_fire for resolveflow and bare transitions, their samples taking turns.
+
+    The suite measures one contender after the other, minutes apart, so a
+    change in the machine's load between them moves their ratio; here every
+    round times one walk of each (in alternating order), so both see the
+    same load and the ratio is steadier.
+    """
+    samples = {
+        cls.name: walk_fire_sample(cls(METHODOLOGY, CONDITIONS))
+        for cls in (ResolveflowContender, TransitionsContender)
+    }
+    for _ in range(config.warmup):
+        for sample in samples.values():
+            sample()
+    gc.collect()
+    laps: dict[str, list[Lap]] = {name: [] for name in samples}
+    order = list(samples.items())
+    for n in range(config.rounds):
+        for name, sample in order if n % 2 == 0 else reversed(order):
+            laps[name].append(sample())
+    return {name: summarize(found, ops=len(WALK)).to_json() for name, found in laps.items()}
 
 
 def bench_replay(contender: Contender, config: Config) -> Timing:
@@ -431,6 +460,8 @@ def run_suite(config: Config, progress: Progress | None = None) -> dict[str, Any
     say("history length ...")
     history = history_length.run(config.history, say)
     history["fire_vs_transitions"] = history_length.fire_vs_transitions(benchmarks["walk_fire"]["results"])
+    say("walk_fire, resolveflow and transitions taking turns ...")
+    history["fire_vs_transitions_paired"] = history_length.fire_vs_transitions(bench_walk_fire_paired(config))
     return {
         "meta": _meta(config, time.perf_counter() - began, load_before),
         "contenders": names,
@@ -455,6 +486,8 @@ def run_history(config: Config, progress: Progress | None = None) -> dict[str, A
     say("history length ...")
     history = history_length.run(config.history, say)
     history["fire_vs_transitions"] = history_length.fire_vs_transitions(walk_fire)
+    say("walk_fire, resolveflow and transitions taking turns ...")
+    history["fire_vs_transitions_paired"] = history_length.fire_vs_transitions(bench_walk_fire_paired(config))
     return {
         "meta": _meta(config, time.perf_counter() - began, load_before),
         "walk_fire": walk_fire,
@@ -546,7 +579,7 @@ def render(results: dict[str, Any]) -> None:
             f"load {meta['load_before'][0]:.1f}/{meta['cpus']} CPUs); medians"
         )
         history = results["history"]
-        print(*history_length.verdict_lines(history, history["fire_vs_transitions"]), sep="\n")
+        print(*history_length.verdict_lines(history), sep="\n")
         return
     header, rows = table_rows(results)
     verify = results["verify"]
@@ -565,7 +598,7 @@ def render(results: dict[str, Any]) -> None:
         for t in results["targets"]
     ]
     history = results["history"]
-    history_lines = history_length.verdict_lines(history, history["fire_vs_transitions"])
+    history_lines = history_length.verdict_lines(history)
     meta = results["meta"]
     title = (
         f"resolveflow benchmarks ({meta['config']['mode']}, {meta['date']}, Python {meta['python']}, "

@@ -25,6 +25,10 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
     history = results.get("history")
     if history is not None:
         found["fire vs bare transitions (walk_fire)"] = float(history["fire_vs_transitions"]["ratio"])
+        if "fire_vs_transitions_paired" in history:
+            found["fire vs bare transitions (walk_fire, taking turns)"] = float(
+                history["fire_vs_transitions_paired"]["ratio"]
+            )
         for variant in history["fire_by_length"].values():
             rows = variant["by_length"]
             who = "1 case" if variant["cases"] == 1 else f"{variant['cases']} cases"

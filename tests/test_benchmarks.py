@@ -162,8 +162,10 @@ def _check_history(history: dict[str, Any], lengths: list[int], interleaved: int
     for key in ("shared_evidence", "json_evidence"):
         assert memory[key]["cases"] == 5
         assert _positive(memory[key]["bytes_per_case"])
-    versus = history["fire_vs_transitions"]
-    assert versus["ratio"] == pytest.approx(versus["resolveflow_us"] / versus["transitions_us"])
+    for key in ("fire_vs_transitions", "fire_vs_transitions_paired"):
+        versus = history[key]
+        assert _positive(versus["resolveflow_us"]) and _positive(versus["transitions_us"])
+        assert versus["ratio"] == pytest.approx(versus["resolveflow_us"] / versus["transitions_us"])
 
 
 def test_the_full_run_includes_the_history_scenario(results: tuple[dict[str, Any], Path]) -> None:
@@ -186,7 +188,7 @@ def test_history_only_runs_the_scenario_and_walk_fire(
     assert out.count("fire by history length") == 2
     assert "MET" in out  # the verdict is printed, whatever it is
     assert "bytes per live case" in out
-    assert "fire vs bare transitions" in out
+    assert out.count("fire vs bare transitions") == 2  # one after the other, and taking turns
 
 
 def test_timed_fires_stay_near_the_length() -> None:
@@ -219,6 +221,7 @@ def test_spread_reads_full_and_history_only_runs(
     assert len(values) == 2 and low == min(values) and high == max(values)
     assert len(rows["walk_fire rf/transitions"][0]) == 1  # a history-only run has no suite table
     assert len(rows["fire 12/6, 3 cases"][0]) == 2
+    assert len(rows["fire vs bare transitions (walk_fire, taking turns)"][0]) == 2
 
 
 @pytest.mark.parametrize(
