@@ -37,6 +37,8 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
                 found[f"fire at {row['length']:,} entries, {who} (us/event)"] = float(row["median_us"])
             found[f"fire {span}, {who}"] = float(variant["ratio"])
             found[f"fire {span}, {who}, CPU time"] = float(variant["cpu_ratio"])
+            if "min_ratio" in variant:
+                found[f"fire {span}, {who}, fastest samples"] = float(variant["min_ratio"])
         memory = history["memory"]
         entries = memory["entries"]
         found[f"bytes per live case, {entries} entries, shared evidence"] = float(

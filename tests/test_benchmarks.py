@@ -155,6 +155,7 @@ def _check_history(history: dict[str, Any], lengths: list[int], interleaved: int
             assert first <= row["length"] <= last
         assert variant["ratio"] == pytest.approx(rows[-1]["median_us"] / rows[0]["median_us"])
         assert _positive(variant["cpu_ratio"])
+        assert variant["min_ratio"] == pytest.approx(rows[-1]["min_us"] / rows[0]["min_us"])
         assert variant["met"] == (variant["ratio"] <= history["target"])
     assert history["met"] == all(v["met"] for v in variants.values())
     memory = history["memory"]
