@@ -20,7 +20,7 @@ fire per event at histories of 10, 100 and 1,000 entries, one case and 32
 interleaved, with its verdict against the 1.5x target, fire against bare
 transitions (the ``walk_fire`` ratio) and bytes per live case of 15 entries.
 ``--history-only`` runs just that scenario and ``walk_fire`` for resolveflow
-and transitions (a minute or so). It prints a table and writes the figures,
+and transitions (10 to 20 seconds). It prints a table and writes the figures,
 ratios (resolveflow / other) and the issue's targets as JSON (default
 ``benchmarks/results.json``). Timings are medians of many rounds after a
 warm-up; nothing asserts a limit.
