@@ -18,7 +18,9 @@ then ``verify()`` of a generated methodology (``benchmarks/generated.py``),
 in ms, and the history-length scenario (``benchmarks/history_length.py``):
 fire per event at histories of 10, 100 and 1,000 entries, one case and 32
 interleaved, with its verdict against the 1.5x target, fire against bare
-transitions (the ``walk_fire`` ratio) and bytes per live case of 15 entries.
+transitions (the ``walk_fire`` ratio, and ``walk_fire`` again with the two
+contenders' samples taking turns, which both see the same load) and bytes
+per live case of 15 entries.
 ``--history-only`` runs just that scenario and ``walk_fire`` for resolveflow
 and transitions (10 to 20 seconds). It prints a table and writes the figures,
 ratios (resolveflow / other) and the issue's targets as JSON (default
