@@ -100,7 +100,14 @@ def measure(sample: Sample, *, ops: int, rounds: int, warmup: int) -> Timing:
     for _ in range(warmup):
         sample()
     gc.collect()
-    laps = [sample() for _ in range(rounds)]
+    return summarize([sample() for _ in range(rounds)], ops=ops)
+
+
+def summarize(laps: list[Lap], *, ops: int) -> Timing:
+    """Per-op figures of timed samples, each of ``ops`` operations (see :func:`measure`)."""
+    if ops <= 0 or not laps:
+        raise ValueError("ops and the number of laps must be positive")
+    rounds = len(laps)
     per_op = sorted(wall / ops / NS_PER_US for wall, _ in laps)
     cpu = [used / ops / NS_PER_US for _, used in laps]
     quartiles = statistics.quantiles(per_op, n=4) if len(per_op) > 1 else [per_op[0]] * 3

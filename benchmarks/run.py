@@ -15,9 +15,17 @@ bare transitions, python-statemachine and a hand-written floor (see
   records are shared, so each contender is charged for what it adds);
 
 then ``verify()`` of a generated methodology (``benchmarks/generated.py``),
-in ms. It prints a table and writes the figures, ratios (resolveflow /
-other) and the issue's targets as JSON (default ``benchmarks/results.json``).
-Timings are medians of many rounds after a warm-up; nothing asserts a limit.
+in ms, and the history-length scenario (``benchmarks/history_length.py``):
+fire per event at histories of 10, 100 and 1,000 entries, one case and 32
+interleaved, with its verdict against the 1.5x target, fire against bare
+transitions (the ``walk_fire`` ratio, and ``walk_fire`` again with the two
+contenders' samples taking turns, which both see the same load) and bytes
+per live case of 15 entries.
+``--history-only`` runs just that scenario and ``walk_fire`` for resolveflow
+and transitions (10 to 20 seconds). It prints a table and writes the figures,
+ratios (resolveflow / other) and the issue's targets as JSON (default
+``benchmarks/results.json``). Timings are medians of many rounds after a
+warm-up; nothing asserts a limit.
 """
 
 from __future__ import annotations
@@ -40,9 +48,10 @@ from typing import Any, Final
 import attrs
 
 import resolveflow
-from benchmarks.contenders import CONTENDERS, Contender
+from benchmarks import history_length
+from benchmarks.contenders import CONTENDERS, Contender, ResolveflowContender, TransitionsContender
 from benchmarks.generated import generate
-from benchmarks.harness import Lap, Timing, counter, measure, measure_memory, start, stop
+from benchmarks.harness import Lap, Timing, counter, measure, measure_memory, start, stop, summarize
 from benchmarks.seven_as import AT, CONDITIONS, METHODOLOGY, WALK, check_positions
 
 DEFAULT_JSON: Final = Path(__file__).resolve().parent / "results.json"
@@ -67,6 +76,7 @@ class Config:
     verify_actions: int
     verify_budget_s: float  # verify is repeated while it fits this budget (at least once)
     verify_rounds: int
+    history: history_length.HistoryConfig  # the history-length scenario
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -84,6 +94,7 @@ FULL: Final = Config(
     verify_actions=5_000,
     verify_budget_s=60.0,
     verify_rounds=5,
+    history=history_length.FULL,
 )
 QUICK: Final = Config(
     mode="quick",
@@ -97,6 +108,7 @@ QUICK: Final = Config(
     verify_actions=1_000,
     verify_budget_s=10.0,
     verify_rounds=3,
+    history=history_length.QUICK,
 )
 
 # (key, what is measured, unit); the order of the table.
@@ -121,7 +133,8 @@ def _walked(contender: Contender, case_id: str, events: int = len(WALK)) -> Any:
     return case
 
 
-def bench_walk_fire(contender: Contender, config: Config) -> Timing:
+def walk_fire_sample(contender: Contender) -> Callable[[], Lap]:
+    """One sample of walk_fire: open a case (untimed), fire the walk (timed), discard it (untimed)."""
     ids = counter(f"{contender.name}-walk")
 
     def sample() -> Lap:
@@ -133,7 +146,35 @@ def bench_walk_fire(contender: Contender, config: Config) -> Timing:
         contender.discard(case)
         return elapsed
 
-    return measure(sample, ops=len(WALK), rounds=config.rounds, warmup=config.warmup)
+    return sample
+
+
+def bench_walk_fire(contender: Contender, config: Config) -> Timing:
+    return measure(walk_fire_sample(contender), ops=len(WALK), rounds=config.rounds, warmup=config.warmup)
+
+
+def bench_walk_fire_paired(config: Config) -> dict[str, Any]:
+    """walk_fire for resolveflow and bare transitions, their samples taking turns.
+
+    The suite measures one contender after the other, minutes apart, so a
+    change in the machine's load between them moves their ratio; here every
+    round times one walk of each (in alternating order), so both see the
+    same load and the ratio is steadier.
+    """
+    samples = {
+        cls.name: walk_fire_sample(cls(METHODOLOGY, CONDITIONS))
+        for cls in (ResolveflowContender, TransitionsContender)
+    }
+    for _ in range(config.warmup):
+        for sample in samples.values():
+            sample()
+    gc.collect()
+    laps: dict[str, list[Lap]] = {name: [] for name in samples}
+    order = list(samples.items())
+    for n in range(config.rounds):
+        for name, sample in order if n % 2 == 0 else reversed(order):
+            laps[name].append(sample())
+    return {name: summarize(found, ops=len(WALK)).to_json() for name, found in laps.items()}
 
 
 def bench_replay(contender: Contender, config: Config) -> Timing:
@@ -347,7 +388,7 @@ def beyond_evidence(memory: dict[str, Any]) -> float:
     times elsewhere.
     """
     evidence = sum(row["bytes"] for row in memory["by_file"] if row["file"] in EVIDENCE_FILES)
-    return float(memory["bytes_per_case"]) - evidence / memory["cases"]
+    return float(memory["bytes_per_case"] - evidence / memory["cases"])
 
 
 def _targets(benchmarks: dict[str, Any]) -> list[dict[str, Any]]:
@@ -418,6 +459,11 @@ def run_suite(config: Config, progress: Progress | None = None) -> dict[str, Any
     verify = bench_verify(config, say)
     say("extras ...")
     extras = bench_extras(config)
+    say("history length ...")
+    history = history_length.run(config.history, say)
+    history["fire_vs_transitions"] = history_length.fire_vs_transitions(benchmarks["walk_fire"]["results"])
+    say("walk_fire, resolveflow and transitions taking turns ...")
+    history["fire_vs_transitions_paired"] = history_length.fire_vs_transitions(bench_walk_fire_paired(config))
     return {
         "meta": _meta(config, time.perf_counter() - began, load_before),
         "contenders": names,
@@ -425,6 +471,29 @@ def run_suite(config: Config, progress: Progress | None = None) -> dict[str, Any
         "verify": verify,
         "extras": extras,
         "targets": _targets(benchmarks),
+        "history": history,
+    }
+
+
+def run_history(config: Config, progress: Progress | None = None) -> dict[str, Any]:
+    """Only the history-length scenario, and walk_fire for resolveflow and bare transitions."""
+    say: Progress = progress or (lambda _: None)
+    began = time.perf_counter()
+    load_before = _load()
+    walk_fire: dict[str, Any] = {}
+    for cls in (ResolveflowContender, TransitionsContender):
+        say(f"{cls.name}: walk_fire ...")
+        walk_fire[cls.name] = bench_walk_fire(cls(METHODOLOGY, CONDITIONS), config).to_json()
+        gc.collect()
+    say("history length ...")
+    history = history_length.run(config.history, say)
+    history["fire_vs_transitions"] = history_length.fire_vs_transitions(walk_fire)
+    say("walk_fire, resolveflow and transitions taking turns ...")
+    history["fire_vs_transitions_paired"] = history_length.fire_vs_transitions(bench_walk_fire_paired(config))
+    return {
+        "meta": _meta(config, time.perf_counter() - began, load_before),
+        "walk_fire": walk_fire,
+        "history": history,
     }
 
 
@@ -504,6 +573,16 @@ def table_rows(results: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 
 def render(results: dict[str, Any]) -> None:
+    if "benchmarks" not in results:  # --history-only
+        meta = results["meta"]
+        print(
+            f"resolveflow history-length scenario ({meta['config']['mode']}, {meta['date']}, "
+            f"Python {meta['python']}, {meta['cpu']}, "
+            f"load {meta['load_before'][0]:.1f}/{meta['cpus']} CPUs); medians"
+        )
+        history = results["history"]
+        print(*history_length.verdict_lines(history), sep="\n")
+        return
     header, rows = table_rows(results)
     verify = results["verify"]
     verify_line = (
@@ -520,6 +599,8 @@ def render(results: dict[str, Any]) -> None:
         f"{t['measure']} = {t['value']:,.2f} ({t['limit']})"
         for t in results["targets"]
     ]
+    history = results["history"]
+    history_lines = history_length.verdict_lines(history)
     meta = results["meta"]
     title = (
         f"resolveflow benchmarks ({meta['config']['mode']}, {meta['date']}, Python {meta['python']}, "
@@ -534,7 +615,7 @@ def render(results: dict[str, Any]) -> None:
         print(title)
         for row in [header, *rows]:
             print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
-        print(verify_line, *extras, *targets, sep="\n")
+        print(verify_line, *extras, *targets, *history_lines, sep="\n")
         return
     console = Console()
     if console.width < 120:
@@ -548,7 +629,7 @@ def render(results: dict[str, Any]) -> None:
     console.print(verify_line, highlight=False)
     for line in extras:
         console.print(line, highlight=False)
-    for line in targets:
+    for line in [*targets, *history_lines]:
         console.print(line, highlight=False, markup=False)
 
 
@@ -557,7 +638,17 @@ def write_json(results: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(results, indent=2, sort_keys=False) + "\n", encoding="utf-8")
 
 
-def parse_config(argv: Sequence[str] | None) -> tuple[Config, Path, bool, bool]:
+@attrs.frozen
+class Options:
+    """What to run and where to write, besides the sizes."""
+
+    json: Path
+    quiet: bool
+    store: bool
+    history_only: bool
+
+
+def parse_config(argv: Sequence[str] | None) -> tuple[Config, Options]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a quick look (about a minute)")
     parser.add_argument(
@@ -575,6 +666,18 @@ def parse_config(argv: Sequence[str] | None) -> tuple[Config, Path, bool, bool]:
         action="store_true",
         help="also run the store benchmark (SQLite and PostgreSQL; 100,000 cases, or 2,000 with --quick)",
     )
+    parser.add_argument(
+        "--history-only",
+        action="store_true",
+        help="only the history-length scenario and walk_fire for resolveflow and transitions",
+    )
+    parser.add_argument(
+        "--history-lengths", help="history lengths of the history-length scenario, e.g. 10,100,1000"
+    )
+    parser.add_argument(
+        "--history-cases", type=int, help="cases fired round-robin in its interleaved variant (default 32)"
+    )
+    parser.add_argument("--history-memory-cases", type=int, help="N live cases for its bytes per case")
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     changes = {
@@ -592,15 +695,38 @@ def parse_config(argv: Sequence[str] | None) -> tuple[Config, Path, bool, bool]:
     for field, value in changes.items():
         if value < (0 if field == "warmup" else 1):
             parser.error(f"--{field.replace('_', '-')} must be positive")
+    history = config.history
+    history_changes: dict[str, Any] = {}
+    if args.history_lengths is not None:
+        try:
+            history_changes["lengths"] = history_length.parse_lengths(args.history_lengths)
+        except ValueError as error:
+            parser.error(f"--history-lengths: {error}")
+    if args.history_cases is not None:
+        if args.history_cases < 2:
+            parser.error("--history-cases must be at least 2")
+        history_changes["interleaved"] = args.history_cases
+    if args.history_memory_cases is not None:
+        if args.history_memory_cases < 1:
+            parser.error("--history-memory-cases must be positive")
+        history_changes["memory_cases"] = args.history_memory_cases
+    if "rounds" in changes:
+        history_changes["rounds_one"] = min(history.rounds_one, changes["rounds"])
+        history_changes["rounds_many"] = min(history.rounds_many, changes["rounds"])
+    if "warmup" in changes:
+        history_changes["warmup"] = min(history.warmup, changes["warmup"])
+    if history_changes:
+        changes["history"] = attrs.evolve(history, **history_changes)
     if changes:
         config = attrs.evolve(config, mode=f"{config.mode} (custom)", **changes)
         if "rounds" in changes:
             config = attrs.evolve(config, at_n_rounds=min(config.at_n_rounds, config.rounds))
-    return config, args.json, args.quiet, args.store
+    return config, Options(json=args.json, quiet=args.quiet, store=args.store, history_only=args.history_only)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config, path, quiet, with_store = parse_config(argv)
+    config, options = parse_config(argv)
+    path, quiet = options.json, options.quiet
     # python-statemachine warns about its own deprecated internals; not ours to fix.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="statemachine")
 
@@ -608,8 +734,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not quiet:
             print(line, file=sys.stderr, flush=True)
 
-    results = run_suite(config, progress)
-    if with_store:
+    suite = run_history if options.history_only else run_suite
+    results = suite(config, progress)
+    if options.store:
         from benchmarks import bench_store
 
         progress("  store (SQLite, PostgreSQL) ...")

@@ -50,6 +50,12 @@ TINY = [
     "30",
     "--verify-actions",
     "90",
+    "--history-lengths",
+    "6,12",
+    "--history-cases",
+    "3",
+    "--history-memory-cases",
+    "5",
     "--quiet",
 ]
 
@@ -117,6 +123,115 @@ def test_json_is_written_where_asked_and_the_table_renders(
     out = capsys.readouterr().out
     assert "walk_fire" in out
     assert "verify()" in out
+
+
+# --- the history-length scenario ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def history_only(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    path = tmp_path_factory.mktemp("bench") / "history.json"
+    assert run.main([*TINY, "--history-only", "--json", str(path)]) == 0
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def _check_history(history: dict[str, Any], lengths: list[int], interleaved: int) -> None:
+    """The scenario's shape: both variants, one row per length near it, ratios and verdicts, bytes."""
+    assert history["target"] == 1.5
+    variants = history["fire_by_length"]
+    assert list(variants) == ["one", "interleaved"]
+    assert [v["cases"] for v in variants.values()] == [1, interleaved]
+    window = history["config"]["window"]
+    for variant in variants.values():
+        rows = variant["by_length"]
+        assert [row["length"] for row in rows] == lengths
+        for row in rows:
+            assert _positive(row["median_us"]) and _positive(row["cpu_median_us"])
+            assert row["min_us"] <= row["median_us"]
+            assert row["ops_per_round"] == variant["cases"] * window
+            first, last = row["entries_timed"]
+            assert last - first + 1 == window * row["samples_per_build"]
+            assert first >= window + 1  # the untimed rounds came first
+            assert first <= row["length"] <= last
+        assert variant["ratio"] == pytest.approx(rows[-1]["median_us"] / rows[0]["median_us"])
+        assert _positive(variant["cpu_ratio"])
+        assert variant["min_ratio"] == pytest.approx(rows[-1]["min_us"] / rows[0]["min_us"])
+        assert variant["met"] == (variant["ratio"] <= history["target"])
+    assert history["met"] == all(v["met"] for v in variants.values())
+    memory = history["memory"]
+    assert memory["entries"] == 15
+    for key in ("shared_evidence", "json_evidence"):
+        assert memory[key]["cases"] == 5
+        assert _positive(memory[key]["bytes_per_case"])
+    for key in ("fire_vs_transitions", "fire_vs_transitions_paired"):
+        versus = history[key]
+        assert _positive(versus["resolveflow_us"]) and _positive(versus["transitions_us"])
+        assert versus["ratio"] == pytest.approx(versus["resolveflow_us"] / versus["transitions_us"])
+
+
+def test_the_full_run_includes_the_history_scenario(results: tuple[dict[str, Any], Path]) -> None:
+    data, _ = results
+    _check_history(data["history"], [6, 12], 3)
+    walk_fire = data["benchmarks"]["walk_fire"]
+    versus = data["history"]["fire_vs_transitions"]
+    assert versus["ratio"] == pytest.approx(walk_fire["ratios"]["transitions"])
+
+
+def test_history_only_runs_the_scenario_and_walk_fire(
+    history_only: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert set(history_only) == {"meta", "walk_fire", "history"}
+    assert list(history_only["walk_fire"]) == ["resolveflow", "transitions"]
+    assert all(_positive(w["median_us"]) for w in history_only["walk_fire"].values())
+    _check_history(history_only["history"], [6, 12], 3)
+    run.render(history_only)
+    out = capsys.readouterr().out
+    assert out.count("fire by history length") == 2
+    assert "MET" in out  # the verdict is printed, whatever it is
+    assert "bytes per live case" in out
+    assert out.count("fire vs bare transitions") == 2  # one after the other, and taking turns
+
+
+def test_timed_fires_stay_near_the_length() -> None:
+    from benchmarks.history_length import FULL, FireSample
+
+    spans = {n: FireSample(n, 32, FULL).entries_timed for n in (10, 100, 1_000)}
+    assert spans == {10: [9, 12], 100: [97, 104], 1_000: [951, 1_050]}
+    sample = FireSample(12, 2, FULL)
+    assert sample()[0] > 0 and sample()[0] > 0  # a fresh build each time (one sample per build)
+    assert [len(case.history) for case in sample.live] == [14, 14]
+
+
+def test_the_loop_methodology_keeps_its_guards_reading_the_index() -> None:
+    from benchmarks.history_length import LOOP
+
+    assert resolveflow.verify(LOOP).ok
+    loop = LOOP.action("log_contact")
+    assert loop is not None and loop.target is None
+    assert {type(g).__name__ for g in loop.guards} == {"AfterStep", "Requires"}
+
+
+def test_spread_reads_full_and_history_only_runs(
+    results: tuple[dict[str, Any], Path], history_only: dict[str, Any]
+) -> None:
+    from benchmarks.spread import spread
+
+    data, _ = results
+    rows = {name: (values, low, high) for name, values, low, high in spread([data, history_only])}
+    values, low, high = rows["fire vs bare transitions (walk_fire)"]
+    assert len(values) == 2 and low == min(values) and high == max(values)
+    assert len(rows["walk_fire rf/transitions"][0]) == 1  # a history-only run has no suite table
+    assert len(rows["fire 12/6, 3 cases"][0]) == 2
+    assert len(rows["fire vs bare transitions (walk_fire, taking turns)"][0]) == 2
+
+
+@pytest.mark.parametrize(
+    "argv", [["--history-lengths", "0"], ["--history-lengths", "x"], ["--history-cases", "1"]]
+)
+def test_history_options_are_checked(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        run.parse_config(argv)
 
 
 def test_generated_methodology_has_the_asked_size_and_is_reproducible() -> None:
