@@ -288,9 +288,10 @@ def pieces(rounds: int) -> dict[str, float | None]:
         contexts.append((case, spec, evidence))
 
     def guard_contexts() -> None:
-        # As Case makes them (make_context: no attrs keyword parsing).
+        # As the ledger makes them (make_context: no attrs keyword parsing, its own index).
         for case, _, evidence in contexts:
-            make_context(case.step, case.history, evidence, AT, None, None)
+            ledger = case._ledger
+            make_context(case.step, case.history, evidence, AT, ledger.index)
 
     built = [
         (GuardContext(step=c.step, history=c.history, evidence=e, at=AT), spec, c) for c, spec, e in contexts
@@ -316,11 +317,11 @@ def pieces(rounds: int) -> dict[str, float | None]:
 
     timed("Engine.decide_through_transitions (stock Event.trigger + guards)", through_transitions)
 
-    def case_decide() -> None:
+    def ledger_decide() -> None:
         for _, spec, case in built:
-            case._decide(spec, case.step, None, AT)
+            case._ledger.decide(spec, None, AT)
 
-    timed("Case._decide (structural check + context + engine)", case_decide)
+    timed("Ledger.decide (structural check + context + engine)", ledger_decide)
 
     def load_evidence() -> None:
         from resolveflow._ledger import load_evidence as _load_evidence
