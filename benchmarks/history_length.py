@@ -44,8 +44,9 @@ import attrs
 
 import resolveflow
 from benchmarks.harness import Lap, measure_memory, start, stop, summarize
-from resolveflow import Action, AfterStep, Methodology, Outcome, Requires, Step
+from resolveflow import Action, Methodology, Outcome, Step
 from resolveflow import evidence as ev
+from resolveflow.guards import AfterStep, Requires
 
 AT: Final = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 ACTOR: Final = "bench-agent"
