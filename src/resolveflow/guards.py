@@ -30,13 +30,8 @@ Example:
 
 from __future__ import annotations
 
-from resolveflow._guard_kinds import (
-    GuardField,
-    GuardKind,
-    guard_kinds,
-    register_guard_kind,
-    unregister_guard_kind,
-)
+from resolveflow._guard_fields import GuardField, GuardKind
+from resolveflow._guard_kinds import guard_kinds, register_guard_kind, unregister_guard_kind
 from resolveflow._guards import (
     AfterStep,
     EvidenceIs,
