@@ -22,6 +22,7 @@ from resolveflow._history import HistoryEntry
 from resolveflow._ledger import Decision, Ledger, check_actor
 from resolveflow._methodology import Methodology, Outcome, Step
 from resolveflow._migration import Migration
+from resolveflow._shown import shown
 from resolveflow._snapshot import snapshot_of
 from resolveflow._view import ActionView, CaseView, OverdueItem, build_view, durations_of
 from resolveflow.exceptions import InvalidInput, Refused
@@ -306,7 +307,7 @@ class Case:
             >>> stop()
         """
         if not callable(listener):
-            raise InvalidInput(f"a listener must be callable, got {listener!r}", argument="listener")
+            raise InvalidInput(f"a listener must be callable, got {shown(listener)}", argument="listener")
         subscription = Subscription(listener, bool(refusals))
         object.__setattr__(self, "_listeners", (*self._listeners, subscription))
 

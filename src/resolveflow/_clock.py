@@ -22,12 +22,24 @@ def check_time(at: object, argument: str) -> _dt.datetime:
         return at  # the common case, and the one on every hot path
     if not isinstance(at, _dt.datetime):
         raise InvalidInput(f"expected a datetime, got {type(at).__name__}", argument=argument)
-    if at.utcoffset() is None:
+    try:
+        offset = at.utcoffset()
+        utc = None if offset is None else at.astimezone(_dt.UTC)
+    except OverflowError:
+        # datetime.max at -14:00 is past the year 9999 in UTC.
+        raise InvalidInput(
+            "is outside the years 1 to 9999 once converted to UTC", argument=argument
+        ) from None
+    except Exception as error:
+        raise InvalidInput(
+            f"its time zone could not give its UTC offset ({type(error).__name__})", argument=argument
+        ) from error
+    if utc is None:
         raise InvalidInput(
             "needs a time zone (e.g. datetime.now(timezone.utc)); naive times are ambiguous",
             argument=argument,
         )
-    return at.astimezone(_dt.UTC)
+    return utc
 
 
 DEFAULT_START = _dt.datetime(2026, 1, 5, 9, 0, tzinfo=_dt.UTC)

@@ -29,6 +29,7 @@ from typing import Final
 
 from resolveflow._file_formats import FILE_SUFFIXES
 from resolveflow._methodology import Methodology
+from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput, InvalidMethodology, UnknownMethodology
 
 ENTRY_POINT_GROUP: Final = "resolveflow.methodologies"
@@ -40,6 +41,11 @@ _shipped: dict[str, Path] = {}  # id -> file, not loaded yet
 _unreadable: dict[str, ImportError] = {}  # id -> why this install cannot read its shipped file
 _shipped_checked = False  # whether one shipped file has been opened to prove the others can be
 _loaded = False
+
+
+def _text(value: object) -> str:
+    """An id or version as given when it is text; otherwise how an error message shows it."""
+    return value if isinstance(value, str) else shown(value)
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -78,7 +84,9 @@ def _entry_point_methodologies(entry_point: metadata.EntryPoint) -> list[Methodo
     out = list(items)
     for item in out:
         if not isinstance(item, Methodology):
-            raise InvalidMethodology(f"{origin} gave {item!r}, which is not a Methodology", where="plugin")
+            raise InvalidMethodology(
+                f"{origin} gave {shown(item)}, which is not a Methodology", where="plugin"
+            )
     return out
 
 
@@ -293,7 +301,7 @@ def versions(methodology_id: str) -> list[str]:
         _load_shipped(methodology_id)
     found = _registry.get(methodology_id) if isinstance(methodology_id, str) else None
     if not found:
-        raise UnknownMethodology(str(methodology_id), available=available())
+        raise UnknownMethodology(_text(methodology_id), available=available())
     return sorted(found, key=_version_key)
 
 
@@ -331,5 +339,5 @@ def get_methodology(methodology_id: str, version: str | None = None) -> Methodol
     chosen = known[-1] if version is None else version
     found = _registry[methodology_id].get(chosen) if isinstance(chosen, str) else None
     if found is None:
-        raise UnknownMethodology(methodology_id, version=str(version), available=known)
+        raise UnknownMethodology(methodology_id, version=_text(version), available=known)
     return found[0]

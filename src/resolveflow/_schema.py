@@ -28,6 +28,7 @@ from typing import Any, Final
 import attrs
 
 from resolveflow._canonical import MAX_SAFE_INTEGER
+from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidMethodology
 
 METADATA_KEY: Final = "resolveflow"
@@ -143,7 +144,7 @@ class _Number(_Codec):
             # JSON Schema counts 3.0 as an integer; accept it the same way.
             if isinstance(value, float):
                 if not value.is_integer():
-                    errors.append((path, f"expected {kind}, got {value!r}"))
+                    errors.append((path, f"expected {kind}, got {shown(value)}"))
                     return INVALID
                 value = int(value)
             if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
@@ -189,7 +190,9 @@ def parse_rfc3339(value: str, path: str, errors: Errors) -> _dt.datetime | None:
         errors.append((path, "needs a time and a time zone, e.g. 2026-01-31T09:30:00+00:00"))
         return None
     if match is None:
-        errors.append((path, f"expected an RFC 3339 date-time such as 2026-01-31T09:30:00Z, got {value!r}"))
+        errors.append(
+            (path, f"expected an RFC 3339 date-time such as 2026-01-31T09:30:00Z, got {shown(value)}")
+        )
         return None
     date, time, fraction, offset = match.groups()
     if offset is None:
@@ -200,7 +203,7 @@ def parse_rfc3339(value: str, path: str, errors: Errors) -> _dt.datetime | None:
     try:
         return _dt.datetime.fromisoformat(f"{date}T{time}{micro}{zone}")
     except ValueError:
-        errors.append((path, f"is not a real date and time: {value!r}"))
+        errors.append((path, f"is not a real date and time: {shown(value)}"))
         return None
 
 
@@ -248,7 +251,7 @@ class _Enum(_Codec):
             if member.value == value and isinstance(value, str):
                 return member
         allowed = ", ".join(repr(m.value) for m in self.enum_cls)
-        errors.append((path, f"expected one of {allowed}, got {value!r}"))
+        errors.append((path, f"expected one of {allowed}, got {shown(value)}"))
         return INVALID
 
     def dump(self, value: object) -> object:

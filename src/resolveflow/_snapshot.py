@@ -19,6 +19,7 @@ from resolveflow._history import JCS, SORTED_JSON, HistoryEntry, canonical_json,
 from resolveflow._ledger import Ledger, check_actor
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
+from resolveflow._shown import shown
 from resolveflow.exceptions import (
     InvalidEvidence,
     InvalidInput,
@@ -56,10 +57,13 @@ def _parse_time(value: object, entry: int) -> _dt.datetime:
     try:
         parsed = _dt.datetime.fromisoformat(value)
     except ValueError:
-        _bad(f"'at' is not an ISO 8601 date-time: {value!r}", entry)
+        _bad(f"'at' is not an ISO 8601 date-time: {shown(value)}", entry)
     if parsed.utcoffset() is None:
-        _bad(f"'at' has no time zone: {value!r}", entry)
-    return parsed if parsed.tzinfo is _dt.UTC else parsed.astimezone(_dt.UTC)
+        _bad(f"'at' has no time zone: {shown(value)}", entry)
+    try:
+        return parsed if parsed.tzinfo is _dt.UTC else parsed.astimezone(_dt.UTC)
+    except OverflowError:
+        _bad(f"'at' is outside the years 1 to 9999 in UTC: {shown(value)}", entry)
 
 
 def _stored_time(value: object, entry: int) -> _dt.datetime:
@@ -71,7 +75,7 @@ def _stored_time(value: object, entry: int) -> _dt.datetime:
     parsed = _parse_time(value, entry)  # the precise complaint, if there is one
     if not isinstance(value, str) or _CANONICAL_AT.fullmatch(value) is None:
         _bad(
-            f"its content is not in canonical form (edited by hand?): 'at' is {value!r}, "
+            f"its content is not in canonical form (edited by hand?): 'at' is {shown(value)}, "
             f"resolveflow writes {format_time(parsed)!r}",
             entry,
         )
@@ -104,11 +108,11 @@ def restore_ledger(
     found = snapshot.get("format")
     recipe = FORMATS.get(found) if isinstance(found, str) else None
     if recipe is None:
-        _bad(f"'format' must be one of {sorted(FORMATS)}, got {_short(found)}")
+        _bad(f"'format' must be one of {sorted(FORMATS)}, got {shown(found)}")
     extra = set(snapshot) - _SNAPSHOT_KEYS - _OPTIONAL_SNAPSHOT_KEYS
     missing = _SNAPSHOT_KEYS - set(snapshot)
     if extra or missing:
-        _bad(f"unexpected keys {sorted(extra)} / missing keys {sorted(missing)}")
+        _bad(f"unexpected keys {sorted(map(shown, extra))} / missing keys {sorted(missing)}")
     ref = snapshot["methodology"]
     if not (
         isinstance(ref, Mapping)
@@ -133,13 +137,15 @@ def restore_ledger(
     for index, raw in enumerate(history, start=1):
         ledger = _replay_entry(ledger, raw, index, resolve)
     if ledger.methodology.version != ref["version"]:
-        _bad(f"claims version {ref['version']!r} but its history leads to {ledger.methodology.version!r}")
+        _bad(
+            f"claims version {shown(ref['version'])} but its history leads to {ledger.methodology.version!r}"
+        )
     step = ledger.step
     if step != snapshot["step"]:
-        _bad(f"claims step {snapshot['step']!r} but its history leads to {step!r}")
+        _bad(f"claims step {shown(snapshot['step'])} but its history leads to {step!r}")
     outcome = ledger.methodology.outcome(step)
     if (outcome.id if outcome else None) != snapshot["outcome"]:
-        _bad(f"claims outcome {snapshot['outcome']!r} but its history leads to {step!r}")
+        _bad(f"claims outcome {shown(snapshot['outcome'])} but its history leads to {step!r}")
     if head is not None and ledger.head != head:
         _bad(
             f"its history ends at entry {len(ledger)} with hash {ledger.head[:12]}…, "
@@ -153,13 +159,13 @@ def _replay_entry(
 ) -> Ledger:
     """Append one stored entry (the ledger a migration entry moves to, else the same one)."""
     if not (type(raw) is dict or isinstance(raw, Mapping)) or raw.keys() != _ENTRY_KEYS:
-        keys = sorted(map(str, raw)) if isinstance(raw, Mapping) else type(raw).__name__
+        keys = sorted(map(shown, raw)) if isinstance(raw, Mapping) else type(raw).__name__
         _bad(f"an entry has exactly the keys {sorted(_ENTRY_KEYS)}, got {keys}", index)
     if type(raw["seq"]) is not int or raw["seq"] != index:
-        _bad(f"sequence number {_short(raw['seq'])} where {index} was expected (gap or reorder)", index)
+        _bad(f"sequence number {shown(raw['seq'])} where {index} was expected (gap or reorder)", index)
     step = ledger.step
     if raw["from_step"] != step:
-        _bad(f"recorded from step {_short(raw['from_step'])} but the case was at {step!r}", index)
+        _bad(f"recorded from step {shown(raw['from_step'])} but the case was at {step!r}", index)
 
     def expect(entry: HistoryEntry, data: Any) -> None:
         _check_replayed(entry, data, raw, index)
@@ -173,7 +179,7 @@ def _replay_entry(
             return ledger.migrated(migration, target, actor, at, expect=expect)
         action = ledger.methodology.action(raw["action"]) if type(raw["action"]) is str else None
         if action is None:
-            _bad(f"unknown action {_short(raw['action'])} in {ledger.methodology.id}", index)
+            _bad(f"unknown action {shown(raw['action'])} in {ledger.methodology.id}", index)
         ledger.accept(action, raw["evidence"], actor, at, at_text=raw["at"], expect=expect)
     except InvalidEvidence as error:
         raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
@@ -185,15 +191,6 @@ def _replay_entry(
     except ResolveflowError as error:
         raise InvalidSnapshot(str(error), entry=index) from error
     return ledger
-
-
-def _short(value: object) -> str:
-    """A stored value for a message: text as repr, cut short; anything else by its type."""
-    return (
-        repr(value)[:80]
-        if isinstance(value, str | int) and not isinstance(value, bool)
-        else f"a {type(value).__name__}"
-    )
 
 
 def _same_json(data: object, stored: object) -> bool:
@@ -213,7 +210,7 @@ def _check_replayed(entry: HistoryEntry, data: Any, raw: Mapping[str, Any], inde
     write) or tuples for arrays is not what resolveflow wrote.
     """
     if entry.step != raw["step"]:
-        _bad(f"claims to lead to {raw['step']!r} but {entry.action!r} leads to {entry.step!r}", index)
+        _bad(f"claims to lead to {shown(raw['step'])} but {entry.action!r} leads to {entry.step!r}", index)
     if data != raw["evidence"] and not _same_json(data, raw["evidence"]):
         _bad("its content is not in canonical form (edited by hand?): the evidence differs", index)
     if entry.hash != raw["hash"]:

@@ -36,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from resolveflow._shown import shown
+
 if TYPE_CHECKING:
     from resolveflow._refusal import Refusal
 
@@ -99,9 +101,11 @@ class UnknownMethodology(ResolveflowError, LookupError):
         self.available = tuple(available)
         listed = ", ".join(self.available) or "none"
         if version is None:
-            message = f"unknown methodology {methodology_id!r}; available: {listed}"
+            message = f"unknown methodology {shown(methodology_id)}; available: {listed}"
         else:
-            message = f"methodology {methodology_id!r} has no version {version!r}; versions: {listed}"
+            message = (
+                f"methodology {shown(methodology_id)} has no version {shown(version)}; versions: {listed}"
+            )
         if hint:
             message += f"; {hint}"
         super().__init__(message)

@@ -1,0 +1,159 @@
+"""Hostile input at the case's entry points: only resolveflow errors, bounded messages, nothing changed.
+
+Each input here once ended in a raw Python error (RecursionError from ``repr``
+in a message, ValueError from the integer digit limit, OverflowError from a
+time zone conversion, TypeError from sorting keys) or made ``check`` and
+``fire`` disagree. The wider fuzz suite of issue 12 builds on these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import attrs
+import pytest
+
+import resolveflow
+from resolveflow import evidence as ev
+from resolveflow.exceptions import ResolveflowError
+from tests._tiny import loop_methodology
+
+
+def deep(levels: int = 10_000) -> list[Any]:
+    """A list nested ``levels`` deep, built without recursion."""
+    value: list[Any] = []
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+class Mood(enum.Enum):
+    CALM = "calm"
+    ANGRY = "angry"
+
+
+@attrs.frozen(kw_only=True)
+class Note:
+    """A note with a count and a mood."""
+
+    count: int = ev.field(title="Count")
+    mood: Mood = ev.field(title="Mood")
+
+
+def _case() -> resolveflow.Case:
+    return resolveflow.open_case(loop_methodology("notes", note=Note), case_id="H-1")
+
+
+def test_a_huge_integer_is_refused_alike_by_check_and_fire() -> None:
+    case = _case()
+    evidence = {"count": 10**10_000, "mood": "calm"}
+    decision = case.check("note", evidence)
+    assert not decision.allowed and decision.refusals[0].code == "invalid_evidence"
+    with pytest.raises(resolveflow.InvalidEvidence, match="count"):
+        case.fire("note", evidence, actor="ana")
+    assert case.history == ()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda case: case.fire("note", {"count": 1, "mood": deep()}, actor="ana"),
+        lambda case: case.check("note", {"count": 1, "mood": deep()}),
+        lambda case: case.fire(deep(), {"count": 1, "mood": "calm"}, actor="ana"),
+        lambda case: case.check(deep()),
+        lambda case: case.fire("note", {"count": 1, "mood": "calm"}, actor=deep()),
+        lambda case: resolveflow.open_case("engage", case_id=deep()),
+        lambda case: resolveflow.get_methodology("engage", deep()),
+        lambda case: resolveflow.get_methodology(deep()),
+        lambda case: case.subscribe(deep()),
+    ],
+    ids=["enum-value", "check-enum", "action", "check-action", "actor", "case-id", "version", "id", "listener"],
+)
+def test_deeply_nested_values_end_in_a_resolveflow_error(call: Any) -> None:
+    case = _case()
+    try:
+        call(case)
+    except ResolveflowError as error:
+        assert len(str(error)) < 2_000
+    else:  # check() answers instead of raising
+        pass
+    assert case.history == ()
+
+
+class _Broken(dt.tzinfo):
+    def utcoffset(self, when: dt.datetime | None) -> dt.timedelta:
+        raise RuntimeError("no offset today")
+
+    def dst(self, when: dt.datetime | None) -> dt.timedelta:
+        return dt.timedelta(0)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        dt.datetime.max.replace(tzinfo=dt.timezone(-dt.timedelta(hours=14))),
+        dt.datetime.min.replace(tzinfo=dt.timezone(dt.timedelta(hours=14))),
+        dt.datetime(2026, 1, 1, tzinfo=_Broken()),
+    ],
+    ids=["max-west", "min-east", "broken-tzinfo"],
+)
+def test_times_that_cannot_be_utc_are_invalid_input(at: dt.datetime) -> None:
+    case = _case()
+    with pytest.raises(resolveflow.InvalidInput, match="at"):
+        case.fire("note", {"count": 1, "mood": "calm"}, actor="ana", at=at)
+    with pytest.raises(resolveflow.InvalidInput):
+        case.check("note", at=at)
+    assert case.history == ()
+
+
+def _snapshot() -> dict[str, Any]:
+    case = resolveflow.open_case("engage", case_id="S-1")
+    case.fire("engage_fully", {"notes": "Parcel arrived broken."}, actor="ana")
+    return case.snapshot()
+
+
+@pytest.mark.parametrize("key", ["format", "case_id", "step", "outcome"])
+def test_restore_names_a_nested_top_level_value_without_recursing(key: str) -> None:
+    snap = _snapshot()
+    snap[key] = deep()
+    with pytest.raises(resolveflow.InvalidSnapshot) as info:
+        resolveflow.restore(snap)
+    assert len(str(info.value)) < 2_000
+
+
+@pytest.mark.parametrize("key", ["seq", "from_step", "action", "actor", "at", "evidence", "step", "hash"])
+def test_restore_names_a_nested_entry_value_without_recursing(key: str) -> None:
+    snap = _snapshot()
+    snap["history"][0][key] = deep()
+    with pytest.raises(resolveflow.InvalidSnapshot) as info:
+        resolveflow.restore(snap)
+    assert info.value.entry == 1 and len(str(info.value)) < 2_000
+
+
+def test_restore_lists_keys_that_cannot_be_compared() -> None:
+    snap: dict[Any, Any] = _snapshot()
+    snap[1] = "x"
+    snap["z"] = "y"
+    with pytest.raises(resolveflow.InvalidSnapshot, match="unexpected keys"):
+        resolveflow.restore(snap)
+    entry: dict[Any, Any] = _snapshot()
+    entry["history"][0][(1, 2)] = "x"
+    entry["history"][0]["zz"] = "y"
+    with pytest.raises(resolveflow.InvalidSnapshot, match="exactly the keys"):
+        resolveflow.restore(entry)
+
+
+def test_restore_refuses_a_huge_sequence_number() -> None:
+    snap = _snapshot()
+    snap["history"][0]["seq"] = 10**5000
+    with pytest.raises(resolveflow.InvalidSnapshot, match="a very large int"):
+        resolveflow.restore(snap)
+
+
+def test_restore_refuses_a_time_past_the_calendar_in_utc() -> None:
+    snap = _snapshot()
+    snap["history"][0]["at"] = "9999-12-31T23:00:00-14:00"
+    with pytest.raises(resolveflow.InvalidSnapshot, match="outside the years"):
+        resolveflow.restore(snap)
