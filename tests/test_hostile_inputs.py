@@ -18,6 +18,7 @@ import pytest
 import resolveflow
 from resolveflow import evidence as ev
 from resolveflow.exceptions import ResolveflowError
+from resolveflow.files import dump_methodology, methodology_from_text
 from tests._tiny import loop_methodology
 
 
@@ -69,16 +70,26 @@ def test_a_huge_integer_is_refused_alike_by_check_and_fire() -> None:
         lambda case: resolveflow.get_methodology(deep()),
         lambda case: case.subscribe(deep()),
     ],
-    ids=["enum-value", "check-enum", "action", "check-action", "actor", "case-id", "version", "id", "listener"],
+    ids=[
+        "enum-value",
+        "check-enum",
+        "action",
+        "check-action",
+        "actor",
+        "case-id",
+        "version",
+        "id",
+        "listener",
+    ],
 )
 def test_deeply_nested_values_end_in_a_resolveflow_error(call: Any) -> None:
     case = _case()
+    outcome: object
     try:
-        call(case)
+        outcome = call(case)  # check() may answer instead of raising
     except ResolveflowError as error:
-        assert len(str(error)) < 2_000
-    else:  # check() answers instead of raising
-        pass
+        outcome = error
+    assert len(str(outcome)) < 2_000
     assert case.history == ()
 
 
@@ -157,3 +168,73 @@ def test_restore_refuses_a_time_past_the_calendar_in_utc() -> None:
     snap["history"][0]["at"] = "9999-12-31T23:00:00-14:00"
     with pytest.raises(resolveflow.InvalidSnapshot, match="outside the years"):
         resolveflow.restore(snap)
+
+
+# --- methodology files ----------------------------------------------------------------
+
+
+def _nested_text(fmt: str, levels: int = 10_000) -> str:
+    if fmt == "json":
+        return '{"resolveflow": 1, "x": ' + "[" * levels + "]" * levels + "}"
+    if fmt == "yaml":
+        return "resolveflow: 1\nx: " + "[" * levels + "]" * levels + "\n"
+    return "resolveflow = 1\nx = " + "[" * levels + "]" * levels + "\n"
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "toml"])
+def test_a_deeply_nested_file_is_refused_by_depth(fmt: str) -> None:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="nested more than 32 levels"):
+        methodology_from_text(_nested_text(fmt), fmt)
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="nested more than 32 levels"):
+        methodology_from_text(_nested_text(fmt, 40), fmt)
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml", "toml"])
+def test_a_number_of_a_hundred_thousand_digits_is_refused(fmt: str) -> None:
+    digits = "9" * 100_000
+    text = {
+        "json": '{"resolveflow": 1, "x": ' + digits + "}",
+        "yaml": "resolveflow: 1\nx: " + digits + "\n",
+        "toml": "resolveflow = 1\nx = " + digits + "\n",
+    }[fmt]
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile):
+        methodology_from_text(text, fmt)
+
+
+def _alias_bomb(levels: int) -> str:
+    lines = ["resolveflow: 1", 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for n in range(1, levels):
+        refs = ", ".join([f"*a{n - 1}"] * 9)
+        lines.append(f"a{n}: &a{n} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [7, 10])
+def test_a_yaml_alias_bomb_is_refused_before_it_expands(levels: int) -> None:
+    """9**7 is 4.8 million values from 500 bytes: refused by counting, in time linear in the file."""
+    text = _alias_bomb(levels)
+    assert len(text) < 1_000
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand to more than"):
+        methodology_from_text(text, "yaml")
+
+
+def test_a_few_aliases_still_load() -> None:
+    m = resolveflow.get_methodology("engage")
+    text = dump_methodology(m, "yaml")
+    shared = text.replace("title: ", "title: &t ", 1)
+    assert methodology_from_text(shared, "yaml") == m
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda m: attrs.evolve(m, title="Broken \ud800 title"), "lone surrogate"),
+        (lambda m: attrs.evolve(m, version="1" * 5_000), "version"),
+        (lambda m: attrs.evolve(m, id="a" * 101), "at most 100"),
+        (lambda m: attrs.evolve(m, version="1234567890.0"), "nine digits"),
+    ],
+    ids=["surrogate-title", "5000-digit-version", "long-id", "ten-digit-part"],
+)
+def test_a_definition_that_could_not_be_stored_or_shown_is_refused_when_made(change: Any, match: str) -> None:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match=match):
+        change(resolveflow.get_methodology("engage"))

@@ -103,13 +103,40 @@ def parse(text: str, fmt: str) -> tuple[object, Positions | None]:
     Raises:
         SyntaxProblem: invalid text, or a key given twice in one mapping.
     """
-    if fmt == "yaml":
-        return _parse_yaml(text)
-    if fmt == "json":
-        return _parse_json(text), None
-    if fmt == "toml":
-        return _parse_toml(text), None
-    raise ValueError(f"unknown format {fmt!r}")
+    try:
+        if fmt == "yaml":
+            return _parse_yaml(text)
+        if fmt == "json":
+            data: object = _parse_json(text)
+        elif fmt == "toml":
+            data = _parse_toml(text)
+        else:
+            raise ValueError(f"unknown format {fmt!r}")
+    except RecursionError:
+        # The parsers recurse per level of nesting: refused, whatever the recursion limit.
+        raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep") from None
+    _check_depth(data)
+    return data, None
+
+
+MAX_DEPTH: Final = 32
+"""How deep a methodology file may nest mappings and lists (real ones need about 8)."""
+MAX_EXPANDED: Final = 100_000
+"""How many values a YAML file may hold once its aliases are expanded (an alias bomb is refused)."""
+MAX_DIGITS: Final = 30
+"""The longest integer a methodology file may write (limits in files are small numbers)."""
+
+
+def _check_depth(data: object) -> None:
+    """Refuse data nested deeper than MAX_DEPTH, without recursion (the walkers after it recurse)."""
+    stack: list[tuple[object, int]] = [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            if level > MAX_DEPTH:
+                raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, level + 1) for child in children)
 
 
 def import_yaml() -> Any:
@@ -132,6 +159,7 @@ def _parse_yaml(text: str) -> tuple[object, Positions]:
             node = loader.get_single_node()
             if node is None:
                 return None, Positions()
+            _check_yaml_size(yaml, node)
             _reject_duplicate_keys(yaml, node, (), set())
             data = loader.construct_document(node)
         except yaml.MarkedYAMLError as error:
@@ -144,6 +172,10 @@ def _parse_yaml(text: str) -> tuple[object, Positions]:
             ) from error
         except yaml.YAMLError as error:
             raise SyntaxProblem(f"invalid YAML: {error}") from error
+        except RecursionError:
+            raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep") from None
+        except ValueError as error:  # int() of a number past Python's digit limit
+            raise SyntaxProblem(f"invalid YAML: {error}") from None
     finally:
         loader.dispose()
     positions = Positions()
@@ -152,6 +184,46 @@ def _parse_yaml(text: str) -> tuple[object, Positions]:
     # node tree by then, so paths match the data that was built.
     _walk_yaml(yaml, node, (), positions, set())
     return data, positions
+
+
+def _check_yaml_size(yaml: Any, node: Any) -> None:
+    """Refuse a node graph that nests too deep or whose aliases expand past MAX_EXPANDED values.
+
+    Aliases make the graph a DAG whose tree can be exponentially larger than the
+    file (a few hundred bytes can stand for billions of values). Every walk
+    after this one visits the expanded tree, so its size is computed first, once
+    per node (linear in the file), and without recursion.
+    """
+    sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    on_path: set[int] = set()
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        children: list[Any] = []
+        if isinstance(current, yaml.MappingNode):
+            children = [part for pair in current.value for part in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        if done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes.get(id(c), 1) for c in children)
+            depths[key] = 1 + max((depths.get(id(c), 0) for c in children), default=0)
+            if depths[key] > MAX_DEPTH:
+                raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep")
+            if sizes[key] > MAX_EXPANDED:
+                raise SyntaxProblem(
+                    f"its aliases expand to more than {MAX_EXPANDED:,} values; write the values out"
+                )
+            continue
+        if key in sizes or key in on_path:  # measured already, or an alias to an enclosing node
+            continue
+        if len(on_path) >= MAX_DEPTH:
+            raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep")
+        on_path.add(key)
+        stack.append((current, True))
+        stack.extend((child, False) for child in children)
 
 
 def _reject_duplicate_keys(yaml: Any, node: Any, path: Path, active: set[int]) -> None:
@@ -223,6 +295,12 @@ def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
+def _bounded_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise SyntaxProblem(f"invalid JSON: a number of more than {MAX_DIGITS} digits")
+    return int(digits)
+
+
 def _reject_constant(name: str) -> object:
     raise SyntaxProblem(f"invalid JSON: {name} is not a JSON number")
 
@@ -245,7 +323,9 @@ def _find_duplicate(data: object, path: Path) -> Path | None:
 
 def _parse_json(text: str) -> object:
     try:
-        data = json.loads(text, object_pairs_hook=_json_object, parse_constant=_reject_constant)
+        data = json.loads(
+            text, object_pairs_hook=_json_object, parse_constant=_reject_constant, parse_int=_bounded_int
+        )
     except json.JSONDecodeError as error:
         raise SyntaxProblem(f"invalid JSON: {error.msg}", line=error.lineno, column=error.colno) from error
     duplicate = _find_duplicate(data, ())
@@ -274,6 +354,8 @@ def _parse_toml(text: str) -> object:
         else:
             message = _TOML_END.sub(" at the end of the file", message)
         raise SyntaxProblem(f"invalid TOML: {message}", line=line, column=column) from error
+    except ValueError as error:  # int() of a number past Python's digit limit
+        raise SyntaxProblem(f"invalid TOML: {error}") from None
 
 
 # --- writing ------------------------------------------------------------------

@@ -17,13 +17,17 @@ import attrs
 
 from resolveflow._engine import Engine
 from resolveflow._guards import Guard, check_guard_definition
-from resolveflow._schema import EMPTY_SCHEMA, JSONSCHEMA_DIALECT, record_codec
+from resolveflow._schema import EMPTY_SCHEMA, JSONSCHEMA_DIALECT, is_encodable, record_codec
+from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidMethodology
 
-_ID: Final = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
-_NAME: Final = re.compile(r"[a-z][a-z0-9_]*")
-# No leading zeros, so that two spellings never name the same version ("1.0" / "01.0").
-_VERSION: Final = re.compile(r"(?:0|[1-9]\d*)(?:\.(?:0|[1-9]\d*)){0,2}")
+# Ids and names fit the store's columns (100 characters): a definition that registers
+# must also be storable.
+_ID: Final = re.compile(r"(?=.{1,100}$)[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
+_NAME: Final = re.compile(r"(?=.{1,100}$)[a-z][a-z0-9_]*")
+# No leading zeros, so that two spellings never name the same version ("1.0" / "01.0"),
+# and at most nine digits a part, so that versions always compare as numbers.
+_VERSION: Final = re.compile(r"(?:0|[1-9][0-9]{0,8})(?:\.(?:0|[1-9][0-9]{0,8})){0,2}")
 
 
 def _tuple_of_str(value: Iterable[str] | str) -> tuple[str, ...]:
@@ -33,15 +37,21 @@ def _tuple_of_str(value: Iterable[str] | str) -> tuple[str, ...]:
 def _check_name(value: str, what: str) -> None:
     if not isinstance(value, str) or not _NAME.fullmatch(value):
         raise InvalidMethodology(
-            f"{value!r} is not a valid name; use lowercase letters, digits and underscores, "
-            "starting with a letter (e.g. 'offer_solution')",
+            f"{shown(value)} is not a valid name; use lowercase letters, digits and underscores, "
+            "starting with a letter, at most 100 characters (e.g. 'offer_solution')",
             where=what,
         )
 
 
 def _check_text(value: object, what: str, field: str) -> None:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidMethodology(f"{field} must be non-blank text, got {value!r}", where=what)
+        raise InvalidMethodology(f"{field} must be non-blank text, got {shown(value)}", where=what)
+    if not is_encodable(value):
+        # It would load, then fail when a view is sent as UTF-8 or a file is written.
+        raise InvalidMethodology(
+            f"{field} contains a lone surrogate, which is not a character (check the text's encoding)",
+            where=what,
+        )
 
 
 def _check_texts(values: tuple[str, ...], what: str, field: str) -> None:
@@ -285,14 +295,15 @@ class Methodology:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.fullmatch(self.id):
             raise InvalidMethodology(
-                f"id {self.id!r} is not valid; use lowercase words joined by hyphens (e.g. 'seven-as')",
+                f"id {shown(self.id)} is not valid; use lowercase words joined by hyphens, "
+                "at most 100 characters (e.g. 'seven-as')",
                 where="methodology",
             )
         where = f"methodology {self.id!r}"
         if not isinstance(self.version, str) or not _VERSION.fullmatch(self.version):
             raise InvalidMethodology(
-                f"version {self.version!r} is not valid; use up to three dotted numbers "
-                "without leading zeros, such as '1.0' or '2.1.3'",
+                f"version {shown(self.version)} is not valid; use up to three dotted numbers "
+                "without leading zeros, of at most nine digits each, such as '1.0' or '2.1.3'",
                 where=where,
             )
         _check_text(self.title, where, "title")
