@@ -24,6 +24,7 @@ def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_registry, "_registry", {})
     monkeypatch.setattr(_registry, "_shipped", {})
     monkeypatch.setattr(_registry, "_loaded", False)
+    monkeypatch.setattr(_registry, "_plugin_failures", {})
     return
 
 
@@ -61,34 +62,44 @@ def test_entry_point_plugins(fresh_registry: None, monkeypatch: pytest.MonkeyPat
     assert "entry point 'single'" in resolveflow.origin_of("plugin-one", "1.0")
 
 
-def test_a_broken_plugin_is_named(fresh_registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    install_plugin(monkeypatch, broken=lambda: 42)
-    with pytest.raises(
-        resolveflow.exceptions.InvalidMethodology, match=r"entry point 'broken'.*expected a Methodology"
-    ):
-        resolveflow.available()
+def test_a_broken_plugin_is_named_and_skipped(fresh_registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    install_plugin(monkeypatch, broken=lambda: 42, single=PLUGIN_ONE)
+    with pytest.warns(RuntimeWarning, match=r"entry point 'broken'.*expected a Methodology"):
+        listed = resolveflow.available()
+    assert "plugin-one" in listed and "engage" in listed  # the others still load
+    assert "expected a Methodology" in _registry.plugin_failures()["broken"]
+    assert resolveflow.get_methodology("plugin-one") is PLUGIN_ONE
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    result = CliRunner().invoke(main, ["list"])
+    assert result.exit_code == 0 and "plugin-one" in result.stdout
+    assert "skipped plugin 'broken'" in result.stderr
 
 
-def test_a_plugin_that_raises_is_named(fresh_registry: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plugin_that_raises_is_named_and_skipped(
+    fresh_registry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def explode() -> None:
         raise RuntimeError("no database")
 
     install_plugin(monkeypatch, explode=explode)
-    with pytest.raises(
-        resolveflow.exceptions.InvalidMethodology, match=r"entry point 'explode'.*failed to load: no database"
-    ):
-        resolveflow.available()
+    with pytest.warns(RuntimeWarning, match=r"entry point 'explode'.*failed to load: no database"):
+        assert "engage" in resolveflow.available()
+    assert list(_registry.plugin_failures()) == ["explode"]
 
 
-def test_a_plugin_clashing_with_a_builtin_names_both(
+def test_a_plugin_clashing_with_a_builtin_names_both_and_changes_nothing(
     fresh_registry: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     impostor = attrs.evolve(ENGAGE, title="Not the real engage")
     install_plugin(monkeypatch, impostor=impostor)
-    with pytest.raises(resolveflow.exceptions.InvalidMethodology) as info:
+    with pytest.warns(RuntimeWarning) as caught:
         resolveflow.available()
-    message = str(info.value)
+    message = str(caught[0].message)
     assert "engage@1.0" in message and "entry point 'impostor'" in message and "built-in" in message
+    assert resolveflow.get_methodology("engage") is ENGAGE
 
 
 def test_register_clash_names_both_origins() -> None:

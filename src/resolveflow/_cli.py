@@ -38,6 +38,7 @@ import resolveflow
 from resolveflow._case import Case
 from resolveflow._file_formats import FILE_SUFFIXES
 from resolveflow._methodology import Methodology, Step
+from resolveflow._registry import plugin_failures
 from resolveflow.exceptions import InvalidEvidence, InvalidMethodology, Refused, ResolveflowError
 
 # The optional packages a command may need, by top-level module, with the extra that installs them.
@@ -198,6 +199,8 @@ def list_command() -> None:
             m.source,
         )
     _console().print(table)
+    for name, reason in plugin_failures().items():
+        click.echo(f"resolveflow list: skipped plugin {name!r}: {reason}", err=True)
 
 
 @main.command()

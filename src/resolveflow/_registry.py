@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Iterable
 from importlib import metadata, resources
 from pathlib import Path
@@ -37,6 +38,7 @@ SHIPPED_SUFFIX: Final = ".toml"  # the shipped files are TOML only: tomllib is i
 
 _lock = threading.RLock()
 _registry: dict[str, dict[str, tuple[Methodology, str]]] = {}
+_plugin_failures: dict[str, str] = {}  # entry-point name -> why it was skipped
 _shipped: dict[str, Path] = {}  # id -> file, not loaded yet
 _unreadable: dict[str, ImportError] = {}  # id -> why this install cannot read its shipped file
 _shipped_checked = False  # whether one shipped file has been opened to prove the others can be
@@ -50,6 +52,17 @@ def _text(value: object) -> str:
 
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
+
+
+def _check_addable(methodology: Methodology, origin: str) -> None:
+    """Raise what :func:`_add` would raise, changing nothing."""
+    existing = _registry.get(methodology.id, {}).get(methodology.version)
+    if existing is not None and existing[0] != methodology:
+        raise InvalidMethodology(
+            f"{methodology.id}@{methodology.version} from {origin} clashes with the one from "
+            f"{existing[1]}: the definitions differ; give one a new version (or id)",
+            where="register",
+        )
 
 
 def _add(methodology: Methodology, origin: str) -> None:
@@ -107,11 +120,28 @@ def _ensure_loaded() -> None:
             for item in sorted(folder.iterdir(), key=lambda p: p.name):
                 if item.name.endswith(SHIPPED_SUFFIX):
                     _shipped[item.name.removesuffix(SHIPPED_SUFFIX)] = Path(str(item))
+        _plugin_failures.clear()
         for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             origin = f"entry point {entry_point.name!r} ({entry_point.value})"
-            for methodology in _entry_point_methodologies(entry_point):
+            try:
+                found = _entry_point_methodologies(entry_point)
+                for methodology in found:  # all of a plugin's, or none of them
+                    _check_addable(methodology, origin)
+            except InvalidMethodology as error:
+                # One broken plugin must not make every registry call fail: it is
+                # skipped, named in a warning and listed by plugin_failures().
+                _plugin_failures[entry_point.name] = str(error)
+                warnings.warn(f"resolveflow skipped a plugin: {error}", RuntimeWarning, stacklevel=2)
+                continue
+            for methodology in found:
                 _add(methodology, origin)
         _loaded = True
+
+
+def plugin_failures() -> dict[str, str]:
+    """Entry-point plugins skipped, by name, with the reason (``resolveflow list`` shows them)."""
+    _ensure_loaded()
+    return dict(_plugin_failures)
 
 
 def _open_shipped(methodology_id: str) -> bool:
