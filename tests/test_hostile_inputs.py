@@ -238,3 +238,21 @@ def test_a_few_aliases_still_load() -> None:
 def test_a_definition_that_could_not_be_stored_or_shown_is_refused_when_made(change: Any, match: str) -> None:
     with pytest.raises(resolveflow.exceptions.InvalidMethodology, match=match):
         change(resolveflow.get_methodology("engage"))
+
+
+# --- caches -----------------------------------------------------------------------------
+
+
+def test_generated_record_classes_and_codecs_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading ever new methodology texts must not keep every class (and codec) ever made."""
+    from resolveflow import _file_records
+    from resolveflow._schema import record_codec
+
+    real_bound = _file_records.MAX_RECORD_CLASSES
+    monkeypatch.setattr(_file_records, "MAX_RECORD_CLASSES", 6)
+    base = dump_methodology(resolveflow.get_methodology("heard"), "json")
+    for n in range(8):
+        methodology_from_text(base.replace('"heard"', f'"heard-{n}"', 1), "json")
+        assert len(_file_records.RECORD_CLASSES) <= 6
+    maxsize = record_codec.cache_info().maxsize
+    assert maxsize is not None and maxsize >= real_bound  # a codec for every class kept, no more

@@ -90,13 +90,14 @@ _COMPILED: Final[dict[RecordCodec, tuple[_Fast, _Fast]]] = {}
 # --- one function per codec, compiled once ----------------------------------------------
 
 
-@functools.cache
+# Bounded like record_codec: a codec per record class, and files make classes without end.
+@functools.lru_cache(maxsize=8192)
 def _typed(codec: _Codec) -> _Fast:
     """The fast function for a value read from a typed record's attribute."""
     return _compile(codec, typed=True)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8192)
 def _json(codec: _Codec) -> _Fast:
     """The fast function for a value from JSON data."""
     return _compile(codec, typed=False)

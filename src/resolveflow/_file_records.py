@@ -17,6 +17,7 @@ Python as an equivalent definition when a file can express it without loss.
 
 from __future__ import annotations
 
+import collections
 import datetime as _dt
 import difflib
 import enum
@@ -88,8 +89,22 @@ class RecordInfo:
 
 
 CACHE_LOCK: Final = threading.RLock()
-# (methodology id, version, record name, canonical definition) -> generated class.
-RECORD_CLASSES: dict[tuple[str, str, str, str], type] = {}
+# (methodology id, version, record name, canonical definition) -> generated class, so that
+# loading one definition twice gives the same classes. Bounded: a server loading many
+# distinct texts must not keep every class it ever made (the oldest are forgotten; loading
+# such a text again makes new, equal-by-definition classes).
+RECORD_CLASSES: collections.OrderedDict[tuple[str, str, str, str], type] = collections.OrderedDict()
+MAX_RECORD_CLASSES: Final = 4096
+
+
+def remember_class(key: tuple[str, str, str, str], cls: type) -> None:
+    """Keep a generated class for reuse, forgetting the oldest beyond MAX_RECORD_CLASSES."""
+    with CACHE_LOCK:
+        if key not in RECORD_CLASSES:
+            RECORD_CLASSES[key] = cls
+            while len(RECORD_CLASSES) > MAX_RECORD_CLASSES:
+                RECORD_CLASSES.popitem(last=False)
+
 
 _FIELD_KEY_ORDER: Final = (
     "type",

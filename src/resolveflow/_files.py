@@ -43,10 +43,10 @@ from resolveflow._file_formats import (
 )
 from resolveflow._file_records import (
     CACHE_LOCK,
-    RECORD_CLASSES,
     Records,
     RecordWriter,
     did_you_mean,
+    remember_class,
 )
 from resolveflow._file_schema import (
     FORMAT_VERSION,
@@ -325,7 +325,7 @@ def _build(raw: object, where: _Where) -> Methodology:
             ),
         )
         for key, cls in records.new.items():
-            RECORD_CLASSES.setdefault(key, cls)
+            remember_class(key, cls)
     return methodology
 
 

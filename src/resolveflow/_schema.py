@@ -430,7 +430,8 @@ def _codec_for(annotation: Any, meta: Mapping[str, Any], where: str) -> _Codec:
     )
 
 
-@functools.cache
+# Bounded: files make record classes without end (see _file_records.MAX_RECORD_CLASSES).
+@functools.lru_cache(maxsize=8192)
 def record_codec(cls: type) -> RecordCodec:
     """Compile (once) the codec of an attrs evidence record class.
 
