@@ -256,3 +256,18 @@ def test_generated_record_classes_and_codecs_are_bounded(monkeypatch: pytest.Mon
         assert len(_file_records.RECORD_CLASSES) <= 6
     maxsize = record_codec.cache_info().maxsize
     assert maxsize is not None and maxsize >= real_bound  # a codec for every class kept, no more
+
+
+def test_a_methodology_text_or_file_past_the_size_limit_is_refused_unread(tmp_path: Any) -> None:
+    from resolveflow import _files
+    from resolveflow.files import load_methodology
+
+    big = "#" * (_files.MAX_FILE_CHARS + 1)
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="at most 2,000,000"):
+        methodology_from_text(big, "yaml")
+    path = tmp_path / "huge.json"
+    path.write_bytes(b" " * (_files.MAX_FILE_CHARS * 4 + 10))
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="larger than"):
+        load_methodology(path)
+    with pytest.raises(resolveflow.InvalidInput, match="cannot read"):
+        load_methodology(tmp_path / "missing.json")

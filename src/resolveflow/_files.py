@@ -147,6 +147,9 @@ def _validator(table: KindTable) -> Any:
     return jsonschema.Draft202012Validator(schema_for(table))
 
 
+MAX_FILE_CHARS: Final = 2_000_000
+"""The longest methodology text read (the built-ins are under 40,000 characters)."""
+
 # Set while a methodology shipped inside the package is loaded: those files are checked by
 # the test suite against the schema, so a core install without jsonschema may skip it.
 _SHIPPED: Final = contextvars.ContextVar("resolveflow_shipped_file", default=False)
@@ -387,6 +390,13 @@ def methodology_from_text(text: str, format: str, *, origin: str = "<text>") -> 
         2 5 id -> expected text, got a list
     """
     fmt = _format_name(format, "format")
+    if not isinstance(text, str):
+        raise InvalidInput(f"expected the file's text as str, got {type(text).__name__}", argument="text")
+    if len(text) > MAX_FILE_CHARS:
+        raise InvalidMethodologyFile(
+            f"the text is {len(text):,} characters; a methodology file may have at most {MAX_FILE_CHARS:,}",
+            file=origin,
+        )
     try:
         data, positions = parse(text, fmt)
     except SyntaxProblem as problem:
@@ -435,7 +445,7 @@ def load_methodology(path: str | os.PathLike[str], *, format: str | None = None)
             starts with ``file:line:column: key.path:`` (line and column when
             the format gives them).
         InvalidInput: the format cannot be told from the extension.
-        OSError: the file cannot be read.
+        InvalidInput: the file cannot be read (missing, a folder, no permission).
 
     Example:
         >>> import pathlib, tempfile, resolveflow
@@ -446,7 +456,18 @@ def load_methodology(path: str | os.PathLike[str], *, format: str | None = None)
     """
     file = FilePath(path)
     fmt = _format_name(format, "format") if format is not None else _format_for(file, "path")
-    raw = file.read_bytes()
+    try:
+        with file.open("rb") as handle:
+            raw = handle.read(MAX_FILE_CHARS * 4 + 4)  # at most 4 bytes a character in UTF-8
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot read {str(file)!r}: {error.strerror or error}", argument="path"
+        ) from error
+    if len(raw) > MAX_FILE_CHARS * 4:
+        raise InvalidMethodologyFile(
+            f"the file is larger than {MAX_FILE_CHARS * 4:,} bytes; a methodology file is far smaller",
+            file=str(file),
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

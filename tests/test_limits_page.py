@@ -1,0 +1,29 @@
+"""The limits page states the limits the code enforces (so the page cannot drift)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from resolveflow import _canonical, _file_formats, _file_records, _files, _ledger
+from resolveflow._shown import LIMIT
+from resolveflow.store import _store
+
+PAGE = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
+
+
+def _spelled(number: int) -> str:
+    return f"{number:,}"
+
+
+def test_every_limit_on_the_page_is_the_one_in_the_code() -> None:
+    assert f"at most {_ledger.MAX_ID} characters" in PAGE
+    assert f"{_canonical.MAX_DEPTH} arrays and objects deep" in PAGE
+    assert f"{_file_formats.MAX_DEPTH} levels of mappings and lists" in PAGE
+    assert f"at most {_spelled(_file_formats.MAX_EXPANDED)}" in PAGE
+    assert f"{_file_formats.MAX_DIGITS} digits in JSON" in PAGE
+    assert f"{_spelled(_files.MAX_FILE_CHARS)} characters" in PAGE
+    assert f"{_spelled(_files.MAX_FILE_CHARS * 4)} bytes" in PAGE
+    assert f"the {_spelled(_file_records.MAX_RECORD_CLASSES)} most recent" in PAGE
+    assert f"cut at {LIMIT}" in PAGE
+    assert f"1 to {_spelled(_store._MAX_PAGE)} entries" in PAGE
+    assert _canonical.MAX_SAFE_INTEGER == 2**53 - 1 and "2**53 − 1" in PAGE
