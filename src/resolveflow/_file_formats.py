@@ -153,7 +153,10 @@ def _mark(mark: Any) -> Mark:
 
 def _parse_yaml(text: str) -> tuple[object, Positions]:
     yaml = import_yaml()
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # reads the text at once: control characters are refused here
+    except yaml.YAMLError as error:
+        raise SyntaxProblem(f"invalid YAML: {error}") from None
     try:
         try:
             node = loader.get_single_node()
