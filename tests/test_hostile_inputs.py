@@ -274,6 +274,6 @@ def test_a_methodology_text_or_file_past_the_size_limit_is_refused_unread(tmp_pa
 
 
 def test_a_yaml_text_with_a_control_character_is_a_file_error() -> None:
-    """PyYAML refuses it while reading, before parsing: that too is the file's error (found by the fuzz suite)."""
+    """PyYAML refuses it while reading, before parsing: still the file's error (found by fuzzing)."""
     with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="invalid YAML"):
         methodology_from_text("\x08resolveflow: 1\n", "yaml")
