@@ -174,8 +174,7 @@ def test_methodology_text_raises_only_resolveflow_errors(
     _bounded(lambda: methodology_from_text(text, fmt))
 
 
-@pytest.mark.parametrize("fmt", sorted(_SEEDS))
-def test_the_fuzz_bound_catches_a_runaway(fmt: str) -> None:
+def test_the_fuzz_bound_catches_a_runaway() -> None:
     """The memory bound is real: an allocation past it fails the check."""
     with pytest.raises(AssertionError, match="bytes"):
         _bounded(lambda: bytearray(PEAK_BYTES + 1))

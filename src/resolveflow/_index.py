@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Final
 
 from resolveflow._promise import Promise, promises_kept, promises_made
@@ -40,7 +40,7 @@ def _kinds(record_type: type) -> tuple[type, ...]:
 class HistoryIndex:
     """An index over one history: positions by record type, steps, entry times and open promises."""
 
-    __slots__ = ("_follow_ups", "ats", "count", "entered", "froms", "positions", "promises", "tos", "visited")
+    __slots__ = ("_follow_ups", "count", "entered", "froms", "positions", "promises", "tos", "visited")
 
     def __init__(self, initial: str) -> None:
         # Record type -> positions (0-based) of the entries holding one, in order. A record
@@ -49,7 +49,6 @@ class HistoryIndex:
         self.count = 0
         self.froms: list[str] = []  # each entry's from-step, in the current version's ids
         self.tos: list[str] = []  # each entry's step, in the current version's ids
-        self.ats: list[_dt.datetime] = []
         self.visited: set[str] = {initial}
         self.entered: dict[str, _dt.datetime] = {}  # step -> when the case last entered it
         self.promises: dict[tuple[str, str], Promise] = {}  # open promises, oldest first
@@ -75,7 +74,6 @@ class HistoryIndex:
         self._note_steps(position, from_step, step, at)
         self.froms.append(from_step)
         self.tos.append(step)
-        self.ats.append(at)
         self.count = position + 1
         self._settle(action, kept, made)
 
@@ -107,11 +105,13 @@ class HistoryIndex:
             if promise.until_next_action:
                 self._follow_ups.append(key)
 
-    def remap(self, translate: Callable[[str], str]) -> None:
-        """Translate every recorded step id after a migration (once per migration)."""
-        froms, tos, ats = self.froms, self.tos, self.ats
-        self.froms = [translate(s) for s in froms]
-        self.tos = [translate(s) for s in tos]
+    def remap(self, translate: Callable[[str], str], ats: Iterable[_dt.datetime]) -> None:
+        """Translate every recorded step id after a migration (once per migration).
+
+        ``ats`` are the entries' times (the history holds them; the index does not copy them).
+        """
+        self.froms = [translate(s) for s in self.froms]
+        self.tos = [translate(s) for s in self.tos]
         self.visited = {translate(s) for s in self.visited}
         self.entered = {}
         for position, (source, target, at) in enumerate(zip(self.froms, self.tos, ats, strict=True)):
@@ -122,7 +122,7 @@ class HistoryIndex:
         out: HistoryIndex = object.__new__(HistoryIndex)
         out.positions = {kind: list(found) for kind, found in self.positions.items()}
         out.count = self.count
-        out.froms, out.tos, out.ats = list(self.froms), list(self.tos), list(self.ats)
+        out.froms, out.tos = list(self.froms), list(self.tos)
         out.visited = set(self.visited)
         out.entered = dict(self.entered)
         out.promises = dict(self.promises)

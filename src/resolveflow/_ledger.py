@@ -511,6 +511,6 @@ class Ledger:
         moved._entries = list(self._entries)
         moved._tuple = None
         moved.index = index.copy()
-        moved.index.remap(migration.target_step)
+        moved.index.remap(migration.target_step, (e.at for e in self._entries))
         moved._append(entry, migration.target_step(step))
         return moved
