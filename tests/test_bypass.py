@@ -147,6 +147,7 @@ def test_engine_cursor_is_not_reachable_from_a_case(case: resolveflow.Case) -> N
         "_genesis",
         "_tuple",
         "case_id",
+        "definitions",
         "index",
         "methodology",
         "opened_with",

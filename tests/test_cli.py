@@ -351,7 +351,7 @@ def marked(tmp_path: Path) -> Iterator[Path]:
     try:
         yield path
     finally:
-        resolveflow.unregister("marked", odd.version)
+        resolveflow.unregister("marked", odd.version, forget=True)
 
 
 def test_markup_in_titles_and_guidance_is_printed_as_written(marked: Path) -> None:

@@ -75,7 +75,7 @@ def registered() -> Iterator[None]:
         yield
     finally:
         for m in (RENAMED, CHECKED, STRICT):
-            resolveflow.unregister(m.id, m.version)
+            resolveflow.unregister(m.id, m.version, forget=True)
 
 
 def case_at_solution(clock: FakeClock) -> resolveflow.Case:

@@ -125,7 +125,7 @@ def test_load_directory_registers_every_file(tmp_path: Path) -> None:
         assert resolveflow.origin_of("plugin-two", "1.0") == f"file {tmp_path / 'two.json'}"
     finally:
         for m in (PLUGIN_ONE, PLUGIN_TWO):
-            resolveflow.unregister(m.id, m.version)
+            resolveflow.unregister(m.id, m.version, forget=True)
 
 
 def test_load_directory_is_all_or_nothing(tmp_path: Path) -> None:

@@ -81,6 +81,7 @@ EXPECTED: dict[str, set[str]] = {
     "resolveflow.guards": GUARDS,
     "resolveflow.diagrams": {"to_dot", "to_mermaid", "to_svg"},
     "resolveflow.files": {
+        "definition_digest",
         "dump_methodology",
         "load_methodology",
         "methodology_from_dict",
@@ -98,8 +99,8 @@ EXPECTED: dict[str, set[str]] = {
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,
-        "CaseExists", "CaseNotFound", "DiagramUnavailable", "IdempotencyConflict", "InvalidMethodology",
-        "InvalidMethodologyFile", "TamperedHistory",
+        "CaseExists", "CaseNotFound", "DefinitionMismatch", "DiagramUnavailable", "IdempotencyConflict",
+        "InvalidMethodology", "InvalidMethodologyFile", "TamperedHistory",
     },
     "resolveflow.store": {
         "Analytics", "CaseExists", "CaseNotFound", "CaseSummary", "ConcurrencyConflict", "Deadline",
@@ -109,7 +110,7 @@ EXPECTED: dict[str, set[str]] = {
     },
     "resolveflow.testing": {
         "ManualClock", "action_sequences", "assert_no_step_skippable", "case_machine", "evidence_for",
-        "invalid_evidence_for",
+        "invalid_evidence_for", "registered",
     },
 }  # fmt: skip
 PUBLIC_MODULES = sorted(EXPECTED)

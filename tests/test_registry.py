@@ -73,7 +73,7 @@ def registered() -> Iterator[Register]:
     finally:
         for methodology_id, version in keys:
             assert methodology_id not in BUILTIN_IDS, "a test must not unregister a built-in"
-            unregister(methodology_id, version)
+            unregister(methodology_id, version, forget=True)
         assert TEST_ID not in available()
 
 

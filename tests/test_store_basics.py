@@ -471,4 +471,4 @@ def test_the_store_loads_a_migrated_case(tmp_path: Path, clock: FakeClock) -> No
         assert store.load("M-1").step == "present_solution"
         store.close()
     finally:
-        resolveflow.unregister("engage", "7.0")
+        resolveflow.unregister("engage", "7.0", forget=True)

@@ -92,22 +92,33 @@ def test_the_case_indexes_exist(store: Store) -> None:
     }
 
 
-def test_the_documented_alter_table_upgrades_a_database_made_before_hash_recipe(
-    db_url: str, backend: str, clock: FakeClock
+@pytest.mark.parametrize("columns", [("definitions",), ("hash_recipe", "definitions")])
+def test_the_documented_alter_tables_upgrade_an_older_database(
+    db_url: str, backend: str, clock: FakeClock, columns: tuple[str, ...]
 ) -> None:
-    """A database without the hash_recipe column gets it from the documented statement."""
-    old_sql = re.sub(r"\n\s*hash_recipe [^\n]*,", "", documented_sql(backend))
-    assert "hash_recipe" not in old_sql
-    upgrade = re.search(
-        r"```sql\n(ALTER TABLE resolveflow_cases ADD COLUMN hash_recipe[^\n]*)\n```", DOC.read_text()
-    )
-    assert upgrade, "docs/persistence.md lost its ALTER TABLE for hash_recipe"
+    """A database without later columns gets them from the documented statements, in order."""
+    old_sql = documented_sql(backend)
+    upgrades = []
+    for column in columns:
+        old_sql = re.sub(rf"\n\s*{column} [^\n]*,", "", old_sql)
+        assert column not in old_sql
+        upgrade = re.search(
+            rf"```sql\n(ALTER TABLE resolveflow_cases ADD COLUMN {column}[^\n]*)\n```", DOC.read_text()
+        )
+        assert upgrade, f"docs/persistence.md lost its ALTER TABLE for {column}"
+        upgrades.append(upgrade.group(1).rstrip(";"))
     with resolveflow.store.connect(db_url, clock=clock) as store:
         with store.engine.begin() as conn:
             for statement in old_sql.split(";\n"):
                 if statement.strip():
                     conn.exec_driver_sql(statement)
-            conn.exec_driver_sql(upgrade.group(1).rstrip(";"))
+            for statement in upgrades:
+                conn.exec_driver_sql(statement)
         store.open_case("seven-as", case_id="C-1")
         drive(store, "C-1", seven_as_to_act(clock, 1))
-        assert store.load("C-1").step == "act" and store.load("C-1").hash_recipe == "jcs"
+        loaded = store.load("C-1")
+        assert loaded.step == "act" and loaded.hash_recipe == "jcs"
+        digest = resolveflow.files.definition_digest(resolveflow.get_methodology("seven-as"))
+        with store.engine.begin() as conn:
+            column = conn.exec_driver_sql("SELECT definitions FROM resolveflow_cases").scalar_one()
+        assert column == f'{{"1.0":"{digest}"}}' and loaded.definitions == {"1.0": digest}

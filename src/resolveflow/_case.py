@@ -23,7 +23,7 @@ from resolveflow._ledger import Decision, Ledger, check_actor
 from resolveflow._methodology import Methodology, Outcome, Step
 from resolveflow._migration import Migration
 from resolveflow._shown import shown
-from resolveflow._snapshot import snapshot_of
+from resolveflow._snapshot import definitions_of, snapshot_of
 from resolveflow._view import ActionView, CaseView, OverdueItem, build_view, durations_of
 from resolveflow.exceptions import InvalidInput, Refused
 
@@ -137,6 +137,21 @@ class Case:
     def opened_with(self) -> str:
         """The methodology version the case was opened with (it differs after a migration)."""
         return self._ledger.opened_with
+
+    @property
+    def definitions(self) -> dict[str, str]:
+        """Each methodology version the history was recorded under, with its definition's digest.
+
+        ``restore`` and the store refuse the case under a different definition
+        registered with the same id and version (:class:`~resolveflow.exceptions.DefinitionMismatch`).
+
+        Example:
+            >>> import resolveflow
+            >>> case = resolveflow.open_case("engage", case_id="D-1")
+            >>> [(version, digest[:7]) for version, digest in case.definitions.items()]
+            [('1.0', 'sha256:')]
+        """
+        return definitions_of(self._ledger)
 
     @property
     def hash_recipe(self) -> str:

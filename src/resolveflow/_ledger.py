@@ -216,7 +216,17 @@ class Entries(Sequence[HistoryEntry]):
 class Ledger:
     """A case's history, its guards' index and the one append; see the module docstring."""
 
-    __slots__ = ("_entries", "_genesis", "_tuple", "case_id", "index", "methodology", "opened_with", "recipe")
+    __slots__ = (
+        "_entries",
+        "_genesis",
+        "_tuple",
+        "case_id",
+        "definitions",
+        "index",
+        "methodology",
+        "opened_with",
+        "recipe",
+    )
 
     def __init__(
         self, methodology: Methodology, case_id: str, *, opened_with: str | None = None, recipe: str = JCS
@@ -226,6 +236,8 @@ class Ledger:
                 f"expected a Methodology, got {type(methodology).__name__}", argument="methodology"
             )
         self.methodology = methodology
+        # Every definition the history was recorded under, oldest first: a snapshot binds their digests.
+        self.definitions: tuple[Methodology, ...] = (methodology,)
         self.case_id = check_case_id(case_id)
         self.opened_with = methodology.version if opened_with is None else opened_with
         if recipe not in RECIPES:
@@ -504,6 +516,7 @@ class Ledger:
             expect(entry, data)
         moved: Ledger = object.__new__(Ledger)
         moved.methodology = target
+        moved.definitions = (*self.definitions, target)
         moved.case_id = self.case_id
         moved.opened_with = self.opened_with
         moved.recipe = self.recipe

@@ -291,6 +291,8 @@ class Methodology:
     _by_id: Mapping[str, Step | Outcome] = attrs.field(init=False, repr=False, eq=False, alias="_by_id")
     _by_action: Mapping[str, Action] = attrs.field(init=False, repr=False, eq=False, alias="_by_action")
     _engine: Engine = attrs.field(init=False, repr=False, eq=False, alias="_engine")
+    # The definition's digest, filled on first use by resolveflow._digest (a case binds it).
+    _digest: str | None = attrs.field(init=False, default=None, repr=False, eq=False, alias="_digest")
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.fullmatch(self.id):

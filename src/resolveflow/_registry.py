@@ -28,6 +28,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Final
 
+from resolveflow._digest import definition_digest
 from resolveflow._file_formats import FILE_SUFFIXES
 from resolveflow._methodology import Methodology
 from resolveflow._shown import shown
@@ -38,6 +39,9 @@ SHIPPED_SUFFIX: Final = ".toml"  # the shipped files are TOML only: tomllib is i
 
 _lock = threading.RLock()
 _registry: dict[str, dict[str, tuple[Methodology, str]]] = {}
+# Definitions unregistered in this process, by (id, version): digest and origin. Registering a
+# different definition under a key that once had one needs force=True (see register).
+_retired: dict[tuple[str, str], tuple[str, str]] = {}
 _plugin_failures: dict[str, str] = {}  # entry-point name -> why it was skipped
 _shipped: dict[str, Path] = {}  # id -> file, not loaded yet
 _unreadable: dict[str, ImportError] = {}  # id -> why this install cannot read its shipped file
@@ -54,29 +58,38 @@ def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-def _check_addable(methodology: Methodology, origin: str) -> None:
+def _check_addable(methodology: Methodology, origin: str, *, force: bool = False) -> None:
     """Raise what :func:`_add` would raise, changing nothing."""
     existing = _registry.get(methodology.id, {}).get(methodology.version)
-    if existing is not None and existing[0] != methodology:
+    if existing is not None:
+        if existing[0] != methodology and not force:
+            raise InvalidMethodology(
+                f"{methodology.id}@{methodology.version} from {origin} clashes with the one from "
+                f"{existing[1]}: the definitions differ; give one a new version (or id), "
+                "or pass force=True to replace it (cases recorded under the old one still refuse "
+                "to restore under the new one)",
+                where="register",
+            )
+        return
+    retired = _retired.get(methodology.key)
+    if retired is not None and not force and definition_digest(methodology) != retired[0]:
         raise InvalidMethodology(
-            f"{methodology.id}@{methodology.version} from {origin} clashes with the one from "
-            f"{existing[1]}: the definitions differ; give one a new version (or id)",
+            f"{methodology.id}@{methodology.version} from {origin} is not the definition that was "
+            f"registered under this id and version before (from {retired[1]}, since unregistered): "
+            "cases recorded under that one would not restore under this one. Give it a new version "
+            "(or id), or pass force=True to register it anyway (those cases still refuse to restore)",
             where="register",
         )
 
 
-def _add(methodology: Methodology, origin: str) -> None:
+def _add(methodology: Methodology, origin: str, *, force: bool = False) -> None:
+    _check_addable(methodology, origin, force=force)
     versions = _registry.setdefault(methodology.id, {})
     existing = versions.get(methodology.version)
-    if existing is not None:
-        if existing[0] == methodology:
-            return
-        raise InvalidMethodology(
-            f"{methodology.id}@{methodology.version} from {origin} clashes with the one from "
-            f"{existing[1]}: the definitions differ; give one a new version (or id)",
-            where="register",
-        )
+    if existing is not None and existing[0] == methodology:
+        return
     versions[methodology.version] = (methodology, origin)
+    _retired.pop(methodology.key, None)
 
 
 def _entry_point_methodologies(entry_point: metadata.EntryPoint) -> list[Methodology]:
@@ -198,19 +211,26 @@ def _check_shipped() -> None:
     _shipped_checked = True
 
 
-def register(methodology: Methodology, *, origin: str = "register()") -> None:
+def register(methodology: Methodology, *, origin: str = "register()", force: bool = False) -> None:
     """Make a methodology available by id and version to ``get_methodology`` and ``restore``.
 
-    Registering the very same definition twice is harmless; a different
-    definition under an id and version that already exist is an error naming
-    both origins.
+    Registering the very same definition twice is harmless. A different
+    definition under an id and version that are registered, or that were
+    registered earlier in this process and then unregistered, is refused
+    naming both origins: cases recorded under one definition must not replay
+    under another. ``force=True`` registers it anyway (replacing the one
+    registered), and even then every case recorded under the old definition
+    refuses to restore under the new one
+    (:class:`~resolveflow.exceptions.DefinitionMismatch`): give a changed
+    definition a new version instead, and migrate the cases.
 
     Args:
         methodology: the definition.
         origin: where it comes from, for error messages (e.g. your module name).
+        force: replace a different definition with the same id and version.
 
     Raises:
-        InvalidMethodology: another definition already has this id and version.
+        InvalidMethodology: another definition has (or had) this id and version.
 
     Example:
         >>> import attrs, resolveflow
@@ -224,10 +244,12 @@ def register(methodology: Methodology, *, origin: str = "register()") -> None:
         raise InvalidMethodology(
             f"expected a Methodology, got {type(methodology).__name__}", where="register"
         )
+    if not isinstance(force, bool):
+        raise InvalidInput(f"force must be True or False, got {shown(force)}", argument="force")
     _ensure_loaded()
     _open_shipped(methodology.id)
     with _lock:
-        _add(methodology, origin)
+        _add(methodology, origin, force=force)
 
 
 def load_directory(path: str | os.PathLike[str]) -> list[Methodology]:
@@ -274,26 +296,31 @@ def load_directory(path: str | os.PathLike[str]) -> list[Methodology]:
                     f"in {other[1]} and {source}",
                     where="load_directory",
                 )
-            existing = _registry.get(methodology.id, {}).get(methodology.version)
-            if existing is not None and existing[0] != methodology:
-                raise InvalidMethodology(
-                    f"{methodology.id}@{methodology.version} from file {source} clashes with the one "
-                    f"from {existing[1]}: the definitions differ; give one a new version (or id)",
-                    where="load_directory",
-                )
+            _check_addable(methodology, f"file {source}")
             seen[methodology.key] = (methodology, source)
         for methodology, source in loaded:
             _add(methodology, f"file {source}")
     return [m for m, _ in loaded]
 
 
-def unregister(methodology_id: str, version: str) -> None:
-    """Remove one registered version (mainly for tests of your own methodologies)."""
+def unregister(methodology_id: str, version: str, *, forget: bool = False) -> None:
+    """Remove one registered version (mainly for tests of your own methodologies).
+
+    The definition's digest is remembered: registering a *different*
+    definition under the same id and version later needs ``force=True``.
+    ``forget=True`` drops that memory too, for test suites that define
+    throwaway methodologies under one id (``resolveflow.testing.registered``
+    does this); cases still bind their own digests either way.
+    """
     _ensure_loaded()
     with _lock:
-        versions = _registry.get(methodology_id, {})
-        versions.pop(version, None)
-        if not versions:
+        versions = _registry.get(methodology_id, {}) if isinstance(methodology_id, str) else {}
+        removed = versions.pop(version, None) if isinstance(version, str) else None
+        if forget:
+            _retired.pop((methodology_id, version), None)
+        elif removed is not None:
+            _retired[removed[0].key] = (definition_digest(removed[0]), removed[1])
+        if not versions and isinstance(methodology_id, str):
             _registry.pop(methodology_id, None)
 
 

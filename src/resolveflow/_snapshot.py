@@ -15,12 +15,14 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
+from resolveflow._digest import DIGEST, definition_digest
 from resolveflow._history import JCS, SORTED_JSON, HistoryEntry, canonical_json, format_time
 from resolveflow._ledger import Ledger, check_actor
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
 from resolveflow._shown import shown
 from resolveflow.exceptions import (
+    DefinitionMismatch,
     InvalidEvidence,
     InvalidInput,
     InvalidSnapshot,
@@ -36,7 +38,10 @@ SNAPSHOT_FORMAT: Final = "resolveflow.case/2"
 FORMATS: Final = {"resolveflow.case/1": SORTED_JSON, SNAPSHOT_FORMAT: JCS}
 FORMAT_OF_RECIPE: Final = {recipe: name for name, recipe in FORMATS.items()}
 _SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
-_OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with"})
+# "definitions" binds each version's definition digest; snapshots written before it existed
+# lack it and restore under whatever is registered (their next snapshot carries it).
+_OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with", "definitions"})
+_MAX_VERSION_CHARS: Final = 100
 _ENTRY_KEYS: Final = frozenset({"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"})
 
 
@@ -89,11 +94,59 @@ def snapshot_of(ledger: Ledger) -> dict[str, Any]:
         "format": FORMAT_OF_RECIPE[ledger.recipe],
         "methodology": {"id": ledger.methodology.id, "version": ledger.methodology.version},
         "opened_with": ledger.opened_with,
+        "definitions": definitions_of(ledger),
         "case_id": ledger.case_id,
         "step": ledger.step,
         "outcome": outcome.id if outcome else None,
         "history": [entry.to_json() for entry in ledger.entries],
     }
+
+
+def definitions_of(ledger: Ledger) -> dict[str, str]:
+    """Each version the history was recorded under, with its definition's digest."""
+    return {m.version: definition_digest(m) for m in ledger.definitions}
+
+
+def _bound_definitions(snapshot: Mapping[str, Any], history: object) -> dict[str, str] | None:
+    """The snapshot's ``definitions``, checked for shape; None for a snapshot from before them."""
+    if "definitions" not in snapshot:
+        return None
+    found = snapshot["definitions"]
+    # One version to start with and one per migration entry: more cannot be the case's own.
+    most = 1 + (len(history) if isinstance(history, list | tuple) else 0)
+    if not isinstance(found, Mapping) or not 1 <= len(found) <= most:
+        _bad(
+            "'definitions' must map each version the history was recorded under to its digest "
+            f"('sha256:' and 64 hex digits), got {shown(found)}"
+        )
+    for version, digest in found.items():
+        if not (isinstance(version, str) and len(version) <= _MAX_VERSION_CHARS):
+            _bad(f"'definitions' has a key that is not a version: {shown(version)}")
+        if not (isinstance(digest, str) and DIGEST.fullmatch(digest)):
+            _bad(f"'definitions' gives {shown(version)} {shown(digest)}, not 'sha256:' and 64 hex digits")
+    return dict(found)
+
+
+def _binding(
+    resolve: Callable[[str, str], Methodology], bound: dict[str, str] | None
+) -> Callable[[str, str], Methodology]:
+    """``resolve``, refusing a definition whose digest is not the one the snapshot recorded."""
+    if bound is None:
+        return resolve
+
+    def resolve_bound(methodology_id: str, version: str) -> Methodology:
+        methodology = resolve(methodology_id, version)
+        expected = bound.get(version)
+        if expected is None:
+            _bad(f"'definitions' has no digest for {methodology_id}@{version}, which the history passes")
+        found = definition_digest(methodology)
+        if found != expected:
+            raise DefinitionMismatch(
+                methodology_id=methodology_id, version=version, expected=expected, found=found
+            )
+        return methodology
+
+    return resolve_bound
 
 
 def restore_ledger(
@@ -123,6 +176,9 @@ def restore_ledger(
     opened_with = snapshot.get("opened_with", ref["version"])
     if not isinstance(opened_with, str):
         _bad("'opened_with' must be a version string")
+    history = snapshot["history"]
+    bound = _bound_definitions(snapshot, history)
+    resolve = _binding(resolve, bound)
     try:
         methodology = resolve(ref["id"], opened_with)
     except UnknownMethodology as error:
@@ -131,7 +187,6 @@ def restore_ledger(
         ledger = Ledger(methodology, snapshot["case_id"], recipe=recipe)
     except InvalidInput as error:
         raise InvalidSnapshot(str(error)) from error
-    history = snapshot["history"]
     if not isinstance(history, list | tuple):
         _bad("'history' must be a list of entries")
     for index, raw in enumerate(history, start=1):
@@ -140,6 +195,8 @@ def restore_ledger(
         _bad(
             f"claims version {shown(ref['version'])} but its history leads to {ledger.methodology.version!r}"
         )
+    if bound is not None and bound.keys() != {m.version for m in ledger.definitions}:
+        _bad(f"'definitions' names versions the history does not pass through: {shown(sorted(bound))}")
     step = ledger.step
     if step != snapshot["step"]:
         _bad(f"claims step {shown(snapshot['step'])} but its history leads to {step!r}")
@@ -186,6 +243,14 @@ def _replay_entry(
     except Refused as error:
         what = "the migration is refused" if raw["action"] == MIGRATE_ACTION else "the guards refuse it now"
         raise InvalidSnapshot(f"{what}: {', '.join(error.codes)}", entry=index) from error
+    except DefinitionMismatch as error:
+        raise DefinitionMismatch(
+            methodology_id=error.methodology_id,
+            version=error.version,
+            expected=error.expected,
+            found=error.found,
+            entry=index,  # the migration entry that moved the case onto that version
+        ) from None
     except InvalidSnapshot:
         raise
     except ResolveflowError as error:

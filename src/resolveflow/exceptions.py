@@ -11,7 +11,8 @@ The tree::
     ├── InvalidInput         a call argument is wrong: blank actor, naive or backward time ...
     ├── Refused              one or more guards refused the action (refusals inside)
     ├── InvalidSnapshot      a snapshot does not replay exactly (names the first bad entry)
-    │   └── TamperedHistory  stored rows do not replay (names the case and the entry)
+    │   ├── TamperedHistory  stored rows do not replay (names the case and the entry)
+    │   └── DefinitionMismatch  the registered definition is not the one the case was recorded under
     ├── ConcurrencyConflict  another writer moved a stored case on first
     ├── IdempotencyConflict  an idempotency key reused for a different request
     ├── CaseNotFound         no stored case has this id
@@ -45,6 +46,7 @@ __all__ = [
     "CaseExists",
     "CaseNotFound",
     "ConcurrencyConflict",
+    "DefinitionMismatch",
     "DiagramUnavailable",
     "IdempotencyConflict",
     "InvalidEvidence",
@@ -214,6 +216,40 @@ class InvalidSnapshot(ResolveflowError, ValueError):
         self.reason = reason
         where = f"history entry {entry}: " if entry is not None else ""
         super().__init__(f"invalid snapshot: {where}{reason}")
+
+
+class DefinitionMismatch(InvalidSnapshot):
+    """The methodology registered under a case's id and version is not the definition it was recorded under.
+
+    A case binds the digest of every definition its history was recorded
+    under (``snapshot()["definitions"]``, the store's ``definitions`` column).
+    Restoring it under another definition with the same id and version could
+    let entries stand that the original guards would refuse, so it is refused:
+    register the original definition again, or give the new one a new version
+    and migrate the case to it.
+
+    Attributes:
+        methodology_id: the methodology's id.
+        version: the version whose definition differs.
+        expected: the digest the case recorded (``"sha256:…"``).
+        found: the digest of the definition registered now.
+        entry: the history entry that moved the case onto that version (a
+            migration), or None for the version the case was opened with.
+    """
+
+    def __init__(
+        self, *, methodology_id: str, version: str, expected: str, found: str, entry: int | None = None
+    ) -> None:
+        self.methodology_id = methodology_id
+        self.version = version
+        self.expected = expected
+        self.found = found
+        super().__init__(
+            f"{methodology_id}@{version} is not the definition this case was recorded under "
+            f"(the case has {expected[:19]}…, the registered one is {found[:19]}…); register the original "
+            "definition again, or give the new one a new version and migrate the case to it",
+            entry=entry,
+        )
 
 
 class DiagramUnavailable(ResolveflowError):

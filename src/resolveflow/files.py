@@ -7,6 +7,8 @@ JSON Schema editors validate against. A file that is wrong raises
 :class:`~resolveflow.exceptions.InvalidMethodologyFile` naming the file, line,
 column and key path; nothing is registered until the whole file has built. To
 register every file of a directory, use :func:`resolveflow.load_directory`.
+:func:`definition_digest` is the digest of a definition's file form, which
+each case binds so that a different definition cannot stand in for it.
 Loading checks a file with jsonschema, and YAML needs PyYAML: both come with
 the ``files`` extra.
 
@@ -22,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+from resolveflow._digest import definition_digest
 from resolveflow._file_schema import methodology_schema
 from resolveflow._files import (
     dump_methodology,
@@ -33,6 +36,7 @@ from resolveflow._files import (
 from resolveflow._public import publish as _publish
 
 __all__ = [
+    "definition_digest",
     "dump_methodology",
     "load_methodology",
     "methodology_from_dict",

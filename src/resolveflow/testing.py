@@ -9,6 +9,8 @@ Needs the ``testing`` extra (``pip install 'resolveflow[testing]'``).
   methodology must keep; a test module needs two lines.
 - :func:`assert_no_step_skippable`: the proof from :func:`resolveflow.verify`
   plus a Hypothesis run; fails with the counterexample path.
+- :func:`registered`: register methodologies for one test and leave the
+  registry as it was afterwards.
 
 Example:
     >>> import resolveflow.testing
@@ -22,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 try:
@@ -46,7 +48,9 @@ from resolveflow._case import Case
 from resolveflow._clock import DEFAULT_START, ManualClock
 from resolveflow._methodology import Action, Methodology
 from resolveflow._public import publish as _publish
+from resolveflow._registry import register as _register
 from resolveflow._registry import resolve as _methodology
+from resolveflow._registry import unregister as _unregister
 from resolveflow.exceptions import InvalidEvidence, InvalidInput, Refused
 
 __all__ = [
@@ -56,6 +60,7 @@ __all__ = [
     "case_machine",
     "evidence_for",
     "invalid_evidence_for",
+    "registered",
 ]
 
 # codec="utf-8" leaves out lone surrogates, which JSON cannot carry.
@@ -470,6 +475,44 @@ def assert_no_step_skippable(
         case_machine(m),
         settings=_settings(max_examples=max_examples, stateful_step_count=step_count, deadline=None),
     )
+
+
+@contextlib.contextmanager
+def registered(*methodologies: Methodology) -> Iterator[tuple[Methodology, ...]]:
+    """Register methodologies for the ``with`` block, then unregister and forget them.
+
+    The registry refuses a different definition under an id and version it
+    has seen (cases bind their definition), which would make tests that each
+    define their own ``my-flow@1.0`` depend on their order. This undoes the
+    registrations completely, so the next test starts from the same registry.
+
+    Raises:
+        InvalidMethodology: as :func:`resolveflow.register` (nothing is left registered).
+
+    Example:
+        >>> import attrs, resolveflow
+        >>> from resolveflow.testing import registered
+        >>> mine = attrs.evolve(resolveflow.get_methodology("engage"), id="test-engage")
+        >>> with registered(mine):
+        ...     resolveflow.get_methodology("test-engage").version
+        '1.0'
+        >>> "test-engage" in resolveflow.available()
+        False
+    """
+    done: list[Methodology] = []
+    try:
+        for methodology in methodologies:
+            already = (
+                methodology.id in resolveflow.available()
+                and methodology.version in resolveflow.versions(methodology.id)
+            )
+            _register(methodology, origin="resolveflow.testing.registered")
+            if not already:
+                done.append(methodology)
+        yield methodologies
+    finally:
+        for methodology in reversed(done):
+            _unregister(methodology.id, methodology.version, forget=True)
 
 
 _publish(__name__, globals(), __all__)

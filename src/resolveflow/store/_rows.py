@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Final
 
 import sqlalchemy as sa
 
+from resolveflow._canonical import canonical_text
 from resolveflow._case import Case
 from resolveflow._history import HistoryEntry, canonical_json, format_time
 from resolveflow._methodology import Methodology
@@ -58,8 +60,31 @@ def opened_with(current_version: str, entries: list[dict[str, Any]]) -> str:
     return current_version
 
 
+# The only text the definitions column holds when resolveflow wrote it: a flat object of
+# versions and digests. Anything else is passed on as it is, for restore to refuse, so a
+# hostile value is never handed to a JSON parser (no depth or size to bound).
+_DEFINITIONS_TEXT: Final = re.compile(
+    r'\{"[0-9.]{1,100}":"sha256:[0-9a-f]{64}"(?:,"[0-9.]{1,100}":"sha256:[0-9a-f]{64}")*\}'
+)
+
+
+def definitions_text(case: Case) -> str:
+    """What the definitions column holds for a case."""
+    return canonical_text(case.definitions)
+
+
+def bound_definitions(case_row: sa.Row[Any]) -> object:
+    """The case row's definitions as a snapshot carries them; None for a row from before them."""
+    text = case_row.definitions
+    if text is None:
+        return None
+    if isinstance(text, str) and _DEFINITIONS_TEXT.fullmatch(text):
+        return json.loads(text)
+    return text  # restore refuses it, naming the key
+
+
 def snapshot(case_row: sa.Row[Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+    out = {
         "format": FORMAT_OF_RECIPE.get(case_row.hash_recipe, SNAPSHOT_FORMAT),
         "methodology": {"id": case_row.methodology_id, "version": case_row.methodology_version},
         "opened_with": opened_with(case_row.methodology_version, entries),
@@ -68,6 +93,10 @@ def snapshot(case_row: sa.Row[Any], entries: list[dict[str, Any]]) -> dict[str, 
         "outcome": case_row.outcome,
         "history": entries,
     }
+    bound = bound_definitions(case_row)
+    if bound is not None:
+        out["definitions"] = bound
+    return out
 
 
 def typed_evidence(methodology: Methodology, action: str, data: object) -> object | None:
@@ -94,6 +123,7 @@ def case_row(case: Case, *, created_at: _dt.datetime) -> dict[str, Any]:
         "last_seq": len(case.history),
         "head": case.head,
         "hash_recipe": case.hash_recipe,
+        "definitions": definitions_text(case),
         "created_at": created_at,
         "updated_at": last.at if last is not None else created_at,
     }

@@ -14,11 +14,13 @@ import sqlalchemy as sa
 import resolveflow
 from resolveflow._case import Case
 from resolveflow._clock import Clock, check_time, system_clock
+from resolveflow._digest import definition_digest
 from resolveflow._history import HistoryEntry, entry_hash, genesis_hash
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
-from resolveflow.exceptions import InvalidInput, InvalidSnapshot, Refused
+from resolveflow._shown import shown
+from resolveflow.exceptions import DefinitionMismatch, InvalidInput, InvalidSnapshot, Refused
 from resolveflow.store import _engine, _rows
 from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._errors import (
@@ -32,6 +34,7 @@ from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
 
 _MAX_PAGE: Final = 1000
+_NOT_SUMMARISED: Final = frozenset({"hash_recipe", "definitions"})  # how the case is kept, not what it is
 _MAX_KEY: Final = 200
 
 # Built once: the store runs these on every call.
@@ -460,6 +463,8 @@ class Store:
             case = resolveflow.restore(
                 _rows.snapshot(row, stored), methodology=methodology, clock=self._clock, head=row.head
             )
+        except DefinitionMismatch:
+            raise  # not an edited row: another definition is registered under the case's version
         except InvalidSnapshot as error:
             raise TamperedHistory(
                 error.reason, case_id=case_id, entry=error.entry if error.entry is not None else row.last_seq
@@ -564,6 +569,7 @@ class Store:
                 next_after_seq=last_seq if last_seq < len(history) else None,
             )
         methodology = self._methodology(row.methodology_id, row.methodology_version)
+        _check_bound(row, methodology)
         if after == 0:
             previous = genesis_hash(row.methodology_id, row.methodology_version, case_id)
         elif rows and rows[0].seq == after:
@@ -707,7 +713,26 @@ class Store:
 
 
 def _summary(row: sa.Row[Any]) -> CaseSummary:
-    return CaseSummary(**{k: v for k, v in row._mapping.items() if k != "hash_recipe"})
+    return CaseSummary(**{k: v for k, v in row._mapping.items() if k not in _NOT_SUMMARISED})
+
+
+def _check_bound(row: sa.Row[Any], methodology: Methodology) -> None:
+    """A page is verified with ``methodology``: it must be the definition the case was recorded under."""
+    bound = _rows.bound_definitions(row)
+    if bound is None:
+        return  # stored before cases bound their definitions
+    expected = bound.get(methodology.version) if isinstance(bound, dict) else None
+    if expected is None:
+        _tampered(
+            row.case_id,
+            row.last_seq,
+            f"its definitions column is not what resolveflow writes: {shown(bound)}",
+        )
+    found = definition_digest(methodology)
+    if found != expected:
+        raise DefinitionMismatch(
+            methodology_id=methodology.id, version=methodology.version, expected=expected, found=found
+        )
 
 
 def _tampered(case_id: str, seq: int, reason: str) -> NoReturn:
@@ -752,6 +777,7 @@ def _advance(conn: sa.Connection, case: Case, entry: HistoryEntry) -> None:
             outcome=outcome.id if outcome else None,
             head=entry.hash,
             updated_at=entry.at,
+            definitions=_rows.definitions_text(case),  # binds a case stored before the column
         )
     )
     if result.rowcount != 1:

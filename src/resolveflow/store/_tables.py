@@ -66,6 +66,9 @@ cases = sa.Table(
     # How the entries are hashed (resolveflow._history.RECIPES); databases made before
     # this column existed add it with the default, the recipe they were written with.
     sa.Column("hash_recipe", sa.String(20), nullable=False, server_default="json-sorted"),
+    # The digest of each definition the case was recorded under, {"version": "sha256:…"} as
+    # RFC 8785 text. NULL in databases made before the column: such a case is bound at its next write.
+    sa.Column("definitions", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.CheckConstraint("last_seq >= 0", name="ck_resolveflow_cases_last_seq"),
