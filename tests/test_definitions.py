@@ -27,6 +27,7 @@ from tests.conftest import FakeClock
 
 SEVEN_AS = resolveflow.get_methodology("seven-as", "1.0")
 ENGAGE = resolveflow.get_methodology("engage", "1.0")
+BUILT_IN = resolveflow.origin_of("seven-as", "1.0")
 
 
 def _unguarded(methodology: Methodology) -> Methodology:
@@ -42,8 +43,9 @@ def swapped_seven_as() -> Iterator[Methodology]:
     try:
         yield copy_without_guards
     finally:
-        resolveflow.register(SEVEN_AS, origin="built-in (resolveflow.methodologies)", force=True)
+        resolveflow.register(SEVEN_AS, origin=BUILT_IN, force=True)
     assert resolveflow.get_methodology("seven-as", "1.0") is SEVEN_AS
+    assert resolveflow.origin_of("seven-as", "1.0") == BUILT_IN
 
 
 def _seven_as_case(clock: FakeClock) -> resolveflow.Case:
@@ -140,7 +142,7 @@ def test_the_issues_swap_is_refused_when_a_snapshot_is_restored(
     clock: FakeClock, swapped_seven_as: Methodology
 ) -> None:
     """A case recorded under seven-as 1.0 will not replay under a copy without its guards."""
-    resolveflow.register(SEVEN_AS, force=True)
+    resolveflow.register(SEVEN_AS, origin=BUILT_IN, force=True)
     snapshot = _seven_as_case(clock).snapshot()
     resolveflow.register(swapped_seven_as, force=True)
     with pytest.raises(DefinitionMismatch) as info:
@@ -225,7 +227,7 @@ def test_the_issues_unregister_then_register_is_refused_without_force() -> None:
         with pytest.raises(resolveflow.UnknownMethodology):
             resolveflow.get_methodology("seven-as", "1.0")  # nothing was registered
     finally:
-        resolveflow.register(SEVEN_AS)  # the same definition again needs no force
+        resolveflow.register(SEVEN_AS, origin=BUILT_IN)  # the same definition again needs no force
     assert resolveflow.get_methodology("seven-as", "1.0") is SEVEN_AS
 
 
@@ -238,7 +240,7 @@ def test_a_clash_with_a_registered_definition_offers_force(swapped_seven_as: Met
 def test_forcing_a_swap_still_leaves_old_cases_refusing_to_restore(
     clock: FakeClock, swapped_seven_as: Methodology
 ) -> None:
-    resolveflow.register(SEVEN_AS, force=True)
+    resolveflow.register(SEVEN_AS, origin=BUILT_IN, force=True)
     old = _seven_as_case(clock).snapshot()
     resolveflow.register(swapped_seven_as, force=True)
     assert resolveflow.get_methodology("seven-as", "1.0") is swapped_seven_as
@@ -273,7 +275,7 @@ def test_testing_registered_leaves_the_registry_as_it_found_it() -> None:
 def test_the_store_refuses_a_case_under_a_swapped_definition(
     store: resolveflow.store.Store, clock: FakeClock, swapped_seven_as: Methodology
 ) -> None:
-    resolveflow.register(SEVEN_AS, force=True)
+    resolveflow.register(SEVEN_AS, origin=BUILT_IN, force=True)
     store.open_case("seven-as", case_id="S-1")
     drive(store, "S-1", seven_as_to_act(clock, 1)[:2], clock)
     resolveflow.register(swapped_seven_as, force=True)
@@ -283,7 +285,7 @@ def test_the_store_refuses_a_case_under_a_swapped_definition(
         store.history("S-1")
     with pytest.raises(DefinitionMismatch):
         store.fire("S-1", "give_apology", {"statement": "Sorry."}, actor="ana")
-    resolveflow.register(SEVEN_AS, force=True)
+    resolveflow.register(SEVEN_AS, origin=BUILT_IN, force=True)
     assert store.load("S-1").step == "apologize" and store.summary("S-1").last_seq == 2
 
 
