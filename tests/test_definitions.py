@@ -307,6 +307,7 @@ def test_an_edited_definitions_column_is_tampering(
     store: resolveflow.store.Store, clock: FakeClock, column: str
 ) -> None:
     store.open_case("seven-as", case_id="S-3")
+    drive(store, "S-3", seven_as_to_act(clock, 1)[:1], clock)  # an empty page verifies nothing
     with store.engine.begin() as conn:
         conn.exec_driver_sql(
             "UPDATE resolveflow_cases SET definitions = ?"

@@ -100,13 +100,13 @@ EXPECTED: dict[str, set[str]] = {
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,
         "CaseExists", "CaseNotFound", "DefinitionMismatch", "DiagramUnavailable", "IdempotencyConflict",
-        "InvalidMethodology", "InvalidMethodologyFile", "TamperedHistory",
+        "InvalidMethodology", "InvalidMethodologyFile", "StoreUnavailable", "TamperedHistory",
     },
     "resolveflow.store": {
         "Analytics", "CaseExists", "CaseNotFound", "CaseSummary", "ConcurrencyConflict", "Deadline",
         "HistoryPage", "IdempotencyConflict", "OutcomeCount", "OverdueCount", "RefusalCount",
-        "ResolutionTime", "Revisits", "StepTime", "Store", "TamperedHistory", "analyze", "connect",
-        "metadata", "report", "schema_sql", "time_in_step_svg",
+        "ResolutionTime", "Revisits", "StepTime", "Store", "StoreUnavailable", "TamperedHistory", "analyze",
+        "connect", "metadata", "report", "schema_sql", "time_in_step_svg",
     },
     "resolveflow.testing": {
         "ManualClock", "action_sequences", "assert_no_step_skippable", "case_machine", "evidence_for",

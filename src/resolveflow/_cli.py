@@ -39,7 +39,14 @@ from resolveflow._case import Case
 from resolveflow._file_formats import FILE_SUFFIXES
 from resolveflow._methodology import Methodology, Step
 from resolveflow._registry import plugin_failures
-from resolveflow.exceptions import InvalidEvidence, InvalidMethodology, Refused, ResolveflowError
+from resolveflow.exceptions import (
+    InvalidEvidence,
+    InvalidInput,
+    InvalidMethodology,
+    Refused,
+    ResolveflowError,
+    StoreUnavailable,
+)
 
 # The optional packages a command may need, by top-level module, with the extra that installs them.
 _EXTRAS: Final = {
@@ -351,11 +358,13 @@ def report(database_url: str, chart: Path | None) -> None:
         raise CommandError(f"no such database file: {database_url}")
     try:
         store = resolveflow.store.connect(database_url)
-    except sqlalchemy.exc.SQLAlchemyError as error:
+    except (sqlalchemy.exc.SQLAlchemyError, InvalidInput) as error:
         raise CommandError(f"cannot open {shown}: {error}") from error
     try:
         # The report's own text is markup (bold counts); what it prints from the store is ids.
         print_report(store, console=_console(markup=True), chart_path=chart)
+    except StoreUnavailable as error:
+        raise CommandError(f"cannot read the cases in {shown}: {error.reason}") from error
     except sqlalchemy.exc.SQLAlchemyError as error:
         cause = getattr(error, "orig", None) or error
         raise CommandError(f"cannot read the cases in {shown}: {cause}") from error

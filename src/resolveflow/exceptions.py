@@ -17,7 +17,8 @@ The tree::
     ├── IdempotencyConflict  an idempotency key reused for a different request
     ├── CaseNotFound         no stored case has this id
     ├── CaseExists           a case with this id is already stored
-    └── DiagramUnavailable   SVG needs Graphviz (the Python package and the dot program)
+    ├── DiagramUnavailable   SVG needs Graphviz (the Python package and the dot program)
+    └── StoreUnavailable     the database could not be used: unreachable, read-only, full, locked
 
 Context travels as keyword-only attributes (``action=``, ``step=``,
 ``refusals=`` ...) so that a CRM can render or log an error without parsing
@@ -56,6 +57,7 @@ __all__ = [
     "InvalidSnapshot",
     "Refused",
     "ResolveflowError",
+    "StoreUnavailable",
     "TamperedHistory",
     "UnknownAction",
     "UnknownMethodology",
@@ -389,3 +391,38 @@ class TamperedHistory(InvalidSnapshot):
         self.entry: int = entry
         # The base message names the entry; the store's names the case too.
         self.args = (f"stored case {case_id!r}, entry {entry}: {reason}",)
+
+
+class StoreUnavailable(ResolveflowError):
+    """The store's database could not be used: unreachable, read-only, full, locked, or lost mid-call.
+
+    The transaction was rolled back, so nothing was recorded; retry once the
+    database is back (a retry with the same idempotency key is always safe).
+    The one exception is a connection lost while a write was being committed
+    to a database server: the server may have committed it before the
+    connection went, so ``maybe_recorded`` is True and the message says so
+    (load the case, or retry with the same idempotency key, to find out).
+    The database driver's error is the ``__cause__``.
+
+    Attributes:
+        operation: what the store was doing, e.g. ``"fire"`` or ``"load"``.
+        reason: the database's own words (its first line, cut short).
+        maybe_recorded: True only when a commit was cut off (see above).
+
+    Example:
+        >>> from resolveflow.exceptions import StoreUnavailable
+        >>> str(StoreUnavailable("attempt to write a readonly database", operation="fire"))
+        'fire: the database could not be used (attempt to write a readonly database); nothing was recorded'
+    """
+
+    def __init__(self, reason: str, *, operation: str, maybe_recorded: bool = False) -> None:
+        self.operation = operation
+        self.reason = reason
+        self.maybe_recorded = maybe_recorded
+        outcome = (
+            "the connection was lost while committing, so the change may or may not have been "
+            "recorded: load the case, or retry with the same idempotency key"
+            if maybe_recorded
+            else "nothing was recorded"
+        )
+        super().__init__(f"{operation}: the database could not be used ({reason}); {outcome}")

@@ -53,6 +53,7 @@ from resolveflow.store._errors import (
     CaseNotFound,
     ConcurrencyConflict,
     IdempotencyConflict,
+    StoreUnavailable,
     TamperedHistory,
 )
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
@@ -76,6 +77,7 @@ __all__ = [
     "Revisits",
     "StepTime",
     "Store",
+    "StoreUnavailable",
     "TamperedHistory",
     "analyze",
     "connect",

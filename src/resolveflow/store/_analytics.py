@@ -13,19 +13,22 @@ import collections
 import datetime as _dt
 import math
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 import sqlalchemy as sa
 
 from resolveflow._clock import check_time
 from resolveflow._methodology import Methodology
+from resolveflow._shown import shown
 from resolveflow.evidence import Reschedule
-from resolveflow.exceptions import UnknownMethodology
-from resolveflow.store import _engine
+from resolveflow.exceptions import InvalidInput, TamperedHistory, UnknownMethodology
+from resolveflow.store import _engine, _unreadable
+from resolveflow.store._args import text_arg
 from resolveflow.store._tables import cases, deadlines, entries, refusals
 
 
+@runtime_checkable
 class Store(Protocol):
     """What analytics reads of a :class:`~resolveflow.store.Store` (a protocol, so imports point one way)."""
 
@@ -245,6 +248,106 @@ def _case_groups(rows: Iterable[Any]) -> Iterable[list[Any]]:
         yield group
 
 
+_Rows = list[Any]
+
+
+def _read(
+    conn: sa.Connection, only: Any, walker: _Walker, when: _dt.datetime
+) -> tuple[_Rows, _Rows, _Rows, _Rows]:
+    """Every row the figures need, in one transaction; the history streamed through the walker."""
+    counted = only(sa.select(cases.c.methodology_id, cases.c.outcome, sa.func.count().label("n")))
+    outcome_rows = list(conn.execute(counted.group_by(cases.c.methodology_id, cases.c.outcome)))
+    # Sorted here: SQLite puts NULL (open) first, PostgreSQL last.
+    outcome_rows.sort(key=lambda r: (r.methodology_id, r.outcome is not None, r.outcome or ""))
+    versions = conn.execute(
+        only(sa.select(cases.c.methodology_id, sa.func.max(cases.c.methodology_version))).group_by(
+            cases.c.methodology_id
+        )
+    ).all()
+    query = only(
+        sa.select(
+            entries.c.case_id,
+            entries.c.action,
+            entries.c.from_step,
+            entries.c.step,
+            entries.c.at,
+            cases.c.methodology_id,
+            cases.c.methodology_version,
+            cases.c.outcome,
+            cases.c.created_at,
+        ).join(cases, cases.c.case_id == entries.c.case_id)
+    ).order_by(entries.c.case_id, entries.c.seq)
+    with conn.execution_options(stream_results=True, yield_per=_STREAM).execute(query) as history:
+        for group in _case_groups(history):
+            walker.case(group)
+    refusal_rows = conn.execute(
+        only(
+            sa.select(refusals.c.case_id, cases.c.methodology_id, refusals.c.action, refusals.c.codes).join(
+                cases, cases.c.case_id == refusals.c.case_id
+            )
+        )
+    ).all()
+    overdue_rows = conn.execute(
+        only(
+            sa.select(
+                cases.c.methodology_id,
+                deadlines.c.kind,
+                sa.func.count().label("n"),
+                sa.func.min(deadlines.c.due).label("oldest"),
+            )
+            .join(cases, cases.c.case_id == deadlines.c.case_id)
+            .where(deadlines.c.due < when)
+        )
+        .group_by(cases.c.methodology_id, deadlines.c.kind)
+        .order_by(cases.c.methodology_id, deadlines.c.kind)
+    ).all()
+    return outcome_rows, list(versions), list(refusal_rows), list(overdue_rows)
+
+
+def _first_unreadable(conn: sa.Connection, only: Any) -> TamperedHistory | None:
+    """The first row that does not decode, table by table, as its case's TamperedHistory."""
+    sources: list[tuple[sa.Select[Any], sa.ColumnElement[Any], str]] = [
+        (only(sa.select(cases)).order_by(cases.c.case_id), cases.c.case_id, "rows"),
+        (
+            only(sa.select(entries).join(cases, cases.c.case_id == entries.c.case_id)).order_by(
+                entries.c.case_id, entries.c.seq
+            ),
+            entries.c.case_id,
+            "entry rows",
+        ),
+        (
+            only(sa.select(refusals).join(cases, cases.c.case_id == refusals.c.case_id)).order_by(
+                refusals.c.id
+            ),
+            refusals.c.case_id,
+            "refusal rows",
+        ),
+        (
+            only(sa.select(deadlines).join(cases, cases.c.case_id == deadlines.c.case_id)).order_by(
+                deadlines.c.case_id, deadlines.c.kind, deadlines.c.ref
+            ),
+            deadlines.c.case_id,
+            "deadline rows",
+        ),
+    ]
+    for query, case_column, rows in sources:
+        found = _unreadable.unreadable_row(conn, query, case_column, rows)
+        if found is not None:
+            return found
+    return None
+
+
+def _check_codes(conn: sa.Connection, refusal_rows: _Rows) -> None:
+    """Each refusal row's codes are a list of codes (an edited one could be any JSON)."""
+    for case_id, _, _, codes in refusal_rows:
+        if not (isinstance(codes, list) and all(isinstance(code, str) for code in codes)):
+            raise TamperedHistory(
+                f"one of its refusal rows holds {shown(codes)} as its codes, not a list of codes",
+                case_id=case_id,
+                entry=_unreadable.stored_last_seq(conn, case_id),
+            )
+
+
 def analyze(store: Store, *, now: _dt.datetime | None = None, methodology_id: str | None = None) -> Analytics:
     """Compute how the stored cases were handled.
 
@@ -256,6 +359,13 @@ def analyze(store: Store, *, now: _dt.datetime | None = None, methodology_id: st
     Returns:
         An :class:`Analytics` record (``report`` prints it).
 
+    Raises:
+        InvalidInput: not a store; a naive time; a methodology id that is
+            blank, longer than 200 characters or holds NUL or a lone surrogate.
+        TamperedHistory: a row does not decode (an edited time or JSON
+            column), naming its case (and entry, for an entry row).
+        StoreUnavailable: the database cannot be used.
+
     Example:
         >>> import os, tempfile, resolveflow.store
         >>> tmp = tempfile.TemporaryDirectory()
@@ -266,60 +376,27 @@ def analyze(store: Store, *, now: _dt.datetime | None = None, methodology_id: st
         [('engage', None, 1)]
         >>> store.close(); tmp.cleanup()
     """
+    if not isinstance(store, Store):
+        raise InvalidInput(f"expected a resolveflow.store.Store, got {shown(store)}", argument="store")
     when = store._now() if now is None else check_time(now, "now")
+    if methodology_id is not None:
+        methodology_id = text_arg(methodology_id, "methodology_id")
 
     def only(query: sa.Select[Any]) -> sa.Select[Any]:
         return query if methodology_id is None else query.where(cases.c.methodology_id == methodology_id)
 
     walker = _Walker(store)
-    with _engine.read(store.engine) as conn:
-        counted = only(sa.select(cases.c.methodology_id, cases.c.outcome, sa.func.count().label("n")))
-        outcome_rows = list(conn.execute(counted.group_by(cases.c.methodology_id, cases.c.outcome)))
-        # Sorted here: SQLite puts NULL (open) first, PostgreSQL last.
-        outcome_rows.sort(key=lambda r: (r.methodology_id, r.outcome is not None, r.outcome or ""))
-        versions = conn.execute(
-            only(sa.select(cases.c.methodology_id, sa.func.max(cases.c.methodology_version))).group_by(
-                cases.c.methodology_id
-            )
-        ).all()
-        history = conn.execution_options(stream_results=True, yield_per=_STREAM).execute(
-            only(
-                sa.select(
-                    entries.c.case_id,
-                    entries.c.action,
-                    entries.c.from_step,
-                    entries.c.step,
-                    entries.c.at,
-                    cases.c.methodology_id,
-                    cases.c.methodology_version,
-                    cases.c.outcome,
-                    cases.c.created_at,
-                ).join(cases, cases.c.case_id == entries.c.case_id)
-            ).order_by(entries.c.case_id, entries.c.seq)
-        )
-        for group in _case_groups(history):
-            walker.case(group)
-        refusal_rows = conn.execute(
-            only(
-                sa.select(cases.c.methodology_id, refusals.c.action, refusals.c.codes).join(
-                    cases, cases.c.case_id == refusals.c.case_id
-                )
-            )
-        ).all()
-        overdue_rows = conn.execute(
-            only(
-                sa.select(
-                    cases.c.methodology_id,
-                    deadlines.c.kind,
-                    sa.func.count().label("n"),
-                    sa.func.min(deadlines.c.due).label("oldest"),
-                )
-                .join(cases, cases.c.case_id == deadlines.c.case_id)
-                .where(deadlines.c.due < when)
-            )
-            .group_by(cases.c.methodology_id, deadlines.c.kind)
-            .order_by(cases.c.methodology_id, deadlines.c.kind)
-        ).all()
+    with _engine.read(store.engine, "analyze") as conn:
+        try:
+            outcome_rows, versions, refusal_rows, overdue_rows = _read(conn, only, walker, when)
+        except Exception as error:
+            if not _unreadable.unreadable(error):
+                raise
+            found = _first_unreadable(conn, only)
+            if found is None:  # the failure did not happen again: nothing to name
+                raise
+            raise found from error
+        _check_codes(conn, refusal_rows)
 
     order = {mid: _step_order(store, mid, version) for mid, version in versions}
 
@@ -341,7 +418,7 @@ def analyze(store: Store, *, now: _dt.datetime | None = None, methodology_id: st
         )
     codes: collections.Counter[tuple[str, str]] = collections.Counter()
     actions: dict[tuple[str, str], collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    for mid, action, refused_codes in refusal_rows:
+    for _, mid, action, refused_codes in refusal_rows:
         for code in refused_codes:
             codes[(mid, code)] += 1
             actions[(mid, code)][action] += 1

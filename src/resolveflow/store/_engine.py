@@ -11,23 +11,38 @@ PostgreSQL: reads run in REPEATABLE READ, so a case row and its entries are
 read from one snapshot; writes run in READ COMMITTED, where the
 compare-and-set on ``last_seq`` re-reads the row after waiting for a
 concurrent writer and finds that it has moved.
+
+Every transaction goes through :func:`read` or :func:`write`, which is where
+a database that cannot be used (unreachable, read-only, full, locked, gone
+mid-call) becomes :class:`~resolveflow.exceptions.StoreUnavailable`, after
+the transaction was rolled back. The engines made here decode JSON columns
+with :func:`~resolveflow.store._rows.load_json`, which refuses, rather than
+recurses into, text the store never writes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from resolveflow.exceptions import InvalidInput
+from resolveflow._shown import shown
+from resolveflow.exceptions import InvalidInput, StoreUnavailable
+from resolveflow.store._rows import load_json
 
 BUSY_TIMEOUT_S = 30.0
 _WRITE = "resolveflow_write"
+
+# A database that cannot be used: the driver's errors (connection refused or lost, read-only
+# file, disk full, database locked, tables missing), and the pool's (no connection in time).
+# IntegrityError is not among them: the callers turn it into CaseExists or TamperedHistory.
+FAULTS: Final = (sa.exc.DBAPIError, sa.exc.TimeoutError, sa.exc.DisconnectionError)
+_REASON_LIMIT: Final = 200
 
 
 def _sqlite_engine(url: sa.URL, options: dict[str, Any]) -> sa.Engine:
@@ -55,9 +70,38 @@ def _sqlite_engine(url: sa.URL, options: dict[str, Any]) -> sa.Engine:
     return engine
 
 
-def make_engine(target: object, options: dict[str, Any] | None = None) -> sa.Engine:
+def _options(options: object) -> dict[str, Any]:
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
+        raise InvalidInput(
+            f"expected a dict of create_engine() keyword arguments, got {shown(options)}",
+            argument="engine_options",
+        )
+    return dict(options)
+
+
+def _url(text: str) -> sa.URL:
+    try:
+        return sa.make_url(text)
+    except (sa.exc.ArgumentError, ValueError):  # ValueError: a port that is not a number
+        # SQLAlchemy's message repeats the URL, password and all: it is not passed on.
+        raise InvalidInput(
+            "not a database URL; expected dialect[+driver]://user:password@host/database",
+            argument="url_or_path",
+        ) from None
+
+
+def _sqlite_path(text: str) -> str:
+    try:
+        return str(Path(text).expanduser().resolve())
+    except (OSError, RuntimeError, ValueError) as error:  # NUL in the path, a symlink loop ...
+        raise InvalidInput(f"not a usable file path: {error}", argument="url_or_path") from None
+
+
+def make_engine(target: object, options: object = None) -> sa.Engine:
     """An engine for a path (SQLite), a URL string or object, or an existing non-SQLite engine."""
-    options = dict(options or {})
+    options = _options(options)
     if isinstance(target, sa.Engine):
         if target.dialect.name == "sqlite":
             raise InvalidInput(
@@ -73,14 +117,14 @@ def make_engine(target: object, options: dict[str, Any] | None = None) -> sa.Eng
         if not isinstance(text, str) or not text.strip():
             raise InvalidInput("expected a database URL or a file path", argument="url_or_path")
         if "://" in text:
-            url = sa.make_url(text)
+            url = _url(text)
         else:
             if text == ":memory:":
                 raise InvalidInput(
                     "an in-memory SQLite database lives in one connection only; use a temporary file",
                     argument="url_or_path",
                 )
-            url = sa.URL.create("sqlite", database=str(Path(text).expanduser().resolve()))
+            url = sa.URL.create("sqlite", database=_sqlite_path(text))
     else:
         raise InvalidInput(
             f"expected a database URL, a file path or an Engine, got {type(target).__name__}",
@@ -89,29 +133,69 @@ def make_engine(target: object, options: dict[str, Any] | None = None) -> sa.Eng
     # psycopg 3 is the driver the sql extra installs; a bare postgresql:// would mean psycopg2.
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
-    if url.get_backend_name() == "sqlite":
-        if url.database in (None, "", ":memory:"):
-            raise InvalidInput(
-                "an in-memory SQLite database lives in one connection only; use a temporary file",
-                argument="url_or_path",
-            )
-        return _sqlite_engine(url, options)
-    return sa.create_engine(url, **options)
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        raise InvalidInput(
+            "an in-memory SQLite database lives in one connection only; use a temporary file",
+            argument="url_or_path",
+        )
+    if url.get_backend_name() in ("sqlite", "postgresql"):
+        options.setdefault("json_deserializer", load_json)
+    try:
+        if url.get_backend_name() == "sqlite":
+            return _sqlite_engine(url, options)
+        return sa.create_engine(url, **options)
+    except sa.exc.NoSuchModuleError as error:
+        raise InvalidInput(f"no database dialect for this URL: {error}", argument="url_or_path") from None
+    except (sa.exc.ArgumentError, TypeError) as error:
+        # create_engine() names the options it does not know in a TypeError.
+        raise InvalidInput(str(error), argument="engine_options") from None
+
+
+def reason(error: BaseException) -> str:
+    """What the database said about a failure: the driver's first line, without the SQL, cut short."""
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    text = lines[0] if lines else type(original).__name__
+    return text if len(text) <= _REASON_LIMIT else text[: _REASON_LIMIT - 1] + "…"
 
 
 @contextlib.contextmanager
-def write(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """One write transaction: committed when the block ends, rolled back if it raises."""
-    with engine.connect() as connection:
-        connection.execution_options(**{_WRITE: True})
-        with connection.begin():
-            yield connection
+def guarded(operation: str) -> Iterator[None]:
+    """Turn a database that cannot be used into StoreUnavailable (for calls outside read/write)."""
+    try:
+        yield
+    except FAULTS as error:
+        if isinstance(error, sa.exc.IntegrityError):
+            raise
+        raise StoreUnavailable(reason(error), operation=operation) from error
 
 
 @contextlib.contextmanager
-def read(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """One read transaction over a single snapshot of the database."""
-    with engine.connect() as connection:
+def write(engine: sa.Engine, operation: str) -> Iterator[sa.Connection]:
+    """One write transaction: committed when the block ends, rolled back if it raises.
+
+    A database fault anywhere in it is StoreUnavailable naming ``operation``.
+    """
+    committing = False
+    try:
+        with engine.connect() as connection:
+            connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                yield connection
+                committing = True
+    except FAULTS as error:
+        if isinstance(error, sa.exc.IntegrityError):
+            raise
+        # SQLite's COMMIT either happens or fails; a server's may have happened before
+        # the connection that asked for it was lost.
+        unsure = committing and engine.dialect.name != "sqlite"
+        raise StoreUnavailable(reason(error), operation=operation, maybe_recorded=unsure) from error
+
+
+@contextlib.contextmanager
+def read(engine: sa.Engine, operation: str) -> Iterator[sa.Connection]:
+    """One read transaction over a single snapshot of the database (faults: StoreUnavailable)."""
+    with guarded(operation), engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():

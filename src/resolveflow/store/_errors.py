@@ -7,7 +7,15 @@ from resolveflow.exceptions import (
     CaseNotFound,
     ConcurrencyConflict,
     IdempotencyConflict,
+    StoreUnavailable,
     TamperedHistory,
 )
 
-__all__ = ["CaseExists", "CaseNotFound", "ConcurrencyConflict", "IdempotencyConflict", "TamperedHistory"]
+__all__ = [
+    "CaseExists",
+    "CaseNotFound",
+    "ConcurrencyConflict",
+    "IdempotencyConflict",
+    "StoreUnavailable",
+    "TamperedHistory",
+]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from resolveflow._history import format_time
+from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput
 from resolveflow.store._analytics import Analytics, StepTime, Store, analyze
 
@@ -112,6 +113,10 @@ def time_in_step_svg(analytics: Analytics) -> str:
         >>> time_in_step_svg(empty).startswith("<svg")
         True
     """
+    if not isinstance(analytics, Analytics):
+        raise InvalidInput(
+            f"expected the Analytics of analyze(), got {shown(analytics)}", argument="analytics"
+        )
     panels: dict[str, list[StepTime]] = {}
     for s in analytics.time_in_step:
         panels.setdefault(s.methodology_id, []).append(s)
@@ -177,7 +182,9 @@ def report(
         The :class:`Analytics` it printed.
 
     Raises:
-        InvalidInput: a chart path that does not end in ``.svg``.
+        InvalidInput: a chart path that is not a path ending in ``.svg``, or
+            that cannot be written; a console without ``print``; and the
+            errors of :func:`analyze` (TamperedHistory, StoreUnavailable).
 
     Example:
         >>> import os, tempfile, resolveflow.store
@@ -193,6 +200,8 @@ def report(
     """
     target = None
     if chart_path is not None:
+        if not isinstance(chart_path, str | os.PathLike) or not isinstance(os.fspath(chart_path), str):
+            raise InvalidInput(f"expected a file path, got {shown(chart_path)}", argument="chart_path")
         target = Path(chart_path)
         if target.suffix.lower() != ".svg":
             raise InvalidInput(
@@ -203,12 +212,24 @@ def report(
         from rich.console import Console
     except ImportError as error:  # pragma: no cover - exercised only without the extra
         raise ImportError("the report needs rich; install it with: pip install 'resolveflow[cli]'") from error
+    if console is not None and not callable(getattr(console, "print", None)):
+        raise InvalidInput(f"expected a rich Console, got {shown(console)}", argument="console")
     analytics = analyze(store, now=now, methodology_id=methodology_id)
     out = console if console is not None else Console()
     out.print(f"[bold]{analytics.cases}[/bold] cases, [bold]{analytics.entries}[/bold] history entries")
     for table in _tables(analytics):
         out.print(table)
     if target is not None:
-        target.write_text(time_in_step_svg(analytics), encoding="utf-8")
+        _write_chart(target, time_in_step_svg(analytics))
         out.print(f"Chart written to {target}")
     return analytics
+
+
+def _write_chart(target: Path, svg: str) -> None:
+    try:
+        target.write_text(svg, encoding="utf-8")
+    except (OSError, ValueError) as error:  # a missing directory, no permission, NUL in the path ...
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise InvalidInput(
+            f"{shown(str(target))} could not be written: {reason}", argument="chart_path"
+        ) from None

@@ -5,19 +5,25 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 import sqlalchemy as sa
 
-from resolveflow._canonical import canonical_text
+from resolveflow._canonical import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_text
 from resolveflow._case import Case
+from resolveflow._clock import check_time
 from resolveflow._history import HistoryEntry, canonical_json, format_time
+from resolveflow._ledger import check_actor, load_evidence
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID, Errors, record_codec
+from resolveflow._shown import shown
 from resolveflow._snapshot import FORMAT_OF_RECIPE, SNAPSHOT_FORMAT
+from resolveflow.exceptions import InvalidInput
+from resolveflow.store._tables import deadlines
 
 # Every promise a case has made is "overdue" by the end of time: the deadlines
 # table keeps exactly what case.overdue() would report at some later moment.
@@ -144,27 +150,155 @@ def promises(case: Case) -> list[dict[str, Any]]:
     ]
 
 
-def _evidence_key(methodology: Methodology, action: object, evidence: object) -> Any:
-    spec = methodology.action(action) if isinstance(action, str) else None
-    if spec is not None and spec.evidence is not None and evidence is not None:
-        codec = record_codec(spec.evidence)
-        errors: Errors = []
-        record = codec.load(evidence, "", errors)
-        if record is not INVALID and not errors:
-            # Canonical form: a typed record and the JSON a form posted compare equal.
-            return codec.dump(record)
-    if isinstance(evidence, Mapping) and not evidence:
+def request_print(case: Case, action: object, evidence: object, actor: object, at: object) -> str | None:
+    """What makes two requests "the same" for an idempotency key; None for a request fire() refuses.
+
+    The request is checked as ``Case.fire`` checks it before the step and the
+    guards: the action exists, the actor and the time are valid, the evidence
+    validates. One that fails could never have been recorded under a key, so
+    the store skips the key and lets ``Case.fire`` raise exactly the error the
+    same call without a key gets (hostile evidence never reaches the hashing).
+    The evidence is taken in its canonical form, so that a typed record and the
+    JSON a form posted compare equal.
+    """
+    spec = case.methodology.action(action) if isinstance(action, str) else None
+    if spec is None:
         return None
-    return json.loads(json.dumps(evidence, sort_keys=True, default=repr))
-
-
-def fingerprint(methodology: Methodology, action: object, evidence: object, actor: object, at: object) -> str:
-    """What makes two requests "the same" for an idempotency key."""
-    when = format_time(at) if isinstance(at, _dt.datetime) and at.utcoffset() is not None else repr(at)
+    try:
+        who = check_actor(actor)
+        when = None if at is None else check_time(at, "at")
+    except InvalidInput:
+        return None
+    _, data, errors = load_evidence(spec, evidence)
+    if errors:
+        return None
     request = {
-        "action": repr(action) if not isinstance(action, str) else action,
-        "evidence": _evidence_key(methodology, action, evidence),
-        "actor": repr(actor) if not isinstance(actor, str) else actor,
-        "at": None if at is None else when,
+        "action": spec.name,
+        "evidence": data,
+        "actor": who,
+        "at": None if when is None else format_time(when),
     }
     return hashlib.sha256(canonical_json(request)).hexdigest()
+
+
+# --- deadline rows that every database can keep ------------------------------------------
+
+_DEADLINE_TEXT: Final = ("kind", "ref", "description")
+
+
+def _deadline_problem(row: dict[str, Any]) -> tuple[str, str] | None:
+    for column in _DEADLINE_TEXT:
+        value = row[column]
+        limit = getattr(deadlines.c[column].type, "length", None)
+        if "\x00" in value:
+            return value, "contains NUL (\\x00), which a database text column cannot hold"
+        if limit is not None and len(value) > limit:
+            return value, f"is longer than the {limit} characters of the deadline's {column}"
+    return None
+
+
+def _path_of_text(data: object, text: str) -> str:
+    """Where ``text`` is in JSON data (``items[0].description``), or "" when it is not there."""
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if value == text and isinstance(value, str):
+            return path
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else k, v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+    return ""
+
+
+def unstorable_promise(rows: Iterable[dict[str, Any]], evidence: object) -> tuple[str, str] | None:
+    """``(evidence path, problem)`` for a promise no database column can keep as it is, else None.
+
+    A promise's text becomes a row of the deadlines table: PostgreSQL refuses
+    NUL in text and text longer than its column, SQLite takes both. The store
+    refuses both on every backend, naming the evidence field the text came from.
+    """
+    for row in rows:
+        found = _deadline_problem(row)
+        if found is not None:
+            text, problem = found
+            return _path_of_text(evidence, text), f"{shown(text)} {problem}"
+    return None
+
+
+# --- JSON columns, read back -------------------------------------------------------------
+
+MAX_DIGITS: Final = len(str(MAX_SAFE_INTEGER))
+"""The longest integer in a stored JSON column: the store never writes one beyond +-(2**53 - 1)."""
+
+
+class UnreadableJSON(ValueError):
+    """A JSON column holds text the store never writes (raised while a row is decoded)."""
+
+
+# A JSON string (escapes and all), or a bracket: enough to measure nesting without parsing.
+_STRING_OR_BRACKET: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def _too_deep(text: str) -> bool:
+    """Whether JSON text nests arrays and objects deeper than MAX_DEPTH (linear, no recursion)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False  # the usual case: too few brackets to be too deep
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(text):
+        mark = text[token.start()]
+        if mark in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif mark != '"':
+            depth -= 1
+    return False
+
+
+def _stored_int(digits: str) -> int:
+    if len(digits) > MAX_DIGITS and len(digits.lstrip("-")) > MAX_DIGITS:
+        raise UnreadableJSON(f"a number of more than {MAX_DIGITS} digits, which the store never writes")
+    return int(digits)
+
+
+def _stored_float(digits: str) -> float:
+    value = float(digits)
+    if not math.isfinite(value):
+        raise UnreadableJSON(f"the number {shown(digits)} is too large for a double")
+    return value
+
+
+def _no_constant(name: str) -> object:
+    raise UnreadableJSON(f"{name} is not a JSON number")
+
+
+def load_json(text: object) -> object:
+    """A JSON column's value, decoded with bounds: the engines' ``json_deserializer``.
+
+    Text the store never writes (not JSON, nested deeper than
+    ``_canonical.MAX_DEPTH``, an integer of more than MAX_DIGITS digits, NaN or a number
+    too large for a double) raises :class:`UnreadableJSON` before it can cost
+    more than one pass over the text; the store reports it as TamperedHistory.
+
+    Example:
+        >>> load_json('{"notes": "Late."}')
+        {'notes': 'Late.'}
+        >>> load_json("[" * 101 + "]" * 101)
+        Traceback (most recent call last):
+        ...
+        resolveflow.store._rows.UnreadableJSON: nested more than 100 arrays and objects deep
+    """
+    if isinstance(text, bytes | bytearray | memoryview):  # psycopg passes the raw bytes
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise UnreadableJSON("the JSON is not UTF-8") from None
+    if not isinstance(text, str):
+        raise UnreadableJSON(f"expected JSON text, got {shown(text)}")
+    if _too_deep(text):
+        raise UnreadableJSON(f"nested more than {MAX_DEPTH} arrays and objects deep")
+    try:
+        return json.loads(text, parse_int=_stored_int, parse_float=_stored_float, parse_constant=_no_constant)
+    except json.JSONDecodeError as error:
+        raise UnreadableJSON(f"not JSON: {error.msg} at character {error.pos}") from None

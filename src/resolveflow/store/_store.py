@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, NoReturn
 
 import sqlalchemy as sa
 
 import resolveflow
+from resolveflow._canonical import CanonicalError
 from resolveflow._case import Case
 from resolveflow._clock import Clock, check_time, system_clock
 from resolveflow._digest import definition_digest
@@ -20,9 +22,10 @@ from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
 from resolveflow._shown import shown
-from resolveflow.exceptions import DefinitionMismatch, InvalidInput, InvalidSnapshot, Refused
-from resolveflow.store import _engine, _rows
+from resolveflow.exceptions import DefinitionMismatch, InvalidEvidence, InvalidInput, InvalidSnapshot, Refused
+from resolveflow.store import _engine, _rows, _unreadable
 from resolveflow.store._analytics import Analytics, analyze
+from resolveflow.store._args import count_arg, text_arg
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
@@ -35,7 +38,6 @@ from resolveflow.store._tables import cases, deadlines, entries, idempotency, me
 
 _MAX_PAGE: Final = 1000
 _NOT_SUMMARISED: Final = frozenset({"hash_recipe", "definitions"})  # how the case is kept, not what it is
-_MAX_KEY: Final = 200
 
 # Built once: the store runs these on every call.
 _CASE: Final = sa.select(cases).where(cases.c.case_id == sa.bindparam("case_id"))
@@ -45,26 +47,6 @@ _CASE_AND_ENTRIES: Final = (
     .where(cases.c.case_id == sa.bindparam("case_id"))
     .order_by(entries.c.seq)
 )
-
-
-def _text_arg(value: object, argument: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > _MAX_KEY:
-        raise InvalidInput(
-            f"expected non-blank text of at most {_MAX_KEY} characters, got {value!r}", argument=argument
-        )
-    return value
-
-
-def _count_arg(value: object, argument: str, *, minimum: int, maximum: int | None = None) -> int:
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or value < minimum
-        or (maximum is not None and value > maximum)
-    ):
-        limits = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
-        raise InvalidInput(f"expected a whole number {limits}, got {value!r}", argument=argument)
-    return value
 
 
 class Store:
@@ -99,6 +81,11 @@ class Store:
         methodologies: Iterable[Methodology] = (),
         owns_engine: bool = True,
     ) -> None:
+        if not isinstance(engine, sa.Engine):
+            raise InvalidInput(
+                f"expected a SQLAlchemy Engine (or use resolveflow.store.connect), got {shown(engine)}",
+                argument="engine",
+            )
         if clock is not None and not callable(clock):
             raise InvalidInput("a clock is a callable returning an aware datetime", argument="clock")
         if not isinstance(record_refusals, bool):
@@ -108,7 +95,7 @@ class Store:
         self._record_refusals = record_refusals
         self._owns_engine = owns_engine
         self._known: dict[tuple[str, str], Methodology] = {}
-        for methodology in methodologies:
+        for methodology in _iterate(methodologies, "methodologies"):
             if not isinstance(methodology, Methodology):
                 raise InvalidInput(
                     f"expected Methodology objects, got {type(methodology).__name__}",
@@ -147,8 +134,12 @@ class Store:
 
         Creation is never implicit: call this once (at deployment), or run the
         SQL of :func:`resolveflow.store.schema_sql` with your migration tool.
+
+        Raises:
+            StoreUnavailable: the database cannot be reached or written.
         """
-        metadata.create_all(self._engine)
+        with _engine.guarded("create_schema"):
+            metadata.create_all(self._engine)
 
     def close(self) -> None:
         """Release the store's connections (an engine passed in by you is left alone)."""
@@ -182,14 +173,17 @@ class Store:
         Raises:
             CaseExists: a case with this id is already stored.
             UnknownMethodology: the id is not registered.
-            InvalidInput: a blank case id or a naive time.
+            InvalidInput: a case id that is blank, longer than 200 characters or
+                holds NUL or a lone surrogate; a naive time.
+            StoreUnavailable: the database cannot be used (nothing was stored).
         """
+        case_id = text_arg(case_id, "case_id")
         if isinstance(methodology, Methodology):
             self._known.setdefault(methodology.key, methodology)
         case = resolveflow.open_case(methodology, case_id=case_id, clock=self._clock)
         created = self._now() if at is None else check_time(at, "at")
         try:
-            with _engine.write(self._engine) as conn:
+            with _engine.write(self._engine, "open_case") as conn:
                 conn.execute(sa.insert(cases), _rows.case_row(case, created_at=created))
         except sa.exc.IntegrityError as error:
             raise CaseExists(case.id) from error
@@ -214,14 +208,16 @@ class Store:
 
         Raises:
             CaseExists: one of the ids is already stored (that batch is not written).
+            InvalidInput: an item that is not a case or a ``(case, time)`` pair; a
+                case whose id or actors hold NUL (which a database text column
+                cannot), or whose promises do not fit the deadlines table.
+            StoreUnavailable: the database cannot be used (that batch is not written).
         """
-        size = _count_arg(batch_size, "batch_size", minimum=1)
+        size = count_arg(batch_size, "batch_size", minimum=1)
         total = 0
         batch: list[tuple[Case, _dt.datetime]] = []
-        for item in items:
-            case, opened = item if isinstance(item, tuple) else (item, None)
-            if not isinstance(case, Case):
-                raise InvalidInput(f"expected a Case, got {type(case).__name__}", argument="items")
+        for item in _iterate(items, "items"):
+            case, opened = _import_item(item)
             self._known.setdefault(case.methodology.key, case.methodology)
             if opened is None:
                 opened = case.history[0].at if case.history else self._now()
@@ -235,20 +231,29 @@ class Store:
 
     def _import_batch(self, batch: Sequence[tuple[Case, _dt.datetime]]) -> int:
         ids = [case.id for case, _ in batch]
-        with _engine.write(self._engine) as conn:
-            taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).first()
-            if taken is not None:
-                raise CaseExists(taken.case_id)
-            if len(set(ids)) != len(ids):
-                raise CaseExists(next(i for i in ids if ids.count(i) > 1))
-            conn.execute(sa.insert(cases), [_rows.case_row(case, created_at=at) for case, at in batch])
-            rows = [_rows.entry_row(case.id, entry) for case, _ in batch for entry in case.history]
-            if rows:
-                conn.execute(sa.insert(entries), rows)
-            promised = [row for case, _ in batch for row in _rows.promises(case)]
-            if promised:
-                conn.execute(sa.insert(deadlines), promised)
+        promised = [row for case, _ in batch for row in _storable_promises(case)]
+        try:
+            with _engine.write(self._engine, "import_cases") as conn:
+                taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).first()
+                if taken is not None:
+                    raise CaseExists(taken.case_id)
+                if len(set(ids)) != len(ids):
+                    raise CaseExists(next(i for i in ids if ids.count(i) > 1))
+                conn.execute(sa.insert(cases), [_rows.case_row(case, created_at=at) for case, at in batch])
+                rows = [_rows.entry_row(case.id, entry) for case, _ in batch for entry in case.history]
+                if rows:
+                    conn.execute(sa.insert(entries), rows)
+                if promised:
+                    conn.execute(sa.insert(deadlines), promised)
+        except sa.exc.IntegrityError as error:
+            # Another writer stored one of these ids after the check above: name it.
+            raise CaseExists(self._taken(ids)) from error
         return len(batch)
+
+    def _taken(self, ids: list[str]) -> str:
+        with _engine.read(self._engine, "import_cases") as conn:
+            taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).scalar()
+        return str(taken) if taken is not None else ids[0]
 
     def fire(
         self,
@@ -293,10 +298,15 @@ class Store:
                 writer appended first.
             IdempotencyConflict: the key was used for a different request.
             Refused: a guard refuses it (recorded when ``record_refusals`` is on).
-            InvalidEvidence: the evidence does not match the schema.
+            InvalidEvidence: the evidence does not match the schema, or a
+                promise it makes holds text no database column can keep (NUL).
+                With a key or without, the same error.
             UnknownAction: the methodology has no such action.
-            InvalidInput: blank actor, naive or backward time, bad argument.
+            InvalidInput: a case id, actor or key that is blank, longer than 200
+                characters or holds NUL or a lone surrogate; a naive or backward
+                time; ``expected_seq`` outside 0 to 2**63 - 1.
             TamperedHistory: the stored rows do not replay.
+            StoreUnavailable: the database cannot be used (nothing was recorded).
 
         Example:
             >>> import os, tempfile, resolveflow.store
@@ -312,17 +322,22 @@ class Store:
             (True, 1)
             >>> store.close(); tmp.cleanup()
         """
-        case_id = _text_arg(case_id, "case_id")
+        case_id = text_arg(case_id, "case_id")
+        actor = text_arg(actor, "actor")
         if expected_seq is not None:
-            _count_arg(expected_seq, "expected_seq", minimum=0)
+            count_arg(expected_seq, "expected_seq", minimum=0)
         if idempotency_key is not None:
-            _text_arg(idempotency_key, "idempotency_key")
+            idempotency_key = text_arg(idempotency_key, "idempotency_key")
         try:
-            with _engine.write(self._engine) as conn:
+            with _engine.write(self._engine, "fire") as conn:
                 row, case = self._read(conn, case_id)
-                request_print: str | None = None
-                if idempotency_key is not None:
-                    request_print = _rows.fingerprint(case.methodology, action, evidence, actor, at)
+                # None for a request fire() refuses whatever the key: it gets the same error as without one.
+                request_print = (
+                    None
+                    if idempotency_key is None
+                    else _rows.request_print(case, action, evidence, actor, at)
+                )
+                if idempotency_key is not None and request_print is not None:
                     earlier = self._idempotent(conn, case, idempotency_key, request_print)
                     if earlier is not None:
                         return earlier
@@ -332,11 +347,12 @@ class Store:
                     )
                 before = _rows.promises(case)
                 entry = case.fire(action, evidence, actor=actor, at=at)
+                after = _rows.promises(case)
+                _check_promises([row for row in after if row not in before], entry)
                 _advance(conn, case, entry)
                 _insert_entry(conn, case.id, entry)
                 if idempotency_key is not None and request_print is not None:
                     _remember_key(conn, case.id, idempotency_key, request_print, entry)
-                after = _rows.promises(case)
                 if after != before:
                     _write_deadlines(conn, case.id, after)
                 return entry
@@ -380,8 +396,10 @@ class Store:
         Raises:
             ConcurrencyConflict: every attempt lost to another writer.
             Refused: the guards refuse it (on the state current at that attempt).
+            StoreUnavailable: the database cannot be used (not retried).
+            ResolveflowError: the other errors of :meth:`fire`, as it raises them.
         """
-        tries = _count_arg(attempts, "attempts", minimum=1, maximum=100)
+        tries = count_arg(attempts, "attempts", minimum=1, maximum=100)
         for attempt in range(1, tries + 1):
             try:
                 return self.fire(
@@ -406,12 +424,21 @@ class Store:
             return None
         if found.fingerprint != request_print:
             raise IdempotencyConflict(case_id=case.id, key=key, seq=found.seq)
-        entry: HistoryEntry = case.history[found.seq - 1]
-        return entry
+        seq = found.seq
+        if type(seq) is not int or seq < 1:
+            _tampered(case.id, len(case.history), f"idempotency key {shown(key)} stands for no entry")
+        history = case.history
+        if seq > len(history):
+            # Another writer recorded this request after the case was read: on PostgreSQL each
+            # statement of a READ COMMITTED transaction sees what was committed before it began.
+            history = self._read(conn, case.id)[1].history
+        if seq > len(history):
+            _tampered(case.id, seq, f"idempotency key {shown(key)} stands for entry {seq}, which is missing")
+        return history[seq - 1]
 
-    def _record_refusal(self, case_id: str, refused: Refused, actor: object, at: object) -> None:
+    def _record_refusal(self, case_id: str, refused: Refused, actor: str, at: object) -> None:
         when = at if isinstance(at, _dt.datetime) and at.utcoffset() is not None else self._now()
-        with _engine.write(self._engine) as conn:
+        with _engine.write(self._engine, "fire (recording the refusal)") as conn:
             conn.execute(
                 sa.insert(refusals),
                 {
@@ -419,7 +446,7 @@ class Store:
                     "action": refused.action,
                     "step": refused.step,
                     "codes": list(refused.codes),
-                    "actor": str(actor),
+                    "actor": actor,
                     "at": when,
                 },
             )
@@ -427,9 +454,12 @@ class Store:
     # --- reading -------------------------------------------------------------
 
     def _case_row(self, conn: sa.Connection, case_id: str) -> sa.Row[Any]:
-        row = conn.execute(_CASE, {"case_id": case_id}).first()
+        with _decoding(conn, case_id):
+            row = conn.execute(_CASE, {"case_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
+        if type(row.last_seq) is not int or row.last_seq < 0:
+            _tampered(case_id, 0, f"its case row's last_seq is {shown(row.last_seq)}, not a count")
         return row
 
     def _read(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Case]:
@@ -438,10 +468,13 @@ class Store:
         One statement reads both, so that even under READ COMMITTED the case
         row and its entries come from the same snapshot.
         """
-        rows = conn.execute(_CASE_AND_ENTRIES, {"case_id": case_id}).all()
+        with _decoding(conn, case_id):
+            rows = conn.execute(_CASE_AND_ENTRIES, {"case_id": case_id}).all()
         if not rows:
             raise CaseNotFound(case_id)
         row = rows[0]
+        if type(row.last_seq) is not int or row.last_seq < 0:
+            _tampered(case_id, 0, f"its case row's last_seq is {shown(row.last_seq)}, not a count")
         stored = [_rows.snapshot_entry(r._mapping, "entry_") for r in rows if r.entry_seq is not None]
         for index, entry in enumerate(stored, start=1):
             if entry["seq"] != index:
@@ -487,12 +520,16 @@ class Store:
 
         Raises:
             CaseNotFound: no such case.
-            TamperedHistory: a row does not replay; ``.case_id`` and
-                ``.entry`` (the sequence number) name it.
+            TamperedHistory: a row does not replay, or does not even decode (an
+                edited JSON column or time); ``.case_id`` and ``.entry`` (the
+                sequence number) name it.
             UnknownMethodology: its methodology is not registered here.
+            InvalidInput: a case id that no case can have: blank, longer than
+                200 characters, or holding NUL or a lone surrogate.
+            StoreUnavailable: the database cannot be used.
         """
-        case_id = _text_arg(case_id, "case_id")
-        with _engine.read(self._engine) as conn:
+        case_id = text_arg(case_id, "case_id")
+        with _engine.read(self._engine, "load") as conn:
             return self._read(conn, case_id)[1]
 
     def summary(self, case_id: str) -> CaseSummary:
@@ -500,9 +537,12 @@ class Store:
 
         Raises:
             CaseNotFound: no such case.
+            TamperedHistory: the case row does not decode.
+            InvalidInput: a case id that no case can have (as for :meth:`load`).
+            StoreUnavailable: the database cannot be used.
         """
-        case_id = _text_arg(case_id, "case_id")
-        with _engine.read(self._engine) as conn:
+        case_id = text_arg(case_id, "case_id")
+        with _engine.read(self._engine, "summary") as conn:
             return _summary(self._case_row(conn, case_id))
 
     def history(self, case_id: str, *, after_seq: int = 0, limit: int = 50) -> HistoryPage:
@@ -513,7 +553,8 @@ class Store:
 
         Args:
             case_id: the stored case.
-            after_seq: return the entries after this sequence number.
+            after_seq: return the entries after this sequence number (0 to
+                2**63 - 1; past the last entry, the page is empty).
             limit: at most this many entries (1 to 1000).
 
         Returns:
@@ -521,7 +562,11 @@ class Store:
 
         Raises:
             CaseNotFound: no such case.
-            TamperedHistory: an entry on the page does not match its hash.
+            TamperedHistory: an entry on the page does not match its hash, or
+                a row does not decode.
+            InvalidInput: a case id that no case can have (as for :meth:`load`),
+                or a number out of its range.
+            StoreUnavailable: the database cannot be used.
 
         Example:
             >>> import os, tempfile, resolveflow.store
@@ -535,23 +580,27 @@ class Store:
             (['engage_fully'], None)
             >>> store.close(); tmp.cleanup()
         """
-        case_id = _text_arg(case_id, "case_id")
-        after = _count_arg(after_seq, "after_seq", minimum=0)
-        size = _count_arg(limit, "limit", minimum=1, maximum=_MAX_PAGE)
-        with _engine.read(self._engine) as conn:
+        case_id = text_arg(case_id, "case_id")
+        after = count_arg(after_seq, "after_seq", minimum=0)
+        size = count_arg(limit, "limit", minimum=1, maximum=_MAX_PAGE)
+        with _engine.read(self._engine, "history") as conn:
             row = self._case_row(conn, case_id)
-            rows = list(
-                conn.execute(
-                    sa.select(entries)
-                    .where(
-                        entries.c.case_id == case_id,
-                        entries.c.seq >= after,
-                        entries.c.seq <= min(row.last_seq, after + size),
+            if after >= row.last_seq:
+                # Nothing after it; and no sequence number past the last one reaches SQL.
+                return HistoryPage(case_id=case_id, entries=(), next_after_seq=None)
+            with _decoding(conn, case_id):
+                rows = list(
+                    conn.execute(
+                        sa.select(entries)
+                        .where(
+                            entries.c.case_id == case_id,
+                            entries.c.seq >= after,
+                            entries.c.seq <= min(row.last_seq, after + size),
+                        )
+                        .order_by(entries.c.seq)
                     )
-                    .order_by(entries.c.seq)
                 )
-            )
-        with _engine.read(self._engine) as conn:
+        with _engine.read(self._engine, "history") as conn:
             migrated = conn.execute(
                 sa.select(entries.c.seq).where(
                     entries.c.case_id == case_id, entries.c.action == MIGRATE_ACTION
@@ -574,8 +623,6 @@ class Store:
             previous = genesis_hash(row.methodology_id, row.methodology_version, case_id)
         elif rows and rows[0].seq == after:
             previous = rows.pop(0).hash
-        elif after >= row.last_seq:
-            return HistoryPage(case_id=case_id, entries=(), next_after_seq=None)
         else:
             _tampered(case_id, after, f"entry row {after} is missing")
         page: list[HistoryEntry] = []
@@ -594,6 +641,7 @@ class Store:
 
     def _summaries(
         self,
+        operation: str,
         condition: sa.ColumnElement[bool],
         methodology_id: str | None,
         after: str | None,
@@ -601,13 +649,13 @@ class Store:
     ) -> list[CaseSummary]:
         query = sa.select(cases).where(condition)
         if methodology_id is not None:
-            query = query.where(cases.c.methodology_id == _text_arg(methodology_id, "methodology_id"))
+            query = query.where(cases.c.methodology_id == text_arg(methodology_id, "methodology_id"))
         if after is not None:
-            query = query.where(cases.c.case_id > _text_arg(after, "after"))
+            query = query.where(cases.c.case_id > text_arg(after, "after"))
         query = query.order_by(cases.c.case_id)
         if limit is not None:
-            query = query.limit(_count_arg(limit, "limit", minimum=1))
-        with _engine.read(self._engine) as conn:
+            query = query.limit(count_arg(limit, "limit", minimum=1))
+        with _engine.read(self._engine, operation) as conn, _decoding_rows(conn, query, cases.c.case_id):
             return [_summary(row) for row in conn.execute(query)]
 
     def cases_at(
@@ -624,12 +672,19 @@ class Store:
             step: a step id (an outcome's id finds the cases closed there).
             methodology_id: only cases of this methodology.
             after: start after this case id (keyset paging with ``limit``).
-            limit: at most this many.
+            limit: at most this many (1 to 2**63 - 1).
 
         Returns:
             :class:`CaseSummary` records, ordered by case id.
+
+        Raises:
+            InvalidInput: a text argument that is blank, longer than 200
+                characters or holds NUL or a lone surrogate; a bad limit.
+            TamperedHistory: a case row does not decode.
+            StoreUnavailable: the database cannot be used.
         """
-        return self._summaries(cases.c.step == _text_arg(step, "step"), methodology_id, after, limit)
+        condition = cases.c.step == text_arg(step, "step")
+        return self._summaries("cases_at", condition, methodology_id, after, limit)
 
     def cases_by_outcome(
         self,
@@ -645,15 +700,20 @@ class Store:
             outcome: an outcome id such as ``"resolved"``, or None for open cases.
             methodology_id: only cases of this methodology.
             after: start after this case id (keyset paging with ``limit``).
-            limit: at most this many.
+            limit: at most this many (1 to 2**63 - 1).
 
         Returns:
             :class:`CaseSummary` records, ordered by case id.
+
+        Raises:
+            InvalidInput: as for :meth:`cases_at`.
+            TamperedHistory: a case row does not decode.
+            StoreUnavailable: the database cannot be used.
         """
         condition = (
-            cases.c.outcome.is_(None) if outcome is None else cases.c.outcome == _text_arg(outcome, "outcome")
+            cases.c.outcome.is_(None) if outcome is None else cases.c.outcome == text_arg(outcome, "outcome")
         )
-        return self._summaries(condition, methodology_id, after, limit)
+        return self._summaries("cases_by_outcome", condition, methodology_id, after, limit)
 
     def _overdue_query(self, now: _dt.datetime) -> sa.Select[Any]:
         return (
@@ -682,7 +742,7 @@ class Store:
         ]
         postgres = self.dialect == "postgresql"
         prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
-        with _engine.read(self._engine) as conn:
+        with _engine.read(self._engine, "explain") as conn:
             if postgres and force_index:
                 conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
             rows = conn.execute(sa.text(prefix + str(compiled)).bindparams(*binds)).all()
@@ -696,15 +756,23 @@ class Store:
 
         Args:
             now: the time to judge by (time-zone aware).
-            limit: at most this many, the longest overdue first.
+            limit: at most this many, the longest overdue first (1 to 2**63 - 1).
 
         Returns:
             :class:`Deadline` records, oldest due time first.
+
+        Raises:
+            InvalidInput: a naive time, a bad limit.
+            TamperedHistory: a deadline row does not decode (names its case).
+            StoreUnavailable: the database cannot be used.
         """
         query = self._overdue_query(check_time(now, "now"))
         if limit is not None:
-            query = query.limit(_count_arg(limit, "limit", minimum=1))
-        with _engine.read(self._engine) as conn:
+            query = query.limit(count_arg(limit, "limit", minimum=1))
+        with (
+            _engine.read(self._engine, "overdue") as conn,
+            _decoding_rows(conn, query, deadlines.c.case_id, "deadline rows"),
+        ):
             return [Deadline(**row._mapping) for row in conn.execute(query)]
 
     def analytics(self, *, now: _dt.datetime | None = None) -> Analytics:
@@ -739,6 +807,85 @@ def _tampered(case_id: str, seq: int, reason: str) -> NoReturn:
     raise TamperedHistory(reason, case_id=case_id, entry=seq)
 
 
+@contextlib.contextmanager
+def _decoding(conn: sa.Connection, case_id: str) -> Iterator[None]:
+    """A read of one case's rows: a row that does not decode is TamperedHistory naming it."""
+    try:
+        yield
+    except Exception as error:
+        if not _unreadable.unreadable(error):
+            raise
+        raise _unreadable.unreadable_case(conn, case_id) from error
+
+
+@contextlib.contextmanager
+def _decoding_rows(
+    conn: sa.Connection, query: sa.Select[Any], case_column: sa.ColumnElement[Any], rows: str = "rows"
+) -> Iterator[None]:
+    """A read of many cases' rows: a row that does not decode is TamperedHistory naming its case."""
+    try:
+        yield
+    except Exception as error:
+        if not _unreadable.unreadable(error):
+            raise
+        found = _unreadable.unreadable_row(conn, query, case_column, rows)
+        if found is None:  # the failure did not happen again: nothing to name
+            raise
+        raise found from error
+
+
+def _iterate(values: object, argument: str) -> Iterator[object]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidInput(f"expected an iterable, got {shown(values)}", argument=argument)
+    return iter(values)
+
+
+def _import_item(item: object) -> tuple[Case, object]:
+    """A case to import and its opening time (None: from its history), checked for the store."""
+    if isinstance(item, tuple):
+        if len(item) != 2:
+            raise InvalidInput(
+                f"expected a Case or a (case, opened_at) pair, got {shown(item)}", argument="items"
+            )
+        case, opened = item
+    else:
+        case, opened = item, None
+    if not isinstance(case, Case):
+        raise InvalidInput(f"expected a Case, got {type(case).__name__}", argument="items")
+    # The core allows NUL in ids and actors; no database text column can hold it.
+    text_arg(case.id, "items")
+    for entry in case.history:
+        if "\x00" in entry.actor:
+            raise InvalidInput(
+                f"case {shown(case.id)}, entry {entry.seq}: its actor contains NUL (\\x00), "
+                "which a database text column cannot hold",
+                argument="items",
+            )
+    return case, opened
+
+
+def _storable_promises(case: Case) -> list[dict[str, Any]]:
+    rows = _rows.promises(case)
+    evidence = {f"entry {entry.seq}": entry.evidence_json for entry in case.history}
+    problem = _rows.unstorable_promise(rows, evidence)
+    if problem is not None:
+        path, reason = problem
+        raise InvalidInput(
+            f"case {shown(case.id)}: a promise at {path or 'its evidence'}: {reason}", argument="items"
+        )
+    return rows
+
+
+def _check_promises(rows: list[dict[str, Any]], entry: HistoryEntry) -> None:
+    """Refuse an entry whose new promises hold text the deadlines table cannot keep, on every backend.
+
+    Only the promises this entry made are checked: one a case already holds is in the table.
+    """
+    problem = _rows.unstorable_promise(rows, entry.evidence_json)
+    if problem is not None:
+        raise InvalidEvidence(action=entry.action, errors=[problem])
+
+
 def _verified_entry(
     methodology: Methodology, case_id: str, row: sa.Row[Any], expected: int, previous: str, recipe: str
 ) -> HistoryEntry:
@@ -748,7 +895,12 @@ def _verified_entry(
     if record is INVALID:
         _tampered(case_id, row.seq, "its evidence does not load for its action")
     body = {k: v for k, v in _rows.snapshot_entry(row._mapping).items() if k != "hash"}
-    if entry_hash(previous, body, recipe) != row.hash:
+    try:
+        computed = entry_hash(previous, body, recipe)
+    except (CanonicalError, TypeError, AttributeError, UnicodeEncodeError):
+        # An edited row (or the one before it) that is not even hashable text.
+        computed = None
+    if computed is None or computed != row.hash:
         _tampered(case_id, row.seq, "hash mismatch: the entry or the one before it was altered")
     return HistoryEntry(
         seq=row.seq,

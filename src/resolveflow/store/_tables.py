@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
+from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput
 
 ID = 200  # case ids, actors and keys: the core caps them at 200 characters
@@ -183,9 +184,9 @@ def schema_sql(dialect: str = "postgresql") -> str:
         >>> print(schema_sql("sqlite").splitlines()[0])
         CREATE TABLE resolveflow_cases (
     """
-    found = _DIALECTS.get(dialect)
+    found = _DIALECTS.get(dialect) if isinstance(dialect, str) else None
     if found is None:
-        raise InvalidInput(f"expected one of {sorted(_DIALECTS)}, got {dialect!r}", argument="dialect")
+        raise InvalidInput(f"expected one of {sorted(_DIALECTS)}, got {shown(dialect)}", argument="dialect")
     statements: list[str] = []
     for table in metadata.sorted_tables:
         statements.append(_tidy(sa.schema.CreateTable(table).compile(dialect=found)))
