@@ -277,3 +277,135 @@ def test_a_yaml_text_with_a_control_character_is_a_file_error() -> None:
     """PyYAML refuses it while reading, before parsing: still the file's error (found by fuzzing)."""
     with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="invalid YAML"):
         methodology_from_text("\x08resolveflow: 1\n", "yaml")
+
+
+# --- YAML: libyaml's loader and PyYAML's own refuse alike -----------------------------------
+
+
+@pytest.fixture(params=["libyaml", "python"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each YAML test once with libyaml's loader, once with the pure-Python one it falls back to."""
+    from resolveflow import _file_formats
+
+    if request.param == "python":
+        monkeypatch.setattr(_file_formats, "_loader_class", lambda yaml: yaml.SafeLoader)
+    else:
+        import yaml
+
+        assert _file_formats._loader_class(yaml) is yaml.CSafeLoader  # libyaml here bounds its nesting
+    return str(request.param)
+
+
+@pytest.mark.parametrize("levels", [40, 10_000, 999_000])
+def test_yaml_nesting_is_refused_by_either_loader(yaml_loader: str, levels: int) -> None:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="nested more than 32 levels"):
+        methodology_from_text(_nested_text("yaml", levels), "yaml")
+    block = "resolveflow: 1\nx:\n" + "".join(" " * n + "- \n" for n in range(40))
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="nested more than 32 levels"):
+        methodology_from_text(block, "yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [("\x08resolveflow: 1\n", 1, 1), ("resolveflow: 1\nid: a\x00b\n", 2, 6), ("a: \ud800\n", 1, 4)],
+    ids=["backspace", "nul", "lone-surrogate"],
+)
+def test_a_character_yaml_does_not_allow_is_refused_with_its_place(
+    yaml_loader: str, text: str, line: int, column: int
+) -> None:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="is not allowed") as info:
+        methodology_from_text(text, "yaml")
+    assert (info.value.line, info.value.column) == (line, column)
+
+
+def test_yaml_refusals_are_the_same_with_either_loader(yaml_loader: str) -> None:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand") as bomb:
+        methodology_from_text(_alias_bomb(7), "yaml")
+    assert bomb.value.reason.startswith("its aliases expand to more than 100,000 values")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="duplicate key 'id'") as twice:
+        methodology_from_text("resolveflow: 1\nsteps:\n  - {id: a, id: b}\n", "yaml")
+    assert (twice.value.line, twice.value.column, twice.value.key_path) == (3, 13, "steps[0].id")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="contains itself"):
+        methodology_from_text("a: &a [*a]\n", "yaml")
+
+
+def test_yaml_positions_follow_merge_keys_with_either_loader(yaml_loader: str) -> None:
+    """A merged-in key is found where the data has it: in the mapping merged, at its own line."""
+    from resolveflow._file_formats import Mark, parse
+
+    text = "defaults: &d {title: Shared, kind: a}\nextra:\n  <<: *d\n  kind: b\n  own: [1, 2]\n"
+    data, positions = parse(text, "yaml")
+    assert data == {
+        "defaults": {"title": "Shared", "kind": "a"},
+        "extra": {"title": "Shared", "kind": "b", "own": [1, 2]},
+    }
+    assert positions is not None
+    assert positions.find(("extra", "title")) == Mark(1, 22)  # merged: where 'defaults' wrote it
+    assert positions.find(("extra", "kind")) == Mark(4, 9)  # its own key wins, as in the data
+    assert positions.find(("extra", "kind"), at_key=True) == Mark(4, 3)
+    assert positions.find(("extra", "own", 1)) == Mark(5, 12)
+    assert positions.find(("extra", "own", 7)) == Mark(5, 8)  # past the list: the list itself
+    assert positions.raw(("extra", "title")) == "Shared"
+    assert positions.raw(("extra", "own")) is None
+
+
+def test_a_yaml_file_of_many_values_without_aliases_says_so() -> None:
+    text = "resolveflow: 1\nx: [" + ", ".join(["1"] * 100_001) + "]\n"
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="holds more than 100,000 values"):
+        methodology_from_text(text, "yaml")
+
+
+def test_an_alias_bomb_is_measured_once_per_node_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting work, not time: each list written is measured once, however often it is aliased."""
+    from resolveflow import _file_formats
+
+    measured: list[object] = []
+    real = _file_formats._measure
+
+    def counting(node: Any, sizes: dict[int, tuple[int, int]]) -> tuple[int, int]:
+        measured.append(node)
+        return real(node, sizes)
+
+    monkeypatch.setattr(_file_formats, "_measure", counting)
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand"):
+        methodology_from_text(_alias_bomb(10), "yaml")
+    assert len(measured) <= 10  # the ten lists; the refusal comes before the top mapping
+    assert len({id(node) for node in measured}) == len(measured)
+
+
+@pytest.mark.parametrize("was_on", [True, False])
+def test_loading_yaml_leaves_the_garbage_collector_as_it_found_it(was_on: bool) -> None:
+    """The collector is paused while nodes are built: back on afterwards, error or not, if it was on."""
+    import gc
+
+    text = dump_methodology(resolveflow.get_methodology("engage"), "yaml")
+    (gc.enable if was_on else gc.disable)()
+    try:
+        methodology_from_text(text, "yaml")
+        assert gc.isenabled() == was_on
+        with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile):
+            methodology_from_text(_alias_bomb(7), "yaml")
+        assert gc.isenabled() == was_on
+    finally:
+        gc.enable()
+
+
+def test_a_yaml_file_that_loads_never_looks_up_a_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Positions are found only for an error message, by following the path through the nodes."""
+    from resolveflow import _file_formats
+
+    lookups: list[object] = []
+    real = _file_formats._child
+
+    def counting(node: Any, part: str | int) -> Any:
+        lookups.append(part)
+        return real(node, part)
+
+    monkeypatch.setattr(_file_formats, "_child", counting)
+    text = dump_methodology(resolveflow.get_methodology("seven-as"), "yaml")
+    assert methodology_from_text(text, "yaml") == resolveflow.get_methodology("seven-as")
+    assert lookups == []
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile) as info:
+        methodology_from_text(text.replace("initial: ", "initial: nowhere_", 1), "yaml")
+    assert info.value.key_path == "initial" and info.value.line is not None
+    assert lookups == ["initial"]
