@@ -409,3 +409,134 @@ def test_a_yaml_file_that_loads_never_looks_up_a_position(monkeypatch: pytest.Mo
         methodology_from_text(text.replace("initial: ", "initial: nowhere_", 1), "yaml")
     assert info.value.key_path == "initial" and info.value.line is not None
     assert lookups == ["initial"]
+
+
+# --- found by fuzzing the command, the writers, migrate and the definitions ----------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"steps": 5}, "steps must map old step ids to new step ids"),
+        ({"steps": [("a", "b")]}, "steps must map"),
+        ({"steps": {"a": deep()}}, "got 'a': a list"),
+        ({"methodology_id": deep()}, "got a list"),
+        ({"to_version": "1" * 101}, "at most 100 characters"),
+        ({"steps": {"a": "b" * 101}}, "at most 100 characters"),
+    ],
+    ids=["int-steps", "pairs", "deep-step", "deep-id", "long-version", "long-step"],
+)
+def test_a_migration_is_checked_when_made_with_bounded_messages(fields: dict[str, Any], match: str) -> None:
+    given = {"methodology_id": "engage", "from_version": "1.0", "to_version": "2.0", **fields}
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match=match) as info:
+        resolveflow.Migration(**given)
+    assert len(str(info.value)) < 500
+
+
+@pytest.mark.parametrize("target", [["not", "a", "methodology"], "engage"])
+def test_migrate_names_a_target_that_is_not_a_methodology(target: Any) -> None:
+    case = resolveflow.open_case("engage", case_id="M-H")
+    migration = resolveflow.Migration(methodology_id="engage", from_version="1.0", to_version="2.0")
+    with pytest.raises(resolveflow.InvalidInput, match="target version as a Methodology") as info:
+        resolveflow.migrate(case, migration, actor="ops", target=target)
+    assert info.value.argument == "target"
+    assert case.history == ()
+
+
+@pytest.mark.parametrize(
+    ("target", "match"),
+    [
+        (None, "expected a file path"),
+        (b"m.json", "expected a file path"),
+        ("{tmp}/no/such/folder/m.json", "cannot write .*No such file"),
+        ("{tmp}", "cannot tell the format"),
+        ("{tmp}/nul\x00.json", "cannot write .*null byte"),
+        ("{tmp}/bad\ud800.json", "cannot write .*lone surrogate"),
+        ("{tmp}/" + "x" * 300 + ".json", "cannot write .*too long"),
+    ],
+    ids=["none", "bytes", "no-folder", "folder", "nul", "surrogate", "long-name"],
+)
+def test_dump_methodology_refuses_a_path_it_cannot_write(tmp_path: Any, target: Any, match: str) -> None:
+    if isinstance(target, str):
+        target = target.replace("{tmp}", str(tmp_path))
+    with pytest.raises(resolveflow.InvalidInput, match=match) as info:
+        dump_methodology(resolveflow.get_methodology("engage"), target)
+    assert info.value.argument == "path_or_format" and len(str(info.value)) < 500
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_writers_and_the_loader_name_an_argument_of_the_wrong_type(tmp_path: Any) -> None:
+    from resolveflow.files import load_methodology, methodology_to_dict
+
+    for call in (lambda: methodology_to_dict(None), lambda: dump_methodology(deep(), "json")):  # type: ignore[arg-type]
+        with pytest.raises(resolveflow.InvalidInput, match="expected a Methodology, got") as info:
+            call()
+        assert info.value.argument == "methodology"
+    with pytest.raises(
+        resolveflow.InvalidInput, match=r"expected a file path \(str or os.PathLike\), got NoneType"
+    ):
+        load_methodology(None)  # type: ignore[arg-type]
+    with pytest.raises(resolveflow.InvalidInput, match=r"cannot read .*null byte"):
+        load_methodology(str(tmp_path / "nul\x00.json"))
+    with pytest.raises(resolveflow.InvalidInput, match=r"unknown format 'x+…'") as too_long:
+        load_methodology(tmp_path / "m.json", format="x" * 10_000)
+    assert len(str(too_long.value)) < 500
+
+
+@pytest.mark.parametrize("description", ["", "   ", 5, ["a list"], "lone \ud800"])
+def test_a_description_is_none_or_text_a_file_can_hold(description: Any) -> None:
+    """A blank or non-text description was accepted, then written to a file that would not load."""
+    engage = resolveflow.get_methodology("engage")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="description"):
+        attrs.evolve(engage, description=description)
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="description"):
+        attrs.evolve(engage.actions[0], description=description)
+
+
+def test_a_definition_names_a_deeply_nested_value_without_recursing() -> None:
+    engage = resolveflow.get_methodology("engage")
+    calls = [
+        lambda: resolveflow.Action(name="a", sources=[deep()], target=None, title="A"),  # type: ignore[list-item]
+        lambda: resolveflow.Action(name="a", sources="s", target=deep(), title="A"),  # type: ignore[arg-type]
+        lambda: attrs.evolve(engage, initial=deep()),
+        lambda: attrs.evolve(engage, required_steps=(deep(),)),
+        lambda: attrs.evolve(engage, steps=(*engage.steps, deep())),
+    ]
+    for call in calls:
+        with pytest.raises(resolveflow.ResolveflowError) as info:
+            call()
+        assert "a list" in str(info.value) and len(str(info.value)) < 2_000
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "nul\x00.yaml"],
+        ["validate", "bad\ud800.yaml"],
+        ["diagram", "engage", "--case", "nul\x00.json"],
+        ["diagram", "engage", "-o", "nul\x00.svg"],
+        ["show", "x" * 5_000 + ".yaml"],
+        ["diagram", "engage", "--case", "x" * 5_000],
+    ],
+    ids=["nul", "surrogate", "case-nul", "output-nul", "long-file", "long-case"],
+)
+def test_the_command_refuses_an_unusable_path_in_one_bounded_line(argv: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert len(result.output.strip().splitlines()) == 1 and len(result.output) < 1_000
+
+
+def test_the_command_refuses_a_case_snapshot_nested_too_deep(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    snapshot = tmp_path / "case.json"
+    snapshot.write_text("[" * 100_000, encoding="utf-8")
+    result = CliRunner().invoke(main, ["diagram", "engage", "--case", str(snapshot)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "not a JSON snapshot (nested too deep)" in result.output
