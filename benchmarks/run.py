@@ -20,7 +20,9 @@ fire per event at histories of 10, 100 and 1,000 entries, one case and 32
 interleaved, with its verdict against the 1.5x target, fire against bare
 transitions (the ``walk_fire`` ratio, and ``walk_fire`` again with the two
 contenders' samples taking turns, which both see the same load) and bytes
-per live case of 15 entries.
+per live case of 15 entries; then the same generated methodology loaded from
+YAML and from JSON (``benchmarks/file_formats.py``): YAML / JSON of the
+whole load and of parsing alone, at the largest size a YAML file may have.
 ``--history-only`` runs just that scenario and ``walk_fire`` for resolveflow
 and transitions (10 to 20 seconds). It prints a table and writes the figures,
 ratios (resolveflow / other) and the issue's targets as JSON (default
@@ -48,7 +50,7 @@ from typing import Any, Final
 import attrs
 
 import resolveflow
-from benchmarks import history_length
+from benchmarks import file_formats, history_length
 from benchmarks.contenders import CONTENDERS, Contender, ResolveflowContender, TransitionsContender
 from benchmarks.generated import generate
 from benchmarks.harness import Lap, Timing, counter, measure, measure_memory, start, stop, summarize
@@ -77,6 +79,7 @@ class Config:
     verify_budget_s: float  # verify is repeated while it fits this budget (at least once)
     verify_rounds: int
     history: history_length.HistoryConfig  # the history-length scenario
+    files: file_formats.FilesConfig  # YAML against JSON
 
     def to_json(self) -> dict[str, Any]:
         return attrs.asdict(self)
@@ -95,6 +98,7 @@ FULL: Final = Config(
     verify_budget_s=60.0,
     verify_rounds=5,
     history=history_length.FULL,
+    files=file_formats.FULL,
 )
 QUICK: Final = Config(
     mode="quick",
@@ -109,6 +113,7 @@ QUICK: Final = Config(
     verify_budget_s=10.0,
     verify_rounds=3,
     history=history_length.QUICK,
+    files=file_formats.QUICK,
 )
 
 # (key, what is measured, unit); the order of the table.
@@ -464,6 +469,8 @@ def run_suite(config: Config, progress: Progress | None = None) -> dict[str, Any
     history["fire_vs_transitions"] = history_length.fire_vs_transitions(benchmarks["walk_fire"]["results"])
     say("walk_fire, resolveflow and transitions taking turns ...")
     history["fire_vs_transitions_paired"] = history_length.fire_vs_transitions(bench_walk_fire_paired(config))
+    say("YAML against JSON ...")
+    files = file_formats.run(config.files, say)
     return {
         "meta": _meta(config, time.perf_counter() - began, load_before),
         "contenders": names,
@@ -472,6 +479,7 @@ def run_suite(config: Config, progress: Progress | None = None) -> dict[str, Any
         "extras": extras,
         "targets": _targets(benchmarks),
         "history": history,
+        "files": files,
     }
 
 
@@ -600,7 +608,7 @@ def render(results: dict[str, Any]) -> None:
         for t in results["targets"]
     ]
     history = results["history"]
-    history_lines = history_length.verdict_lines(history)
+    history_lines = [*history_length.verdict_lines(history), *file_formats.verdict_lines(results["files"])]
     meta = results["meta"]
     title = (
         f"resolveflow benchmarks ({meta['config']['mode']}, {meta['date']}, Python {meta['python']}, "
@@ -678,6 +686,11 @@ def parse_config(argv: Sequence[str] | None) -> tuple[Config, Options]:
         "--history-cases", type=int, help="cases fired round-robin in its interleaved variant (default 32)"
     )
     parser.add_argument("--history-memory-cases", type=int, help="N live cases for its bytes per case")
+    parser.add_argument("--files-steps", type=int, help="steps of the methodology loaded from YAML and JSON")
+    parser.add_argument("--files-actions", type=int, help="actions of that methodology")
+    parser.add_argument(
+        "--files-pad-to", type=int, help="characters of its padded variant's longer text (0: no such variant)"
+    )
     args = parser.parse_args(argv)
     config = QUICK if args.quick else FULL
     changes = {
@@ -717,11 +730,33 @@ def parse_config(argv: Sequence[str] | None) -> tuple[Config, Options]:
         history_changes["warmup"] = min(history.warmup, changes["warmup"])
     if history_changes:
         changes["history"] = attrs.evolve(history, **history_changes)
+    files_changes = _files_changes(args, changes, config.files, parser)
+    if files_changes:
+        changes["files"] = attrs.evolve(config.files, **files_changes)
     if changes:
         config = attrs.evolve(config, mode=f"{config.mode} (custom)", **changes)
         if "rounds" in changes:
             config = attrs.evolve(config, at_n_rounds=min(config.at_n_rounds, config.rounds))
     return config, Options(json=args.json, quiet=args.quiet, store=args.store, history_only=args.history_only)
+
+
+def _files_changes(
+    args: argparse.Namespace, changes: dict[str, Any], files: file_formats.FilesConfig, parser: Any
+) -> dict[str, Any]:
+    """The YAML-against-JSON sizes the command line changes (rounds and warm-up follow the suite's)."""
+    found: dict[str, Any] = {}
+    for field in ("steps", "actions", "pad_to"):
+        value = getattr(args, f"files_{field}")
+        if value is None:
+            continue
+        if value < (0 if field == "pad_to" else 1):
+            parser.error(f"--files-{field.replace('_', '-')} must be positive")
+        found[field] = value
+    if "rounds" in changes:
+        found["rounds"] = min(files.rounds, changes["rounds"])
+    if "warmup" in changes:
+        found["warmup"] = min(files.warmup, changes["warmup"])
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,8 +4,8 @@ Reads results written by ``benchmarks.run`` (full suite or ``--history-only``)
 and prints, for each headline ratio, its value in every run and the min-max
 range: resolveflow / bare transitions for every benchmark of the suite, fire
 against bare transitions, the history-length ratios (longest / shortest, one
-case and interleaved) and bytes per live case. A figure a run does not have
-is left out of that row.
+case and interleaved), bytes per live case and YAML / JSON of loading the same
+methodology. A figure a run does not have is left out of that row.
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ def headline(results: dict[str, Any]) -> dict[str, float]:
         found[f"bytes per live case, {entries} entries, JSON evidence"] = float(
             memory["json_evidence"]["bytes_per_case"]
         )
+    for key, variant in results.get("files", {}).get("variants", {}).items():
+        found[f"YAML/JSON load ({key})"] = float(variant["load"]["ratio"])
+        found[f"YAML/JSON parse ({key})"] = float(variant["parse"]["ratio"])
     return found
 
 

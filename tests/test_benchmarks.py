@@ -56,6 +56,12 @@ TINY = [
     "3",
     "--history-memory-cases",
     "5",
+    "--files-steps",
+    "20",
+    "--files-actions",
+    "60",
+    "--files-pad-to",
+    "30000",
     "--quiet",
 ]
 
@@ -123,6 +129,37 @@ def test_json_is_written_where_asked_and_the_table_renders(
     out = capsys.readouterr().out
     assert "walk_fire" in out
     assert "verify()" in out
+
+
+def test_yaml_against_json_is_reported_for_both_variants(
+    results: tuple[dict[str, Any], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.file_formats import TARGET
+
+    data, _ = results
+    files = data["files"]
+    assert files["target"] == TARGET and list(files["variants"]) == ["values", "size_cap"]
+    for variant in files["variants"].values():
+        assert (variant["steps"], variant["actions"]) == (20, 60)
+        for measure in ("parse", "load"):
+            figures = variant[measure]["results"]
+            assert set(figures) == {"yaml", "json"}
+            assert all(_positive(f["median_us"]) and f["rounds"] == 3 for f in figures.values())
+            ratio = figures["yaml"]["median_us"] / figures["json"]["median_us"]
+            assert variant[measure]["ratio"] == pytest.approx(ratio)
+        assert variant["met"] == (variant["load"]["ratio"] <= TARGET)
+    values, padded = files["variants"]["values"], files["variants"]["size_cap"]
+    assert padded["values"] == values["values"]  # longer texts, not more of them
+    assert max(values["chars"].values()) < max(padded["chars"].values()) <= 30_000
+    run.render(data)
+    assert capsys.readouterr().out.count("YAML vs JSON load") == 2
+
+
+def test_the_values_counted_are_those_yamls_cap_counts() -> None:
+    from benchmarks.file_formats import values
+
+    # The mapping, its keys a and c, the list, 1, the inner mapping, its key b, None and "x".
+    assert values({"a": [1, {"b": None}], "c": "x"}) == 9
 
 
 # --- the history-length scenario ------------------------------------------------------

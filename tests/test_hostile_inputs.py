@@ -277,3 +277,266 @@ def test_a_yaml_text_with_a_control_character_is_a_file_error() -> None:
     """PyYAML refuses it while reading, before parsing: still the file's error (found by fuzzing)."""
     with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="invalid YAML"):
         methodology_from_text("\x08resolveflow: 1\n", "yaml")
+
+
+# --- YAML: libyaml's loader and PyYAML's own refuse alike -----------------------------------
+
+
+@pytest.fixture(params=["libyaml", "python"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each YAML test once with libyaml's loader, once with the pure-Python one it falls back to."""
+    from resolveflow import _file_formats
+
+    if request.param == "python":
+        monkeypatch.setattr(_file_formats, "_loader_class", lambda yaml: yaml.SafeLoader)
+    else:
+        import yaml
+
+        assert _file_formats._loader_class(yaml) is yaml.CSafeLoader  # libyaml here bounds its nesting
+    return str(request.param)
+
+
+@pytest.mark.parametrize("levels", [40, 10_000, 999_000])
+def test_yaml_nesting_is_refused_by_either_loader(yaml_loader: str, levels: int) -> None:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="nested more than 32 levels"):
+        methodology_from_text(_nested_text("yaml", levels), "yaml")
+    block = "resolveflow: 1\nx:\n" + "".join(" " * n + "- \n" for n in range(40))
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="nested more than 32 levels"):
+        methodology_from_text(block, "yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column"),
+    [("\x08resolveflow: 1\n", 1, 1), ("resolveflow: 1\nid: a\x00b\n", 2, 6), ("a: \ud800\n", 1, 4)],
+    ids=["backspace", "nul", "lone-surrogate"],
+)
+def test_a_character_yaml_does_not_allow_is_refused_with_its_place(
+    yaml_loader: str, text: str, line: int, column: int
+) -> None:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="is not allowed") as info:
+        methodology_from_text(text, "yaml")
+    assert (info.value.line, info.value.column) == (line, column)
+
+
+def test_yaml_refusals_are_the_same_with_either_loader(yaml_loader: str) -> None:
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand") as bomb:
+        methodology_from_text(_alias_bomb(7), "yaml")
+    assert bomb.value.reason.startswith("its aliases expand to more than 100,000 values")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="duplicate key 'id'") as twice:
+        methodology_from_text("resolveflow: 1\nsteps:\n  - {id: a, id: b}\n", "yaml")
+    assert (twice.value.line, twice.value.column, twice.value.key_path) == (3, 13, "steps[0].id")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="contains itself"):
+        methodology_from_text("a: &a [*a]\n", "yaml")
+
+
+def test_yaml_positions_follow_merge_keys_with_either_loader(yaml_loader: str) -> None:
+    """A merged-in key is found where the data has it: in the mapping merged, at its own line."""
+    from resolveflow._file_formats import Mark, parse
+
+    text = "defaults: &d {title: Shared, kind: a}\nextra:\n  <<: *d\n  kind: b\n  own: [1, 2]\n"
+    data, positions = parse(text, "yaml")
+    assert data == {
+        "defaults": {"title": "Shared", "kind": "a"},
+        "extra": {"title": "Shared", "kind": "b", "own": [1, 2]},
+    }
+    assert positions is not None
+    assert positions.find(("extra", "title")) == Mark(1, 22)  # merged: where 'defaults' wrote it
+    assert positions.find(("extra", "kind")) == Mark(4, 9)  # its own key wins, as in the data
+    assert positions.find(("extra", "kind"), at_key=True) == Mark(4, 3)
+    assert positions.find(("extra", "own", 1)) == Mark(5, 12)
+    assert positions.find(("extra", "own", 7)) == Mark(5, 8)  # past the list: the list itself
+    assert positions.raw(("extra", "title")) == "Shared"
+    assert positions.raw(("extra", "own")) is None
+
+
+def test_a_yaml_file_of_many_values_without_aliases_says_so() -> None:
+    text = "resolveflow: 1\nx: [" + ", ".join(["1"] * 100_001) + "]\n"
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="holds more than 100,000 values"):
+        methodology_from_text(text, "yaml")
+
+
+def test_an_alias_bomb_is_measured_once_per_node_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counting work, not time: each list written is measured once, however often it is aliased."""
+    from resolveflow import _file_formats
+
+    measured: list[object] = []
+    real = _file_formats._measure
+
+    def counting(node: Any, sizes: dict[int, tuple[int, int]]) -> tuple[int, int]:
+        measured.append(node)
+        return real(node, sizes)
+
+    monkeypatch.setattr(_file_formats, "_measure", counting)
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand"):
+        methodology_from_text(_alias_bomb(10), "yaml")
+    assert len(measured) <= 10  # the ten lists; the refusal comes before the top mapping
+    assert len({id(node) for node in measured}) == len(measured)
+
+
+@pytest.mark.parametrize("was_on", [True, False])
+def test_loading_yaml_leaves_the_garbage_collector_as_it_found_it(was_on: bool) -> None:
+    """The collector is paused while nodes are built: back on afterwards, error or not, if it was on."""
+    import gc
+
+    text = dump_methodology(resolveflow.get_methodology("engage"), "yaml")
+    (gc.enable if was_on else gc.disable)()
+    try:
+        methodology_from_text(text, "yaml")
+        assert gc.isenabled() == was_on
+        with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile):
+            methodology_from_text(_alias_bomb(7), "yaml")
+        assert gc.isenabled() == was_on
+    finally:
+        gc.enable()
+
+
+def test_a_yaml_file_that_loads_never_looks_up_a_position(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Positions are found only for an error message, by following the path through the nodes."""
+    from resolveflow import _file_formats
+
+    lookups: list[object] = []
+    real = _file_formats._child
+
+    def counting(node: Any, part: str | int) -> Any:
+        lookups.append(part)
+        return real(node, part)
+
+    monkeypatch.setattr(_file_formats, "_child", counting)
+    text = dump_methodology(resolveflow.get_methodology("seven-as"), "yaml")
+    assert methodology_from_text(text, "yaml") == resolveflow.get_methodology("seven-as")
+    assert lookups == []
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile) as info:
+        methodology_from_text(text.replace("initial: ", "initial: nowhere_", 1), "yaml")
+    assert info.value.key_path == "initial" and info.value.line is not None
+    assert lookups == ["initial"]
+
+
+# --- found by fuzzing the command, the writers, migrate and the definitions ----------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"steps": 5}, "steps must map old step ids to new step ids"),
+        ({"steps": [("a", "b")]}, "steps must map"),
+        ({"steps": {"a": deep()}}, "got 'a': a list"),
+        ({"methodology_id": deep()}, "got a list"),
+        ({"to_version": "1" * 101}, "at most 100 characters"),
+        ({"steps": {"a": "b" * 101}}, "at most 100 characters"),
+    ],
+    ids=["int-steps", "pairs", "deep-step", "deep-id", "long-version", "long-step"],
+)
+def test_a_migration_is_checked_when_made_with_bounded_messages(fields: dict[str, Any], match: str) -> None:
+    given = {"methodology_id": "engage", "from_version": "1.0", "to_version": "2.0", **fields}
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match=match) as info:
+        resolveflow.Migration(**given)
+    assert len(str(info.value)) < 500
+
+
+@pytest.mark.parametrize("target", [["not", "a", "methodology"], "engage"])
+def test_migrate_names_a_target_that_is_not_a_methodology(target: Any) -> None:
+    case = resolveflow.open_case("engage", case_id="M-H")
+    migration = resolveflow.Migration(methodology_id="engage", from_version="1.0", to_version="2.0")
+    with pytest.raises(resolveflow.InvalidInput, match="target version as a Methodology") as info:
+        resolveflow.migrate(case, migration, actor="ops", target=target)
+    assert info.value.argument == "target"
+    assert case.history == ()
+
+
+@pytest.mark.parametrize(
+    ("target", "match"),
+    [
+        (None, "expected a file path"),
+        (b"m.json", "expected a file path"),
+        ("{tmp}/no/such/folder/m.json", "cannot write .*No such file"),
+        ("{tmp}", "cannot tell the format"),
+        ("{tmp}/nul\x00.json", "cannot write .*null byte"),
+        ("{tmp}/bad\ud800.json", "cannot write .*lone surrogate"),
+        ("{tmp}/" + "x" * 300 + ".json", "cannot write .*too long"),
+    ],
+    ids=["none", "bytes", "no-folder", "folder", "nul", "surrogate", "long-name"],
+)
+def test_dump_methodology_refuses_a_path_it_cannot_write(tmp_path: Any, target: Any, match: str) -> None:
+    if isinstance(target, str):
+        target = target.replace("{tmp}", str(tmp_path))
+    with pytest.raises(resolveflow.InvalidInput, match=match) as info:
+        dump_methodology(resolveflow.get_methodology("engage"), target)
+    assert info.value.argument == "path_or_format" and len(str(info.value)) < 500
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_writers_and_the_loader_name_an_argument_of_the_wrong_type(tmp_path: Any) -> None:
+    from resolveflow.files import load_methodology, methodology_to_dict
+
+    for call in (lambda: methodology_to_dict(None), lambda: dump_methodology(deep(), "json")):  # type: ignore[arg-type]
+        with pytest.raises(resolveflow.InvalidInput, match="expected a Methodology, got") as info:
+            call()
+        assert info.value.argument == "methodology"
+    with pytest.raises(
+        resolveflow.InvalidInput, match=r"expected a file path \(str or os.PathLike\), got NoneType"
+    ):
+        load_methodology(None)  # type: ignore[arg-type]
+    with pytest.raises(resolveflow.InvalidInput, match=r"cannot read .*null byte"):
+        load_methodology(str(tmp_path / "nul\x00.json"))
+    with pytest.raises(resolveflow.InvalidInput, match=r"unknown format 'x+…'") as too_long:
+        load_methodology(tmp_path / "m.json", format="x" * 10_000)
+    assert len(str(too_long.value)) < 500
+
+
+@pytest.mark.parametrize("description", ["", "   ", 5, ["a list"], "lone \ud800"])
+def test_a_description_is_none_or_text_a_file_can_hold(description: Any) -> None:
+    """A blank or non-text description was accepted, then written to a file that would not load."""
+    engage = resolveflow.get_methodology("engage")
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="description"):
+        attrs.evolve(engage, description=description)
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="description"):
+        attrs.evolve(engage.actions[0], description=description)
+
+
+def test_a_definition_names_a_deeply_nested_value_without_recursing() -> None:
+    engage = resolveflow.get_methodology("engage")
+    calls = [
+        lambda: resolveflow.Action(name="a", sources=[deep()], target=None, title="A"),  # type: ignore[list-item]
+        lambda: resolveflow.Action(name="a", sources="s", target=deep(), title="A"),  # type: ignore[arg-type]
+        lambda: attrs.evolve(engage, initial=deep()),
+        lambda: attrs.evolve(engage, required_steps=(deep(),)),
+        lambda: attrs.evolve(engage, steps=(*engage.steps, deep())),
+    ]
+    for call in calls:
+        with pytest.raises(resolveflow.ResolveflowError) as info:
+            call()
+        assert "a list" in str(info.value) and len(str(info.value)) < 2_000
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["validate", "nul\x00.yaml"],
+        ["validate", "bad\ud800.yaml"],
+        ["diagram", "engage", "--case", "nul\x00.json"],
+        ["diagram", "engage", "-o", "nul\x00.svg"],
+        ["show", "x" * 5_000 + ".yaml"],
+        ["diagram", "engage", "--case", "x" * 5_000],
+    ],
+    ids=["nul", "surrogate", "case-nul", "output-nul", "long-file", "long-case"],
+)
+def test_the_command_refuses_an_unusable_path_in_one_bounded_line(argv: list[str]) -> None:
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    result = CliRunner().invoke(main, argv)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert len(result.output.strip().splitlines()) == 1 and len(result.output) < 1_000
+
+
+def test_the_command_refuses_a_case_snapshot_nested_too_deep(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    snapshot = tmp_path / "case.json"
+    snapshot.write_text("[" * 100_000, encoding="utf-8")
+    result = CliRunner().invoke(main, ["diagram", "engage", "--case", str(snapshot)])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert "not a JSON snapshot (nested too deep)" in result.output

@@ -380,6 +380,12 @@ class Case:
         self, migration: Migration, target: Methodology, *, actor: str, at: _dt.datetime | None
     ) -> Case:
         """A new case on ``target`` (see :func:`resolveflow.migrate`); this one is left as it is."""
+        if not isinstance(target, Methodology):
+            raise InvalidInput(
+                f"expected the target version as a Methodology, or None to take it from the registry; "
+                f"got {type(target).__name__}",
+                argument="target",
+            )
         before = self.step
         ledger = self._ledger.migrated(migration, target, check_actor(actor), self._when(at))
         moved = Case(ledger, clock=self._clock)

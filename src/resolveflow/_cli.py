@@ -95,9 +95,30 @@ def needs_extra_message(extra: str) -> str:
     return f"the command needs the {extra} extra: pip install 'resolveflow[{spec}]'"
 
 
+_SHOWN_PATH: Final = 200
+_SHOWN_USAGE: Final = 500
+
+
+def _cut(text: object, limit: int = _SHOWN_PATH) -> str:
+    """A path or reference as typed, cut short: a message stays one readable line whatever was passed."""
+    shown = str(text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+class _FilePath(click.Path):
+    """click's Path, ending in a usage error for a path no system call takes (a NUL, a lone surrogate)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            return super().convert(value, param, ctx)
+        except ValueError as error:  # os.stat: "embedded null byte"; a lone surrogate cannot be encoded
+            reason = "a lone surrogate" if isinstance(error, UnicodeError) else "a NUL character"
+            self.fail(f"{_cut(ascii(str(value)))} is not a usable path: it holds {reason}", param, ctx)
+
+
 def _os_message(error: OSError) -> str:
     reason = error.strerror or str(error)
-    return f"{error.filename}: {reason}" if error.filename else reason
+    return f"{_cut(error.filename)}: {reason}" if error.filename else reason
 
 
 class _Command(click.Command):
@@ -144,7 +165,9 @@ class _Group(click.Group):
             sys.exit(error.exit_code)
         except click.UsageError as error:
             path = error.ctx.command_path if error.ctx is not None else "resolveflow"
-            click.echo(f"{path}: {_one_line(error.format_message())} (see '{path} -h')", err=True)
+            # click quotes the value it refused whole: cut, so that a huge argument is not echoed back.
+            message = _cut(_one_line(error.format_message()), _SHOWN_USAGE)
+            click.echo(f"{path}: {message} (see '{path} -h')", err=True)
             sys.exit(2)
         except click.ClickException as error:
             click.echo(f"resolveflow: {_one_line(error.format_message())}", err=True)
@@ -170,9 +193,9 @@ def resolve_methodology(reference: str) -> Methodology:
     path = Path(reference)
     if path.suffix.lower() in FILE_SUFFIXES or path.exists():
         if not path.exists():
-            raise CommandError(f"no such file: {reference}")
+            raise CommandError(f"no such file: {_cut(reference)}")
         if path.is_dir():
-            raise CommandError(f"{reference} is a folder; give a methodology file or an id")
+            raise CommandError(f"{_cut(reference)} is a folder; give a methodology file or an id")
         from resolveflow._files import load_methodology
 
         return load_methodology(path)
@@ -253,10 +276,10 @@ def show(reference: str) -> None:
 @click.option(
     "--case",
     "case_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=_FilePath(exists=True, dir_okay=False, path_type=Path),
     help="A case snapshot (JSON) whose current step and path to highlight.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+@click.option("-o", "--output", type=_FilePath(dir_okay=False, path_type=Path), help="Write to a file.")
 def diagram(reference: str, output_format: str, case_file: Path | None, output: Path | None) -> None:
     """Draw a methodology as Mermaid, Graphviz DOT or SVG."""
     from resolveflow import _diagram
@@ -267,11 +290,13 @@ def diagram(reference: str, output_format: str, case_file: Path | None, output: 
         try:
             snapshot = json.loads(case_file.read_text(encoding="utf-8"))
         except ValueError as error:
-            raise CommandError(f"{case_file}: not a JSON snapshot ({error})") from error
+            raise CommandError(f"{_cut(case_file)}: not a JSON snapshot ({error})") from error
+        except RecursionError:  # json recurses per level: a snapshot nests a few levels
+            raise CommandError(f"{_cut(case_file)}: not a JSON snapshot (nested too deep)") from None
         try:
             case = resolveflow.restore(snapshot, methodology=m)
         except ResolveflowError as error:
-            raise CommandError(f"{case_file}: {error}") from error
+            raise CommandError(f"{_cut(case_file)}: {error}") from error
     if output_format == "mermaid":
         text = _diagram.to_mermaid(m, case=case)
     elif output_format == "dot":
@@ -286,11 +311,11 @@ def diagram(reference: str, output_format: str, case_file: Path | None, output: 
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=_FilePath(dir_okay=False, path_type=Path))
 def validate(file: Path) -> None:
     """Check a methodology file against the format and the construction rules (exit 1 if it breaks one)."""
     if not file.exists():
-        raise CommandError(f"no such file: {file}")
+        raise CommandError(f"no such file: {_cut(file)}")
     from resolveflow._files import load_methodology
     from resolveflow.exceptions import InvalidMethodologyFile
 
@@ -301,7 +326,7 @@ def validate(file: Path) -> None:
         click.echo(_one_line(str(error)), err=True)
         sys.exit(1)
     except InvalidMethodology as error:
-        click.echo(f"{file}: {_one_line(str(error))}", err=True)
+        click.echo(f"{_cut(file)}: {_one_line(str(error))}", err=True)
         sys.exit(1)
     click.echo(f"{file}: valid — {m.id}@{m.version}, {len(m.steps)} steps, {len(m.actions)} actions")
 
@@ -342,7 +367,7 @@ def _without_password(database_url: str) -> str:
 @click.argument("database_url", metavar="DATABASE_URL")
 @click.option(
     "--chart",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_FilePath(dir_okay=False, path_type=Path),
     help="Also write an SVG chart of time spent in each step.",
 )
 def report(database_url: str, chart: Path | None) -> None:
@@ -481,7 +506,7 @@ def _explain(console: Console, refusals: Any) -> None:
 @click.option("--case-id", default="training", show_default=True)
 @click.option(
     "--save",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_FilePath(dir_okay=False, path_type=Path),
     help="Write the case snapshot (JSON) here when the walk ends.",
 )
 def play(reference: str, actor: str, case_id: str, save: Path | None) -> None:

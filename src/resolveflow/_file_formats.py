@@ -13,11 +13,14 @@ is how the file format spells "absent").
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import json
 import math
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 import attrs
@@ -57,14 +60,30 @@ class SyntaxProblem(Exception):
         self.path = path
 
 
-@attrs.define
 class Positions:
-    """Where each key path of a parsed file starts (YAML only: JSON and TOML do not say)."""
+    """Where each key path of a parsed YAML file starts (JSON and TOML do not say).
 
-    _marks: dict[Path, tuple[Mark | None, Mark, str | None]] = attrs.field(factory=dict, alias="_marks")
+    Found on demand by following the path through the composed nodes: a
+    position is needed only for an error message, so a file that loads never
+    pays for them. The nodes are read after construction, when merge keys
+    (``<<``) have been flattened into them, so paths match the data built.
+    """
 
-    def add(self, path: Path, key: Mark | None, value: Mark, raw: str | None) -> None:
-        self._marks[path] = (key, value, raw)
+    def __init__(self, root: Any = None) -> None:
+        self._root = root
+
+    def _follow(self, path: Path) -> tuple[Any, Any, int]:
+        """The key node (None for a list item or the top) and value node of the longest prefix found.
+
+        Also returns that prefix's length.
+        """
+        key, value = None, self._root
+        for reached, part in enumerate(path):
+            step = _child(value, part)
+            if step is None:
+                return key, value, reached
+            key, value = step
+        return key, value, len(path)
 
     def find(self, path: Path, *, at_key: bool = False) -> Mark | None:
         """The position of ``path``, or of its nearest ancestor that has one.
@@ -73,17 +92,31 @@ class Positions:
             path: the key path.
             at_key: point at the key (an unexpected key) rather than its value.
         """
-        for end in range(len(path), -1, -1):
-            found = self._marks.get(path[:end])
-            if found is not None:
-                key, value, _ = found
-                return key if at_key and key is not None and end == len(path) else value
-        return None
+        if self._root is None:
+            return None
+        key, value, reached = self._follow(path)
+        on_key = at_key and key is not None and reached == len(path)
+        return _mark(key.start_mark if on_key else value.start_mark)
 
     def raw(self, path: Path) -> str | None:
         """The scalar exactly as written at ``path`` (to suggest quoting it), if known."""
-        found = self._marks.get(path)
-        return found[2] if found is not None else None
+        if self._root is None:
+            return None
+        _, value, reached = self._follow(path)
+        found = reached == len(path) and value.id == "scalar"
+        return str(value.value) if found else None
+
+
+def _child(node: Any, part: str | int) -> tuple[Any, Any] | None:
+    """The (key node, value node) of ``part`` in a mapping or list node, or None."""
+    if node.id == "mapping" and isinstance(part, str):
+        # The last pair wins, as in the data: keys merged in (<<) come before the mapping's own.
+        for key, value in reversed(node.value):
+            if key.id == "scalar" and key.value == part:
+                return key, value
+    elif node.id == "sequence" and isinstance(part, int) and 0 <= part < len(node.value):
+        return None, node.value[part]
+    return None
 
 
 def format_of(suffix: str) -> str | None:
@@ -114,13 +147,14 @@ def parse(text: str, fmt: str) -> tuple[object, Positions | None]:
             raise ValueError(f"unknown format {fmt!r}")
     except RecursionError:
         # The parsers recurse per level of nesting: refused, whatever the recursion limit.
-        raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep") from None
+        raise SyntaxProblem(_TOO_DEEP) from None
     _check_depth(data)
     return data, None
 
 
 MAX_DEPTH: Final = 32
 """How deep a methodology file may nest mappings and lists (real ones need about 8)."""
+_TOO_DEEP: Final = f"nested more than {MAX_DEPTH} levels deep"
 MAX_EXPANDED: Final = 100_000
 """How many values a YAML file may hold once its aliases are expanded (an alias bomb is refused)."""
 MAX_DIGITS: Final = 30
@@ -134,7 +168,7 @@ def _check_depth(data: object) -> None:
         value, level = stack.pop()
         if isinstance(value, dict | list):
             if level > MAX_DEPTH:
-                raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep")
+                raise SyntaxProblem(_TOO_DEEP)
             children = value.values() if isinstance(value, dict) else value
             stack.extend((child, level + 1) for child in children)
 
@@ -151,131 +185,191 @@ def _mark(mark: Any) -> Mark:
     return Mark(mark.line + 1, mark.column + 1)
 
 
+# What YAML allows in a stream (YAML 1.1, 5.1): PyYAML's reader refuses the rest, libyaml's too
+# but only once it reaches them, and a lone surrogate cannot even be handed to libyaml.
+_NOT_YAML: Final = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _check_characters(text: str) -> None:
+    """Refuse a character YAML does not allow (a control character, a lone surrogate), with its place."""
+    found = _NOT_YAML.search(text)
+    if found is None:
+        return
+    start = found.start()
+    line_start = text.rfind("\n", 0, start) + 1
+    raise SyntaxProblem(
+        f"invalid YAML: the character U+{ord(found.group()):04X} is not allowed in a YAML file; "
+        "write it as an escape (\\x..) inside double quotes",
+        line=text.count("\n", 0, start) + 1,
+        column=start - line_start + 1,
+    )
+
+
+_LIBYAML_TOO_DEEP: Final = "exceeded maximum nesting depth"
+_NESTING_PROBE: Final = "[" * 1_100 + "]" * 1_100
+
+
+@functools.cache
+def _loader_class(yaml: Any) -> Any:
+    """libyaml's loader (composing in C, several times faster), or PyYAML's own when it is unfit.
+
+    libyaml composes nodes by C recursion: only one that refuses deep nesting
+    itself (libyaml 0.2.6 stops at 1,000 levels) can be handed text nested a
+    million levels deep. An older one gets the pure-Python loader, whose
+    recursion ends in a RecursionError, refused as too deep.
+    """
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return yaml.SafeLoader
+    probe = loader(_NESTING_PROBE)
+    try:
+        probe.get_single_node()
+    except yaml.YAMLError:
+        return loader  # refused: libyaml bounds its own nesting
+    finally:
+        probe.dispose()
+    return yaml.SafeLoader  # pragma: no cover - a libyaml without a nesting limit
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a file is composed and built.
+
+    PyYAML makes a node and two marks for every value, several objects a
+    character: the collector's passes over them, which find nothing to free,
+    took more than half of the load. Turned back on only if it was on, so a
+    program that keeps it off keeps it off.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _parse_yaml(text: str) -> tuple[object, Positions]:
     yaml = import_yaml()
-    try:
-        loader = yaml.SafeLoader(text)  # reads the text at once: control characters are refused here
-    except yaml.YAMLError as error:
-        raise SyntaxProblem(f"invalid YAML: {error}") from None
+    _check_characters(text)
+    with _collector_paused():
+        return _compose_and_build(yaml, _loader_class(yaml)(text))
+
+
+def _compose_and_build(yaml: Any, loader: Any) -> tuple[object, Positions]:
+    """Compose the nodes, check them, build the data; PyYAML's errors become SyntaxProblems."""
     try:
         try:
             node = loader.get_single_node()
             if node is None:
                 return None, Positions()
-            _check_yaml_size(yaml, node)
-            _reject_duplicate_keys(yaml, node, (), set())
+            _check_yaml_graph(node)
             data = loader.construct_document(node)
         except yaml.MarkedYAMLError as error:
             mark = error.problem_mark or error.context_mark
             problem = error.problem or error.context or "not valid YAML"
             raise SyntaxProblem(
-                f"invalid YAML: {problem}",
+                _TOO_DEEP if problem == _LIBYAML_TOO_DEEP else f"invalid YAML: {problem}",
                 line=mark.line + 1 if mark else None,
                 column=mark.column + 1 if mark else None,
             ) from error
         except yaml.YAMLError as error:
             raise SyntaxProblem(f"invalid YAML: {error}") from error
         except RecursionError:
-            raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep") from None
+            raise SyntaxProblem(_TOO_DEEP) from None
         except ValueError as error:  # int() of a number past Python's digit limit
             raise SyntaxProblem(f"invalid YAML: {error}") from None
     finally:
         loader.dispose()
-    positions = Positions()
-    positions.add((), None, _mark(node.start_mark), None)
-    # Walked after construction: merge keys (<<) have been flattened into the
-    # node tree by then, so paths match the data that was built.
-    _walk_yaml(yaml, node, (), positions, set())
-    return data, positions
+    return data, Positions(node)
 
 
-def _check_yaml_size(yaml: Any, node: Any) -> None:
-    """Refuse a node graph that nests too deep or whose aliases expand past MAX_EXPANDED values.
+def _check_yaml_graph(root: Any) -> None:
+    """Refuse nesting past MAX_DEPTH, more than MAX_EXPANDED values, and duplicate keys.
 
-    Aliases make the graph a DAG whose tree can be exponentially larger than the
-    file (a few hundred bytes can stand for billions of values). Every walk
-    after this one visits the expanded tree, so its size is computed first, once
-    per node (linear in the file), and without recursion.
+    One pass over the composed node graph, before anything recurses into it or
+    expands it, without recursion itself. Aliases make the graph a DAG whose
+    tree can be exponentially larger than the file (a few hundred bytes can
+    stand for billions of values): each container's expanded size and height
+    are computed once and reused wherever it is aliased, so the pass is linear
+    in the file. Scalars are counted where they stand, never pushed.
     """
-    sizes: dict[int, int] = {}
-    depths: dict[int, int] = {}
-    stack: list[tuple[Any, bool]] = [(node, False)]
+    measured: dict[int, tuple[int, int]] = {}  # id -> (values once expanded, levels)
     on_path: set[int] = set()
+    aliased = False
+    stack: list[tuple[Any, Path, bool]] = [(root, (), False)]
     while stack:
-        current, done = stack.pop()
-        key = id(current)
-        children: list[Any] = []
-        if isinstance(current, yaml.MappingNode):
-            children = [part for pair in current.value for part in pair]
-        elif isinstance(current, yaml.SequenceNode):
-            children = list(current.value)
+        node, path, done = stack.pop()
+        key = id(node)
         if done:
             on_path.discard(key)
-            sizes[key] = 1 + sum(sizes.get(id(c), 1) for c in children)
-            depths[key] = 1 + max((depths.get(id(c), 0) for c in children), default=0)
-            if depths[key] > MAX_DEPTH:
-                raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep")
-            if sizes[key] > MAX_EXPANDED:
-                raise SyntaxProblem(
-                    f"its aliases expand to more than {MAX_EXPANDED:,} values; write the values out"
-                )
+            measured[key] = size, _ = _measure(node, measured)
+            if size > MAX_EXPANDED:
+                raise SyntaxProblem(_too_many(aliased=aliased))
             continue
-        if key in sizes or key in on_path:  # measured already, or an alias to an enclosing node
+        if key in measured or key in on_path:  # an alias: to a node measured, or to an enclosing one
+            aliased = True
             continue
         if len(on_path) >= MAX_DEPTH:
-            raise SyntaxProblem(f"nested more than {MAX_DEPTH} levels deep")
+            raise SyntaxProblem(_TOO_DEEP)
         on_path.add(key)
-        stack.append((current, True))
-        stack.extend((child, False) for child in children)
+        stack.append((node, path, True))
+        # Pushed last to first, so that the first duplicate key in the file is the one reported.
+        stack.extend(reversed(_containers(node, path)))
 
 
-def _reject_duplicate_keys(yaml: Any, node: Any, path: Path, active: set[int]) -> None:
-    # PyYAML keeps the last of two equal keys silently; in a methodology that
-    # hides a mistake (two 'target's, two records with one name), so refuse.
-    if id(node) in active:
-        return
-    active.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key, value in node.value:
-            if key.tag == "tag:yaml.org,2002:merge":
-                continue
-            name = str(key.value) if isinstance(key, yaml.ScalarNode) else None
-            if name is not None:
-                if name in seen:
-                    raise SyntaxProblem(
-                        f"duplicate key {name!r}: each key may appear once in a mapping",
-                        line=key.start_mark.line + 1,
-                        column=key.start_mark.column + 1,
-                        path=(*path, name),
-                    )
-                seen.add(name)
-            _reject_duplicate_keys(yaml, value, (*path, name) if name is not None else path, active)
-    elif isinstance(node, yaml.SequenceNode):
+def _too_many(*, aliased: bool) -> str:
+    if aliased:
+        return f"its aliases expand to more than {MAX_EXPANDED:,} values; write the values out"
+    return f"it holds more than {MAX_EXPANDED:,} values, the most a YAML methodology file may hold"
+
+
+def _containers(node: Any, path: Path) -> list[tuple[Any, Path, bool]]:
+    """The mapping and list nodes inside ``node``, with their key paths; refuses a duplicate key."""
+    found: list[tuple[Any, Path, bool]] = []
+    if node.id == "sequence":
         for index, item in enumerate(node.value):
-            _reject_duplicate_keys(yaml, item, (*path, index), active)
-    active.discard(id(node))
+            if item.id != "scalar":
+                found.append((item, (*path, index), False))
+        return found
+    seen: set[str] = set()
+    for key, value in node.value:
+        name: str | None = None
+        if key.id != "scalar":  # a mapping or list as a key: refused later, measured now
+            found.append((key, path, False))
+        elif key.tag != _MERGE:  # several merge keys (<<) are allowed
+            name = key.value
+            # PyYAML keeps the last of two equal keys silently; in a methodology that
+            # hides a mistake (two 'target's, two records with one name), so refuse.
+            if name in seen:
+                raise SyntaxProblem(
+                    f"duplicate key {name!r}: each key may appear once in a mapping",
+                    line=key.start_mark.line + 1,
+                    column=key.start_mark.column + 1,
+                    path=(*path, name),
+                )
+            seen.add(name)
+        if value.id != "scalar":
+            found.append((value, (*path, name) if name is not None else path, False))
+    return found
 
 
-def _walk_yaml(yaml: Any, node: Any, path: Path, positions: Positions, active: set[int]) -> None:
-    if id(node) in active:  # an alias to an enclosing node: the data is recursive, reported later
-        return
-    active.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if not isinstance(key, yaml.ScalarNode):
-                continue
-            child = (*path, key.value)
-            raw = value.value if isinstance(value, yaml.ScalarNode) else None
-            positions.add(child, _mark(key.start_mark), _mark(value.start_mark), raw)
-            _walk_yaml(yaml, value, child, positions, active)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            child = (*path, index)
-            raw = item.value if isinstance(item, yaml.ScalarNode) else None
-            positions.add(child, None, _mark(item.start_mark), raw)
-            _walk_yaml(yaml, item, child, positions, active)
-    active.discard(id(node))
+_MERGE: Final = "tag:yaml.org,2002:merge"
+
+
+def _measure(node: Any, measured: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """A container's expanded size and height, from its children's (refused past MAX_DEPTH)."""
+    size, height = 1, 0
+    parts = [part for pair in node.value for part in pair] if node.id == "mapping" else node.value
+    for part in parts:
+        # A scalar, or an alias to an enclosing node (the data is recursive, refused later), counts one.
+        child_size, child_height = measured.get(id(part), (1, 0))
+        size += child_size
+        height = max(height, child_height)
+    height += 1
+    if height > MAX_DEPTH:
+        raise SyntaxProblem(_TOO_DEEP)
+    return size, height
 
 
 class _DuplicateKeys(dict[str, Any]):

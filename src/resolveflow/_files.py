@@ -57,6 +57,7 @@ from resolveflow._file_schema import (
 )
 from resolveflow._guard_kinds import KindTable, current_table
 from resolveflow._methodology import Action, Methodology, Outcome, Step
+from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput, InvalidMethodology, InvalidMethodologyFile
 
 __all__ = [
@@ -413,7 +414,9 @@ def methodology_from_text(text: str, format: str, *, origin: str = "<text>") -> 
 def _format_name(value: str, argument: str) -> str:
     fmt = {"yml": "yaml"}.get(value.lower(), value.lower()) if isinstance(value, str) else ""
     if fmt not in FORMATS:
-        raise InvalidInput(f"unknown format {value!r}; use one of: {', '.join(FORMATS)}", argument=argument)
+        raise InvalidInput(
+            f"unknown format {shown(value)}; use one of: {', '.join(FORMATS)}", argument=argument
+        )
     return fmt
 
 
@@ -421,11 +424,32 @@ def _format_for(path: FilePath, argument: str) -> str:
     fmt = format_of(path.suffix)
     if fmt is None:
         raise InvalidInput(
-            f"cannot tell the format of {str(path)!r} from its extension; use one of: "
+            f"cannot tell the format of {shown(str(path))} from its extension; use one of: "
             f"{', '.join(FILE_SUFFIXES)}",
             argument=argument,
         )
     return fmt
+
+
+def _file_path(value: object, argument: str) -> FilePath:
+    """``value`` as a path: text or an os.PathLike that gives text; InvalidInput otherwise."""
+    if isinstance(value, str | os.PathLike):
+        try:
+            return FilePath(value)
+        except TypeError:  # an os.PathLike that gives bytes
+            pass
+    raise InvalidInput(
+        f"expected a file path (str or os.PathLike), got {type(value).__name__}", argument=argument
+    )
+
+
+def _file_problem(error: OSError | ValueError) -> str:
+    """Why a path could not be opened, in a few words (never the whole path again)."""
+    if isinstance(error, OSError):
+        return error.strerror or type(error).__name__
+    if isinstance(error, UnicodeError):
+        return "the path is not valid text (it holds a lone surrogate)"
+    return shown(str(error)).strip("'")  # "embedded null byte"
 
 
 def load_methodology(path: str | os.PathLike[str], *, format: str | None = None) -> Methodology:
@@ -445,7 +469,8 @@ def load_methodology(path: str | os.PathLike[str], *, format: str | None = None)
             starts with ``file:line:column: key.path:`` (line and column when
             the format gives them).
         InvalidInput: the format cannot be told from the extension.
-        InvalidInput: the file cannot be read (missing, a folder, no permission).
+        InvalidInput: the file cannot be read (missing, a folder, no permission),
+            or ``path`` is not a path.
 
     Example:
         >>> import pathlib, tempfile, resolveflow
@@ -454,14 +479,14 @@ def load_methodology(path: str | os.PathLike[str], *, format: str | None = None)
         >>> load_methodology(path) == resolveflow.get_methodology("engage")
         True
     """
-    file = FilePath(path)
+    file = _file_path(path, "path")
     fmt = _format_name(format, "format") if format is not None else _format_for(file, "path")
     try:
         with file.open("rb") as handle:
             raw = handle.read(MAX_FILE_CHARS * 4 + 4)  # at most 4 bytes a character in UTF-8
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: a NUL or a lone surrogate in the path
         raise InvalidInput(
-            f"cannot read {str(file)!r}: {error.strerror or error}", argument="path"
+            f"cannot read {shown(str(file))}: {_file_problem(error)}", argument="path"
         ) from error
     if len(raw) > MAX_FILE_CHARS * 4:
         raise InvalidMethodologyFile(
@@ -536,6 +561,7 @@ def methodology_to_dict(methodology: Methodology) -> dict[str, Any]:
         InvalidMethodologyFile: it holds something a file cannot express: a
             ``Rule`` or a guard class not registered as a kind (the error names
             the action and guard), or a record class with validators or non-null defaults.
+        InvalidInput: ``methodology`` is not a Methodology.
 
     Example:
         >>> import resolveflow
@@ -543,6 +569,10 @@ def methodology_to_dict(methodology: Methodology) -> dict[str, Any]:
         >>> list(data)[:4], data["actions"][0]["evidence"]
         (['resolveflow', 'id', 'version', 'title'], 'problem_acknowledgement')
     """
+    if not isinstance(methodology, Methodology):
+        raise InvalidInput(
+            f"expected a Methodology, got {type(methodology).__name__}", argument="methodology"
+        )
     writer = _writer(methodology)
     table = current_table()
     actions = [_action_dict(a, ("actions", i), writer, table) for i, a in enumerate(methodology.actions)]
@@ -593,7 +623,9 @@ def dump_methodology(methodology: Methodology, path_or_format: str | os.PathLike
         InvalidMethodologyFile: the methodology cannot be written as a file
             (see :func:`methodology_to_dict`), or as TOML (an ``equals: null``
             guard: TOML has no null).
-        InvalidInput: the format cannot be told from the path's extension.
+        InvalidInput: the format cannot be told from the path's extension,
+            ``path_or_format`` is neither text nor a path, or the file cannot be
+            written (no such folder, a folder of that name, no permission).
 
     Example:
         >>> import resolveflow
@@ -605,7 +637,7 @@ def dump_methodology(methodology: Methodology, path_or_format: str | os.PathLike
     if isinstance(path_or_format, str) and path_or_format.lower() in (*FORMATS, "yml"):
         fmt = _format_name(path_or_format, "path_or_format")
     else:
-        file = FilePath(path_or_format)
+        file = _file_path(path_or_format, "path_or_format")
         fmt = _format_for(file, "path_or_format")
     data = methodology_to_dict(methodology)
     try:
@@ -617,5 +649,10 @@ def dump_methodology(methodology: Methodology, path_or_format: str | os.PathLike
             key_path=format_path(problem.path),
         ) from problem
     if file is not None:
-        file.write_text(text, encoding="utf-8")
+        try:
+            file.write_text(text, encoding="utf-8")
+        except (OSError, ValueError) as error:  # ValueError: a NUL or a lone surrogate in the path
+            raise InvalidInput(
+                f"cannot write {shown(str(file))}: {_file_problem(error)}", argument="path_or_format"
+            ) from error
     return text

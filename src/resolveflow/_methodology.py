@@ -59,6 +59,22 @@ def _check_texts(values: tuple[str, ...], what: str, field: str) -> None:
         _check_text(value, what, field)
 
 
+def _item(value: object) -> str:
+    """A definition named by its kind and id (a Step where an Outcome belongs); anything else, bounded."""
+    if isinstance(value, Step | Outcome):
+        return f"{type(value).__name__} {value.id!r}"
+    if isinstance(value, Action):
+        return f"Action {value.name!r}"
+    return shown(value)
+
+
+def _check_description(value: object, what: str) -> None:
+    # Optional, but text when given: a file cannot hold a blank or non-text description
+    # (and would refuse to load what was written).
+    if value is not None:
+        _check_text(value, what, "description (None or text)")
+
+
 @attrs.frozen(kw_only=True)
 class Step:
     """A step a case can be at, with the guidance an agent sees there.
@@ -172,14 +188,15 @@ class Action:
                 "the name is reserved for the history entry that records a version migration", where=where
             )
         _check_text(self.title, where, "title")
+        _check_description(self.description, where)
         if not self.sources:
             raise InvalidMethodology("needs at least one source step", where=where)
         for source in self.sources:
             if not isinstance(source, str):
-                raise InvalidMethodology(f"sources must be step ids (text), got {source!r}", where=where)
+                raise InvalidMethodology(f"sources must be step ids (text), got {shown(source)}", where=where)
         if self.target is not None and not isinstance(self.target, str):
             raise InvalidMethodology(
-                f"target must be a step id (text) or None, got {self.target!r}", where=where
+                f"target must be a step id (text) or None, got {shown(self.target)}", where=where
             )
         if len(set(self.sources)) != len(self.sources):
             raise InvalidMethodology(f"lists a source twice: {self.sources}", where=where)
@@ -195,7 +212,7 @@ class Action:
         if self.evidence is not None:
             if not isinstance(self.evidence, type):
                 raise InvalidMethodology(
-                    f"evidence must be an evidence record class (an attrs class), got {self.evidence!r}",
+                    f"evidence must be an evidence record class (an attrs class), got {shown(self.evidence)}",
                     where=where,
                 )
             try:
@@ -310,13 +327,14 @@ class Methodology:
             )
         _check_text(self.title, where, "title")
         _check_text(self.source, where, "source")
+        _check_description(self.description, where)
         by_id: dict[str, Step | Outcome] = {}
         for kind, items in (("steps", self.steps), ("outcomes", self.outcomes)):
             expected = Step if kind == "steps" else Outcome
             for item in items:
                 if not isinstance(item, expected):
                     raise InvalidMethodology(
-                        f"{kind} must hold {expected.__name__} objects, got {item!r}", where=where
+                        f"{kind} must hold {expected.__name__} objects, got {_item(item)}", where=where
                     )
                 if item.id in by_id:
                     raise InvalidMethodology(
@@ -337,14 +355,16 @@ class Methodology:
             or isinstance(by_id[self.initial], Outcome)
         ):
             raise InvalidMethodology(
-                f"initial step {self.initial!r} is not one of its steps: "
+                f"initial step {shown(self.initial)} is not one of its steps: "
                 f"{', '.join(s.id for s in self.steps)}",
                 where=where,
             )
         by_action: dict[str, Action] = {}
         for action in self.actions:
             if not isinstance(action, Action):
-                raise InvalidMethodology(f"actions must hold Action objects, got {action!r}", where=where)
+                raise InvalidMethodology(
+                    f"actions must hold Action objects, got {_item(action)}", where=where
+                )
             a_where = f"{where}, action {action.name!r}"
             if action.name in by_action:
                 raise InvalidMethodology(
@@ -390,12 +410,13 @@ class Methodology:
         for step in self.required_steps:
             if not isinstance(step, str) or step not in by_id or isinstance(by_id[step], Outcome):
                 raise InvalidMethodology(
-                    f"required step {step!r} is not one of its steps: {', '.join(s.id for s in self.steps)}",
+                    f"required step {shown(step)} is not one of its steps: "
+                    f"{', '.join(s.id for s in self.steps)}",
                     where=where,
                 )
         twice = sorted({s for s in self.required_steps if self.required_steps.count(s) > 1})
         if twice:
-            raise InvalidMethodology(f"required_steps lists {twice[0]!r} twice", where=where)
+            raise InvalidMethodology(f"required_steps lists {shown(twice[0])} twice", where=where)
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_by_action", by_action)
         # One transitions Machine per methodology version, shared by every case.
@@ -427,7 +448,7 @@ class Methodology:
             return self._by_id[step_id]
         except KeyError:
             raise KeyError(
-                f"{self.id} has no step {step_id!r}; steps are: {', '.join(self._by_id)}"
+                f"{self.id} has no step {shown(step_id)}; steps are: {', '.join(self._by_id)}"
             ) from None
 
     def outcome(self, step_id: str) -> Outcome | None:

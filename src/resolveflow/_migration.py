@@ -16,13 +16,27 @@ from typing import Any, Final
 
 import attrs
 
+from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput, InvalidMethodology
 
 MIGRATE_ACTION: Final = "migrate_version"
+MAX_NAME: Final = 100
+"""The longest id, version or step id a migration may name: no methodology has a longer one."""
 
 
 def _steps(value: Mapping[str, str]) -> Mapping[str, str]:
+    # Only a mapping: dict() of anything else fails with a bare TypeError or ValueError.
+    if not isinstance(value, Mapping):
+        raise InvalidMethodology(
+            f"steps must map old step ids to new step ids, like {{'offer': 'present_solution'}}; "
+            f"got {shown(value)}",
+            where="migration",
+        )
     return dict(value)
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and len(value) <= MAX_NAME
 
 
 @attrs.frozen(kw_only=True)
@@ -50,14 +64,19 @@ class Migration:
     def __attrs_post_init__(self) -> None:
         for name in ("methodology_id", "from_version", "to_version"):
             value = getattr(self, name)
-            if not isinstance(value, str) or not value.strip():
-                raise InvalidMethodology(f"{name} must be non-blank text, got {value!r}", where="migration")
+            if not _is_name(value):
+                raise InvalidMethodology(
+                    f"{name} must be non-blank text of at most {MAX_NAME} characters, got {shown(value)}",
+                    where="migration",
+                )
         if self.from_version == self.to_version:
             raise InvalidMethodology("from_version and to_version are the same", where="migration")
         for old, new in self.steps.items():
-            if not isinstance(old, str) or not isinstance(new, str):
+            if not _is_name(old) or not _is_name(new):
                 raise InvalidMethodology(
-                    f"steps maps step ids to step ids, got {old!r}: {new!r}", where="migration"
+                    f"steps maps step ids to step ids (non-blank text of at most {MAX_NAME} characters), "
+                    f"got {shown(old)}: {shown(new)}",
+                    where="migration",
                 )
 
     def target_step(self, old: str) -> str:
