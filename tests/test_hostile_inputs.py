@@ -214,7 +214,7 @@ def test_a_yaml_alias_bomb_is_refused_before_it_expands(levels: int) -> None:
     """9**7 is 4.8 million values from 500 bytes: refused by counting, in time linear in the file."""
     text = _alias_bomb(levels)
     assert len(text) < 1_000
-    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand to more than"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand it by more than"):
         methodology_from_text(text, "yaml")
 
 
@@ -321,7 +321,7 @@ def test_a_character_yaml_does_not_allow_is_refused_with_its_place(
 def test_yaml_refusals_are_the_same_with_either_loader(yaml_loader: str) -> None:
     with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand") as bomb:
         methodology_from_text(_alias_bomb(7), "yaml")
-    assert bomb.value.reason.startswith("its aliases expand to more than 100,000 values")
+    assert bomb.value.reason.startswith("its aliases expand it by more than 100,000 values")
     with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="duplicate key 'id'") as twice:
         methodology_from_text("resolveflow: 1\nsteps:\n  - {id: a, id: b}\n", "yaml")
     assert (twice.value.line, twice.value.column, twice.value.key_path) == (3, 13, "steps[0].id")
@@ -349,10 +349,23 @@ def test_yaml_positions_follow_merge_keys_with_either_loader(yaml_loader: str) -
     assert positions.raw(("extra", "own")) is None
 
 
-def test_a_yaml_file_of_many_values_without_aliases_says_so() -> None:
+def test_a_yaml_file_of_many_values_without_aliases_is_bounded_by_its_size_not_the_alias_cap() -> None:
+    """Only what aliases add is capped: 100,001 written values get past it to the file's real errors."""
     text = "resolveflow: 1\nx: [" + ", ".join(["1"] * 100_001) + "]\n"
-    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile, match="holds more than 100,000 values"):
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile) as info:
         methodology_from_text(text, "yaml")
+    assert "aliases" not in str(info.value)
+    near_cap = (
+        "resolveflow: 1\na: &a [" + ", ".join(["1"] * 1_000) + "]\nb: [" + ", ".join(["*a"] * 99) + "]\n"
+    )
+    with pytest.raises(resolveflow.exceptions.InvalidMethodologyFile) as info:
+        methodology_from_text(near_cap, "yaml")  # 99 aliases of 1,001 values: under the cap
+    assert "aliases" not in str(info.value)
+    over_cap = near_cap.replace(", ".join(["*a"] * 99), ", ".join(["*a"] * 110))
+    with pytest.raises(
+        resolveflow.exceptions.InvalidMethodologyFile, match="aliases expand it by more than 100,000"
+    ):
+        methodology_from_text(over_cap, "yaml")
 
 
 def test_an_alias_bomb_is_measured_once_per_node_written(monkeypatch: pytest.MonkeyPatch) -> None:

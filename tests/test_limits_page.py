@@ -6,7 +6,7 @@ from pathlib import Path
 
 from resolveflow import _canonical, _file_formats, _file_records, _files, _ledger
 from resolveflow._shown import LIMIT
-from resolveflow.store import _store
+from resolveflow.store import _args, _rows, _store
 
 PAGE = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
 
@@ -27,3 +27,6 @@ def test_every_limit_on_the_page_is_the_one_in_the_code() -> None:
     assert f"cut at {LIMIT}" in PAGE
     assert f"1 to {_spelled(_store._MAX_PAGE)} entries" in PAGE
     assert _canonical.MAX_SAFE_INTEGER == 2**53 - 1 and "2**53 − 1" in PAGE
+    assert f"non-blank, at most {_args.MAX_TEXT} characters, no NUL" in PAGE
+    assert _args.MAX_COUNT == 2**63 - 1 and "to 2**63 − 1" in PAGE
+    assert f"integers of at most {_rows.MAX_DIGITS} digits" in PAGE

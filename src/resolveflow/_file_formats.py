@@ -156,7 +156,11 @@ MAX_DEPTH: Final = 32
 """How deep a methodology file may nest mappings and lists (real ones need about 8)."""
 _TOO_DEEP: Final = f"nested more than {MAX_DEPTH} levels deep"
 MAX_EXPANDED: Final = 100_000
-"""How many values a YAML file may hold once its aliases are expanded (an alias bomb is refused)."""
+"""How many values a YAML file's aliases may add to what it writes out (an alias bomb is refused).
+
+What the file writes itself is bounded by its size, as for JSON and TOML; only
+the expansion aliases add is capped.
+"""
 MAX_DIGITS: Final = 30
 """The longest integer a methodology file may write (limits in files are small numbers)."""
 
@@ -296,7 +300,9 @@ def _check_yaml_graph(root: Any) -> None:
     """
     measured: dict[int, tuple[int, int]] = {}  # id -> (values once expanded, levels)
     on_path: set[int] = set()
-    aliased = False
+    written = (
+        1  # values the file writes out, each counted once: a subtree's expansion beyond them is aliases'
+    )
     stack: list[tuple[Any, Path, bool]] = [(root, (), False)]
     while stack:
         node, path, done = stack.pop()
@@ -304,24 +310,20 @@ def _check_yaml_graph(root: Any) -> None:
         if done:
             on_path.discard(key)
             measured[key] = size, _ = _measure(node, measured)
-            if size > MAX_EXPANDED:
-                raise SyntaxProblem(_too_many(aliased=aliased))
+            if size > MAX_EXPANDED + written:
+                raise SyntaxProblem(
+                    f"its aliases expand it by more than {MAX_EXPANDED:,} values; write the values out"
+                )
             continue
         if key in measured or key in on_path:  # an alias: to a node measured, or to an enclosing one
-            aliased = True
             continue
         if len(on_path) >= MAX_DEPTH:
             raise SyntaxProblem(_TOO_DEEP)
         on_path.add(key)
+        written += len(node.value) * (2 if node.id == "mapping" else 1)
         stack.append((node, path, True))
         # Pushed last to first, so that the first duplicate key in the file is the one reported.
         stack.extend(reversed(_containers(node, path)))
-
-
-def _too_many(*, aliased: bool) -> str:
-    if aliased:
-        return f"its aliases expand to more than {MAX_EXPANDED:,} values; write the values out"
-    return f"it holds more than {MAX_EXPANDED:,} values, the most a YAML methodology file may hold"
 
 
 def _containers(node: Any, path: Path) -> list[tuple[Any, Path, bool]]:
