@@ -172,11 +172,13 @@ def test_an_entry_refuses_a_hash_that_is_not_a_sha256_digest(bad: object) -> Non
 def test_the_fast_entry_constructor_makes_what_the_attrs_one_makes() -> None:
     at = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
     digest = hashlib.sha256(b"x").digest()
-    fast = new_entry(3, "act", "a", "b", "ana", at, None, digest)
+    fast = new_entry(3, "act", "a", "b", "ana", at, None, digest, frozenset())
     slow = HistoryEntry(
         seq=3, action="act", from_step="a", step="b", actor="ana", at=at, evidence=None, hash=digest
     )
     assert fast == slow and repr(fast) == repr(slow) and hash(fast) == hash(slow)
+    with_roles = new_entry(3, "act", "a", "b", "ana", at, None, digest, frozenset({"legal"}))
+    assert with_roles == attrs.evolve(slow, roles={"legal"}) and with_roles != slow
     assert fast.hash == digest.hex()
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         fast.step = "c"  # type: ignore[misc]

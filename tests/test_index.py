@@ -136,7 +136,7 @@ def test_the_ledger_context_answers_like_a_context_built_from_the_history(
     from resolveflow._ledger import Entries
 
     kept = make_context(
-        case.step, Entries(list(case.history), len(case.history)), None, case.now(), ledger.index
+        case.step, Entries(list(case.history), len(case.history)), None, case.now(), None, ledger.index
     )
     for context in (by_hand, kept):
         for kind in (ev.Plan, ev.ItemCompletion, ev.Acknowledgement, ev.Reschedule):
@@ -148,6 +148,8 @@ def test_the_ledger_context_answers_like_a_context_built_from_the_history(
                 records[i] for i in found if steps[i] == "act"
             )
         assert [p.ref for p in context.open_promises(ev.PLAN_ITEM)] == scan_open_items(records)
+        for step in {e.from_step for e in case.history}:
+            assert context.acted_at(step) == {e.actor for e in case.history if e.from_step == step}
         completions = context.recorded(ev.ItemCompletion, after=ev.Plan)
         plans = scan_where(records, ev.Plan)
         assert completions == (

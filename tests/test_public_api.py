@@ -65,7 +65,7 @@ TOP_LEVEL_ERRORS = {
 EXPECTED: dict[str, set[str]] = {
     "resolveflow": {
         # cases
-        "open_case", "restore", "migrate", "Case", "Decision", "CaseView", "ActionView", "Progress",
+        "open_case", "restore", "migrate", "Case", "Actor", "Decision", "CaseView", "ActionView", "Progress",
         "OverdueItem", "HistoryEntry", "Event", "Clock", "Refusal",
         # methodologies and the registry
         "Methodology", "Step", "Action", "Outcome", "Migration", "available", "get_methodology",
@@ -167,7 +167,7 @@ def test_the_sort_check_can_fail() -> None:
 
 
 def test_the_top_level_is_small() -> None:
-    assert len(resolveflow.__all__) <= 44
+    assert len(resolveflow.__all__) <= 45  # 44, and Actor (issue 13): every fire() may take one
 
 
 @pytest.mark.parametrize("name", sorted(MOVED))

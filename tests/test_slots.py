@@ -36,7 +36,7 @@ def test_a_made_guard_context_equals_the_constructed_one() -> None:
     case = resolveflow.open_case("engage", case_id="S-1")
     case.fire("engage_fully", {"notes": "x"}, actor="ana")
     at = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-    made = make_context(case.step, case.history, None, at, None)
+    made = make_context(case.step, case.history, None, at, None, None)
     built = GuardContext(step=case.step, history=case.history, evidence=None, at=at)
     assert made == built and repr(made) == repr(built)
     assert made.recorded(type(case.history[0].evidence)) == (case.history[0].evidence,)

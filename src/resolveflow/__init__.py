@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 
 from resolveflow import diagrams, evidence, exceptions, files, guards
+from resolveflow._actor import Actor
 from resolveflow._case import Case
 from resolveflow._clock import Clock
 from resolveflow._events import Event
@@ -67,6 +68,7 @@ from resolveflow.guards import Refusal
 __all__ = [
     "Action",
     "ActionView",
+    "Actor",
     "Case",
     "CaseView",
     "Catalog",

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 import attrs
 
+from resolveflow._actor import Actor
 from resolveflow._clock import Clock, check_time, system_clock
 from resolveflow._events import Event, Listener, Subscription, deliver, random_id, stable_id
 from resolveflow._history import HistoryEntry
@@ -191,18 +192,27 @@ class Case:
 
     # --- deciding ------------------------------------------------------------
 
-    def check(self, action: str, evidence: object = None, *, at: _dt.datetime | None = None) -> Decision:
+    def check(
+        self,
+        action: str,
+        evidence: object = None,
+        *,
+        at: _dt.datetime | None = None,
+        actor: str | Actor | None = None,
+    ) -> Decision:
         """Say whether an action may be taken now, and why not; changes nothing.
 
         Without evidence, guards that read the evidence are left ``pending``;
         with evidence, the evidence is validated (problems become an
         ``invalid_evidence`` refusal whose ``missing`` lists the field paths)
-        and every guard runs.
+        and every guard runs. Without an actor, guards that look at who acts
+        (roles, four eyes, a hand-off's target) are left ``pending`` too.
 
         Args:
             action: the action's name.
             evidence: optional typed record or JSON mapping.
             at: the time to decide for (default: the case's clock).
+            actor: who would take it (an id or an :class:`~resolveflow.Actor` with roles).
 
         Returns:
             A :class:`Decision` listing every refusal.
@@ -218,10 +228,17 @@ class Case:
             ['not_from_this_step']
         """
         ledger = self._ledger
-        return ledger.check(ledger.action(action), evidence, self._when(at))
+        who = None if actor is None else check_actor(actor)
+        return ledger.check(ledger.action(action), evidence, self._when(at), who)
 
-    def actions(self, *, at: _dt.datetime | None = None) -> tuple[ActionView, ...]:
+    def actions(
+        self, *, at: _dt.datetime | None = None, actor: str | Actor | None = None
+    ) -> tuple[ActionView, ...]:
         """Every action leaving the current step, enabled or not, with its form schema.
+
+        With ``actor``, the answer is for that person: an action their roles do
+        not allow is disabled with the refusal saying which role is missing, so
+        a UI can grey it out or hide it. Without, such guards are ``pending``.
 
         Example:
             >>> import resolveflow
@@ -231,10 +248,11 @@ class Case:
         """
         ledger = self._ledger
         when = self._when(at)
+        who = None if actor is None else check_actor(actor)
         step = ledger.step
         views = []
         for spec in self.methodology.actions_from(step):
-            _, refusals, pending = ledger.decide(spec, None, when)
+            _, refusals, pending = ledger.decide(spec, None, when, who)
             views.append(
                 ActionView(
                     name=spec.name,
@@ -256,7 +274,7 @@ class Case:
         action: str,
         evidence: object = None,
         *,
-        actor: str,
+        actor: str | Actor,
         at: _dt.datetime | None = None,
     ) -> HistoryEntry:
         """Take an action: validate the evidence, check every guard, record one entry.
@@ -265,7 +283,8 @@ class Case:
             action: the action's name.
             evidence: a typed record, or a JSON mapping valid for the action's
                 ``evidence_schema``; None for actions that record nothing.
-            actor: who takes it (your user's id or name).
+            actor: who takes it: your user's id, or an :class:`~resolveflow.Actor`
+                with the roles your CRM grants them (recorded with the entry).
             at: when (time-zone aware; default: the case's clock). It may not
                 be earlier than the last entry.
 
@@ -361,7 +380,7 @@ class Case:
             )
         return events
 
-    def _refusal_event(self, action: str, refused: Refused, actor: str, at: _dt.datetime) -> Event:
+    def _refusal_event(self, action: str, refused: Refused, actor: Actor, at: _dt.datetime) -> Event:
         return Event(
             event_id=random_id(),
             type="action_refused",
@@ -372,12 +391,12 @@ class Case:
             previous_step=self.step,
             current_step=self.step,
             time=at,
-            actor=actor,
+            actor=actor.id,
             refusals=refused.refusals,
         )
 
     def _migrated(
-        self, migration: Migration, target: Methodology, *, actor: str, at: _dt.datetime | None
+        self, migration: Migration, target: Methodology, *, actor: str | Actor, at: _dt.datetime | None
     ) -> Case:
         """A new case on ``target`` (see :func:`resolveflow.migrate`); this one is left as it is."""
         if not isinstance(target, Methodology):
@@ -414,6 +433,7 @@ class Case:
         at: _dt.datetime | None = None,
         translate: Callable[[str], str] | None = None,
         opened_at: _dt.datetime | None = None,
+        actor: str | Actor | None = None,
     ) -> CaseView:
         """Everything a UI shows for the case: step and guidance, progress, actions, deadlines, history.
 
@@ -423,6 +443,8 @@ class Case:
                 applied to titles, guidance, refusal messages and form labels.
             opened_at: when the case was opened, if your system knows, so the
                 first step's duration counts from then.
+            actor: the person looking (an id or an :class:`~resolveflow.Actor`):
+                the actions say what they may do and why not.
 
         Example:
             >>> import resolveflow
@@ -435,7 +457,7 @@ class Case:
         when = self._when(at)
         return build_view(
             self._ledger,
-            actions=self.actions(at=when),
+            actions=self.actions(at=when, actor=actor),
             overdue=self.overdue(when),
             at=when,
             translate=translate,

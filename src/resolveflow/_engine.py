@@ -73,8 +73,9 @@ class _GuardCondition:
 
     def evaluate(self, context: GuardContext, verdict: list[Refusal], pending: list[str]) -> bool:
         skip_evidence = context.evidence is None
+        skip_actor = context.actor is None
         for guard in self.guards:
-            if skip_evidence and guard.uses_evidence:
+            if (skip_evidence and guard.uses_evidence) or (skip_actor and guard.uses_actor):
                 pending.append(guard.name)
                 continue
             refusal = run_guard(guard, context)

@@ -20,13 +20,14 @@ from typing import Any, Final
 
 import attrs
 
+from resolveflow._actor import Actor, check_role
 from resolveflow._history import HistoryEntry  # at run time too: GuardContext's type hints name it
 from resolveflow._index import HistoryIndex
 from resolveflow._promise import Promise
 from resolveflow._refusal import ENGINE_REFUSAL_CODES, Refusal, make_refusal
 from resolveflow._schema import record_codec, record_key
 from resolveflow._slots import slot_writer
-from resolveflow.exceptions import InvalidMethodology
+from resolveflow.exceptions import InvalidInput, InvalidMethodology
 
 _CODE = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -46,6 +47,8 @@ class GuardContext:
         evidence: the evidence proposed with the action (a typed record), or None
             when ``check()`` was called without evidence.
         at: the time the action would be recorded at.
+        actor: who would take it (id and roles), or None when ``check()`` was
+            asked without an actor: guards that look at the actor are then pending.
 
     Example:
         >>> import datetime
@@ -59,6 +62,7 @@ class GuardContext:
     history: Sequence[HistoryEntry]
     evidence: object | None
     at: _dt.datetime
+    actor: Actor | None = attrs.field(default=None, kw_only=True)
     # The case's own index, handed in by its ledger; a context made by hand (in a test)
     # builds one from ``history`` on first use. Not an __init__ argument.
     _index: HistoryIndex | None = attrs.field(default=None, init=False, eq=False, repr=False)
@@ -69,7 +73,7 @@ class GuardContext:
             history = self.history
             index = HistoryIndex(history[0].from_step if history else self.step)
             for entry in history:
-                index.add(entry.action, entry.from_step, entry.step, entry.at, entry.evidence)
+                index.add(entry.action, entry.from_step, entry.step, entry.at, entry.evidence, entry.actor)
             object.__setattr__(self, "_index", index)
         return index
 
@@ -128,12 +132,19 @@ class GuardContext:
         """When the case last entered this step (the initial step: the first entry's time)."""
         return self._idx().entered.get(step)
 
+    def acted_at(self, step: str) -> frozenset[str]:
+        """The ids of the actors who took an action at this step (current step ids)."""
+        return frozenset(self._idx().acted.get(step, ()))
+
 
 # A ledger makes one per decision, from checked values (see _slots.py); the index is
 # not an __init__ argument, so this is the one way to hand the ledger's index in.
 make_context: Final[
-    Callable[[str, Sequence[HistoryEntry], object | None, _dt.datetime, HistoryIndex | None], GuardContext]
-] = slot_writer(GuardContext, "step", "history", "evidence", "at", "_index")
+    Callable[
+        [str, Sequence[HistoryEntry], object | None, _dt.datetime, Actor | None, HistoryIndex | None],
+        GuardContext,
+    ]
+] = slot_writer(GuardContext, "step", "history", "evidence", "at", "actor", "_index")
 
 
 @attrs.frozen(kw_only=True)
@@ -166,12 +177,15 @@ class Guard(abc.ABC):
 
     Subclasses set ``name`` (the refusal code) and ``message`` and implement
     :meth:`check`. Set ``uses_evidence`` when the rule reads the proposed
-    evidence: ``check()`` without evidence then leaves it pending.
+    evidence: ``check()`` without evidence then leaves it pending. Set
+    ``uses_actor`` when it reads ``context.actor``: ``check()`` without an
+    actor leaves it pending.
     """
 
     name: str
     message: str
     uses_evidence: bool = False
+    uses_actor: bool = False
 
     @abc.abstractmethod
     def check(self, context: GuardContext) -> Refusal | None:
@@ -195,6 +209,10 @@ class Guard(abc.ABC):
 
     def datetime_fields(self) -> tuple[str, ...]:
         """The subset of :meth:`evidence_fields` that must hold date-times."""
+        return ()
+
+    def roles(self) -> tuple[str, ...]:
+        """Roles this guard names, so a methodology can check it declares them."""
         return ()
 
     def refuse(self, *missing: str, message: str | None = None) -> Refusal:
@@ -473,6 +491,150 @@ class WithinDeadline(Guard):
 
     def references(self) -> tuple[str, ...]:
         return (self.step,)
+
+
+def _role(value: object, kind: str) -> str:
+    try:
+        return check_role(value)
+    except InvalidInput as error:
+        raise InvalidMethodology(str(error), where=f"{kind} guard") from None
+
+
+def _has_role(value: object) -> str:
+    return _role(value, "HasRole")
+
+
+def _or_role(value: object) -> str | None:
+    return None if value is None else _role(value, "NamedActor")
+
+
+@attrs.frozen(kw_only=True)
+class HasRole(Guard):
+    """Only an actor holding this role may take the action.
+
+    Without an actor (``check()`` asked without one) it is left pending. The
+    refusal names the role missing as ``role:<role>``.
+
+    Example:
+        >>> HasRole(role="legal").name
+        'needs_role_legal'
+    """
+
+    role: str = attrs.field(converter=_has_role)
+    name: str = ""
+    message: str = ""
+    uses_actor: bool = attrs.field(default=True, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", f"needs_role_{self.role}")
+        if not self.message:
+            object.__setattr__(self, "message", f"Only someone with the role {self.role!r} may do this.")
+        _check_code(self.name, "HasRole", self.message)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        actor = context.actor
+        return None if actor is not None and actor.has(self.role) else self.refuse(f"role:{self.role}")
+
+    def describe(self) -> str:
+        return f"role {self.role}"
+
+    def roles(self) -> tuple[str, ...]:
+        return (self.role,)
+
+
+@attrs.frozen(kw_only=True)
+class OtherThan(Guard):
+    """Four eyes: the actor must not be anyone who took an action at ``step``.
+
+    For example, compensation proposed at ``propose`` is approved by someone
+    else. Passes while nobody has acted at that step.
+
+    Example:
+        >>> OtherThan(step="propose").name
+        'four_eyes_propose'
+    """
+
+    step: str
+    name: str = ""
+    message: str = ""
+    uses_actor: bool = attrs.field(default=True, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", f"four_eyes_{self.step}")
+        if not self.message:
+            object.__setattr__(
+                self, "message", f"Someone other than whoever acted at step {self.step!r} must do this."
+            )
+        _check_code(self.name, "OtherThan", self.message)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        actor = context.actor
+        if actor is None or actor.id not in context.acted_at(self.step):
+            return None
+        return self.refuse(f"other_than:{self.step}")
+
+    def describe(self) -> str:
+        return f"not whoever acted at {self.step}"
+
+    def references(self) -> tuple[str, ...]:
+        return (self.step,)
+
+
+@attrs.frozen(kw_only=True)
+class NamedActor(Guard):
+    """Only the actor named in the latest record of a type (a hand-off's target), or holding ``or_role``.
+
+    Passes while there is no such record. The refusal names who may act as
+    ``actor:<id>`` (and ``role:<or_role>`` when given).
+
+    Example:
+        >>> from resolveflow import evidence
+        >>> NamedActor(record=evidence.Handoff, field="to_actor").name
+        'named_in_handoff'
+    """
+
+    record: type = attrs.field(validator=lambda _, __, v: _check_record(v))
+    field: str
+    or_role: str | None = attrs.field(default=None, converter=_or_role)
+    name: str = ""
+    message: str = ""
+    uses_actor: bool = attrs.field(default=True, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        key = record_key(self.record)
+        if not self.name:
+            object.__setattr__(self, "name", f"named_in_{key}")
+        if not self.message:
+            title = record_codec(self.record).title.lower()
+            extra = f" or someone with the role {self.or_role!r}" if self.or_role else ""
+            object.__setattr__(self, "message", f"Only the person named in the {title}{extra} may do this.")
+        _check_code(self.name, "NamedActor", self.message)
+        fields = {f.attr: f for f in record_codec(self.record).fields}
+        if self.field not in fields:
+            raise InvalidMethodology(
+                f"field {self.field!r} is not a field of {self.record.__name__}; "
+                f"its fields are: {', '.join(fields)}",
+                where=f"NamedActor guard {self.name!r}",
+            )
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        latest = context.latest(self.record)
+        named = getattr(latest, self.field, None) if latest is not None else None
+        actor = context.actor
+        if named is None or actor is None or actor.id == named:
+            return None
+        if self.or_role is not None and actor.has(self.or_role):
+            return None
+        missing = [f"actor:{named}"] + ([f"role:{self.or_role}"] if self.or_role else [])
+        return self.refuse(*missing)
+
+    def describe(self) -> str:
+        return f"named in {record_key(self.record)}.{self.field}"
+
+    def roles(self) -> tuple[str, ...]:
+        return (self.or_role,) if self.or_role else ()
 
 
 @attrs.frozen(kw_only=True)

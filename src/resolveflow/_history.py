@@ -66,8 +66,24 @@ def entry_hash(previous: str, body: Mapping[str, Any], recipe: str = JCS) -> str
     return hashlib.sha256(previous.encode("ascii") + b"\n" + canonical_json(body, recipe)).hexdigest()
 
 
+def actor_text(actor: str, roles: frozenset[str]) -> str:
+    """The canonical JSON text of an entry's actor: the id alone, or ``{"id", "roles"}`` with roles sorted."""
+    if not roles:
+        return _quote(actor)
+    return f'{{"id":{_quote(actor)},"roles":[{",".join(_quote(r) for r in sorted(roles))}]}}'
+
+
 def chain_hash(
-    previous: str, *, seq: int, action: str, from_step: str, step: str, actor: str, at: str, evidence: str
+    previous: str,
+    *,
+    seq: int,
+    action: str,
+    from_step: str,
+    step: str,
+    actor: str,
+    at: str,
+    evidence: str,
+    roles: frozenset[str] = frozenset(),
 ) -> bytes:
     """:func:`entry_hash` without building the body dict: ``evidence`` is its canonical JSON text.
 
@@ -79,7 +95,7 @@ def chain_hash(
     ``entry_hash`` returns).
     """
     text = (
-        f'{previous}\n{{"action":{_quote(action)},"actor":{_quote(actor)},"at":{_quote(at)},'
+        f'{previous}\n{{"action":{_quote(action)},"actor":{actor_text(actor, roles)},"at":{_quote(at)},'
         f'"evidence":{evidence},"from_step":{_quote(from_step)},"seq":{seq},"step":{_quote(step)}}}'
     )
     return hashlib.sha256(text.encode("utf-8")).digest()
@@ -118,6 +134,7 @@ class HistoryEntry:
         from_step: the step the case was at when the action was taken.
         step: the step the action led to.
         actor: who took it (your user id or name).
+        roles: the roles the actor held when they took it (empty when none were given).
         at: when it was taken (time-zone aware, UTC).
         evidence: the typed evidence record, or None for actions that record none.
         evidence_json: the same evidence as canonical JSON data (what is hashed and
@@ -141,6 +158,7 @@ class HistoryEntry:
     at: _dt.datetime
     evidence: object | None
     _digest: bytes = attrs.field(alias="hash", converter=_digest_of, repr=lambda digest: repr(digest.hex()))
+    roles: frozenset[str] = attrs.field(default=frozenset(), converter=frozenset)
 
     @property
     def evidence_json(self) -> Any:
@@ -159,7 +177,8 @@ class HistoryEntry:
             "action": self.action,
             "from_step": self.from_step,
             "step": self.step,
-            "actor": self.actor,
+            # An actor without roles is recorded as the id alone, as before roles existed.
+            "actor": {"id": self.actor, "roles": sorted(self.roles)} if self.roles else self.actor,
             "at": format_time(self.at),
             "evidence": self.evidence_json,
         }
@@ -173,6 +192,8 @@ class HistoryEntry:
 
 # fire() and restore() make one entry per action from checked values, with the digest
 # already as bytes (see _slots.py: no keyword parsing, converter or frozen setattr).
-new_entry: Final[Callable[[int, str, str, str, str, _dt.datetime, object, bytes], HistoryEntry]] = (
-    slot_writer(HistoryEntry, "seq", "action", "from_step", "step", "actor", "at", "evidence", "_digest")
+new_entry: Final[
+    Callable[[int, str, str, str, str, _dt.datetime, object, bytes, frozenset[str]], HistoryEntry]
+] = slot_writer(
+    HistoryEntry, "seq", "action", "from_step", "step", "actor", "at", "evidence", "_digest", "roles"
 )

@@ -40,7 +40,17 @@ def _kinds(record_type: type) -> tuple[type, ...]:
 class HistoryIndex:
     """An index over one history: positions by record type, steps, entry times and open promises."""
 
-    __slots__ = ("_follow_ups", "count", "entered", "froms", "positions", "promises", "tos", "visited")
+    __slots__ = (
+        "_follow_ups",
+        "acted",
+        "count",
+        "entered",
+        "froms",
+        "positions",
+        "promises",
+        "tos",
+        "visited",
+    )
 
     def __init__(self, initial: str) -> None:
         # Record type -> positions (0-based) of the entries holding one, in order. A record
@@ -53,8 +63,12 @@ class HistoryIndex:
         self.entered: dict[str, _dt.datetime] = {}  # step -> when the case last entered it
         self.promises: dict[tuple[str, str], Promise] = {}  # open promises, oldest first
         self._follow_ups: list[tuple[str, str]] = []  # open promises the next action settles
+        # Step -> the actor ids who took an action at it (four-eyes guards ask; kept, not scanned).
+        self.acted: dict[str, set[str]] = {}
 
-    def add(self, action: str, from_step: str, step: str, at: _dt.datetime, record: object) -> None:
+    def add(
+        self, action: str, from_step: str, step: str, at: _dt.datetime, record: object, actor: str = ""
+    ) -> None:
         """Take the next entry into account (in order; steps in the current version's ids).
 
         What the record promises and keeps is asked first: a record whose hooks
@@ -72,6 +86,8 @@ class HistoryIndex:
                 else:
                     found.append(position)
         self._note_steps(position, from_step, step, at)
+        if actor:
+            self.acted.setdefault(from_step, set()).add(actor)
         self.froms.append(from_step)
         self.tos.append(step)
         self.count = position + 1
@@ -113,6 +129,10 @@ class HistoryIndex:
         self.froms = [translate(s) for s in self.froms]
         self.tos = [translate(s) for s in self.tos]
         self.visited = {translate(s) for s in self.visited}
+        acted: dict[str, set[str]] = {}
+        for source, actors in self.acted.items():
+            acted.setdefault(translate(source), set()).update(actors)
+        self.acted = acted
         self.entered = {}
         for position, (source, target, at) in enumerate(zip(self.froms, self.tos, ats, strict=True)):
             self._note_steps(position, source, target, at)
@@ -127,6 +147,7 @@ class HistoryIndex:
         out.entered = dict(self.entered)
         out.promises = dict(self.promises)
         out._follow_ups = list(self._follow_ups)
+        out.acted = {source: set(actors) for source, actors in self.acted.items()}
         return out
 
     def where(self, record_type: type | tuple[type, ...]) -> list[int]:

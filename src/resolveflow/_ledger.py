@@ -24,6 +24,7 @@ from typing import Any, Final, overload
 
 import attrs
 
+from resolveflow._actor import MAX_ID, Actor, as_actor
 from resolveflow._canonical import CanonicalError
 from resolveflow._fast_evidence import load_dump as fast_load_dump
 from resolveflow._guards import make_context
@@ -46,8 +47,6 @@ from resolveflow._refusal import Refusal
 from resolveflow._schema import INVALID, Errors, is_encodable, record_codec
 from resolveflow._slots import slot_writer
 from resolveflow.exceptions import InvalidEvidence, InvalidInput, Refused, UnknownAction
-
-MAX_ID: Final = 200
 
 
 @attrs.frozen(kw_only=True)
@@ -115,21 +114,9 @@ def check_case_id(case_id: object) -> str:
     return case_id
 
 
-def check_actor(actor: object) -> str:
-    """An actor: non-blank text of at most MAX_ID characters (InvalidInput otherwise)."""
-    if (
-        not isinstance(actor, str)
-        or not actor.strip()
-        or len(actor) > MAX_ID
-        or not (actor.isascii() or is_encodable(actor))
-    ):
-        shown = repr(actor) if isinstance(actor, str) else f"a {type(actor).__name__}"
-        raise InvalidInput(
-            f"the actor must be non-blank text of at most {MAX_ID} characters "
-            f"(your user's id or name), got {shown[:80]}",
-            argument="actor",
-        )
-    return actor
+def check_actor(actor: object) -> Actor:
+    """An ``actor=`` argument: an Actor, or an id as an actor without roles (InvalidInput otherwise)."""
+    return as_actor(actor)
 
 
 def load_evidence(action: Action, evidence: object) -> tuple[object | None, Any, Errors]:
@@ -347,7 +334,7 @@ class Ledger:
         )
 
     def run_guards(
-        self, action: Action, step: str, record: object | None, at: _dt.datetime
+        self, action: Action, step: str, record: object | None, at: _dt.datetime, actor: Actor | None = None
     ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
         """Every guard of ``action`` from ``step`` (which it leaves): (target or None, refusals, pending)."""
         dest, condition = self.methodology._engine.route(step, action.name)
@@ -356,21 +343,25 @@ class Ledger:
                 return dest, (), condition.waiting
         elif not condition.guards:
             return dest, (), ()
-        context = make_context(step, Entries(self._entries, len(self._entries)), record, at, self.index)
+        context = make_context(
+            step, Entries(self._entries, len(self._entries)), record, at, actor, self.index
+        )
         target, refusals, pending = condition.decide(dest, context)
         return target, tuple(refusals), tuple(pending)
 
     def decide(
-        self, action: Action, record: object | None, at: _dt.datetime
+        self, action: Action, record: object | None, at: _dt.datetime, actor: Actor | None = None
     ) -> tuple[str | None, tuple[Refusal, ...], tuple[str, ...]]:
         """The structure, then the guards: (target or None, refusals, pending)."""
         step = self.step
         refusal = self.structural_refusal(action, step)
         if refusal is not None:
             return None, (refusal,), ()
-        return self.run_guards(action, step, record, at)
+        return self.run_guards(action, step, record, at, actor)
 
-    def check(self, action: Action, evidence: object, at: _dt.datetime) -> Decision:
+    def check(
+        self, action: Action, evidence: object, at: _dt.datetime, actor: Actor | None = None
+    ) -> Decision:
         """The answer ``Case.check`` gives; changes nothing."""
         step = self.step
         name = action.name
@@ -395,8 +386,9 @@ class Ledger:
                 return _make_decision(
                     name, False, (invalid_evidence_refusal(errors),), action.target_from(step), ()
                 )
-        _, refusals, pending = self.run_guards(action, step, record, at)
-        pending = pending if record is None else ()
+        _, refusals, pending = self.run_guards(action, step, record, at, actor)
+        if record is not None and actor is not None:
+            pending = ()
         if not refusals:
             return _allowed_decision(name, action.target_from(step), pending)
         return _make_decision(name, False, refusals, action.target_from(step), pending)
@@ -407,7 +399,7 @@ class Ledger:
         self,
         action: Action,
         evidence: object,
-        actor: str,
+        actor: Actor,
         at: _dt.datetime,
         *,
         at_text: str | None = None,
@@ -428,7 +420,7 @@ class Ledger:
         record, data, errors = load_evidence(action, evidence)
         if errors:
             raise InvalidEvidence(action=action.name, errors=errors)
-        target, refusals, _ = self.run_guards(action, step, record, at)
+        target, refusals, _ = self.run_guards(action, step, record, at, actor)
         if refusals or target is None:
             raise Refused(action=action.name, step=step, refusals=refusals)
         entry = self._next_entry(action.name, target, actor, at, record, data, at_text)
@@ -441,7 +433,7 @@ class Ledger:
         self,
         action: str,
         step: str,
-        actor: str,
+        actor: Actor,
         at: _dt.datetime,
         record: object | None,
         data: Any,
@@ -459,11 +451,12 @@ class Ledger:
             action=action,
             from_step=from_step,
             step=step,
-            actor=actor,
+            actor=actor.id,
+            roles=actor.roles,
             at=format_time(at) if at_text is None else at_text,
             evidence=self._evidence_text(action, data),
         )
-        return new_entry(seq, action, from_step, step, actor, at, record, digest)
+        return new_entry(seq, action, from_step, step, actor.id, at, record, digest, actor.roles)
 
     def _evidence_text(self, action: str, data: Any) -> str:
         """The canonical text of validated evidence; what no canonical form can write is refused."""
@@ -478,7 +471,7 @@ class Ledger:
         The index goes first: it refuses a record whose promise hooks fail
         before anything changes, so a refused entry is never half recorded.
         """
-        self.index.add(entry.action, from_step, entry.step, entry.at, entry.evidence)
+        self.index.add(entry.action, from_step, entry.step, entry.at, entry.evidence, entry.actor)
         self._entries.append(entry)
         self._tuple = None
 
@@ -488,7 +481,7 @@ class Ledger:
         self,
         migration: Migration,
         target: Methodology,
-        actor: str,
+        actor: Actor,
         at: _dt.datetime,
         *,
         expect: Callable[[HistoryEntry, Any], None] | None = None,

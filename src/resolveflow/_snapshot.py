@@ -15,9 +15,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, NoReturn
 
+from resolveflow._actor import actor_from_json
 from resolveflow._digest import DIGEST, definition_digest
 from resolveflow._history import JCS, SORTED_JSON, HistoryEntry, canonical_json, format_time
-from resolveflow._ledger import Ledger, check_actor
+from resolveflow._ledger import Ledger
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
 from resolveflow._shown import shown
@@ -228,7 +229,7 @@ def _replay_entry(
         _check_replayed(entry, data, raw, index)
 
     try:
-        actor = check_actor(raw["actor"])
+        actor = actor_from_json(raw["actor"])
         at = ledger.forward(_stored_time(raw["at"], index))
         if raw["action"] == MIGRATE_ACTION:
             migration = Migration.from_json(raw["evidence"])

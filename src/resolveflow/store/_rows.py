@@ -175,7 +175,7 @@ def request_print(case: Case, action: object, evidence: object, actor: object, a
     request = {
         "action": spec.name,
         "evidence": data,
-        "actor": who,
+        "actor": who.to_json(),  # the id alone without roles: keys made before roles still match
         "at": None if when is None else format_time(when),
     }
     return hashlib.sha256(canonical_json(request)).hexdigest()
