@@ -92,7 +92,9 @@ def test_the_case_indexes_exist(store: Store) -> None:
     }
 
 
-@pytest.mark.parametrize("columns", [("definitions",), ("hash_recipe", "definitions")])
+@pytest.mark.parametrize(
+    "columns", [("actor_roles",), ("definitions", "actor_roles"), ("hash_recipe", "definitions", "actor_roles")]
+)
 def test_the_documented_alter_tables_upgrade_an_older_database(
     db_url: str, backend: str, clock: FakeClock, columns: tuple[str, ...]
 ) -> None:
@@ -103,7 +105,7 @@ def test_the_documented_alter_tables_upgrade_an_older_database(
         old_sql = re.sub(rf"\n\s*{column} [^\n]*,", "", old_sql)
         assert column not in old_sql
         upgrade = re.search(
-            rf"```sql\n(ALTER TABLE resolveflow_cases ADD COLUMN {column}[^\n]*)\n```", DOC.read_text()
+            rf"```sql\n(ALTER TABLE resolveflow_\w+ ADD COLUMN {column}[^\n]*)\n```", DOC.read_text()
         )
         assert upgrade, f"docs/persistence.md lost its ALTER TABLE for {column}"
         upgrades.append(upgrade.group(1).rstrip(";"))

@@ -202,6 +202,17 @@ def _build_schema(guard: dict[str, Any]) -> dict[str, Any]:
                 "uniqueItems": True,
                 "items": {"type": "string", "pattern": NAME_PATTERN},
             },
+            "roles": {
+                "type": "array",
+                "title": "Roles",
+                "description": (
+                    "The roles its guards name (snake_case words, e.g. legal); the CRM grants them to "
+                    "the people who act."
+                ),
+                "uniqueItems": True,
+                "maxItems": 100,
+                "items": {"type": "string", "pattern": NAME_PATTERN, "maxLength": 100},
+            },
             "records": {
                 "type": "object",
                 "title": "Evidence records",

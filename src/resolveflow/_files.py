@@ -323,6 +323,7 @@ def _build(raw: object, where: _Where) -> Methodology:
                 description=data.get("description"),
                 initial=data["initial"],
                 required_steps=tuple(data["required_steps"]),
+                roles=tuple(data.get("roles", ())),
                 steps=steps,
                 outcomes=outcomes,
                 actions=actions,
@@ -587,6 +588,8 @@ def methodology_to_dict(methodology: Methodology) -> dict[str, Any]:
         out["description"] = methodology.description
     out["initial"] = methodology.initial
     out["required_steps"] = list(methodology.required_steps)
+    if methodology.roles:  # left out when empty: files (and digests) from before roles are unchanged
+        out["roles"] = list(methodology.roles)
     if writer.definitions:
         out["records"] = writer.declared()
     out["steps"] = []

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import attrs
 
+from resolveflow._actor import ROLE
 from resolveflow._engine import Engine
 from resolveflow._guards import Guard, check_guard_definition
 from resolveflow._schema import EMPTY_SCHEMA, JSONSCHEMA_DIALECT, is_encodable, record_codec
@@ -282,6 +283,8 @@ class Methodology:
         initial: the step a new case starts at.
         required_steps: the steps, in order, that every path to a successful
             outcome must pass through.
+        roles: the roles its guards name (snake_case words, e.g. ``"legal"``):
+            a guard naming a role not declared here is a mistake, refused.
         description: optional summary.
 
     Raises:
@@ -305,6 +308,7 @@ class Methodology:
     initial: str
     required_steps: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
     description: str | None = None
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
     _by_id: Mapping[str, Step | Outcome] = attrs.field(init=False, repr=False, eq=False, alias="_by_id")
     _by_action: Mapping[str, Action] = attrs.field(init=False, repr=False, eq=False, alias="_by_action")
     _engine: Engine = attrs.field(init=False, repr=False, eq=False, alias="_engine")
@@ -417,6 +421,7 @@ class Methodology:
         twice = sorted({s for s in self.required_steps if self.required_steps.count(s) > 1})
         if twice:
             raise InvalidMethodology(f"required_steps lists {shown(twice[0])} twice", where=where)
+        self._check_roles(where)
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_by_action", by_action)
         # One transitions Machine per methodology version, shared by every case.
@@ -427,6 +432,26 @@ class Methodology:
             actions=[(a.name, a.sources, a.target, a.guards) for a in self.actions],
         )
         object.__setattr__(self, "_engine", engine)
+
+    def _check_roles(self, where: str) -> None:
+        """Roles are snake_case words, declared once, and every role a guard names is declared."""
+        for role in self.roles:
+            if not isinstance(role, str) or not ROLE.fullmatch(role):
+                raise InvalidMethodology(
+                    f"role {shown(role)} is not a snake_case word of at most 100 characters", where=where
+                )
+        if len(set(self.roles)) != len(self.roles):
+            raise InvalidMethodology("roles lists a role twice", where=where)
+        declared = set(self.roles)
+        for action in self.actions:
+            for guard in action.guards:
+                for role in guard.roles():
+                    if role not in declared:
+                        raise InvalidMethodology(
+                            f"guard {guard.name!r} names the role {role!r}, which the methodology does not "
+                            f"declare; declare it in roles (declared: {', '.join(self.roles) or 'none'})",
+                            where=f"{where}, action {action.name!r}",
+                        )
 
     @property
     def key(self) -> tuple[str, str]:

@@ -38,21 +38,47 @@ def entry_row(case_id: str, entry: HistoryEntry) -> dict[str, Any]:
         "from_step": entry.from_step,
         "step": entry.step,
         "actor": entry.actor,
+        "actor_roles": canonical_text(sorted(entry.roles)) if entry.roles else None,
         "at": entry.at,
         "evidence": entry.evidence_json,
         "hash": entry.hash,
     }
 
 
-ENTRY_COLUMNS: Final = ("seq", "action", "from_step", "step", "actor", "at", "evidence", "hash")
+ENTRY_COLUMNS: Final = (
+    "seq",
+    "action",
+    "from_step",
+    "step",
+    "actor",
+    "actor_roles",
+    "at",
+    "evidence",
+    "hash",
+)
+
+# What the actor_roles column holds when resolveflow wrote it; anything else is handed on as it
+# is, for the replay to refuse, so an edited value never reaches a JSON parser.
+_ROLES_TEXT: Final = re.compile(r'\["[a-z][a-z0-9_]{0,99}"(?:,"[a-z][a-z0-9_]{0,99}"){0,31}\]')
+
+
+def stored_roles(text: object) -> object:
+    """The actor_roles column as a snapshot entry's ``roles``: a list, or the raw value when edited."""
+    if isinstance(text, str) and _ROLES_TEXT.fullmatch(text):
+        return json.loads(text)
+    return text
 
 
 def snapshot_entry(values: Mapping[Any, Any], prefix: str = "") -> dict[str, Any]:
     """An entry row as ``case.snapshot()`` writes entries, for ``resolveflow.restore``.
 
     ``prefix`` reads the entry's columns under labels such as ``entry_seq``.
+    An actor with roles is written as ``{"id", "roles"}``, as the entry hashed it.
     """
-    out = {name: values[prefix + name] for name in ENTRY_COLUMNS}
+    out = {name: values[prefix + name] for name in ENTRY_COLUMNS if name != "actor_roles"}
+    roles = values[prefix + "actor_roles"]
+    if roles is not None:
+        out["actor"] = {"id": out["actor"], "roles": stored_roles(roles)}
     out["at"] = format_time(out["at"])
     return out
 

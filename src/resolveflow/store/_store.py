@@ -902,6 +902,9 @@ def _verified_entry(
         computed = None
     if computed is None or computed != row.hash:
         _tampered(case_id, row.seq, "hash mismatch: the entry or the one before it was altered")
+    roles = () if row.actor_roles is None else _rows.stored_roles(row.actor_roles)
+    if not isinstance(roles, list | tuple):
+        _tampered(case_id, row.seq, "its actor_roles column is not what resolveflow writes")
     return HistoryEntry(
         seq=row.seq,
         action=row.action,
@@ -911,6 +914,7 @@ def _verified_entry(
         at=row.at,
         evidence=record,
         hash=row.hash,
+        roles=frozenset(roles),
     )
 
 

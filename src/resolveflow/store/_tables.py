@@ -92,6 +92,9 @@ entries = sa.Table(
     sa.Column("from_step", sa.String(NAME), nullable=False),
     sa.Column("step", sa.String(NAME), nullable=False),
     sa.Column("actor", sa.String(ID), nullable=False),
+    # The roles the actor held, as a sorted JSON list; NULL for an actor without roles (and in
+    # databases made before the column, whose entries all have none).
+    sa.Column("actor_roles", sa.Text, nullable=True),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("evidence", _json(), nullable=True),
     sa.Column("hash", sa.String(HASH), nullable=False),
