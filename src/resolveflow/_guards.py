@@ -591,7 +591,7 @@ class NamedActor(Guard):
 
     Example:
         >>> from resolveflow import evidence
-        >>> NamedActor(record=evidence.Handoff, field="to_actor").name
+        >>> NamedActor(record=evidence.Handoff, field="to").name
         'named_in_handoff'
     """
 

@@ -13,6 +13,7 @@ from typing import Any, Final, NoReturn
 import sqlalchemy as sa
 
 import resolveflow
+from resolveflow._actor import Actor
 from resolveflow._canonical import CanonicalError
 from resolveflow._case import Case
 from resolveflow._clock import Clock, check_time, system_clock
@@ -261,7 +262,7 @@ class Store:
         action: str,
         evidence: object = None,
         *,
-        actor: str,
+        actor: str | Actor,
         at: _dt.datetime | None = None,
         expected_seq: int | None = None,
         idempotency_key: str | None = None,
@@ -279,7 +280,8 @@ class Store:
             case_id: the stored case.
             action: the action's name.
             evidence: a typed record or the JSON a form posted (None for none).
-            actor: who takes it.
+            actor: who takes it: an id, or an :class:`~resolveflow.Actor` with roles
+                (recorded with the entry, in ``actor_roles``).
             at: when (default: the store's clock, never before the last entry).
             expected_seq: the last sequence number the caller saw (e.g. the one
                 its form was rendered from); if the case has moved since, the
@@ -323,7 +325,7 @@ class Store:
             >>> store.close(); tmp.cleanup()
         """
         case_id = text_arg(case_id, "case_id")
-        actor = text_arg(actor, "actor")
+        actor = _actor_arg(actor)
         if expected_seq is not None:
             count_arg(expected_seq, "expected_seq", minimum=0)
         if idempotency_key is not None:
@@ -367,7 +369,7 @@ class Store:
         action: str,
         evidence: object = None,
         *,
-        actor: str,
+        actor: str | Actor,
         at: _dt.datetime | None = None,
         idempotency_key: str | None = None,
         attempts: int = 3,
@@ -436,7 +438,7 @@ class Store:
             _tampered(case.id, seq, f"idempotency key {shown(key)} stands for entry {seq}, which is missing")
         return history[seq - 1]
 
-    def _record_refusal(self, case_id: str, refused: Refused, actor: str, at: object) -> None:
+    def _record_refusal(self, case_id: str, refused: Refused, actor: str | Actor, at: object) -> None:
         when = at if isinstance(at, _dt.datetime) and at.utcoffset() is not None else self._now()
         with _engine.write(self._engine, "fire (recording the refusal)") as conn:
             conn.execute(
@@ -446,7 +448,7 @@ class Store:
                     "action": refused.action,
                     "step": refused.step,
                     "codes": list(refused.codes),
-                    "actor": actor,
+                    "actor": actor.id if isinstance(actor, Actor) else actor,
                     "at": when,
                 },
             )
@@ -782,6 +784,14 @@ class Store:
 
 def _summary(row: sa.Row[Any]) -> CaseSummary:
     return CaseSummary(**{k: v for k, v in row._mapping.items() if k not in _NOT_SUMMARISED})
+
+
+def _actor_arg(actor: object) -> str | Actor:
+    """An id, or an Actor whose id a database column can hold (its roles are checked words)."""
+    if isinstance(actor, Actor):
+        text_arg(actor.id, "actor")
+        return actor
+    return text_arg(actor, "actor")
 
 
 def _check_bound(row: sa.Row[Any], methodology: Methodology) -> None:
