@@ -2,7 +2,8 @@
 
 The socket is bound before anything is printed, so the address printed is
 one that answers (and ``--port 0`` picks a free port and prints it, which the
-browser tests rely on).
+browser tests rely on). Sessions are signed with ``$DESK_SECRET`` when it is
+set, else with a key made for this process (a restart signs everyone out).
 """
 
 from __future__ import annotations
@@ -20,9 +21,18 @@ from sqlalchemy.exc import SQLAlchemyError
 import resolveflow
 
 from .app import create_app
+from .auth import ConfigError
 
-# What can stop the desk from starting: a database it cannot use or seed, a missing package, a bad zone.
-STARTUP_ERRORS = (resolveflow.ResolveflowError, SQLAlchemyError, OSError, ImportError, ZoneInfoNotFoundError)
+# What can stop the desk from starting: a database it cannot use or seed, a missing package, a bad zone,
+# a session secret that is too short.
+STARTUP_ERRORS = (
+    resolveflow.ResolveflowError,
+    SQLAlchemyError,
+    OSError,
+    ImportError,
+    ZoneInfoNotFoundError,
+    ConfigError,
+)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
