@@ -66,16 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         reason = " ".join(str(error).split()) or type(error).__name__
         print(f"resolveflow desk: cannot start on {db}: {reason}", file=sys.stderr)
         return 1
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        # Listening before the address is printed: a client that connects at once waits in the
+        # backlog until uvicorn accepts, instead of being refused.
+        sock.listen(config.backlog)
     except OSError as error:
         print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1
     host, port = sock.getsockname()[:2]
     print(f"resolveflow desk: http://{host}:{port}/  (cases in {db}; Ctrl-C to stop)", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
