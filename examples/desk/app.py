@@ -4,9 +4,9 @@ Pages are rendered on the server and every change is a plain form POST, so the
 desk works without JavaScript. Agents sign in (:mod:`examples.desk.auth`); every
 request passes the guard (:mod:`examples.desk.guard`) before it gets here, and
 every POST handler reads its form through ``auth.posted_form``, which checks the
-CSRF token. The store is synchronous (SQLAlchemy), so the
-handlers read the request asynchronously and then do the store work in
-Starlette's thread pool rather than blocking the event loop.
+CSRF token. The store is synchronous (SQLAlchemy), so the handlers read the
+request asynchronously and then do the store work in Starlette's thread pool
+rather than blocking the event loop.
 """
 
 from __future__ import annotations

@@ -47,8 +47,10 @@ def _public(path: str) -> bool:
 
 def sign_in_url(request: Request) -> str:
     """The sign-in page, with where to come back to."""
-    back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    back = auth.local_path(back)
+    # The path as sent (still percent-encoded), so that any path comes back as it was.
+    raw: bytes = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.url.query
+    back = auth.local_path(raw.decode("latin-1") + (f"?{query}" if query else ""))
     return SIGN_IN if back == "/" else f"{SIGN_IN}?{urlencode({'next': back})}"
 
 
