@@ -3,18 +3,27 @@
 Every page, the forms generated from ``evidence_schema`` (each widget kind, and
 every registered methodology's first forms), a seven A's case walked to
 resolved through the forms, and each way a submission can fail: invalid
-evidence, a refusal, a stale page, a double submit.
+evidence, a refusal, a stale page, a double submit. Then who is acting: signing
+in and out, the actor always from the session, the CSRF token and the origin
+check on every POST, and the 4xx answers to malformed ids, numbers and bodies.
 
-The desk needs the ``desk`` extra (Starlette, Jinja2, uvicorn, python-multipart)
-and httpx for the test client; without them these tests are skipped, except
+The tests hash passwords with argon2's cheapest parameters (the desk's default
+costs about half a second a hash here); the browser tests use the real ones.
+
+The desk needs the ``desk`` extra (Starlette, Jinja2, uvicorn, python-multipart,
+argon2-cffi, itsdangerous) and httpx for the test client; without them these tests are skipped, except
 under CI=true, where that is a failure.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import datetime as dt
 import html
 import importlib.util
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -30,7 +39,16 @@ from tests.conftest import FakeClock
 
 def _missing() -> str | None:
     """What the desk or its test client lacks here, or None."""
-    for choice in ("starlette", "jinja2", "python_multipart", "uvicorn", "sqlalchemy", "httpx2|httpx"):
+    for choice in (
+        "starlette",
+        "jinja2",
+        "python_multipart",
+        "uvicorn",
+        "sqlalchemy",
+        "argon2",
+        "itsdangerous",
+        "httpx2|httpx",
+    ):
         if not any(importlib.util.find_spec(name) for name in choice.split("|")):
             return f"the desk needs {choice}: pip install -e '.[desk]' httpx2"
     return None
@@ -40,8 +58,9 @@ MISSING = _missing()
 if MISSING and os.environ.get("CI") != "true":
     pytest.skip(MISSING, allow_module_level=True)
 if not MISSING:
-    from examples.desk import create_app
-    from examples.desk.forms import build_fields, compact_rows, to_evidence
+    from argon2 import PasswordHasher
+    from examples.desk import auth, create_app, guard
+    from examples.desk.forms import MAX_ROWS, build_fields, compact_rows, to_evidence
     from starlette.testclient import TestClient
 
 
@@ -58,16 +77,58 @@ UTC = ZoneInfo("UTC")
 # --- helpers ----------------------------------------------------------------------------
 
 
+ORIGIN = "http://testserver"
+
+
+def make_app(db: Path, **kwargs: Any) -> Any:
+    """The desk, hashing passwords with argon2's cheapest parameters (its real cost is the point
+    in production and only slows the tests down)."""
+    return create_app(db, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1), **kwargs)
+
+
+def browser_like(app: Any) -> TestClient:
+    """A client that sends the desk's own Origin with every request, as a browser on its pages does."""
+    return TestClient(app, headers={"Origin": ORIGIN})
+
+
+def csrf_in(page: str) -> str:
+    """The CSRF token a page's forms carry."""
+    match = re.search(r'name="_csrf" value="([^"]+)"', page)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, agent: str = "ana", password: str | None = None, **data: str) -> Any:
+    """Fill in and send the sign-in form (the demo agents' passwords are ``<id>-demo``)."""
+    token = csrf_in(client.get("/signin").text)
+    body = {"_csrf": token, "agent": agent, "password": f"{agent}-demo" if password is None else password}
+    return client.post("/signin", data={**body, **data}, follow_redirects=False)
+
+
+@contextlib.contextmanager
+def signed_in(app: Any, agent: str = "ana") -> Iterator[TestClient]:
+    with browser_like(app) as client:
+        response = sign_in(client, agent)
+        assert response.status_code == 303, response.text
+        yield client
+
+
+def post(client: TestClient, url: str, data: dict[str, str] | None = None, **kw: Any) -> Any:
+    """POST a form with the session's CSRF token, as the desk's own pages do."""
+    token = csrf_in(client.get("/cases/new").text)
+    return client.post(url, data={"_csrf": token, **(data or {})}, **kw)
+
+
 @pytest.fixture
 def desk(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
-    """A desk on a new SQLite file with the demo cases, on the fake clock."""
-    with TestClient(create_app(tmp_path / "desk.db", clock=clock)) as client:
+    """A desk on a new SQLite file with the demo cases, on the fake clock, with ``ana`` signed in."""
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock)) as client:
         yield client
 
 
 @pytest.fixture
 def empty_desk(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
-    with TestClient(create_app(tmp_path / "desk.db", clock=clock, demo=False)) as client:
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock, demo=False)) as client:
         yield client
 
 
@@ -89,6 +150,7 @@ def input_names(block: str) -> set[str]:
         "_expected_seq",
         "_key",
         "_submit",
+        "_csrf",
     }
 
 
@@ -98,12 +160,17 @@ def submit(
     """Fill in and post an action's form the way a browser does (with the page's hidden fields)."""
     page = client.get(f"/cases/{case_id}").text
     block = form_block(page, action)
-    body = {"_expected_seq": hidden(block, "_expected_seq"), "_key": hidden(block, "_key"), **(data or {})}
+    body = {
+        "_csrf": hidden(block, "_csrf"),
+        "_expected_seq": hidden(block, "_expected_seq"),
+        "_key": hidden(block, "_key"),
+        **(data or {}),
+    }
     return client.post(f"/cases/{case_id}/actions/{action}", data=body, **kw)
 
 
 def open_case(client: TestClient, methodology: str, case_id: str) -> str:
-    response = client.post("/cases", data={"methodology": methodology, "case_id": case_id})
+    response = post(client, "/cases", {"methodology": methodology, "case_id": case_id})
     assert response.status_code == 200, response.text
     return response.text
 
@@ -148,9 +215,9 @@ def test_a_new_database_gets_demo_cases_across_methodologies(desk: TestClient) -
 
 
 def test_an_existing_database_is_not_seeded_again(tmp_path: Path, clock: FakeClock) -> None:
-    with TestClient(create_app(tmp_path / "desk.db", clock=clock)) as client:
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock)) as client:
         submit(client, "DESK-103", "acknowledge_feelings", {"feelings": "Cross about the wait."})
-    with TestClient(create_app(tmp_path / "desk.db", clock=clock)) as client:
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock)) as client:
         assert stored(client, "DESK-103").step == "air_grievances"
         assert text_of(client.get("/").text).count("DESK-103") == 1
 
@@ -172,11 +239,11 @@ def test_a_failed_seed_leaves_no_database_and_the_next_start_seeds(
 
     monkeypatch.setattr(resolveflow.store.Store, "fire", fire_then_fail)
     with pytest.raises(RuntimeError, match="the disk went away"):
-        create_app(tmp_path / "desk.db", clock=clock)
+        make_app(tmp_path / "desk.db", clock=clock)
     assert calls == 5
     assert list(tmp_path.iterdir()) == []  # no desk.db, no scratch file, no journal
     monkeypatch.undo()
-    with TestClient(create_app(tmp_path / "desk.db", clock=clock)) as client:
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock)) as client:
         page = client.get("/")
         assert page.status_code == 200
         for case_id in ("DESK-101", "DESK-104", "DESK-107", "DESK-108"):
@@ -186,7 +253,7 @@ def test_a_failed_seed_leaves_no_database_and_the_next_start_seeds(
 
 def test_an_empty_file_is_seeded(tmp_path: Path, clock: FakeClock) -> None:
     (tmp_path / "desk.db").write_bytes(b"")
-    with TestClient(create_app(tmp_path / "desk.db", clock=clock)) as client:
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock)) as client:
         assert "DESK-101" in text_of(client.get("/").text)
 
 
@@ -198,11 +265,11 @@ def test_an_existing_database_without_tables_or_cases_starts(tmp_path: Path, clo
     connection.execute("CREATE TABLE notes (text TEXT)")
     connection.commit()
     connection.close()
-    with TestClient(create_app(bare, clock=clock)) as client:
+    with signed_in(make_app(bare, clock=clock)) as client:
         page = client.get("/")
         assert page.status_code == 200 and "No open cases." in page.text
     # Now it has the tables and no cases: still a working, empty desk.
-    with TestClient(create_app(bare, clock=clock)) as client:
+    with signed_in(make_app(bare, clock=clock)) as client:
         page = client.get("/")
         assert page.status_code == 200 and "No open cases." in page.text
         assert client.get("/cases/new").status_code == 200
@@ -255,21 +322,19 @@ def test_any_methodology_opens_with_a_form_per_enabled_action(
 
 
 def test_a_case_id_is_made_up_when_none_is_given(empty_desk: TestClient) -> None:
-    response = empty_desk.post(
-        "/cases", data={"methodology": "engage", "case_id": ""}, follow_redirects=False
-    )
+    response = post(empty_desk, "/cases", {"methodology": "engage", "case_id": ""}, follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"].startswith("/cases/DESK-")
 
 
 def test_opening_a_taken_or_malformed_id_says_why(desk: TestClient) -> None:
-    taken = desk.post("/cases", data={"methodology": "engage", "case_id": "DESK-101"})
+    taken = post(desk, "/cases", {"methodology": "engage", "case_id": "DESK-101"})
     assert taken.status_code == 422
     assert "already exists" in text_of(taken.text)
-    malformed = desk.post("/cases", data={"methodology": "engage", "case_id": "a b/c"})
+    malformed = post(desk, "/cases", {"methodology": "engage", "case_id": "a b/c"})
     assert malformed.status_code == 422
     assert "A case id is" in malformed.text
-    unknown = desk.post("/cases", data={"methodology": "no-such", "case_id": "X-1"})
+    unknown = post(desk, "/cases", {"methodology": "no-such", "case_id": "X-1"})
     assert unknown.status_code == 422
     assert "no-such" in text_of(unknown.text)
 
@@ -340,10 +405,10 @@ def test_without_graphviz_the_diagram_is_mermaid_source(
 
 def test_unknown_cases_and_actions_are_404(desk: TestClient) -> None:
     assert desk.get("/cases/NOPE-1").status_code == 404
-    response = desk.post("/cases/DESK-103/actions/no_such_action", data={"_expected_seq": "0"})
+    response = post(desk, "/cases/DESK-103/actions/no_such_action", data={"_expected_seq": "0"})
     assert response.status_code == 404
     assert "no_such_action" in response.text
-    assert desk.post("/cases/NOPE-1/actions/x", data={"_expected_seq": "0"}).status_code == 404
+    assert post(desk, "/cases/NOPE-1/actions/x", data={"_expected_seq": "0"}).status_code == 404
 
 
 # --- the forms --------------------------------------------------------------------------
@@ -458,7 +523,7 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(
     case = stored(client, "W-1")
     plan = case.history[4].evidence_json
     assert plan["items"][0]["due"].startswith(due.strftime("%Y-%m-%dT%H:%M"))
-    assert [e.actor for e in case.history] == ["agent"] * 9
+    assert [e.actor for e in case.history] == ["ana"] * 9
 
 
 def test_invalid_evidence_redisplays_the_form_with_field_errors(desk: TestClient) -> None:
@@ -495,14 +560,16 @@ def test_a_stale_page_cannot_act(desk: TestClient) -> None:
     page = desk.get("/cases/DESK-103").text
     block = form_block(page, "acknowledge_feelings")
     seq, key = hidden(block, "_expected_seq"), hidden(block, "_key")
-    first = desk.post(
+    first = post(
+        desk,
         "/cases/DESK-103/actions/acknowledge_feelings",
         data={"_expected_seq": seq, "_key": key, "feelings": "Tab one."},
         follow_redirects=False,
     )
     assert first.status_code == 303
     # A second tab rendered from the same state, with its own form key.
-    second = desk.post(
+    second = post(
+        desk,
         "/cases/DESK-103/actions/acknowledge_feelings",
         data={"_expected_seq": seq, "_key": "other-tab", "feelings": "Tab two."},
     )
@@ -521,12 +588,12 @@ def test_a_double_submit_records_once(desk: TestClient) -> None:
         "feelings": "Once.",
     }
     url = "/cases/DESK-103/actions/acknowledge_feelings"
-    first = desk.post(url, data=data, follow_redirects=False)
-    again = desk.post(url, data=data, follow_redirects=False)
+    first = post(desk, url, data=data, follow_redirects=False)
+    again = post(desk, url, data=data, follow_redirects=False)
     assert first.status_code == again.status_code == 303
     assert first.headers["location"] == again.headers["location"]
     assert len(stored(desk, "DESK-103").history) == 1
-    changed = desk.post(url, data={**data, "feelings": "Twice?"})
+    changed = post(desk, url, data={**data, "feelings": "Twice?"})
     assert changed.status_code == 409  # the same form cannot record something else
     assert len(stored(desk, "DESK-103").history) == 1
 
@@ -578,7 +645,7 @@ def test_plan_refusals_mark_the_item_field(desk: TestClient, clock: FakeClock) -
 
 
 def test_typed_times_are_read_in_the_desk_zone(tmp_path: Path, clock: FakeClock) -> None:
-    with TestClient(create_app(tmp_path / "desk.db", clock=clock, zone="Europe/Berlin")) as client:
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock, zone="Europe/Berlin")) as client:
         for action, data in [
             ("acknowledge_feelings", {"feelings": "Upset."}),
             ("hear_grievances", {"points": "Late", "customer_finished": "true"}),
@@ -593,11 +660,491 @@ def test_typed_times_are_read_in_the_desk_zone(tmp_path: Path, clock: FakeClock)
         assert "Times are shown in Europe/Berlin" in page
 
 
-def test_the_agent_name_is_the_actor(desk: TestClient) -> None:
-    response = desk.post("/agent", data={"agent": "ana", "next": "/cases/DESK-103"}, follow_redirects=False)
-    assert response.status_code == 303 and response.headers["location"] == "/cases/DESK-103"
-    submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Upset."})
-    assert stored(desk, "DESK-103").history[-1].actor == "ana"
-    assert 'value="ana"' in desk.get("/").text
-    elsewhere = desk.post("/agent", data={"agent": "ana", "next": "//evil.example/"}, follow_redirects=False)
-    assert elsewhere.headers["location"] == "/"
+# --- who is acting: signing in, the session, CSRF and origin ----------------------------
+
+
+def entries(client: TestClient, case_id: str) -> int:
+    return len(stored(client, case_id).history)
+
+
+def use_session(client: TestClient, cookie: str) -> None:
+    """Make ``cookie`` the client's session cookie (and its only one)."""
+    client.cookies.delete(auth.SESSION_COOKIE)
+    client.cookies.set(auth.SESSION_COOKIE, cookie)
+
+
+def test_pages_need_a_signed_in_agent(tmp_path: Path, clock: FakeClock) -> None:
+    with browser_like(make_app(tmp_path / "desk.db", clock=clock)) as client:
+        home = client.get("/", follow_redirects=False)
+        assert home.status_code == 303 and home.headers["location"] == "/signin"
+        case = client.get("/cases/DESK-101?recorded=2", follow_redirects=False)
+        assert case.status_code == 303
+        assert case.headers["location"] == "/signin?next=%2Fcases%2FDESK-101%3Frecorded%3D2"
+        for url in ("/cases/new", "/cases/NOPE", "/no/such/page"):
+            assert client.get(url, follow_redirects=False).headers["location"].startswith("/signin")
+        # A POST without a session is refused, not redirected, and nothing is recorded.
+        token = csrf_in(client.get("/signin").text)
+        refused = client.post("/cases", data={"_csrf": token, "methodology": "engage", "case_id": "X-1"})
+        assert refused.status_code == 401 and "Sign in" in refused.text
+        action = client.post(
+            "/cases/DESK-103/actions/acknowledge_feelings",
+            data={"_csrf": token, "_expected_seq": "0", "feelings": "Nobody signed in."},
+        )
+        assert action.status_code == 401
+        assert entries(client, "DESK-103") == 0
+        assert "X-1" not in {s.case_id for s in client.app.state.desk.store.cases_by_outcome(None)}  # type: ignore[attr-defined]
+        # The sign-in page and the stylesheet are open to all.
+        assert client.get("/signin").status_code == 200
+        assert client.get("/static/desk.css").status_code == 200
+
+
+def test_signing_in_with_the_right_password_shows_the_agent_and_roles(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    with browser_like(make_app(tmp_path / "desk.db", clock=clock)) as client:
+        page = client.get("/signin?next=/cases/DESK-104").text
+        demo = page.split('id="demo-agents"')[1]
+        for agent, roles in [
+            ("ana", "agent"),
+            ("lee", "agent, legal"),
+            ("sam", "agent, supervisor"),
+            ("kim", "agent, escalation"),
+        ]:
+            assert re.search(rf'data-agent="{agent}">.*?{roles}.*?{agent}-demo', demo)
+        assert 'name="next" value="/cases/DESK-104"' in page
+        response = sign_in(client, "lee", next="/cases/DESK-104")
+        assert response.status_code == 303 and response.headers["location"] == "/cases/DESK-104"
+        header = client.get("/cases/DESK-104").text.split("</header>")[0]
+        assert re.search(r'id="who-agent">lee<', header)
+        assert re.search(r'id="who-roles"[^>]*>agent, legal<', header)
+
+
+@pytest.mark.parametrize(
+    ("agent", "password"),
+    [("ana", "wrong"), ("ana", ""), ("ANA", "ana-demo"), ("nobody", "ana-demo"), ("a" * 5000, "x")],
+)
+def test_a_wrong_password_or_an_unknown_agent_signs_nobody_in(
+    tmp_path: Path, clock: FakeClock, agent: str, password: str
+) -> None:
+    with browser_like(make_app(tmp_path / "desk.db", clock=clock)) as client:
+        response = sign_in(client, agent, password)
+        assert response.status_code == 401
+        # One message for both: the form does not tell which agents exist.
+        assert "Unknown agent or wrong password." in response.text
+        assert 'id="who"' not in response.text
+        assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_after_sign_in_the_browser_goes_only_to_a_page_of_the_desk(tmp_path: Path, clock: FakeClock) -> None:
+    for elsewhere in ("//evil.example/", "https://evil.example/", "/\\evil.example", "cases", "/a\r\nb"):
+        with browser_like(make_app(tmp_path / "desk.db", clock=clock)) as client:
+            response = sign_in(client, next=elsewhere)
+            assert response.status_code == 303 and response.headers["location"] == "/", elsewhere
+
+
+def test_the_session_cookie_is_signed_httponly_and_lax(tmp_path: Path, clock: FakeClock) -> None:
+    with browser_like(make_app(tmp_path / "desk.db", clock=clock)) as client:
+        response = sign_in(client, "ana")
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith(f"{auth.SESSION_COOKIE}=")
+        flags = {flag.strip().lower() for flag in cookie.split(";")[1:]}
+        assert {"httponly", "samesite=lax", "path=/", f"max-age={auth.SESSION_SECONDS}"} <= flags
+        # The payload is readable but signed: changing who it names makes it nobody's session.
+        value = client.cookies[auth.SESSION_COOKIE]
+        payload, signature = value.split(".", 1)
+        forged = base64.b64encode(
+            base64.b64decode(payload).replace(b'"agent": "ana"', b'"agent": "sam"')
+        ).decode()
+        use_session(client, f"{forged}.{signature}")
+        assert client.get("/", follow_redirects=False).headers["location"] == "/signin"
+
+
+def test_the_actor_is_the_signed_in_agent_whatever_the_form_or_cookies_say(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock), "lee") as client:
+        client.cookies.set("desk_agent", "sam")  # the cookie the desk once took the actor from
+        response = submit(
+            client,
+            "DESK-103",
+            "acknowledge_feelings",
+            {"feelings": "Upset.", "actor": "sam", "agent": "sam", "_actor": "sam", "_agent": "sam"},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303
+        assert stored(client, "DESK-103").history[-1].actor == "lee"
+        page = client.get(response.headers["location"]).text
+        assert "Entry 1 by lee" in text_of(page)
+        # The old way of naming yourself is gone.
+        assert post(client, "/agent", {"agent": "sam"}).status_code == 404
+
+
+def test_signing_out_ends_the_session_in_every_browser(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(tmp_path / "desk.db", clock=clock)
+    with signed_in(app, "kim") as client, signed_in(app, "kim") as other:
+        copied = client.cookies[auth.SESSION_COOKIE]
+        response = post(client, "/signout", follow_redirects=False)
+        assert response.status_code == 303 and response.headers["location"] == "/signin"
+        assert client.get("/", follow_redirects=False).headers["location"] == "/signin"
+        # A copy of the old cookie, and kim's session in another browser, are over too.
+        use_session(client, copied)
+        assert client.get("/", follow_redirects=False).status_code == 303
+        assert other.get("/", follow_redirects=False).status_code == 303
+        assert sign_in(other, "kim").status_code == 303
+        assert other.get("/").status_code == 200
+
+
+# Each POST route, with a form that would do something if it got through.
+POSTS: list[tuple[str, dict[str, str]]] = [
+    ("/cases", {"methodology": "engage", "case_id": "CSRF-1"}),
+    ("/cases/DESK-103/actions/acknowledge_feelings", {"_expected_seq": "0", "feelings": "Forged."}),
+    ("/signout", {}),
+    ("/signin", {"agent": "sam", "password": "sam-demo"}),
+]
+
+
+@pytest.mark.parametrize(("url", "data"), POSTS, ids=[url for url, _ in POSTS])
+def test_a_post_without_the_sessions_csrf_token_is_refused(
+    tmp_path: Path, clock: FakeClock, url: str, data: dict[str, str]
+) -> None:
+    app = make_app(tmp_path / "desk.db", clock=clock)
+    with signed_in(app, "ana") as client, browser_like(app) as stranger:
+        tokens: dict[str, dict[str, str]] = {
+            "missing": {},
+            "wrong": {"_csrf": csrf_in(client.get("/").text)[:-2] + "xx"},
+            "empty": {"_csrf": ""},
+            "another session's": {"_csrf": csrf_in(stranger.get("/signin").text)},
+            "not ASCII": {"_csrf": "é" * 43},
+        }
+        for name, sent in tokens.items():
+            response = client.post(url, data={**data, **sent}, follow_redirects=False)
+            assert response.status_code == 403, name
+            assert "reload it" in text_of(response.text), name
+        assert entries(client, "DESK-103") == 0
+        assert "CSRF-1" not in text_of(client.get("/").text)
+        # Still signed in, and as ana.
+        assert re.search(r'id="who-agent">ana<', client.get("/").text)
+
+
+def test_a_post_from_another_origin_is_refused_even_with_the_token(desk: TestClient) -> None:
+    page = desk.get("/cases/DESK-103").text
+    block = form_block(page, "acknowledge_feelings")
+    data = {name: hidden(block, name) for name in ("_csrf", "_expected_seq", "_key")}
+    desk.headers.pop("Origin")
+    for headers in [
+        {"Origin": "http://evil.example"},
+        {"Origin": "null"},
+        {"Origin": "http://testserver:8080"},
+        {"Origin": "https://testserver"},
+        {"Origin": "http://testserver.evil.example"},
+        {"Origin": "http://testserver:99999"},
+        {"Origin": "", "Referer": f"{ORIGIN}/cases/DESK-103"},
+        {"Referer": "http://evil.example/cases/DESK-103"},
+        {"Referer": "not a url"},
+        {},
+    ]:
+        response = desk.post(
+            "/cases/DESK-103/actions/acknowledge_feelings",
+            data={**data, "feelings": "From elsewhere."},
+            headers=headers,
+            follow_redirects=False,
+        )
+        assert response.status_code == 403, headers
+        assert "did not come from the desk" in text_of(response.text)
+    assert entries(desk, "DESK-103") == 0
+
+
+def test_without_an_origin_a_same_origin_referer_is_enough(desk: TestClient) -> None:
+    page = desk.get("/cases/DESK-103").text
+    block = form_block(page, "acknowledge_feelings")
+    data = {name: hidden(block, name) for name in ("_csrf", "_expected_seq", "_key")}
+    desk.headers.pop("Origin")
+    response = desk.post(
+        "/cases/DESK-103/actions/acknowledge_feelings",
+        data={**data, "feelings": "From a browser that sends no Origin."},
+        headers={"Referer": f"{ORIGIN}/cases/DESK-103"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert entries(desk, "DESK-103") == 1
+
+
+def test_the_session_secret(tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DESK_SECRET", "too short")
+    with pytest.raises(auth.ConfigError, match="at least 32 characters"):
+        make_app(tmp_path / "desk.db", clock=clock)
+    # With DESK_SECRET set, a session outlives the process that signed it ...
+    monkeypatch.setenv("DESK_SECRET", "s" * 40)
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock)) as client:
+        cookie = client.cookies[auth.SESSION_COOKIE]
+    with browser_like(make_app(tmp_path / "desk.db", clock=clock)) as client:
+        use_session(client, cookie)
+        assert client.get("/", follow_redirects=False).status_code == 200
+    # ... and without it each process makes its own, so a restart signs everyone out.
+    monkeypatch.delenv("DESK_SECRET")
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock)) as client:
+        cookie = client.cookies[auth.SESSION_COOKIE]
+    with browser_like(make_app(tmp_path / "desk.db", clock=clock)) as client:
+        use_session(client, cookie)
+        assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_agents_are_stored_with_roles_and_argon2_hashes(tmp_path: Path, clock: FakeClock) -> None:
+    import sqlalchemy as sa
+
+    app = make_app(tmp_path / "desk.db", clock=clock)
+    engine = app.state.desk.store.engine
+    with engine.connect() as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(auth.AGENTS))}
+        roles = sorted(conn.execute(sa.select(auth.AGENT_ROLES.c.agent_id, auth.AGENT_ROLES.c.role)).all())
+    assert set(rows) == {"ana", "lee", "sam", "kim"}
+    assert all(r.password_hash.startswith("$argon2id$") and r.demo for r in rows.values())
+    assert not any(f"{agent}-demo" in r.password_hash for agent, r in rows.items())
+    assert roles == sorted(
+        [
+            ("ana", "agent"),
+            ("lee", "agent"),
+            ("lee", "legal"),
+            ("sam", "agent"),
+            ("sam", "supervisor"),
+            ("kim", "agent"),
+            ("kim", "escalation"),
+        ]
+    )
+    # Unless told otherwise, the desk hashes with argon2-cffi's defaults.
+    default = create_app(tmp_path / "desk.db", clock=clock).state.desk.hasher
+    assert (default.time_cost, default.memory_cost, default.parallelism) == (
+        PasswordHasher().time_cost,
+        PasswordHasher().memory_cost,
+        PasswordHasher().parallelism,
+    )
+
+
+def test_current_agent_gives_the_id_and_roles(tmp_path: Path, clock: FakeClock) -> None:
+    from starlette.requests import Request
+
+    app = make_app(tmp_path / "desk.db", clock=clock)
+    seen: list[auth.Agent] = []
+
+    async def whoami(request: Request) -> Any:
+        from starlette.responses import PlainTextResponse
+
+        seen.append(auth.current_agent(request))
+        return PlainTextResponse(auth.actor_for(seen[-1]))
+
+    app.add_route("/whoami", whoami)
+    with signed_in(app, "sam") as client:
+        assert client.get("/whoami").text == "sam"
+    assert seen == [auth.Agent("sam", frozenset({"agent", "supervisor"}))]
+
+
+def test_a_database_without_agents_gets_the_demo_agents(tmp_path: Path, clock: FakeClock) -> None:
+    with signed_in(make_app(tmp_path / "desk.db", clock=clock, demo=False), "kim") as client:
+        assert "No open cases." in client.get("/").text
+    # A database from before the desk had agents: the tables are added, with the demo agents.
+    import sqlalchemy as sa
+
+    old = tmp_path / "old.db"
+    make_app(old, clock=clock).state.desk.store.close()
+    engine = sa.create_engine(f"sqlite:///{old}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE desk_agent_roles"))
+        conn.execute(sa.text("DROP TABLE desk_agents"))
+    engine.dispose()
+    with signed_in(make_app(old, clock=clock), "lee") as client:
+        assert "DESK-101" in client.get("/").text
+
+
+def test_a_failed_agent_seed_leaves_no_database(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: object) -> bool:
+        raise RuntimeError("no agents today")
+
+    monkeypatch.setattr(auth, "seed_demo_agents", fail)
+    with pytest.raises(RuntimeError, match="no agents today"):
+        make_app(tmp_path / "desk.db", clock=clock)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- malformed requests are 4xx, never 500 ----------------------------------------------
+
+
+MALFORMED_URLS: list[tuple[str, int]] = [
+    ("/cases/" + "a" * 201, 404),
+    ("/cases/" + "a" * 5000, 404),
+    ("/cases/%20", 404),
+    ("/cases/%09", 404),
+    ("/cases/%00", 404),
+    ("/cases/a%0Ab", 404),
+    ("/cases/%FF%FE", 404),
+    ("/cases/DESK-101?recorded=" + "9" * 5000, 400),
+    ("/cases/DESK-101?recorded=²", 400),
+    ("/cases/DESK-101?recorded=١", 400),
+    ("/cases/DESK-101?recorded=-1", 400),
+    ("/cases/DESK-101?recorded=1.5", 400),
+    ("/cases/DESK-101?recorded=", 400),
+    ("/cases/DESK-101?recorded=99", 200),  # a number, but no such entry: no banner
+    ("/cases/new?methodology=" + "x" * 10_000, 200),
+    ("/signin?next=" + "/x" * 5000, 200),
+    ("/no/such/page", 404),
+    ("/signout", 405),
+]
+
+
+def test_malformed_urls_get_a_4xx_page(desk: TestClient) -> None:
+    for url, status in MALFORMED_URLS:
+        response = desk.get(url)
+        assert response.status_code == status, url[:60]
+        assert "<html" in response.text
+
+
+MALFORMED_POSTS: list[tuple[str, dict[str, str], int]] = [
+    ("/cases/%20/actions/acknowledge_feelings", {"_expected_seq": "0"}, 404),
+    ("/cases/" + "a" * 201 + "/actions/acknowledge_feelings", {"_expected_seq": "0"}, 404),
+    ("/cases/DESK-103/actions/%20", {"_expected_seq": "0"}, 404),
+    ("/cases/DESK-103/actions/" + "a" * 5000, {"_expected_seq": "0"}, 404),
+    ("/cases/DESK-103/actions/acknowledge_feelings", {"_expected_seq": "9" * 5000}, 400),
+    ("/cases/DESK-103/actions/acknowledge_feelings", {"_expected_seq": "9" * 40}, 400),
+    ("/cases/DESK-103/actions/acknowledge_feelings", {"_expected_seq": "²"}, 400),
+    ("/cases/DESK-103/actions/acknowledge_feelings", {"_expected_seq": "-1"}, 400),
+    ("/cases/DESK-103/actions/acknowledge_feelings", {}, 400),
+    ("/cases/DESK-101/actions/complete_item", {"_expected_seq": "6", "_key": "k" * 5000}, 400),
+    ("/cases", {"methodology": "x" * 5000, "case_id": ""}, 422),
+    ("/cases", {"methodology": "engage", "case_id": "x" * 5000}, 422),
+    ("/cases", {"methodology": "", "case_id": " "}, 422),
+]
+
+
+def test_malformed_posts_get_a_4xx_page_and_record_nothing(desk: TestClient) -> None:
+    for url, data, status in MALFORMED_POSTS:
+        response = post(desk, url, {"feelings": "Upset.", "item_id": "leg", **data})
+        assert response.status_code == status, (url[:60], str(data)[:60])
+    assert entries(desk, "DESK-103") == 0 and entries(desk, "DESK-101") == 6
+
+
+def test_row_numbers_are_bounded(empty_desk: TestClient, clock: FakeClock) -> None:
+    open_case(empty_desk, "seven-as", "ROWS-1")
+    for action, data in [
+        ("acknowledge_feelings", {"feelings": "Upset."}),
+        ("hear_grievances", {"points": "Late", "customer_finished": "true"}),
+        ("give_apology", {"statement": "Sorry."}),
+        ("give_assurance", {"commitment": "We will fix it."}),
+    ]:
+        assert submit(empty_desk, "ROWS-1", action, data, follow_redirects=False).status_code == 303
+    due = local(clock.now + dt.timedelta(days=1))
+    for index in (str(MAX_ROWS), "9" * 5000, "4" * 4300):
+        for extra in ({}, {"_add": "items"}):
+            response = submit(
+                empty_desk,
+                "ROWS-1",
+                "agree_plan",
+                {"agreed_with": "Ms Ortiz", f"items[{index}].id": "x", f"items[{index}].due": due, **extra},
+            )
+            assert response.status_code == 400, index[:10]
+            assert f"at most {MAX_ROWS} rows" in text_of(response.text)
+    # The last row there may be: "+ Add another" stops adding.
+    last = MAX_ROWS - 1
+    full = submit(
+        empty_desk,
+        "ROWS-1",
+        "agree_plan",
+        {"agreed_with": "Ms Ortiz", f"items[{last}].id": "x", f"items[{last}].due": due, "_add": "items"},
+    )
+    assert full.status_code == 200
+    block = form_block(full.text, "agree_plan")
+    assert f'name="items[{last}].id"' in block and f'name="items[{MAX_ROWS}].id"' not in block
+    assert entries(empty_desk, "ROWS-1") == 4
+
+
+def test_too_many_fields_is_400(desk: TestClient) -> None:
+    response = post(desk, "/cases", {f"f{n}": "" for n in range(1500)})
+    assert response.status_code == 400
+
+
+# --- the body limit ---------------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_413(desk: TestClient) -> None:
+    token = csrf_in(desk.get("/cases/new").text)
+    padding = "x" * guard.MAX_BODY
+    response = desk.post(
+        "/cases/DESK-103/actions/acknowledge_feelings",
+        data={"_csrf": token, "_expected_seq": "0", "feelings": "Big.", "padding": padding},
+    )
+    assert response.status_code == 413
+    assert "1 MB" in text_of(response.text)
+    assert response.headers["connection"] == "close"
+    assert entries(desk, "DESK-103") == 0
+    # Just under the limit is read as usual.
+    response = desk.post(
+        "/cases/DESK-103/actions/acknowledge_feelings",
+        data={"_csrf": token, "_expected_seq": "0", "feelings": "Big.", "padding": padding[:-1000]},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+
+
+def _asgi_post(
+    app: Any, path: str, headers: list[tuple[bytes, bytes]], chunks: Iterator[bytes]
+) -> tuple[int, int]:
+    """Send a POST straight to the ASGI app; returns (status, bytes of the body the app pulled)."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"origin", ORIGIN.encode()), *headers],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    pulled = 0
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        chunk = next(chunks, None)
+        if chunk is None:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        pulled += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": True}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    asyncio.run(app(scope, receive, send))
+    return status, pulled
+
+
+def _endless(size: int = 64 * 1024) -> Iterator[bytes]:
+    """A 200 MB body, made as it is read."""
+    for _ in range(200 * 1024 * 1024 // size):
+        yield b"a" * size
+
+
+def test_a_200_mb_upload_is_refused_without_reading_it(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(tmp_path / "desk.db", clock=clock)
+    form = (b"content-type", b"application/x-www-form-urlencoded")
+    # Declared: refused on the header, before a byte of the body is read.
+    status, pulled = _asgi_post(app, "/signin", [form, (b"content-length", b"209715200")], _endless())
+    assert (status, pulled) == (413, 0)
+    # Not declared (chunked): refused as soon as what arrived passes the limit.
+    status, pulled = _asgi_post(app, "/signin", [form], _endless())
+    assert status == 413
+    assert guard.MAX_BODY < pulled <= guard.MAX_BODY + 64 * 1024
+    # The same for a multipart upload, and before the sign-in check for a page that needs one.
+    multipart = (b"content-type", b"multipart/form-data; boundary=b")
+    status, pulled = _asgi_post(app, "/cases", [multipart, (b"content-length", b"209715200")], _endless())
+    assert (status, pulled) == (413, 0)
+    upload = b'--b\r\nContent-Disposition: form-data; name="f"; filename="big.bin"\r\n\r\n'
+    status, pulled = _asgi_post(app, "/signin", [multipart], itertools.chain([upload], _endless()))
+    assert status == 413 and pulled <= guard.MAX_BODY + 64 * 1024
+    status, _ = _asgi_post(app, "/signin", [form, (b"content-length", b"12abc")], _endless())
+    assert status == 400

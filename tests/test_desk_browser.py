@@ -2,9 +2,16 @@
 
 The desk runs as ``python -m examples.desk`` in a subprocess on a free
 127.0.0.1 port with a temporary SQLite file (so the demo cases are there too).
-A seven A's case is walked from acknowledge to resolved through the forms,
-refusals are checked on the page, a reload keeps the state, two tabs cannot
-both act, and the main pages are screenshotted.
+An agent signs in (and out) through the form, a seven A's case is walked from
+acknowledge to resolved through the forms, refusals are checked on the page, a
+reload keeps the state, two tabs cannot both act, a page on another origin
+cannot make the browser record anything, and the main pages are screenshotted.
+The real server also refuses a 200 MB upload without reading it.
+
+Passwords are hashed with the desk's real argon2 parameters (about half a
+second a hash here), so the browser signs in once for the module and every
+test starts from that session (Playwright's storage state); only the sign-in
+test signs in again.
 
 Needs the ``playwright`` package (its bundled driver; no browser download) and
 Chromium at /usr/bin/chromium (``apt-get install chromium``; scripts/_system.sh
@@ -15,14 +22,18 @@ under CI=true, where that is a failure.
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import importlib.util
 import os
 import queue
 import re
+import select
 import shutil
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,7 +63,7 @@ def _missing() -> str | None:
         return "playwright is not installed: pip install playwright (no browser download is needed)"
     if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
         return f"Chromium is not at {CHROMIUM}: apt-get install chromium"
-    for module in ("starlette", "jinja2", "uvicorn", "python_multipart"):
+    for module in ("starlette", "jinja2", "uvicorn", "python_multipart", "argon2", "itsdangerous"):
         if importlib.util.find_spec(module) is None:
             return f"the desk needs {module}: pip install -e '.[desk]'"
     return None
@@ -79,9 +90,12 @@ def _browser_available() -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The desk on a free port, as the README's command starts it; yields its base URL."""
     db = tmp_path_factory.mktemp("desk") / "desk.db"
+    # Without DESK_SECRET the desk makes a session key of its own, as it does for a developer.
+    env = {name: value for name, value in os.environ.items() if name != "DESK_SECRET"}
     process = subprocess.Popen(
         [sys.executable, "-m", "examples.desk", "--db", str(db), "--port", "0"],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -125,9 +139,31 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+def sign_in(page: Page, agent: str, password: str) -> None:
+    """Fill in and send the sign-in form on the page the browser is on."""
+    page.locator("#sign-in-agent").fill(agent)
+    page.locator("#sign-in-password").fill(password)
+    page.locator("#sign-in button[type=submit]").click()
+
+
+@pytest.fixture(scope="module")
+def session(server: str, browser: Browser) -> Any:
+    """The storage state (the session cookie) of ``ana`` signed in once through the form."""
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto(server + "/signin")
+        sign_in(page, "ana", "ana-demo")
+        expect(page.locator("#who-agent")).to_have_text("ana")
+        return context.storage_state()
+    finally:
+        context.close()
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def page(browser: Browser, session: Any) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, storage_state=session)
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
@@ -301,8 +337,8 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(server: str, page: 
     expect(page.locator("#closed-cases")).to_contain_text("BROWSER-1")
 
 
-def test_two_tabs_cannot_both_act(server: str, browser: Browser) -> None:
-    context = browser.new_context()
+def test_two_tabs_cannot_both_act(server: str, browser: Browser, session: Any) -> None:
+    context = browser.new_context(storage_state=session)
     context.set_default_timeout(10_000)
     try:
         first, second = context.new_page(), context.new_page()
@@ -319,3 +355,121 @@ def test_two_tabs_cannot_both_act(server: str, browser: Browser) -> None:
         expect(second.locator("#history")).to_contain_text("Recorded from the first tab.")
     finally:
         context.close()
+
+
+def test_an_agent_signs_in_and_out(server: str, browser: Browser, shots: Path) -> None:
+    # kim, not ana: signing out ends every session of the agent, the module's shared one included.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        page.goto(server + "/cases/DESK-104")
+        expect(page).to_have_url(re.compile(r"/signin\?next=%2Fcases%2FDESK-104$"))
+        expect(page.locator("#demo-agents tr[data-agent]")).to_have_count(4)
+        expect(page.locator('#demo-agents tr[data-agent="kim"]')).to_contain_text("agent, escalation")
+        shoot(page, shots, "sign-in")
+        sign_in(page, "kim", "not kim's password")
+        expect(page.locator("#sign-in-error")).to_have_text("Unknown agent or wrong password.")
+        expect(page.locator("#who")).to_have_count(0)
+        page.locator("#sign-in-password").fill("kim-demo")
+        page.locator("#sign-in button[type=submit]").click()
+        expect(page).to_have_url(server + "/cases/DESK-104")
+        expect(page.locator("#who-agent")).to_have_text("kim")
+        expect(page.locator("#who-roles")).to_have_text("agent, escalation")
+        page.locator("#sign-out").click()
+        expect(page).to_have_url(server + "/signin")
+        page.goto(server + "/")
+        expect(page).to_have_url(server + "/signin")
+    finally:
+        context.close()
+
+
+class _Attacker(http.server.BaseHTTPRequestHandler):
+    """Another origin (same host, another port): its page posts a form to the desk as it loads."""
+
+    target = ""
+
+    def do_GET(self) -> None:
+        body = f"""<!doctype html><title>You won a prize</title>
+<form id="forged" method="post" action="{self.target}">
+  <input name="_csrf" value="guessed"><input name="_expected_seq" value="0"><input name="_key" value="forged">
+  <input name="approach" value="Forged from another site"><input name="customer_responding" value="true">
+</form>
+<script>document.getElementById("forged").submit()</script>""".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_form_posted_from_another_origin_records_nothing(server: str, page: Page) -> None:
+    handler = type("Attacker", (_Attacker,), {"target": f"{server}/cases/DESK-108/actions/take_control"})
+    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    try:
+        # 127.0.0.1 on another port is another origin but the same site, so the browser sends the
+        # signed-in agent's SameSite=Lax cookie along: the Origin check is what refuses it.
+        with page.expect_response(lambda r: r.request.method == "POST") as posted:
+            page.goto(f"http://127.0.0.1:{attacker.server_address[1]}/")
+        response = posted.value
+        assert response.url == f"{server}/cases/DESK-108/actions/take_control"
+        assert response.status == 403
+        assert response.request.headers.get("origin") == f"http://127.0.0.1:{attacker.server_address[1]}"
+        expect(page.locator(".notice")).to_contain_text("did not come from the desk")
+    finally:
+        attacker.shutdown()
+        attacker.server_close()
+    page.goto(server + "/cases/DESK-108")
+    expect(page.locator("#history")).to_contain_text("Nothing recorded yet.")
+
+
+def _response_to(sock: socket.socket, seconds: float = 10) -> bytes:
+    """What the server answers on ``sock`` (up to the end of its headers)."""
+    received = b""
+    deadline = time.monotonic() + seconds
+    while b"\r\n\r\n" not in received and time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:  # the server closed with our unread body still arriving
+            break
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
+def test_the_server_refuses_a_200_mb_upload_without_reading_it(server: str) -> None:
+    host, port = server.removeprefix("http://").split(":")
+    head = (
+        f"POST /signin HTTP/1.1\r\nHost: {host}:{port}\r\nOrigin: {server}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+    )
+    # Declared: the answer comes before a byte of the body is sent.
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"{head}Content-Length: {200 * 1024 * 1024}\r\n\r\n".encode())
+        assert _response_to(sock).startswith(b"HTTP/1.1 413 ")
+    # Chunked, with no length: the answer comes once a little over 1 MB has arrived, and the
+    # connection is closed rather than read to the end.
+    sent = 0
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"{head}Transfer-Encoding: chunked\r\n\r\n".encode())
+        chunk = b"a" * 65536
+        answer = b""
+        while sent < 200 * 1024 * 1024:
+            readable, _, _ = select.select([sock], [], [], 0)
+            if readable:
+                answer = _response_to(sock)
+                break
+            try:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(chunk)
+        if not answer:
+            answer = _response_to(sock)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
+    assert sent < 20 * 1024 * 1024

@@ -2,7 +2,8 @@
 
 The socket is bound before anything is printed, so the address printed is
 one that answers (and ``--port 0`` picks a free port and prints it, which the
-browser tests rely on).
+browser tests rely on). Sessions are signed with ``$DESK_SECRET`` when it is
+set, else with a key made for this process (a restart signs everyone out).
 """
 
 from __future__ import annotations
@@ -20,9 +21,18 @@ from sqlalchemy.exc import SQLAlchemyError
 import resolveflow
 
 from .app import create_app
+from .auth import ConfigError
 
-# What can stop the desk from starting: a database it cannot use or seed, a missing package, a bad zone.
-STARTUP_ERRORS = (resolveflow.ResolveflowError, SQLAlchemyError, OSError, ImportError, ZoneInfoNotFoundError)
+# What can stop the desk from starting: a database it cannot use or seed, a missing package, a bad zone,
+# a session secret that is too short.
+STARTUP_ERRORS = (
+    resolveflow.ResolveflowError,
+    SQLAlchemyError,
+    OSError,
+    ImportError,
+    ZoneInfoNotFoundError,
+    ConfigError,
+)
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -56,16 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         reason = " ".join(str(error).split()) or type(error).__name__
         print(f"resolveflow desk: cannot start on {db}: {reason}", file=sys.stderr)
         return 1
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((args.host, args.port))
+        # Listening before the address is printed: a client that connects at once waits in the
+        # backlog until uvicorn accepts, instead of being refused.
+        sock.listen(config.backlog)
     except OSError as error:
         print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
         return 1
     host, port = sock.getsockname()[:2]
     print(f"resolveflow desk: http://{host}:{port}/  (cases in {db}; Ctrl-C to stop)", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

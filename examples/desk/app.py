@@ -1,9 +1,12 @@
 """The help desk's web application: Starlette routes over a resolveflow SQLite store.
 
 Pages are rendered on the server and every change is a plain form POST, so the
-desk works without JavaScript. The store is synchronous (SQLAlchemy), so the
-handlers read the request asynchronously and then do the store work in
-Starlette's thread pool rather than blocking the event loop.
+desk works without JavaScript. Agents sign in (:mod:`examples.desk.auth`); every
+request passes the guard (:mod:`examples.desk.guard`) before it gets here, and
+every POST handler reads its form through ``auth.posted_form``, which checks the
+CSRF token. The store is synchronous (SQLAlchemy), so the handlers read the
+request asynchronously and then do the store work in Starlette's thread pool
+rather than blocking the event loop.
 """
 
 from __future__ import annotations
@@ -17,8 +20,12 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -28,15 +35,25 @@ from starlette.templating import Jinja2Templates
 import resolveflow
 import resolveflow.store
 
-from . import pages
-from .forms import compact_rows, errors_by_path, has_fields, to_evidence
+from . import auth, guard, pages
+from .forms import TooManyRows, compact_rows, errors_by_path, has_fields, to_evidence
 from .seed import create_demo_database
 
 HERE = Path(__file__).resolve().parent
-AGENT_COOKIE = "desk_agent"
-DEFAULT_AGENT = "agent"
 # Case ids appear in URLs; keeping them to these characters keeps every link plain.
 CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# The store's limit on ids (case ids, action names): a longer one in a URL names nothing.
+MAX_ID = 200
+# A history's sequence number in a query or a form: digits only, and not absurdly many.
+SEQ = re.compile(r"^[0-9]{1,9}$")
+TITLES = {
+    400: "Bad request",
+    401: "Not signed in",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Too large",
+}
 
 
 def case_url(case_id: str) -> str:
@@ -48,30 +65,33 @@ def utc_now() -> dt.datetime:
 
 
 class Desk:
-    """The application's state: the store, the clock, the templates."""
+    """The application's state: the store, the clock, the templates, the password hasher."""
 
-    def __init__(self, store: resolveflow.store.Store, clock: pages.Clock) -> None:
+    def __init__(self, store: resolveflow.store.Store, clock: pages.Clock, hasher: PasswordHasher) -> None:
         self.store = store
         self.clock = clock
+        self.hasher = hasher
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.globals.update(case_url=case_url, zone=clock.zone.key)
         env.filters.update(when=clock.show, relative=clock.relative, slug=_slug)
 
-    def render(self, request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
-        context = {"agent": agent(request), "path": request.url.path, **context}
-        return self.templates.TemplateResponse(request, name, context, status_code=status)
+    def render(
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any],
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        # Every page has the signed-in agent in its header and the session's CSRF token in its forms.
+        context = {"agent": auth.signed_in(request), "csrf": auth.csrf_token(request), **context}
+        return self.templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
 
 
 def _slug(name: str) -> str:
     """An HTML id from an input name such as ``items[0].due``."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-")
-
-
-def agent(request: Request) -> str:
-    """Who is acting: a name the agent set in the page header (a real CRM has its own login)."""
-    name = request.cookies.get(AGENT_COOKIE, "").strip()
-    return name[:80] or DEFAULT_AGENT
 
 
 def _desk(request: Request) -> Desk:
@@ -81,6 +101,93 @@ def _desk(request: Request) -> Desk:
 
 def _not_found(desk: Desk, request: Request, message: str) -> Response:
     return desk.render(request, "error.html", {"title": "Not found", "message": message}, status=404)
+
+
+def _bad_request(desk: Desk, request: Request, message: str) -> Response:
+    return desk.render(request, "error.html", {"title": "Bad request", "message": message}, status=400)
+
+
+def _shown(name: str) -> str:
+    """An id from a URL, quoted and cut short for a message."""
+    return repr(name if len(name) <= 80 else name[:80] + "…")
+
+
+def _path_id(request: Request, name: str) -> str | None:
+    """A path parameter that can name something: not blank, no longer than the store allows."""
+    value: str = request.path_params[name]
+    return value if value.strip() and len(value) <= MAX_ID and value.isprintable() else None
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTP errors (and the desk's own: 401, 403, 413) as a small page."""
+    assert isinstance(exc, HTTPException)
+    desk = _desk(request)
+    title = TITLES.get(exc.status_code, "Error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 413:
+        headers["connection"] = "close"
+    context = {"title": title, "message": exc.detail}
+    return desk.render(request, "error.html", context, status=exc.status_code, headers=headers)
+
+
+# --- signing in and out -----------------------------------------------------------------
+
+
+def _sign_in_page(
+    desk: Desk,
+    request: Request,
+    back: str,
+    *,
+    agent_id: str = "",
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    context = {
+        "next": back,
+        "agent_id": agent_id,
+        "error": error,
+        "demo_agents": auth.demo_agents(desk.store.engine),
+    }
+    return desk.render(request, "signin.html", context, status=status)
+
+
+async def sign_in_page(request: Request) -> Response:
+    desk = _desk(request)
+    back = auth.local_path(request.query_params.get("next"))
+    return await run_in_threadpool(_sign_in_page, desk, request, back)
+
+
+async def sign_in(request: Request) -> Response:
+    desk = _desk(request)
+    form = await auth.posted_form(request)
+    agent_id = form.get("agent", "").strip()
+    password = form.get("password", "")
+    back = auth.local_path(form.get("next"))
+
+    def attempt() -> Response:
+        found = auth.check_password(desk.store.engine, desk.hasher, agent_id, password)
+        if found is None:
+            return _sign_in_page(
+                desk,
+                request,
+                back,
+                agent_id=agent_id[: auth.MAX_AGENT_ID],
+                error="Unknown agent or wrong password.",
+                status=401,
+            )
+        auth.start_session(request, *found)
+        return RedirectResponse(back, status_code=303)
+
+    return await run_in_threadpool(attempt)
+
+
+async def sign_out(request: Request) -> Response:
+    desk = _desk(request)
+    await auth.posted_form(request)
+    agent = auth.current_agent(request)
+    await run_in_threadpool(auth.end_sessions, desk.store.engine, agent.id)
+    auth.clear_session(request)
+    return RedirectResponse(guard.SIGN_IN, status_code=303)
 
 
 # --- the case list and opening cases ----------------------------------------------------
@@ -120,9 +227,9 @@ def _free_case_id(store: resolveflow.store.Store) -> str:
 
 async def open_case(request: Request) -> Response:
     desk = _desk(request)
-    form = await request.form()
-    methodology = str(form.get("methodology", ""))
-    case_id = str(form.get("case_id", "")).strip()
+    form = await auth.posted_form(request)
+    methodology = form.get("methodology", "")
+    case_id = form.get("case_id", "").strip()
 
     def attempt() -> Response:
         error = None
@@ -148,18 +255,6 @@ async def open_case(request: Request) -> Response:
     return await run_in_threadpool(attempt)
 
 
-async def set_agent(request: Request) -> Response:
-    form = await request.form()
-    name = str(form.get("agent", "")).strip()[:80]
-    back = str(form.get("next", "/"))
-    # Only paths on this site: an absolute or scheme-relative URL would make this an open redirect.
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/"
-    response = RedirectResponse(back, status_code=303)
-    response.set_cookie(AGENT_COOKIE, name or DEFAULT_AGENT, httponly=True, samesite="lax")
-    return response
-
-
 # --- the case page and its actions ------------------------------------------------------
 
 
@@ -179,16 +274,20 @@ def _render_case(
 
 async def show_case(request: Request) -> Response:
     desk = _desk(request)
-    case_id = request.path_params["case_id"]
+    case_id = _path_id(request, "case_id")
     recorded = request.query_params.get("recorded")
+    if case_id is None:
+        return _not_found(desk, request, f"There is no case {_shown(request.path_params['case_id'])}.")
+    if recorded is not None and not SEQ.match(recorded):
+        return _bad_request(desk, request, "'recorded' is the number of a history entry.")
 
     def page() -> Response:
         try:
             case = desk.store.load(case_id)
-        except resolveflow.store.CaseNotFound:
-            return _not_found(desk, request, f"There is no case {case_id!r}.")
+        except (resolveflow.store.CaseNotFound, resolveflow.InvalidInput):
+            return _not_found(desk, request, f"There is no case {_shown(case_id)}.")
         notice = None
-        if recorded and recorded.isdigit() and 0 < int(recorded) <= len(case.history):
+        if recorded and 0 < int(recorded) <= len(case.history):
             entry = case.history[int(recorded) - 1]
             action = case.methodology.action(entry.action)
             notice = pages.Notice(
@@ -207,31 +306,35 @@ def _stale(desk: Desk, request: Request, case_id: str, message: str) -> Response
     return desk.render(request, "stale.html", context, status=409)
 
 
-def _fire(desk: Desk, request: Request, case_id: str, action: str, posted: Mapping[str, str]) -> Response:
+def _fire(
+    desk: Desk, request: Request, case_id: str, action: str, posted: Mapping[str, str], actor: str
+) -> Response:
     try:
         case = desk.store.load(case_id)
-    except resolveflow.store.CaseNotFound:
-        return _not_found(desk, request, f"There is no case {case_id!r}.")
+    except (resolveflow.store.CaseNotFound, resolveflow.InvalidInput):
+        return _not_found(desk, request, f"There is no case {_shown(case_id)}.")
     spec = case.methodology.action(action)
     if spec is None:
-        return _not_found(desk, request, f"{case.methodology.title} has no action {action!r}.")
+        return _not_found(desk, request, f"{case.methodology.title} has no action {_shown(action)}.")
     schema = spec.evidence_schema()
     key = posted.get("_key") or pages.new_key()
     raw = {k: v for k, v in posted.items() if not k.startswith("_")}
+    try:
+        values = compact_rows(schema, raw)
+    except TooManyRows as too_many:
+        return _bad_request(desk, request, str(too_many))
     if posted.get("_add"):
         # "Add another item" posts the form without acting: show it again with one more row.
         more = pages.Submission(action=action, values=raw, key=key, extra_rows=(posted["_add"],))
         return _render_case(desk, request, case, submission=more)
-    try:
-        expected = int(posted.get("_expected_seq", ""))
-    except ValueError:
-        return desk.render(request, "error.html", {"title": "Bad request", "message": "No page state."}, 400)
-    values = compact_rows(schema, raw)
+    expected = posted.get("_expected_seq", "")
+    if not SEQ.match(expected):
+        return _bad_request(desk, request, "The form does not say which state of the case it was made from.")
     evidence = to_evidence(schema, values, desk.clock.zone) if has_fields(schema) else None
     submission = pages.Submission(action=action, values=values, key=key)
     try:
         entry = desk.store.fire(
-            case_id, action, evidence, actor=agent(request), expected_seq=expected, idempotency_key=key
+            case_id, action, evidence, actor=actor, expected_seq=int(expected), idempotency_key=key
         )
     except resolveflow.store.ConcurrencyConflict as conflict:
         return _stale(
@@ -267,11 +370,15 @@ def _fire(desk: Desk, request: Request, case_id: str, action: str, posted: Mappi
 
 async def fire(request: Request) -> Response:
     desk = _desk(request)
-    form = await request.form()
-    posted = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    case_id = request.path_params["case_id"]
-    action = request.path_params["action"]
-    return await run_in_threadpool(_fire, desk, request, case_id, action, posted)
+    posted = await auth.posted_form(request)
+    # Who is acting comes from the session, whatever the form says.
+    actor = auth.actor_for(auth.current_agent(request))
+    case_id, action = _path_id(request, "case_id"), _path_id(request, "action")
+    if case_id is None:
+        return _not_found(desk, request, f"There is no case {_shown(request.path_params['case_id'])}.")
+    if action is None:
+        return _not_found(desk, request, f"There is no action {_shown(request.path_params['action'])}.")
+    return await run_in_threadpool(_fire, desk, request, case_id, action, posted, actor)
 
 
 # --- the application --------------------------------------------------------------------
@@ -283,26 +390,46 @@ def create_app(
     demo: bool = True,
     zone: str = "UTC",
     clock: Callable[[], dt.datetime] | None = None,
+    secret: str | None = None,
+    hasher: PasswordHasher | None = None,
+    max_body: int = guard.MAX_BODY,
 ) -> Starlette:
     """The desk on a SQLite file, which is created (with demo cases) when it does not exist yet.
 
     A new file is seeded all or nothing (see :func:`~examples.desk.seed.create_demo_database`);
-    an existing one is used as it is, with any of the store's tables it lacks created.
+    an existing one is used as it is, with any of the store's and the agents' tables it lacks
+    created, and the demo agents added when it has no agent at all.
 
     Args:
         db: the SQLite file.
         demo: seed a new file with demo cases.
         zone: the IANA time zone the desk shows times in and reads typed times in.
         clock: the store's clock (tests pass a fake one).
+        secret: the key that signs session cookies (default: ``$DESK_SECRET``, else a new
+            random one for this process, so that a restart signs everyone out).
+        hasher: hashes and checks passwords (default: argon2-cffi's ``PasswordHasher()``;
+            tests pass a cheap one).
+        max_body: the largest request body read, in bytes.
+
+    Raises:
+        auth.ConfigError: ``secret`` (or ``$DESK_SECRET``) is shorter than 32 characters.
     """
     path = Path(db)
+    signing_key = auth.session_secret(secret)
+    hasher = hasher or PasswordHasher()
     fresh = not path.exists() or path.stat().st_size == 0
     now = clock or utc_now
     if fresh and demo:
-        create_demo_database(path, now(), clock=clock)
+        create_demo_database(path, now(), clock=clock, hasher=hasher)
     store = resolveflow.store.connect(path, clock=clock, record_refusals=True)
-    store.create_schema()
-    desk = Desk(store, pages.Clock(ZoneInfo(zone), now))
+    try:
+        store.create_schema()
+        auth.create_tables(store.engine)
+        auth.seed_demo_agents(store.engine, hasher)
+    except BaseException:
+        store.close()
+        raise
+    desk = Desk(store, pages.Clock(ZoneInfo(zone), now), hasher)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -315,9 +442,27 @@ def create_app(
         Route("/cases", open_case, methods=["POST"], name="open_case"),
         Route("/cases/{case_id}", show_case, name="case"),
         Route("/cases/{case_id}/actions/{action}", fire, methods=["POST"], name="fire"),
-        Route("/agent", set_agent, methods=["POST"], name="agent"),
+        Route(guard.SIGN_IN, sign_in_page, methods=["GET"], name="sign_in_page"),
+        Route(guard.SIGN_IN, sign_in, methods=["POST"], name="sign_in"),
+        Route("/signout", sign_out, methods=["POST"], name="sign_out"),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [
+        # Outermost: the signed session cookie (HttpOnly, SameSite=Lax); then the guard, which reads it.
+        Middleware(
+            SessionMiddleware,
+            secret_key=signing_key,
+            session_cookie=auth.SESSION_COOKIE,
+            max_age=auth.SESSION_SECONDS,
+            same_site="lax",
+        ),
+        Middleware(guard.Guard, max_body=max_body),
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
     app.state.desk = desk
     return app

@@ -24,8 +24,14 @@ from zoneinfo import ZoneInfo
 
 # Strings longer than this get a textarea: a one-line input hides most of a long answer.
 TEXTAREA_FROM = 200
-_ROW = re.compile(r"^(?P<array>.+?)\[(?P<index>\d+)\](?P<rest>.*)$")
+# The most rows a repeatable fieldset takes: a posted row number past it is refused, not allocated.
+MAX_ROWS = 100
+_ROW = re.compile(r"^(?P<array>.+?)\[(?P<index>[0-9]+)\](?P<rest>.*)$")
 _MISSING = object()
+
+
+class TooManyRows(ValueError):
+    """A posted row number past :data:`MAX_ROWS` (no form the desk renders has that many rows)."""
 
 
 @dataclass
@@ -96,14 +102,21 @@ def _kind(schema: Mapping[str, Any]) -> str:
 
 
 def row_count(values: Mapping[str, str], name: str) -> int:
-    """How many rows of the array ``name`` the posted values hold (0 when none)."""
+    """How many rows of the array ``name`` the posted values hold (0 when none).
+
+    Raises:
+        TooManyRows: a row number is :data:`MAX_ROWS` or more.
+    """
     prefix = f"{name}["
     found = [
-        int(match["index"])
+        match["index"]
         for key in values
         if key.startswith(prefix) and (match := _ROW.match(key)) and match["array"] == name
     ]
-    return max(found) + 1 if found else 0
+    # Compare the digits' length first: int() of thousands of digits is refused (or slow).
+    if any(len(index) > len(str(MAX_ROWS)) or int(index) >= MAX_ROWS for index in found):
+        raise TooManyRows(f"A form has at most {MAX_ROWS} rows of {name!r}.")
+    return max(int(index) for index in found) + 1 if found else 0
 
 
 def build_fields(
@@ -155,6 +168,7 @@ def build_fields(
             item_schema, _ = unwrap(child["items"])
             item.min_items = int(child.get("minItems", 0))
             count = max(row_count(values, name), item.min_items, 1) + (1 if name in more else 0)
+            count = min(count, MAX_ROWS)
             item.rows = [
                 build_fields(item_schema, values, errors, extra_rows=more, prefix=f"{name}[{n}]")
                 for n in range(count)

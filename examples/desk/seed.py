@@ -6,7 +6,7 @@ days: the guards check each entry at its own time, so a plan agreed five days
 ago may promise things for two days ago, and those now show as overdue.
 
 A new desk database is made all or nothing (:func:`create_demo_database`): the
-cases are written into a temporary file beside it, which is renamed into place
+cases and the demo agents are written into a temporary file beside it, which is renamed into place
 only once every case is in. A failure leaves no database behind, so the next
 start tries again instead of serving a half-made desk.
 """
@@ -22,7 +22,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
+
 import resolveflow.store
+
+from . import auth
 
 # (how long ago, action, evidence as a form would post it)
 Entry = tuple[dt.timedelta, str, dict[str, Any] | None]
@@ -239,8 +243,9 @@ def create_demo_database(
     now: dt.datetime,
     *,
     clock: Callable[[], dt.datetime] | None = None,
+    hasher: PasswordHasher | None = None,
 ) -> list[str]:
-    """Create the SQLite file ``path`` with the store's tables and the demo cases, all or nothing.
+    """Create the SQLite file ``path`` with the store's tables, the demo cases and agents, all or nothing.
 
     Everything is written to a temporary file in the same folder, which replaces
     ``path`` only when seeding succeeded; if anything fails, the temporary file is
@@ -254,6 +259,8 @@ def create_demo_database(
         try:
             store.create_schema()
             case_ids = seed(store, now)
+            auth.create_tables(store.engine)
+            auth.seed_demo_agents(store.engine, hasher or PasswordHasher())
         finally:
             store.close()
         # Fold the write-ahead log into the file, so that renaming the file alone moves everything.
