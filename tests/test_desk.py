@@ -83,6 +83,7 @@ ORIGIN = "http://testserver"
 def make_app(db: Path, **kwargs: Any) -> Any:
     """The desk, hashing passwords with argon2's cheapest parameters (its real cost is the point
     in production and only slows the tests down)."""
+    kwargs.setdefault("allowed_hosts", ["testserver"])  # the test client's host
     return create_app(db, hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1), **kwargs)
 
 
@@ -930,11 +931,12 @@ def test_current_agent_gives_the_id_and_roles(tmp_path: Path, clock: FakeClock) 
         from starlette.responses import PlainTextResponse
 
         seen.append(auth.current_agent(request))
-        return PlainTextResponse(auth.actor_for(seen[-1]))
+        actor = auth.actor_for(seen[-1])
+        return PlainTextResponse(f"{actor.id} {','.join(sorted(actor.roles))}")
 
     app.add_route("/whoami", whoami)
     with signed_in(app, "sam") as client:
-        assert client.get("/whoami").text == "sam"
+        assert client.get("/whoami").text == "sam agent,supervisor"
     assert seen == [auth.Agent("sam", frozenset({"agent", "supervisor"}))]
 
 
@@ -1148,3 +1150,61 @@ def test_a_200_mb_upload_is_refused_without_reading_it(tmp_path: Path, clock: Fa
     assert status == 413 and pulled <= guard.MAX_BODY + 64 * 1024
     status, _ = _asgi_post(app, "/signin", [form, (b"content-length", b"12abc")], _endless())
     assert status == 400
+
+
+# --- who acts: roles from the session (issue 13) ------------------------------------------
+
+
+def test_a_host_name_the_desk_is_not_served_under_is_refused(desk: TestClient) -> None:
+    """A name rebound to this machine (DNS rebinding) does not reach the desk, signed in or not."""
+    response = desk.get("/", headers={"Host": "attacker.example"})
+    assert response.status_code == 400
+
+
+ROLE_GUARDED = """
+resolveflow: 1
+id: desk-roles
+version: "1.0"
+title: Approval by a supervisor
+source: resolveflow tests
+initial: propose
+required_steps: [propose, approve]
+roles: [agent, supervisor]
+steps:
+  - {id: propose, title: Propose}
+  - {id: approve, title: Approve}
+outcomes:
+  - {id: done, title: Done, successful: true}
+actions:
+  - {name: propose_it, title: Propose it, sources: [propose], target: approve}
+  - name: approve_it
+    title: Approve it
+    sources: [approve]
+    target: done
+    guards: [{kind: has_role, role: supervisor}, {kind: other_than, step: propose}]
+"""
+
+
+def test_role_refusals_show_for_the_signed_in_agent_and_roles_are_recorded(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    from resolveflow.files import methodology_from_text
+    from resolveflow.testing import registered
+
+    with registered(methodology_from_text(ROLE_GUARDED, "yaml")):
+        app = make_app(tmp_path / "desk.db", clock=clock)
+        store = app.state.desk.store
+        store.open_case("desk-roles", case_id="R-1")
+        store.fire("R-1", "propose_it", actor=resolveflow.Actor("ana", roles={"agent"}))
+        with signed_in(app, "ana") as ana:
+            page = ana.get("/cases/R-1").text
+            assert "Only someone with the role &#39;supervisor&#39; may do this." in page
+            refused = post(ana, "/cases/R-1/actions/approve_it", {"_expected_seq": "1"})
+            assert refused.status_code in (409, 422) and store.summary("R-1").last_seq == 1
+        with signed_in(app, "sam") as sam:
+            response = post(
+                sam, "/cases/R-1/actions/approve_it", {"_expected_seq": "1"}, follow_redirects=False
+            )
+            assert response.status_code == 303, response.text
+        entry = store.load("R-1").history[-1]
+        assert (entry.actor, entry.roles) == ("sam", {"agent", "supervisor"})

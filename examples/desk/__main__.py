@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import resolveflow
 
-from .app import create_app
+from .app import LOCAL_HOSTS, create_app
 from .auth import ConfigError
 
 # What can stop the desk from starting: a database it cannot use or seed, a missing package, a bad zone,
@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     db = Path(args.db).resolve()
     try:
-        app = create_app(db, demo=not args.no_demo, zone=args.zone)
+        hosts = {args.host, *LOCAL_HOSTS} if args.host in ("127.0.0.1", "localhost", "::1") else {args.host}
+        app = create_app(db, demo=not args.no_demo, zone=args.zone, allowed_hosts=sorted(hosts))
     except STARTUP_ERRORS as error:
         # A new database that could not be seeded is not left behind: the next start tries again.
         reason = " ".join(str(error).split()) or type(error).__name__

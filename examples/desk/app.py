@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -267,7 +268,9 @@ def _render_case(
     status: int = 200,
     notice: pages.Notice | None = None,
 ) -> Response:
-    context = pages.case_page(desk.store, case, desk.clock, submission)
+    # The actions are the signed-in agent's: what their roles do not allow shows as refused.
+    actor = auth.actor_for(auth.current_agent(request))
+    context = pages.case_page(desk.store, case, desk.clock, submission, actor=actor)
     context["notice"] = notice
     return desk.render(request, "case.html", context, status=status)
 
@@ -384,6 +387,10 @@ async def fire(request: Request) -> Response:
 # --- the application --------------------------------------------------------------------
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+"""The names the desk answers to by default: it listens on this machine only."""
+
+
 def create_app(
     db: str | Path = "desk.db",
     *,
@@ -393,6 +400,7 @@ def create_app(
     secret: str | None = None,
     hasher: PasswordHasher | None = None,
     max_body: int = guard.MAX_BODY,
+    allowed_hosts: Sequence[str] = LOCAL_HOSTS,
 ) -> Starlette:
     """The desk on a SQLite file, which is created (with demo cases) when it does not exist yet.
 
@@ -410,6 +418,8 @@ def create_app(
         hasher: hashes and checks passwords (default: argon2-cffi's ``PasswordHasher()``;
             tests pass a cheap one).
         max_body: the largest request body read, in bytes.
+        allowed_hosts: the ``Host`` names the desk answers to (others get 400), so a page
+            on another site cannot reach it through a name rebound to this machine.
 
     Raises:
         auth.ConfigError: ``secret`` (or ``$DESK_SECRET``) is shorter than 32 characters.
@@ -448,7 +458,9 @@ def create_app(
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [
-        # Outermost: the signed session cookie (HttpOnly, SameSite=Lax); then the guard, which reads it.
+        # First, before any cookie is read: only the names the desk is served under (no DNS rebinding).
+        Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
+        # Then the signed session cookie (HttpOnly, SameSite=Lax); then the guard, which reads it.
         Middleware(
             SessionMiddleware,
             secret_key=signing_key,

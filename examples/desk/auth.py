@@ -35,6 +35,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 
+import resolveflow
+
 SECRET_ENV = "DESK_SECRET"
 # A shorter secret could be guessed offline from one signed cookie; 32 URL-safe characters are 192 bits.
 MIN_SECRET_CHARS = 32
@@ -282,14 +284,13 @@ def current_agent(conn: HTTPConnection) -> Agent:
     return agent
 
 
-def actor_for(agent: Agent) -> str:
-    """The ``actor=`` the store records for what ``agent`` does.
+def actor_for(agent: Agent) -> resolveflow.Actor:
+    """The ``actor=`` the store records for what ``agent`` does: their id and roles.
 
-    THE ONE PLACE the store's actor is built from the session. resolveflow's core
-    is getting an actor with roles: this then becomes
-    ``return resolveflow.Actor(agent.id, agent.roles)`` and nothing else changes.
+    The one place the actor is built, always from the signed session: the
+    guards see these roles and the history records them.
     """
-    return agent.id
+    return resolveflow.Actor(agent.id, roles=agent.roles)
 
 
 def local_path(value: object, default: str = "/") -> str:

@@ -295,10 +295,12 @@ def case_page(
     case: resolveflow.Case,
     clock: Clock,
     submission: Submission | None = None,
+    *,
+    actor: resolveflow.Actor | None = None,
 ) -> dict[str, Any]:
-    """Everything the case template shows."""
+    """Everything the case template shows, for the agent looking (their roles decide what is enabled)."""
     summary = store.summary(case.id)
-    view = case.view(opened_at=summary.created_at)
+    view = case.view(opened_at=summary.created_at, actor=actor)
     enabled = [action_form(case, a, submission) for a in view.actions if a.enabled]
     refused = [a for a in view.actions if not a.enabled]
     svg, mermaid = diagram(case)
