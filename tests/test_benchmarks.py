@@ -293,6 +293,7 @@ class _Entry:
     step: str
     evidence: object | None
     at: Any
+    actor: str
 
 
 class _Model:
@@ -340,6 +341,7 @@ def _append(event: Any) -> None:
             step=transition.dest or transition.source,
             evidence=event.kwargs["record"][-1],
             at=event.kwargs["at"],
+            actor=event.kwargs.get("actor", "bench"),
         )
     )
 

@@ -565,6 +565,7 @@ def test_every_guard_kind_round_trips(kind_name: str, data: st.DataObject, every
 
 
 def heard_like(guard: dict[str, Any], steps: list[str]) -> dict[str, Any]:
+    roles = sorted({guard[key] for key in ("role", "or_role") if isinstance(guard.get(key), str)})
     return {
         "resolveflow": 1,
         "id": "kinds",
@@ -573,6 +574,7 @@ def heard_like(guard: dict[str, Any], steps: list[str]) -> dict[str, Any]:
         "source": "tests",
         "initial": steps[0],
         "required_steps": steps[:1],
+        **({"roles": roles} if roles else {}),  # a role a guard names is declared
         "records": {"probe": PROBE},
         "steps": [{"id": step, "title": step.title()} for step in steps],
         "outcomes": [{"id": "done", "title": "Done", "successful": True}],
