@@ -2,7 +2,8 @@
 
 The desk runs as ``python -m examples.desk`` in a subprocess on a free
 127.0.0.1 port with a temporary SQLite file (so the demo cases are there too).
-An agent signs in (and out) through the form, a seven A's case is walked from
+An agent signs in (and out) through the form, an action is refused for a role
+the agent lacks and approved by a second agent (four eyes), a seven A's case is walked from
 acknowledge to resolved through the forms, refusals are checked on the page, a
 reload keeps the state, two tabs cannot both act, a page on another origin
 cannot make the browser record anything, and the main pages are screenshotted.
@@ -53,6 +54,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 STARTUP_SECONDS = 30
+# A methodology whose approval needs a supervisor other than the proposer (four eyes).
+ROLES_DIR = ROOT / "tests" / "data" / "desk_methodologies"
 # A screenshot of a rendered page is tens of kilobytes; a blank one is a few hundred bytes.
 MIN_SCREENSHOT_BYTES = 10_000
 
@@ -93,7 +96,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # Without DESK_SECRET the desk makes a session key of its own, as it does for a developer.
     env = {name: value for name, value in os.environ.items() if name != "DESK_SECRET"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "examples.desk", "--db", str(db), "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "examples.desk",
+            "--db",
+            str(db),
+            "--port",
+            "0",
+            "--methodologies",
+            str(ROLES_DIR),
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -473,3 +486,54 @@ def test_the_server_refuses_a_200_mb_upload_without_reading_it(server: str) -> N
             answer = _response_to(sock)
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:100]
     assert sent < 20 * 1024 * 1024
+
+
+# --- who acts: roles and four eyes (issue 13) -------------------------------------------
+
+
+def _open_roles_case(page: Page, server: str, case_id: str) -> None:
+    page.goto(server + "/cases/new")
+    page.locator('input[name="methodology"][value="desk-roles"]').check()
+    page.locator("#case-id").fill(case_id)
+    page.locator("#open-case button[type=submit]").click()
+    step_is(page, "Propose compensation")
+    act(page, "propose_it")
+    step_is(page, "Approve the compensation")
+
+
+def _signed_in_as(browser: Browser, server: str, agent: str) -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(server + "/signin")
+    sign_in(page, agent, f"{agent}-demo")
+    expect(page.locator("#who-agent")).to_have_text(agent)
+    return page
+
+
+def test_an_action_is_refused_for_a_role_the_agent_lacks(server: str, page: Page, shots: Path) -> None:
+    _open_roles_case(page, server, "ROLES-1")  # as ana: roles agent only
+    refused = page.locator("#refused-approve_it")
+    expect(refused).to_contain_text("Only someone with the role 'supervisor' may do this.")
+    expect(page.locator("#action-approve_it")).to_have_count(0)  # no form to submit
+    shoot(page, shots, "case-role-refused")
+
+
+def test_four_eyes_a_second_agent_approves_what_the_first_proposed(
+    server: str, page: Page, browser: Browser
+) -> None:
+    _open_roles_case(page, server, "ROLES-2")  # proposed by ana
+    sam = _signed_in_as(browser, server, "sam")  # agent and supervisor
+    try:
+        sam.goto(server + "/cases/ROLES-2")
+        act(sam, "approve_it")
+        expect(sam.locator("#outcome")).to_have_text("Closed: Paid")
+        expect(sam.locator("#history li.entry")).to_have_count(2)
+        # sam may not approve what sam proposed: the page says who must do it.
+        _open_roles_case(sam, server, "ROLES-3")
+        expect(sam.locator("#refused-approve_it")).to_contain_text(
+            "Someone other than whoever acted at step 'propose' must do this."
+        )
+        expect(sam.locator("#action-approve_it")).to_have_count(0)
+    finally:
+        sam.context.close()

@@ -53,6 +53,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--zone", default=os.environ.get("DESK_TZ", "UTC"), help="time zone for showing and typing times"
     )
     parser.add_argument("--no-demo", action="store_true", help="do not seed a new database with demo cases")
+    parser.add_argument(
+        "--methodologies",
+        metavar="DIR",
+        help="also offer every methodology file (.yaml, .toml, .json) in this folder",
+    )
     return parser.parse_args(argv)
 
 
@@ -60,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     db = Path(args.db).resolve()
     try:
+        if args.methodologies:
+            # Your own methodology files, next to the built-ins: all of the folder or none of it.
+            resolveflow.load_directory(args.methodologies)
         hosts = {args.host, *LOCAL_HOSTS} if args.host in ("127.0.0.1", "localhost", "::1") else {args.host}
         app = create_app(db, demo=not args.no_demo, zone=args.zone, allowed_hosts=sorted(hosts))
     except STARTUP_ERRORS as error:
