@@ -70,10 +70,24 @@ def shipped() -> list[resolveflow.Methodology]:
     return [*BUILTINS, *(load_methodology(path) for path in sorted(FILES.glob("*.toml")))]
 
 
+def latest(methodologies: list[resolveflow.Methodology]) -> list[resolveflow.Methodology]:
+    """The latest version of each id (a page shows that one; e.g. five-steps 1.1, not 1.0)."""
+    newest: dict[str, resolveflow.Methodology] = {}
+    for m in methodologies:
+        kept = newest.get(m.id)
+        if kept is None or _version(m.version) > _version(kept.version):
+            newest[m.id] = m
+    return list(newest.values())
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
 def expected_pages() -> dict[Path, str]:
     """Every page that holds a generated diagram, with the content it should have."""
     pages: dict[Path, str] = {}
-    for methodology in shipped():
+    for methodology in latest(shipped()):
         path = DOCS / "methodologies" / f"{methodology.id}.md"
         pages[path] = replace_block(path.read_text(encoding="utf-8"), to_mermaid(methodology), where=path)
     example = to_mermaid(FOUR_STEPS, case=example_case())

@@ -217,6 +217,28 @@ HAPPY_PATHS: dict[str, Walk] = {
 }
 
 
+# Built-ins with a later version than BUILTIN_VERSION: the happy path of that version.
+LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {
+    ("five-steps", "1.1"): [
+        *HAPPY_PATHS["five-steps"][:-1],
+        (
+            "close_resolved",
+            lambda c: {
+                "minutes_taken": 25,
+                "how_it_went": "Calm call, refund issued.",
+                "remedy_accepted": True,
+                "area": "payments",
+            },
+        ),
+    ],
+}
+
+
+def happy_path(m: resolveflow.Methodology) -> Walk:
+    """The happy path of this built-in version."""
+    return LATER_HAPPY_PATHS.get(m.key) or HAPPY_PATHS[m.id]
+
+
 def walk(case: resolveflow.Case, clock: FakeClock, actions: Walk, *, upto: str | None = None) -> None:
     """Fire a walk's actions in order; stop before the first action taken at step ``upto``."""
     for action, make in actions:

@@ -156,3 +156,142 @@ def test_every_outcome_is_reached_only_from_evaluate() -> None:
 def test_deliver_needs_the_address_step(clock: FakeClock) -> None:
     case = case_at(ID, "decide", clock)
     assert_refused(case, "deliver_solution", DELIVERY, [("not_from_this_step", ("step:address",))])
+
+
+# --- version 1.1 (issue 13): the gaps 1.0 left open --------------------------------------
+
+V11 = "1.1"
+REP = resolveflow.Actor("rita", roles={"go_to_rep"})
+HANDOFF = {"to": "sam", "reason": "Sam is our go-to rep for difficult customers."}
+EVALUATION_11 = {"minutes_taken": 30, "how_it_went": "Calm.", "area": "deliveries"}
+
+
+def case_11(version: str = V11) -> resolveflow.Case:
+    return resolveflow.open_case(resolveflow.get_methodology(ID, version), case_id="5S-11", clock=FakeClock())
+
+
+def play_to(case: resolveflow.Case, step: str, actor: str = ACTOR) -> resolveflow.Case:
+    plan = [
+        ("hear_account", {"summary": "Delivered late twice."}),
+        ("record_cause", {"cause": "logistics", "findings": "Courier backlog."}),
+        ("decide_solution", DECISION),
+        ("deliver_solution", DELIVERY),
+    ]
+    order = ("listen", "analyze", "decide", "address", "evaluate")
+    for source, (action, evidence) in zip(order, plan, strict=False):
+        if case.step == step:
+            break
+        if case.step == source:
+            case.fire(action, evidence, actor=actor)
+    assert case.step == step
+    return case
+
+
+def test_1_1_is_the_latest_and_1_0_stays_available() -> None:
+    from resolveflow.methodologies import FIVE_STEPS, FIVE_STEPS_1_1
+
+    assert resolveflow.get_methodology(ID).version == V11
+    assert resolveflow.get_methodology(ID, "1.0") is FIVE_STEPS
+    assert resolveflow.get_methodology(ID, V11) is FIVE_STEPS_1_1
+    assert not resolveflow.verify(FIVE_STEPS_1_1).findings
+
+
+def test_1_1_a_refused_remedy_takes_the_unresolvable_branch_from_address() -> None:
+    old = play_to(case_11("1.0"), "address")
+    assert_refused(old, "judge_unresolvable", JUDGEMENT, [("not_from_this_step", ("step:decide",))])
+    case = play_to(case_11(), "address")
+    case.fire("judge_unresolvable", {"reason": "The customer refused the refund."}, actor=ACTOR)
+    assert case.step == "evaluate"
+    refused = case.check("close_resolved", {**EVALUATION_11, "remedy_accepted": False})
+    assert {r.code for r in refused.refusals} == {"solution_delivered", "remedy_accepted"}
+    case.fire("close_unresolvable", {**EVALUATION_11, "remedy_accepted": False}, actor=ACTOR)
+    assert case.outcome is not None and case.outcome.id == "unresolvable"
+    assert case.path == ("listen", "analyze", "decide", "address", "evaluate", "unresolvable")
+
+
+def test_1_1_resolved_only_when_the_customer_accepted_the_remedy() -> None:
+    case = play_to(case_11(), "evaluate")
+    with pytest.raises(resolveflow.Refused) as info:
+        case.fire("close_resolved", {**EVALUATION_11, "remedy_accepted": False}, actor=ACTOR)
+    (refusal,) = info.value.refusals
+    assert refusal.code == "remedy_accepted" and "unresolvable" in refusal.message
+    refused = case.check("close_unresolvable", {**EVALUATION_11, "remedy_accepted": True})
+    assert [r.code for r in refused.refusals] == ["remedy_not_accepted"]
+    # Delivered but refused by the customer: unresolvable, after evaluate.
+    case.fire("close_unresolvable", {**EVALUATION_11, "remedy_accepted": False}, actor=ACTOR)
+    assert case.outcome is not None and not case.outcome.successful
+
+
+def test_1_1_accepted_remedy_closes_resolved_and_records_the_area() -> None:
+    case = play_to(case_11(), "evaluate")
+    entry = case.fire("close_resolved", {**EVALUATION_11, "remedy_accepted": True}, actor=ACTOR)
+    assert case.outcome is not None and case.outcome.id == "resolved"
+    assert entry.evidence.area == "deliveries" and entry.evidence.remedy_accepted is True
+    assert_invalid(
+        play_to(case_11(), "evaluate"), "close_resolved", {**EVALUATION, "remedy_accepted": True}, ("area",)
+    )
+
+
+@pytest.mark.parametrize("step", ["listen", "analyze", "decide", "address", "evaluate"])
+def test_1_1_hand_off_from_any_working_step_then_only_the_rep_or_the_role(step: str) -> None:
+    case = play_to(case_11(), step)
+    case.fire("hand_off", HANDOFF, actor=ACTOR)
+    assert case.step == step
+    action = next(a.name for a in case.actions() if a.name not in ("hand_off", "apologize"))
+    refused = case.check(action, actor=ACTOR)
+    assert [(r.code, r.missing) for r in refused.refusals if r.code == "handed_off"] == [
+        ("handed_off", ("actor:sam", "role:go_to_rep"))
+    ]
+    with pytest.raises(resolveflow.Refused):
+        case.fire("hand_off", {**HANDOFF, "to": ACTOR}, actor=ACTOR)  # nor hand it back to oneself
+    assert case.check("hand_off", HANDOFF, actor="sam").allowed
+    assert case.check("hand_off", HANDOFF, actor=REP).allowed
+
+
+@pytest.mark.parametrize("step", ["listen", "analyze", "decide", "evaluate"])
+def test_1_0_hand_off_was_only_at_address(step: str) -> None:
+    old = play_to(case_11("1.0"), step)
+    assert_refused(old, "hand_off", HANDOFF, [("not_from_this_step", ("step:address",))])
+
+
+def test_1_0_did_not_stop_anyone_acting_after_a_hand_off() -> None:
+    old = play_to(case_11("1.0"), "address")
+    old.fire("hand_off", HANDOFF, actor=ACTOR)
+    assert old.check("deliver_solution", DELIVERY, actor=ACTOR).allowed  # the gap 1.1 closes
+
+
+def test_1_1_the_named_rep_carries_the_case_on() -> None:
+    case = play_to(case_11(), "address")
+    case.fire("hand_off", HANDOFF, actor=ACTOR)
+    case.fire("deliver_solution", DELIVERY, actor="sam")
+    case.fire("close_resolved", {**EVALUATION_11, "remedy_accepted": True}, actor=REP)
+    assert case.outcome is not None and case.outcome.id == "resolved"
+
+
+@pytest.mark.parametrize("step", ["listen", "analyze", "decide", "address", "evaluate"])
+def test_a_1_0_case_migrates_to_1_1_mid_way_and_carries_on(step: str) -> None:
+    from resolveflow.methodologies.five_steps import MIGRATION_1_0_TO_1_1
+
+    old = play_to(case_11("1.0"), step)
+    moved = resolveflow.migrate(old, MIGRATION_1_0_TO_1_1, actor="ops")
+    assert (moved.methodology.version, moved.opened_with, moved.step) == (V11, "1.0", step)
+    assert moved.history[-1].action == "migrate_version" and moved.verify_chain()
+    play_to(moved, "evaluate")
+    moved.fire("close_resolved", {**EVALUATION_11, "remedy_accepted": True}, actor=ACTOR)
+    assert moved.outcome is not None and moved.outcome.id == "resolved"
+    again = resolveflow.restore(moved.snapshot())
+    assert again.head == moved.head
+
+
+def test_a_1_0_case_already_judged_unresolvable_is_not_migrated_and_closes_on_1_0(clock: FakeClock) -> None:
+    """No successful outcome is reachable for it in 1.1, so migrate refuses it; 1.0 still closes it."""
+    from resolveflow.methodologies.five_steps import MIGRATION_1_0_TO_1_1
+
+    case = unresolvable_case(clock)
+    head = case.head
+    with pytest.raises(resolveflow.Refused) as info:
+        resolveflow.migrate(case, MIGRATION_1_0_TO_1_1, actor="ops")
+    assert info.value.codes == ("migration_strands_case",)
+    assert case.head == head and case.methodology.version == "1.0"
+    fire(case, "close_unresolvable", EVALUATION, clock=clock)
+    assert case.outcome is not None and case.outcome.id == "unresolvable"

@@ -26,7 +26,7 @@ def test_open_case_by_id_and_by_object(clock: FakeClock) -> None:
     assert by_id.methodology is by_object.methodology
     assert (by_id.step, by_id.outcome, by_id.history, by_id.closed) == ("listen", None, (), False)
     assert by_id.id == "A"
-    assert "five-steps@1.0" in repr(by_id)
+    assert "five-steps@1.1" in repr(by_id)  # the latest version
 
 
 @pytest.mark.parametrize("bad", ["", "   ", None, 7, "x" * 201])

@@ -36,6 +36,16 @@ METHODOLOGY_FILES = ROOT / "src" / "resolveflow" / "methodologies" / "files"
 DIAGRAM_START = "<!-- diagram:start -->"
 DIAGRAM_END = "<!-- diagram:end -->"
 EDGE = re.compile(r"^\s*(\w+|\[\*\])\s*-->\s*(\w+|\[\*\])\s*(?::\s*(\w+)(?:\s*\[([^\]]*)\])?)?\s*$")
+# A page draws the latest version of its methodology (five-steps: 1.1; its 1.0 is described in words).
+LATEST = tuple(
+    m
+    for m in BUILTINS
+    if all(
+        tuple(map(int, m.version.split("."))) >= tuple(map(int, o.version.split(".")))
+        for o in BUILTINS
+        if o.id == m.id
+    )
+)
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
@@ -116,7 +126,7 @@ def diagram_edges(text: str) -> set[tuple[str, str, str, tuple[str, ...]]]:
     return edges
 
 
-@pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: m.id)
+@pytest.mark.parametrize("methodology", LATEST, ids=lambda m: m.id)
 def test_diagram_matches_the_methodology(methodology: Methodology) -> None:
     expected = {
         (source, action.target_from(source), action.name, tuple(g.name for g in action.guards))
@@ -133,7 +143,7 @@ def test_diagram_matches_the_methodology(methodology: Methodology) -> None:
         assert f"{outcome.id} --> [*]" in text
 
 
-@pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: m.id)
+@pytest.mark.parametrize("methodology", LATEST, ids=lambda m: m.id)
 def test_diagram_is_generated_from_the_methodology(methodology: Methodology) -> None:
     block = diagram_block(page(methodology.id), f"docs/methodologies/{methodology.id}.md")
     assert block == f"\n```mermaid\n{to_mermaid(methodology)}```\n", (

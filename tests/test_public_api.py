@@ -97,8 +97,9 @@ EXPECTED: dict[str, set[str]] = {
         "CauseAssessment", "CauseCategory", "ClosingEvaluation", "CustomerAccount", "Empathy",
         "Engagement", "Grievances", "Handoff", "ImmediateRemedy", "ItemCompletion", "LiabilityReview",
         "Plan", "PlanItem", "PreventionKind", "PreventionMeasure", "ProblemAcknowledgement",
-        "ProcedureUpdate", "Promise", "Reschedule", "SatisfactionConfirmation", "SolutionDecision",
-        "SolutionDelivery", "SolutionOffer", "SolutionResponse", "UnresolvableJudgement", "field",
+        "ProcedureUpdate", "Promise", "Reschedule", "ResponseEvaluation", "SatisfactionConfirmation",
+        "SolutionDecision", "SolutionDelivery", "SolutionOffer", "SolutionResponse", "UnresolvableJudgement",
+        "field",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,

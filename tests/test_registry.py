@@ -85,7 +85,11 @@ def test_available_is_sorted_and_has_the_builtins() -> None:
     assert isinstance(ids, list)
     assert ids == sorted(ids)
     assert set(BUILTIN_IDS) <= set(ids)
-    assert sorted(m.id for m in BUILTINS) == BUILTIN_IDS
+    assert sorted({m.id for m in BUILTINS}) == BUILTIN_IDS
+    assert sorted(m.key for m in BUILTINS if m.id == "five-steps") == [
+        ("five-steps", "1.0"),
+        ("five-steps", "1.1"),
+    ]
 
 
 def test_available_returns_a_copy() -> None:

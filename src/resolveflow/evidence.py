@@ -64,6 +64,7 @@ __all__ = [
     "ProcedureUpdate",
     "Promise",
     "Reschedule",
+    "ResponseEvaluation",
     "SatisfactionConfirmation",
     "SolutionDecision",
     "SolutionDelivery",
@@ -444,6 +445,34 @@ class ProcedureUpdate:
 
     document: str = field(title="Document", description="The procedures manual or guideline that changed.")
     change: str = field(title="What changed", max_length=4000)
+
+
+# --- five-steps 1.1 -----------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class ResponseEvaluation:
+    """The look back at the end of the case: how it went, whether the remedy was accepted, and where."""
+
+    minutes_taken: int = field(
+        title="Time taken (minutes)", description="How long dealing with it took.", minimum=0
+    )
+    how_it_went: str = field(title="How it went", max_length=4000)
+    remedy_accepted: bool = field(
+        title="The customer accepted the remedy",
+        description="As the agent attests; false when no remedy was offered or the customer refused it.",
+    )
+    area: str = field(
+        title="Area of the business",
+        description="What the complaint was about (e.g. deliveries, billing), so recurring areas show up.",
+        max_length=200,
+    )
+    customer_feedback: str | None = field(
+        default=None,
+        title="Customer's feedback",
+        description="Ask the customer where you can; leave empty if they gave none.",
+        max_length=4000,
+    )
 
 
 _publish(__name__, globals(), __all__)  # Promise, defined in resolveflow._promise
