@@ -30,7 +30,7 @@ from resolveflow import Action, Methodology, Outcome, Step
 from resolveflow.diagrams import to_dot, to_mermaid, to_svg
 from resolveflow.guards import AfterStep, Rule
 from resolveflow.methodologies import BUILTINS
-from tests._builtin_support import HAPPY_PATHS, as_json
+from tests._builtin_support import as_json, happy_path
 from tests.conftest import FakeClock
 
 HAVE_DOT = shutil.which("dot") is not None
@@ -67,7 +67,7 @@ def guard_names(methodology: Methodology) -> dict[Triple, tuple[str, ...]]:
 def walked(methodology: Methodology, steps: int, clock: FakeClock) -> resolveflow.Case:
     """A case of a built-in that took the first ``steps`` actions of its happy path, evidence as JSON."""
     case = resolveflow.open_case(methodology, case_id="DIAGRAM-1", clock=clock)
-    for action, make in HAPPY_PATHS[methodology.id][:steps]:
+    for action, make in happy_path(methodology)[:steps]:
         clock.advance(minutes=5)
         case.fire(action, as_json(make(clock)), actor="agent-7")
     return case
@@ -427,7 +427,7 @@ def walks() -> list[tuple[Methodology, int]]:
     """Each built-in at the start, after one and two actions, and at the end of its happy path."""
     cases = []
     for methodology in BUILTINS:
-        for steps in sorted({0, 1, 2, len(HAPPY_PATHS[methodology.id])}):
+        for steps in sorted({0, 1, 2, len(happy_path(methodology))}):
             cases.append((methodology, steps))
     return cases
 

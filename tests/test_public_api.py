@@ -99,6 +99,8 @@ EXPECTED: dict[str, set[str]] = {
         "Plan", "PlanItem", "PreventionKind", "PreventionMeasure", "ProblemAcknowledgement",
         "ProcedureUpdate", "Promise", "Reschedule", "SatisfactionConfirmation", "SolutionDecision",
         "SolutionDelivery", "SolutionOffer", "SolutionResponse", "UnresolvableJudgement", "field",
+        # four-steps 1.1
+        "ExistingGuidance", "ProposedChange", "UnderstandingShown",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,
