@@ -24,7 +24,7 @@ from pathlib import Path
 import resolveflow
 from resolveflow.diagrams import to_mermaid
 from resolveflow.files import load_methodology
-from resolveflow.methodologies import BUILTINS, FOUR_STEPS
+from resolveflow.methodologies import BUILTINS, FOUR_STEPS_1_1
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -49,9 +49,9 @@ def replace_block(text: str, diagram: str, *, where: Path) -> str:
 
 
 def example_case() -> resolveflow.Case:
-    """The case drawn in docs/diagrams.md: four-steps, two actions in (evidence as a CRM posts it)."""
+    """The case drawn in docs/diagrams.md: four-steps 1.1, two actions in (evidence as a CRM posts it)."""
     moment = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # fixed: the same case every run
-    case = resolveflow.open_case(FOUR_STEPS, case_id="FS-7", clock=lambda: moment)
+    case = resolveflow.open_case(FOUR_STEPS_1_1, case_id="FS-7", clock=lambda: moment)
     case.fire("hear_customer", {"summary": "Waited 40 minutes for a table we had booked."}, actor="ana")
     case.fire(
         "record_assessment",
@@ -65,9 +65,22 @@ def example_case() -> resolveflow.Case:
     return case
 
 
+def _version(methodology: resolveflow.Methodology) -> tuple[int, ...]:
+    return tuple(int(part) for part in methodology.version.split("."))
+
+
+def latest_builtins() -> list[resolveflow.Methodology]:
+    """Each Python built-in once, at its latest version: the one a page draws (older ones it describes)."""
+    latest: dict[str, resolveflow.Methodology] = {}
+    for methodology in BUILTINS:
+        if methodology.id not in latest or _version(methodology) > _version(latest[methodology.id]):
+            latest[methodology.id] = methodology
+    return list(latest.values())
+
+
 def shipped() -> list[resolveflow.Methodology]:
-    """Every methodology resolveflow ships: the Python built-ins, then those written as files."""
-    return [*BUILTINS, *(load_methodology(path) for path in sorted(FILES.glob("*.toml")))]
+    """Every methodology resolveflow ships, each at its latest version: the Python built-ins, then files."""
+    return [*latest_builtins(), *(load_methodology(path) for path in sorted(FILES.glob("*.toml")))]
 
 
 def latest(methodologies: list[resolveflow.Methodology]) -> list[resolveflow.Methodology]:
@@ -90,7 +103,7 @@ def expected_pages() -> dict[Path, str]:
     for methodology in latest(shipped()):
         path = DOCS / "methodologies" / f"{methodology.id}.md"
         pages[path] = replace_block(path.read_text(encoding="utf-8"), to_mermaid(methodology), where=path)
-    example = to_mermaid(FOUR_STEPS, case=example_case())
+    example = to_mermaid(FOUR_STEPS_1_1, case=example_case())
     pages[EXAMPLE_PAGE] = replace_block(EXAMPLE_PAGE.read_text(encoding="utf-8"), example, where=EXAMPLE_PAGE)
     return pages
 

@@ -216,6 +216,24 @@ HAPPY_PATHS: dict[str, Walk] = {
     ],
 }
 
+# Later versions of a built-in whose happy path differs from 1.0's.
+LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {
+    ("four-steps", "1.1"): [
+        *HAPPY_PATHS["four-steps"][:2],
+        (
+            "show_understanding",
+            lambda c: {"why_unhappy": "You took a day off for a job that is still half done."},
+        ),
+        HAPPY_PATHS["four-steps"][2],
+        ("cite_guidance", lambda c: {"reference": "Booking procedure, step 3: read the job sheet back"}),
+    ],
+}
+
+
+def happy_path(m: resolveflow.Methodology) -> Walk:
+    """The happy path of this very version of a built-in."""
+    return LATER_HAPPY_PATHS.get(m.key, HAPPY_PATHS[m.id])
+
 
 # Built-ins with a later version than BUILTIN_VERSION: the happy path of that version.
 LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {

@@ -270,10 +270,10 @@ def test_1_1_the_named_rep_carries_the_case_on() -> None:
 
 @pytest.mark.parametrize("step", ["listen", "analyze", "decide", "address", "evaluate"])
 def test_a_1_0_case_migrates_to_1_1_mid_way_and_carries_on(step: str) -> None:
-    from resolveflow.methodologies.five_steps import MIGRATION_1_0_TO_1_1
+    from resolveflow.methodologies.five_steps import FIVE_STEPS_1_0_TO_1_1
 
     old = play_to(case_11("1.0"), step)
-    moved = resolveflow.migrate(old, MIGRATION_1_0_TO_1_1, actor="ops")
+    moved = resolveflow.migrate(old, FIVE_STEPS_1_0_TO_1_1, actor="ops")
     assert (moved.methodology.version, moved.opened_with, moved.step) == (V11, "1.0", step)
     assert moved.history[-1].action == "migrate_version" and moved.verify_chain()
     play_to(moved, "evaluate")
@@ -285,12 +285,12 @@ def test_a_1_0_case_migrates_to_1_1_mid_way_and_carries_on(step: str) -> None:
 
 def test_a_1_0_case_already_judged_unresolvable_is_not_migrated_and_closes_on_1_0(clock: FakeClock) -> None:
     """No successful outcome is reachable for it in 1.1, so migrate refuses it; 1.0 still closes it."""
-    from resolveflow.methodologies.five_steps import MIGRATION_1_0_TO_1_1
+    from resolveflow.methodologies.five_steps import FIVE_STEPS_1_0_TO_1_1
 
     case = unresolvable_case(clock)
     head = case.head
     with pytest.raises(resolveflow.Refused) as info:
-        resolveflow.migrate(case, MIGRATION_1_0_TO_1_1, actor="ops")
+        resolveflow.migrate(case, FIVE_STEPS_1_0_TO_1_1, actor="ops")
     assert info.value.codes == ("migration_strands_case",)
     assert case.head == head and case.methodology.version == "1.0"
     fire(case, "close_unresolvable", EVALUATION, clock=clock)

@@ -49,6 +49,16 @@ LATEST = tuple(
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 
 
+def _version(methodology: Methodology) -> tuple[int, ...]:
+    return tuple(int(part) for part in methodology.version.split("."))
+
+
+# A page draws the version new cases open, the latest of its id; it names the actions of every version.
+LATEST = [
+    m for m in BUILTINS if _version(m) == max(_version(other) for other in BUILTINS if other.id == m.id)
+]
+
+
 def fenced(text: str, language: str) -> list[str]:
     """The bodies of the ```<language> blocks, in order."""
     return re.findall(rf"^```{re.escape(language)}[ \t]*\n(.*?)^```[ \t]*$", text, flags=re.M | re.S)
@@ -88,13 +98,13 @@ def expected_names(methodology: Methodology) -> list[str]:
     return steps + outcomes + actions
 
 
-@pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: m.id)
+@pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: f"{m.id}@{m.version}")
 def test_page_cites_the_source_file(methodology: Methodology) -> None:
     text = page(methodology.id)
     assert PurePosixPath(methodology.source).name in text, f"cite {methodology.source}"
 
 
-@pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: m.id)
+@pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: f"{m.id}@{m.version}")
 def test_page_names_every_step_outcome_and_action(methodology: Methodology) -> None:
     text = page(methodology.id)
     # As inline code: a bare word would match inside other words ("act" in "action").

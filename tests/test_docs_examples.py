@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-RUNNABLE = ["versions-and-plugins.md", "concepts/actors.md"]
+RUNNABLE = ["versions-and-plugins.md", "concepts/actors.md", "methodologies/four-steps.md"]
 
 
 @pytest.mark.parametrize("page", RUNNABLE)

@@ -100,6 +100,8 @@ EXPECTED: dict[str, set[str]] = {
         "ProcedureUpdate", "Promise", "Reschedule", "ResponseEvaluation", "SatisfactionConfirmation",
         "SolutionDecision", "SolutionDelivery", "SolutionOffer", "SolutionResponse", "UnresolvableJudgement",
         "field",
+        # four-steps 1.1
+        "ExistingGuidance", "ProposedChange", "UnderstandingShown",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,

@@ -16,6 +16,7 @@ import resolveflow.testing
 from resolveflow.methodologies import BUILTINS
 
 TestFourSteps = resolveflow.testing.case_machine("four-steps").TestCase
+TestFourSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("four-steps", "1.0")).TestCase
 TestSevenAs = resolveflow.testing.case_machine("seven-as").TestCase
 TestFiveSteps = resolveflow.testing.case_machine("five-steps").TestCase
 TestEngage = resolveflow.testing.case_machine("engage").TestCase

@@ -145,13 +145,18 @@ def _four_steps(_now: dt.datetime) -> list[Entry]:
             },
         ),
         (
+            dt.timedelta(days=3, minutes=30),
+            "show_understanding",
+            {"why_unhappy": "They booked weeks ahead for an evening out and were kept standing."},
+        ),
+        (
             dt.timedelta(days=3),
             "make_offer",
             {"description": "Dinner for two on the house, on a date they choose."},
         ),
         (
             dt.timedelta(days=2),
-            "update_procedures",
+            "propose_change",
             {
                 "document": "Front-of-house manual",
                 "change": "Bookings are read back to the caller before hanging up.",

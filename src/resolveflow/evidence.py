@@ -51,6 +51,7 @@ __all__ = [
     "CustomerAccount",
     "Empathy",
     "Engagement",
+    "ExistingGuidance",
     "Grievances",
     "Handoff",
     "ImmediateRemedy",
@@ -63,6 +64,7 @@ __all__ = [
     "ProblemAcknowledgement",
     "ProcedureUpdate",
     "Promise",
+    "ProposedChange",
     "Reschedule",
     "ResponseEvaluation",
     "SatisfactionConfirmation",
@@ -70,6 +72,7 @@ __all__ = [
     "SolutionDelivery",
     "SolutionOffer",
     "SolutionResponse",
+    "UnderstandingShown",
     "UnresolvableJudgement",
     "field",
 ]
@@ -473,6 +476,39 @@ class ResponseEvaluation:
         description="Ask the customer where you can; leave empty if they gave none.",
         max_length=4000,
     )
+
+
+# --- four-steps 1.1 -------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class UnderstandingShown:
+    """What the agent said to make clear they understand why the customer is unhappy."""
+
+    why_unhappy: str = field(
+        title="Why the customer is unhappy, as you told it back to them",
+        description="Put their reason in your own words and say it to them before offering anything.",
+        max_length=2000,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ExistingGuidance:
+    """The procedures manual or guideline that already covers a case's lesson."""
+
+    reference: str = field(
+        title="Guidance that already covers it",
+        description="The document and section the team can follow next time.",
+        max_length=500,
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ProposedChange:
+    """A change proposed to the procedures manual or company guidelines."""
+
+    document: str = field(title="Document", description="The procedures manual or guideline to change.")
+    change: str = field(title="Proposed change", max_length=4000)
 
 
 _publish(__name__, globals(), __all__)  # Promise, defined in resolveflow._promise

@@ -2,18 +2,23 @@
 
 Each is a plain :class:`~resolveflow.Methodology` value; extend or adapt one
 with ``attrs.evolve`` and register the result under a new version or id.
+A built-in that gained a version keeps the older one registered too, with a
+:class:`~resolveflow.Migration` for the cases opened on it (``four-steps``:
+``FOUR_STEPS`` 1.0, ``FOUR_STEPS_1_1`` and ``FOUR_STEPS_1_0_TO_1_1``).
 
 Example:
     >>> from resolveflow.methodologies import BUILTINS
-    >>> sorted(m.id for m in BUILTINS)
-    ['engage', 'five-steps', 'five-steps', 'four-steps', 'prescription', 'seven-as']
+    >>> sorted({m.id for m in BUILTINS})
+    ['engage', 'five-steps', 'four-steps', 'prescription', 'seven-as']
+    >>> [m.version for m in BUILTINS if m.id == "four-steps"]
+    ['1.0', '1.1']
 """
 
 from __future__ import annotations
 
 from resolveflow.methodologies.engage import ENGAGE
-from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_1, MIGRATION_1_0_TO_1_1
-from resolveflow.methodologies.four_steps import FOUR_STEPS
+from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_0_TO_1_1, FIVE_STEPS_1_1
+from resolveflow.methodologies.four_steps import FOUR_STEPS, FOUR_STEPS_1_0_TO_1_1, FOUR_STEPS_1_1
 from resolveflow.methodologies.prescription import PRESCRIPTION
 from resolveflow.methodologies.seven_as import SEVEN_AS
 
@@ -21,11 +26,13 @@ __all__ = [
     "BUILTINS",
     "ENGAGE",
     "FIVE_STEPS",
+    "FIVE_STEPS_1_0_TO_1_1",
     "FIVE_STEPS_1_1",
     "FOUR_STEPS",
-    "MIGRATION_1_0_TO_1_1",
+    "FOUR_STEPS_1_0_TO_1_1",
+    "FOUR_STEPS_1_1",
     "PRESCRIPTION",
     "SEVEN_AS",
 ]
 
-BUILTINS = (FOUR_STEPS, SEVEN_AS, FIVE_STEPS, FIVE_STEPS_1_1, ENGAGE, PRESCRIPTION)
+BUILTINS = (FOUR_STEPS, FOUR_STEPS_1_1, SEVEN_AS, FIVE_STEPS, FIVE_STEPS_1_1, ENGAGE, PRESCRIPTION)

@@ -13,7 +13,7 @@ Rules encoded as guards:
   and records how long it took, how it went and the customer's feedback.
 
 Version 1.1 (``FIVE_STEPS_1_1``, the latest; ``FIVE_STEPS`` is 1.0, unchanged, and
-``MIGRATION_1_0_TO_1_1`` moves open 1.0 cases on) adds:
+``FIVE_STEPS_1_0_TO_1_1`` moves open 1.0 cases on) adds:
 - a remedy the customer refuses: judge_unresolvable is offered at address too,
   and the closing ``ResponseEvaluation`` records whether the remedy was accepted;
   close_resolved needs it accepted (and delivered), close_unresolvable needs it not;
@@ -331,5 +331,5 @@ FIVE_STEPS_1_1 = attrs.evolve(
     ),
 )
 
-MIGRATION_1_0_TO_1_1 = Migration(methodology_id="five-steps", from_version="1.0", to_version="1.1")
+FIVE_STEPS_1_0_TO_1_1 = Migration(methodology_id="five-steps", from_version="1.0", to_version="1.1")
 """Moves five-steps cases from 1.0 to 1.1: the steps keep their ids, so nothing is mapped."""
