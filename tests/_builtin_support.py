@@ -227,16 +227,6 @@ LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {
         HAPPY_PATHS["four-steps"][2],
         ("cite_guidance", lambda c: {"reference": "Booking procedure, step 3: read the job sheet back"}),
     ],
-}
-
-
-def happy_path(m: resolveflow.Methodology) -> Walk:
-    """The happy path of this very version of a built-in."""
-    return LATER_HAPPY_PATHS.get(m.key, HAPPY_PATHS[m.id])
-
-
-# Built-ins with a later version than BUILTIN_VERSION: the happy path of that version.
-LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {
     ("five-steps", "1.1"): [
         *HAPPY_PATHS["five-steps"][:-1],
         (
@@ -253,7 +243,7 @@ LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {
 
 
 def happy_path(m: resolveflow.Methodology) -> Walk:
-    """The happy path of this built-in version."""
+    """The happy path of this very version of a built-in."""
     return LATER_HAPPY_PATHS.get(m.key) or HAPPY_PATHS[m.id]
 
 
