@@ -65,22 +65,9 @@ def example_case() -> resolveflow.Case:
     return case
 
 
-def _version(methodology: resolveflow.Methodology) -> tuple[int, ...]:
-    return tuple(int(part) for part in methodology.version.split("."))
-
-
-def latest_builtins() -> list[resolveflow.Methodology]:
-    """Each Python built-in once, at its latest version: the one a page draws (older ones it describes)."""
-    latest: dict[str, resolveflow.Methodology] = {}
-    for methodology in BUILTINS:
-        if methodology.id not in latest or _version(methodology) > _version(latest[methodology.id]):
-            latest[methodology.id] = methodology
-    return list(latest.values())
-
-
 def shipped() -> list[resolveflow.Methodology]:
-    """Every methodology resolveflow ships, each at its latest version: the Python built-ins, then files."""
-    return [*latest_builtins(), *(load_methodology(path) for path in sorted(FILES.glob("*.toml")))]
+    """Every methodology resolveflow ships, every version: the Python built-ins, then files."""
+    return [*BUILTINS, *(load_methodology(path) for path in sorted(FILES.glob("*.toml")))]
 
 
 def latest(methodologies: list[resolveflow.Methodology]) -> list[resolveflow.Methodology]:
