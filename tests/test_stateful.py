@@ -19,6 +19,7 @@ TestFourSteps = resolveflow.testing.case_machine("four-steps").TestCase
 TestFourSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("four-steps", "1.0")).TestCase
 TestSevenAs = resolveflow.testing.case_machine("seven-as").TestCase
 TestFiveSteps = resolveflow.testing.case_machine("five-steps").TestCase
+TestFiveSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("five-steps", "1.0")).TestCase
 TestEngage = resolveflow.testing.case_machine("engage").TestCase
 TestPrescription = resolveflow.testing.case_machine("prescription").TestCase
 
