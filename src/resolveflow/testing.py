@@ -44,6 +44,7 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 import resolveflow
 from resolveflow import evidence as ev
+from resolveflow._actor import Actor
 from resolveflow._case import Case
 from resolveflow._clock import DEFAULT_START, ManualClock
 from resolveflow._methodology import Action, Methodology
@@ -276,7 +277,7 @@ def _walk(draw: st.DrawFn, m: Methodology, max_size: int) -> list[tuple[str, Any
             evidence = draw(evidence_for(m, spec, case=case))
         moves.append((spec.name, evidence))
         with contextlib.suppress(Refused, InvalidEvidence):
-            case.fire(spec.name, evidence, actor="walk")
+            case.fire(spec.name, evidence, actor=_walkers(m)[0])
     return moves
 
 
@@ -300,6 +301,11 @@ def action_sequences(
     if not isinstance(max_size, int) or max_size < 0:
         raise InvalidInput(f"max_size must be a non-negative int, got {max_size!r}", argument="max_size")
     return _walk(m, max_size)
+
+
+def _walkers(m: Methodology) -> tuple[Actor, Actor]:
+    """The people random walks act as: two, each holding every role the methodology declares."""
+    return (Actor("hypothesis", roles=m.roles), Actor("hypothesis-2", roles=m.roles))
 
 
 def _is_subsequence(needle: tuple[str, ...], haystack: tuple[str, ...]) -> bool:
@@ -349,10 +355,10 @@ def case_machine(
             self.case = resolveflow.open_case(m, case_id="machine", clock=self.clock)
             self.accepted = 0
 
-        def _fire(self, spec: Action, evidence: object) -> None:
+        def _fire(self, spec: Action, evidence: object, actor: Actor) -> None:
             before, step = self.case.history, self.case.step
             try:
-                entry = self.case.fire(spec.name, evidence, actor="hypothesis")
+                entry = self.case.fire(spec.name, evidence, actor=actor)
             except Refused as refused:
                 assert refused.refusals, f"{spec.name} was refused without a reason"
                 assert all(r.code and r.message for r in refused.refusals)
@@ -383,16 +389,19 @@ def case_machine(
             if not pool or data.draw(st.integers(0, 4)) == 0:
                 pool = m.actions
             spec = data.draw(st.sampled_from(pool))
+            # Two people holding every declared role: role guards never hide a path, and a
+            # four-eyes guard can be passed by the other one.
+            actor = data.draw(st.sampled_from(_walkers(m)))
             strategy = evidence_for(m, spec, around=self.clock.now, case=self.case)
             evidence = data.draw(strategy)
             if data.draw(st.booleans()):
                 # Guided: a few more tries for evidence the guards accept, so that walks get
                 # deep into long methodologies instead of stalling at the first picky guard.
                 for _ in range(4):
-                    if self.case.check(spec.name, evidence).allowed:
+                    if self.case.check(spec.name, evidence, actor=actor).allowed:
                         break
                     evidence = data.draw(strategy)
-            self._fire(spec, evidence)
+            self._fire(spec, evidence, actor)
 
         @rule(data=st.data())
         def fire_broken(self, data: st.DataObject) -> None:
@@ -400,7 +409,7 @@ def case_machine(
             evidence = data.draw(invalid_evidence_for(m, spec, around=self.clock.now))
             before, step = self.case.history, self.case.step
             try:
-                self.case.fire(spec.name, evidence, actor="hypothesis")
+                self.case.fire(spec.name, evidence, actor=_walkers(m)[0])
             except (InvalidEvidence, Refused):
                 self._unchanged(before, step, spec.name)
             else:
