@@ -323,7 +323,9 @@ def _condition(action: resolveflow.Action) -> Any:
             return False
         model: _Model = event.model
         history: Any = tuple(model.history)  # guards read .evidence, .from_step, .step
-        context = GuardContext(step=model.state, history=history, evidence=record, at=kwargs["at"])
+        context = GuardContext(
+            step=model.state, history=history, evidence=record, at=kwargs["at"], actor=kwargs["actor"]
+        )
         failed = [guard.name for guard in action.guards if guard.check(context) is not None]
         kwargs["failed"].extend(failed)
         kwargs["record"].append(record)
@@ -341,7 +343,7 @@ def _append(event: Any) -> None:
             step=transition.dest or transition.source,
             evidence=event.kwargs["record"][-1],
             at=event.kwargs["at"],
-            actor=event.kwargs.get("actor", "bench"),
+            actor=event.kwargs["actor"].id,
         )
     )
 
@@ -369,12 +371,16 @@ def _plain_machine(key: tuple[str, str]) -> Machine:
     )
 
 
+# Both sides act as the same person, without roles: a role guard refuses alike on both.
+AGREEMENT = resolveflow.Actor("agreement")
+
+
 def _plain_fire(
     methodology: Methodology, model: Any, action: str, evidence: object, at: Any
 ) -> tuple[bool, tuple[str, ...]]:
     failed: list[str] = []
     try:
-        moved = model.trigger(action, evidence=evidence, at=at, failed=failed, record=[])
+        moved = model.trigger(action, evidence=evidence, at=at, actor=AGREEMENT, failed=failed, record=[])
     except MachineError:
         closed = methodology.outcome(model.state) is not None
         return False, ("case_closed" if closed else "not_from_this_step",)
@@ -383,7 +389,7 @@ def _plain_fire(
 
 def _resolveflow_fire(case: resolveflow.Case, action: str, evidence: object) -> tuple[bool, tuple[str, ...]]:
     try:
-        case.fire(action, evidence, actor="agreement")
+        case.fire(action, evidence, actor=AGREEMENT)
     except Refused as refused:
         return False, refused.codes
     except InvalidEvidence:
