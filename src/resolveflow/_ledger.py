@@ -386,9 +386,8 @@ class Ledger:
                 return _make_decision(
                     name, False, (invalid_evidence_refusal(errors),), action.target_from(step), ()
                 )
+        # Pending holds exactly the guards skipped for want of evidence or an actor.
         _, refusals, pending = self.run_guards(action, step, record, at, actor)
-        if record is not None and actor is not None:
-            pending = ()
         if not refusals:
             return _allowed_decision(name, action.target_from(step), pending)
         return _make_decision(name, False, refusals, action.target_from(step), pending)
