@@ -58,6 +58,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="DIR",
         help="also offer every methodology file (.yaml, .toml, .json) in this folder",
     )
+    parser.add_argument(
+        "--secure-cookie",
+        action="store_true",
+        default=os.environ.get("DESK_SECURE_COOKIE", "") == "1",
+        help="send the session cookie over HTTPS only: set it when a TLS proxy serves the desk "
+        "(default: $DESK_SECURE_COOKIE=1, else off, since the desk itself speaks plain HTTP)",
+    )
     return parser.parse_args(argv)
 
 
@@ -69,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
             # Your own methodology files, next to the built-ins: all of the folder or none of it.
             resolveflow.load_directory(args.methodologies)
         hosts = {args.host, *LOCAL_HOSTS} if args.host in ("127.0.0.1", "localhost", "::1") else {args.host}
-        app = create_app(db, demo=not args.no_demo, zone=args.zone, allowed_hosts=sorted(hosts))
+        app = create_app(
+            db,
+            demo=not args.no_demo,
+            zone=args.zone,
+            allowed_hosts=sorted(hosts),
+            secure_cookie=args.secure_cookie,
+        )
     except STARTUP_ERRORS as error:
         # A new database that could not be seeded is not left behind: the next start tries again.
         reason = " ".join(str(error).split()) or type(error).__name__

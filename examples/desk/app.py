@@ -39,6 +39,7 @@ import resolveflow.store
 from . import auth, guard, pages
 from .forms import TooManyRows, compact_rows, errors_by_path, has_fields, to_evidence
 from .seed import create_demo_database
+from .throttle import SignInThrottle, keys_for
 
 HERE = Path(__file__).resolve().parent
 # Case ids appear in URLs; keeping them to these characters keeps every link plain.
@@ -66,12 +67,19 @@ def utc_now() -> dt.datetime:
 
 
 class Desk:
-    """The application's state: the store, the clock, the templates, the password hasher."""
+    """The application's state: the store, clock, templates, password hasher and sign-in throttle."""
 
-    def __init__(self, store: resolveflow.store.Store, clock: pages.Clock, hasher: PasswordHasher) -> None:
+    def __init__(
+        self,
+        store: resolveflow.store.Store,
+        clock: pages.Clock,
+        hasher: PasswordHasher,
+        throttle: SignInThrottle,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.hasher = hasher
+        self.throttle = throttle
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.globals.update(case_url=case_url, zone=clock.zone.key)
@@ -142,6 +150,7 @@ def _sign_in_page(
     agent_id: str = "",
     error: str | None = None,
     status: int = 200,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     context = {
         "next": back,
@@ -149,7 +158,7 @@ def _sign_in_page(
         "error": error,
         "demo_agents": auth.demo_agents(desk.store.engine),
     }
-    return desk.render(request, "signin.html", context, status=status)
+    return desk.render(request, "signin.html", context, status=status, headers=headers)
 
 
 async def sign_in_page(request: Request) -> Response:
@@ -165,9 +174,28 @@ async def sign_in(request: Request) -> Response:
     password = form.get("password", "")
     back = auth.local_path(form.get("next"))
 
+    keys = keys_for(agent_id, request.client.host if request.client else None)
+
     def attempt() -> Response:
+        # Checked before the password: a blocked guesser gets no answer and costs no argon2 work.
+        wait = desk.throttle.retry_after(keys)
+        if wait is not None:
+            minutes = max(1, round(wait / 60))
+            return _sign_in_page(
+                desk,
+                request,
+                back,
+                agent_id=agent_id[: auth.MAX_AGENT_ID],
+                error=(
+                    "Too many failed sign-ins for this agent or from this address. "
+                    f"Try again in about {minutes} minute{'s' if minutes != 1 else ''}."
+                ),
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
         found = auth.check_password(desk.store.engine, desk.hasher, agent_id, password)
         if found is None:
+            desk.throttle.failed(keys)
             return _sign_in_page(
                 desk,
                 request,
@@ -176,6 +204,7 @@ async def sign_in(request: Request) -> Response:
                 error="Unknown agent or wrong password.",
                 status=401,
             )
+        desk.throttle.succeeded(keys[:1])  # the agent's own typos; the address keeps its count
         auth.start_session(request, *found)
         return RedirectResponse(back, status_code=303)
 
@@ -310,7 +339,12 @@ def _stale(desk: Desk, request: Request, case_id: str, message: str) -> Response
 
 
 def _fire(
-    desk: Desk, request: Request, case_id: str, action: str, posted: Mapping[str, str], actor: str
+    desk: Desk,
+    request: Request,
+    case_id: str,
+    action: str,
+    posted: Mapping[str, str],
+    actor: resolveflow.Actor,
 ) -> Response:
     try:
         case = desk.store.load(case_id)
@@ -401,6 +435,8 @@ def create_app(
     hasher: PasswordHasher | None = None,
     max_body: int = guard.MAX_BODY,
     allowed_hosts: Sequence[str] = LOCAL_HOSTS,
+    secure_cookie: bool = False,
+    throttle: SignInThrottle | None = None,
 ) -> Starlette:
     """The desk on a SQLite file, which is created (with demo cases) when it does not exist yet.
 
@@ -420,6 +456,13 @@ def create_app(
         max_body: the largest request body read, in bytes.
         allowed_hosts: the ``Host`` names the desk answers to (others get 400), so a page
             on another site cannot reach it through a name rebound to this machine.
+        secure_cookie: mark the session cookie ``Secure`` (browsers then send it over
+            HTTPS only); set it whenever the desk is served over HTTPS, for example
+            behind a TLS proxy. Off by default because the desk listens on plain HTTP
+            on 127.0.0.1, where a ``Secure`` cookie would never come back.
+        throttle: counts failed sign-ins per agent id and per address (default:
+            :class:`~examples.desk.throttle.SignInThrottle` on ``clock``, 5 failures
+            per 15 minutes).
 
     Raises:
         auth.ConfigError: ``secret`` (or ``$DESK_SECRET``) is shorter than 32 characters.
@@ -439,7 +482,7 @@ def create_app(
     except BaseException:
         store.close()
         raise
-    desk = Desk(store, pages.Clock(ZoneInfo(zone), now), hasher)
+    desk = Desk(store, pages.Clock(ZoneInfo(zone), now), hasher, throttle or SignInThrottle(now))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -460,13 +503,15 @@ def create_app(
     middleware = [
         # First, before any cookie is read: only the names the desk is served under (no DNS rebinding).
         Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
-        # Then the signed session cookie (HttpOnly, SameSite=Lax); then the guard, which reads it.
+        # Then the signed session cookie (HttpOnly, SameSite=Lax, Secure when served over HTTPS);
+        # then the guard, which reads it.
         Middleware(
             SessionMiddleware,
             secret_key=signing_key,
             session_cookie=auth.SESSION_COOKIE,
             max_age=auth.SESSION_SECONDS,
             same_site="lax",
+            https_only=secure_cookie,
         ),
         Middleware(guard.Guard, max_body=max_body),
     ]
