@@ -708,8 +708,8 @@ def test_signing_in_with_the_right_password_shows_the_agent_and_roles(
         for agent, roles in [
             ("ana", "agent"),
             ("lee", "agent, legal"),
-            ("sam", "agent, supervisor"),
-            ("kim", "agent, escalation"),
+            ("sam", "agent, go_to_rep, supervisor"),
+            ("kim", "agent, complaints_manager"),
         ]:
             assert re.search(rf'data-agent="{agent}">.*?{roles}.*?{agent}-demo', demo)
         assert 'name="next" value="/cases/DESK-104"' in page
@@ -907,9 +907,10 @@ def test_agents_are_stored_with_roles_and_argon2_hashes(tmp_path: Path, clock: F
             ("lee", "agent"),
             ("lee", "legal"),
             ("sam", "agent"),
+            ("sam", "go_to_rep"),
             ("sam", "supervisor"),
             ("kim", "agent"),
-            ("kim", "escalation"),
+            ("kim", "complaints_manager"),
         ]
     )
     # Unless told otherwise, the desk hashes with argon2-cffi's defaults.
