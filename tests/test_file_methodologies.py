@@ -28,7 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -917,6 +920,27 @@ def test_iso_1_0_is_kept_byte_for_byte() -> None:
         assert counterpart is not None and counterpart.evidence is action.evidence, action.name
     assert new.action("judge_not_significant") is not None
     assert old.action("judge_not_significant") is None
+
+
+def test_iso_digests_do_not_depend_on_which_version_is_loaded_first() -> None:
+    """The versions share record classes; a fresh process loading 1.1 first gets the same digests."""
+    script = (
+        "import sys\n"
+        "from resolveflow.files import definition_digest, load_methodology\n"
+        "later, first = (load_methodology(path) for path in sys.argv[1:])\n"
+        "print(definition_digest(first), definition_digest(later))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(FILES_DIR / f"{ISO_1_1}.toml"), str(FILES_DIR / "iso-10002.toml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [ISO_10002_1_0_DIGEST, definition_digest(methodology(ISO_1_1))]
 
 
 def test_iso_1_1_significance_is_judged_before_the_assessment(clock: FakeClock) -> None:
