@@ -708,8 +708,8 @@ def test_signing_in_with_the_right_password_shows_the_agent_and_roles(
         for agent, roles in [
             ("ana", "agent"),
             ("lee", "agent, legal"),
-            ("sam", "agent, supervisor"),
-            ("kim", "agent, escalation"),
+            ("sam", "agent, go_to_rep, supervisor"),
+            ("kim", "agent, complaints_manager"),
         ]:
             assert re.search(rf'data-agent="{agent}">.*?{roles}.*?{agent}-demo', demo)
         assert 'name="next" value="/cases/DESK-104"' in page
@@ -907,9 +907,10 @@ def test_agents_are_stored_with_roles_and_argon2_hashes(tmp_path: Path, clock: F
             ("lee", "agent"),
             ("lee", "legal"),
             ("sam", "agent"),
+            ("sam", "go_to_rep"),
             ("sam", "supervisor"),
             ("kim", "agent"),
-            ("kim", "escalation"),
+            ("kim", "complaints_manager"),
         ]
     )
     # Unless told otherwise, the desk hashes with argon2-cffi's defaults.
@@ -936,8 +937,8 @@ def test_current_agent_gives_the_id_and_roles(tmp_path: Path, clock: FakeClock) 
 
     app.add_route("/whoami", whoami)
     with signed_in(app, "sam") as client:
-        assert client.get("/whoami").text == "sam agent,supervisor"
-    assert seen == [auth.Agent("sam", frozenset({"agent", "supervisor"}))]
+        assert client.get("/whoami").text == "sam agent,go_to_rep,supervisor"
+    assert seen == [auth.Agent("sam", frozenset({"agent", "go_to_rep", "supervisor"}))]
 
 
 def test_a_database_without_agents_gets_the_demo_agents(tmp_path: Path, clock: FakeClock) -> None:
@@ -1207,4 +1208,4 @@ def test_role_refusals_show_for_the_signed_in_agent_and_roles_are_recorded(
             )
             assert response.status_code == 303, response.text
         entry = store.load("R-1").history[-1]
-        assert (entry.actor, entry.roles) == ("sam", {"agent", "supervisor"})
+        assert (entry.actor, entry.roles) == ("sam", {"agent", "go_to_rep", "supervisor"})

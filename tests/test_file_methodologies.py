@@ -1,10 +1,12 @@
 """The methodologies shipped as files in src/resolveflow/methodologies/files/.
 
-For every file:
+A file is ``<id>.toml`` (the id's first version) or ``<id>@<version>.toml`` (a
+later version shipped beside it; the earlier file's bytes never change, since
+cases bind its digest). For every file:
 
-- it loads with ``resolveflow._files.load_methodology``, under the id its file
-  name gives, with the contract's required steps, and names its source and the
-  variant it ships in a comment at the top;
+- it loads with ``resolveflow._files.load_methodology``, under the id and
+  version its file name gives, with the contract's required steps, and names
+  its source and the variant it ships in a comment at the top;
 - ``verify`` finds nothing;
 - a happy path with JSON evidence reaches a successful outcome through exactly
   the required steps;
@@ -14,8 +16,8 @@ For every file:
   closed case refuses everything;
 - random walks with ``resolveflow.testing.case_machine`` keep every case
   invariant (no step skipped, refusals change nothing, snapshots restore);
-- its docs page names every step, outcome and action, and its diagram has
-  exactly the methodology's edges.
+- its docs page names every step, outcome and action; the diagram on the page
+  (drawn from the latest version) has exactly that version's edges.
 
 Then, per methodology, each ordering rule it encodes is refused with its code
 (a guard's name, or ``not_from_this_step`` where the graph itself is the rule)
@@ -26,7 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,14 +42,15 @@ from hypothesis.stateful import run_state_machine_as_test
 
 import resolveflow
 import resolveflow.testing
-from resolveflow.files import load_methodology
+from resolveflow import Actor
+from resolveflow.files import definition_digest, load_methodology
+from resolveflow.methodologies import ISO_10002_1_0_TO_1_1
 from tests._builtin_support import (
     ACTOR,
     as_json,
     assert_invalid,
     assert_moves,
     assert_refused,
-    fire,
     refusal_pairs,
 )
 from tests.conftest import FakeClock
@@ -71,15 +77,44 @@ REQUIRED_STEPS: dict[str, tuple[str, ...]] = {
     "carp": ("control", "acknowledge", "refocus", "problem_solve"),
 }
 FILE_IDS = tuple(REQUIRED_STEPS)
+# Every shipped file by its name without ".toml": "<id>" is the first version, "<id>@<version>" a later one.
+LATER_FILES = ("iso-10002@1.1",)
+FILES = (*FILE_IDS, *LATER_FILES)
+# The roles each file declares; the desk's demo agents and the docs pages are checked against the registry.
+ROLES: dict[str, tuple[str, ...]] = dict.fromkeys(FILE_IDS, ()) | {"iso-10002@1.1": ("complaints_manager",)}
+# Stored iso-10002 1.0 cases bind this digest (taken from iso-10002.toml before 1.1 was added beside it):
+# if it changes, every one of them refuses to restore (DefinitionMismatch). Never edit that file.
+ISO_10002_1_0_DIGEST = "sha256:8827daff25be162ba1f814bce0ca499b976a5d9da0e996e19e29ab6b30a06500"
+
+
+def id_and_version(name: str) -> tuple[str, str]:
+    methodology_id, _, version = name.partition("@")
+    return methodology_id, version or "1.0"
 
 
 @functools.cache
-def methodology(methodology_id: str) -> resolveflow.Methodology:
-    return load_methodology(FILES_DIR / f"{methodology_id}.toml")
+def methodology(name: str) -> resolveflow.Methodology:
+    """A shipped file by name: ``"iso-10002"`` is 1.0, ``"iso-10002@1.1"`` is 1.1."""
+    return load_methodology(FILES_DIR / f"{name}.toml")
 
 
-def open_file_case(methodology_id: str, clock: FakeClock, case_id: str = "CASE-1") -> resolveflow.Case:
-    return resolveflow.open_case(methodology(methodology_id), case_id=case_id, clock=clock)
+def actor_for(case: resolveflow.Case) -> str | Actor:
+    """The test agent, holding every role the case's methodology declares (none: the plain id)."""
+    roles = case.methodology.roles
+    return Actor(ACTOR, roles=roles) if roles else ACTOR
+
+
+def fire(
+    case: resolveflow.Case, action: str, evidence: Any = None, *, clock: FakeClock | None = None
+) -> resolveflow.HistoryEntry:
+    """Fire with JSON evidence, a few minutes after the previous action, as the test agent."""
+    if clock is not None:
+        clock.advance(minutes=5)
+    return case.fire(action, as_json(evidence), actor=actor_for(case))
+
+
+def open_file_case(name: str, clock: FakeClock, case_id: str = "CASE-1") -> resolveflow.Case:
+    return resolveflow.open_case(methodology(name), case_id=case_id, clock=clock)
 
 
 def iso(moment: dt.datetime) -> str:
@@ -214,6 +249,12 @@ HAPPY_PATHS: dict[str, Walk] = {
         ("agree_solution", lambda c: {"solution": "Permit processed today", "accepted": True}),
     ],
 }
+# 1.1 judges significance before the assessment; the agent holds complaints_manager (see actor_for).
+HAPPY_PATHS["iso-10002@1.1"] = [
+    *HAPPY_PATHS["iso-10002"][:2],
+    ("judge_not_significant", lambda c: {"significant": False, "top_management_notified": False}),
+    *HAPPY_PATHS["iso-10002"][2:],
+]
 
 
 def walk(case: resolveflow.Case, clock: FakeClock, actions: Walk, *, upto: str | None = None) -> None:
@@ -250,18 +291,19 @@ def evidence_for(methodology_id: str, action: str, clock: FakeClock) -> Any:
 
 
 def test_the_files_are_exactly_the_expected_methodologies() -> None:
-    assert {p.stem for p in FILES_DIR.glob("*.toml")} == set(FILE_IDS)
+    assert {p.stem for p in FILES_DIR.glob("*.toml")} == set(FILES)
     # One format for the shipped files, so that nothing is loaded twice under another extension.
     assert not [p.name for p in FILES_DIR.iterdir() if p.suffix in {".yaml", ".yml", ".json"}]
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_file_loads_with_the_contract(methodology_id: str) -> None:
     m = methodology(methodology_id)
     assert isinstance(m, resolveflow.Methodology)
-    assert m.key == (methodology_id, "1.0")
-    assert m.required_steps == REQUIRED_STEPS[methodology_id]
-    assert m.initial == REQUIRED_STEPS[methodology_id][0]
+    assert m.key == id_and_version(methodology_id)
+    assert m.roles == ROLES[methodology_id]
+    assert m.required_steps == REQUIRED_STEPS[m.id]
+    assert m.initial == REQUIRED_STEPS[m.id][0]
     for step_id in m.required_steps:
         assert isinstance(m.node(step_id), resolveflow.Step)
     assert m.successful_outcomes
@@ -273,7 +315,7 @@ def test_file_loads_with_the_contract(methodology_id: str) -> None:
     assert load_methodology(FILES_DIR / f"{methodology_id}.toml") == m
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_file_names_its_variant_in_a_leading_comment(methodology_id: str) -> None:
     text = (FILES_DIR / f"{methodology_id}.toml").read_text(encoding="utf-8")
     header = []
@@ -285,14 +327,14 @@ def test_file_names_its_variant_in_a_leading_comment(methodology_id: str) -> Non
     assert text.startswith("# ")
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_file_verifies_clean(methodology_id: str) -> None:
     report = resolveflow.verify(methodology(methodology_id))
     assert report.ok, str(report)
     assert report.findings == ()
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_every_step_has_a_title_and_a_prompt(methodology_id: str) -> None:
     m = methodology(methodology_id)
     for step in m.steps:
@@ -305,7 +347,7 @@ def test_every_step_has_a_title_and_a_prompt(methodology_id: str) -> None:
         assert outcome.guidance, outcome.id
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_happy_path_with_json_evidence_succeeds(methodology_id: str, clock: FakeClock) -> None:
     m = methodology(methodology_id)
     case = open_file_case(methodology_id, clock)
@@ -313,7 +355,11 @@ def test_happy_path_with_json_evidence_succeeds(methodology_id: str, clock: Fake
         clock.advance(minutes=7)
         spec = m.action(action)
         assert spec is not None, action
-        assert_moves(case, action, make(clock), spec.target_from(case.step))
+        to = spec.target_from(case.step)
+        decision = case.check(action, as_json(make(clock)), actor=actor_for(case))
+        assert decision.allowed, refusal_pairs(decision.refusals)
+        entry = fire(case, action, make(clock))
+        assert (entry.action, entry.step, entry.actor) == (action, to, ACTOR)
     assert case.closed
     assert case.outcome is not None
     assert case.outcome.successful
@@ -324,7 +370,7 @@ def test_happy_path_with_json_evidence_succeeds(methodology_id: str, clock: Fake
     assert (restored.step, restored.path, restored.head) == (case.step, case.path, case.head)
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_a_new_case_cannot_take_any_later_action(methodology_id: str, clock: FakeClock) -> None:
     m = methodology(methodology_id)
     case = open_file_case(methodology_id, clock)
@@ -336,7 +382,7 @@ def test_a_new_case_cannot_take_any_later_action(methodology_id: str, clock: Fak
         ]
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_actions_agree_with_check_along_the_happy_path(methodology_id: str, clock: FakeClock) -> None:
     m = methodology(methodology_id)
     case = open_file_case(methodology_id, clock)
@@ -350,7 +396,7 @@ def test_actions_agree_with_check_along_the_happy_path(methodology_id: str, cloc
             assert spec is not None
             assert view.evidence_schema == spec.evidence_schema()
             assert view.evidence_schema["type"] == "object"
-            decision = case.check(view.name)
+            decision = case.check(view.name)  # for nobody in particular, like actions()
             assert (view.enabled, view.refusals, view.pending) == (
                 decision.allowed,
                 decision.refusals,
@@ -363,7 +409,7 @@ def test_actions_agree_with_check_along_the_happy_path(methodology_id: str, cloc
     assert case.actions() == ()
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_a_closed_case_refuses_everything(methodology_id: str, clock: FakeClock) -> None:
     m = methodology(methodology_id)
     case = open_file_case(methodology_id, clock)
@@ -373,7 +419,7 @@ def test_a_closed_case_refuses_everything(methodology_id: str, clock: FakeClock)
         assert_refused(case, spec.name, evidence_for(methodology_id, spec.name, clock), [("case_closed", ())])
 
 
-@pytest.mark.parametrize("methodology_id", FILE_IDS)
+@pytest.mark.parametrize("methodology_id", FILES)
 def test_random_walks_keep_the_invariants(methodology_id: str) -> None:
     """resolveflow.testing's state machine: no step skipped, refusals change nothing, snapshots restore.
 
@@ -403,23 +449,30 @@ def page(methodology_id: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def versions_of(methodology_id: str) -> list[str]:
+    """The files of one id, oldest first."""
+    return [name for name in FILES if id_and_version(name)[0] == methodology_id]
+
+
 @pytest.mark.parametrize("methodology_id", FILE_IDS)
 def test_docs_page_names_everything_and_the_variant(methodology_id: str) -> None:
-    m = methodology(methodology_id)
     text = page(methodology_id)
-    names = [s.id for s in m.steps] + [o.id for o in m.outcomes] + [a.name for a in m.actions]
-    missing = [name for name in names if f"`{name}`" not in text]
-    assert not missing, f"docs/methodologies/{methodology_id}.md does not mention {missing}"
-    assert f"methodologies/files/{methodology_id}.toml" in text
+    for name in versions_of(methodology_id):  # one page per id, for every version it ships
+        m = methodology(name)
+        names = [s.id for s in m.steps] + [o.id for o in m.outcomes] + [a.name for a in m.actions]
+        missing = [name for name in names if f"`{name}`" not in text]
+        assert not missing, f"docs/methodologies/{methodology_id}.md does not mention {missing}"
+        assert f"methodologies/files/{name}.toml" in text
+        for action in m.actions:
+            for guard in action.guards:
+                assert f"`{guard.name}`" in text, guard.name
+        assert f"`{m.version}`" in text
     assert "## Variant" in text
-    for action in m.actions:
-        for guard in action.guards:
-            assert f"`{guard.name}`" in text, guard.name
 
 
 @pytest.mark.parametrize("methodology_id", FILE_IDS)
 def test_docs_diagram_matches_the_methodology(methodology_id: str) -> None:
-    m = methodology(methodology_id)
+    m = methodology(versions_of(methodology_id)[-1])  # the page draws the latest version
     text = page(methodology_id)
     assert text.count("<!-- diagram:start -->") == 1
     assert text.count("<!-- diagram:end -->") == 1
@@ -844,6 +897,149 @@ def test_iso_rejected_decision_stays_open_until_options_are_exhausted(clock: Fak
     assert case.path == (*REQUIRED_STEPS["iso-10002"], "closed_unresolved")
     assert case.outcome is not None
     assert not case.outcome.successful
+
+
+# --- ISO 10002 1.1: who answers for what ------------------------------------------
+
+ISO_1_1 = "iso-10002@1.1"
+MANAGER = Actor("kim", roles={"complaints_manager"})
+NOT_SIGNIFICANT = {"significant": False, "top_management_notified": False}
+
+
+def test_iso_1_0_is_kept_byte_for_byte() -> None:
+    """Cases opened on 1.0 bind its digest: 1.1 ships beside it, and 1.0 still opens by version."""
+    assert definition_digest(methodology("iso-10002")) == ISO_10002_1_0_DIGEST
+    assert definition_digest(resolveflow.get_methodology("iso-10002", "1.0")) == ISO_10002_1_0_DIGEST
+    assert resolveflow.get_methodology("iso-10002") == methodology(ISO_1_1)
+    assert resolveflow.versions("iso-10002") == ["1.0", "1.1"]
+    # A record 1.1 declares exactly as 1.0 did is the same class, so a migrated case's 1.0 records
+    # satisfy 1.1's guards (see the migration test below); the one 1.1 adds is its own.
+    old, new = methodology("iso-10002"), methodology(ISO_1_1)
+    for action in old.actions:
+        counterpart = new.action(action.name)
+        assert counterpart is not None and counterpart.evidence is action.evidence, action.name
+    assert new.action("judge_not_significant") is not None
+    assert old.action("judge_not_significant") is None
+
+
+def test_iso_digests_do_not_depend_on_which_version_is_loaded_first() -> None:
+    """The versions share record classes; a fresh process loading 1.1 first gets the same digests."""
+    script = (
+        "import sys\n"
+        "from resolveflow.files import definition_digest, load_methodology\n"
+        "later, first = (load_methodology(path) for path in sys.argv[1:])\n"
+        "print(definition_digest(first), definition_digest(later))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(FILES_DIR / f"{ISO_1_1}.toml"), str(FILES_DIR / "iso-10002.toml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [ISO_10002_1_0_DIGEST, definition_digest(methodology(ISO_1_1))]
+
+
+def test_iso_1_1_significance_is_judged_before_the_assessment(clock: FakeClock) -> None:
+    case = case_at(ISO_1_1, "initial_assessment", clock)
+    assessment = evidence_for("iso-10002", "assess_complaint", clock)
+    assert_refused(
+        case, "assess_complaint", assessment, [("significance_reviewed", ("significance_review",))]
+    )
+    # The judgement is one of two answers, each refusing the other's.
+    assert_refused(
+        case,
+        "judge_not_significant",
+        {"significant": True, "top_management_notified": True},
+        [("not_significant", ("significant=False",))],
+    )
+    assert_refused(
+        case,
+        "notify_top_management",
+        {"significant": False, "top_management_notified": True},
+        [("significant", ("significant=True",))],
+    )
+    fire(case, "judge_not_significant", NOT_SIGNIFICANT, clock=clock)
+    assert case.step == "initial_assessment"
+    assert case.check("assess_complaint", as_json(assessment)).allowed
+
+
+def test_iso_1_1_a_significant_complaint_reaches_top_management_first(clock: FakeClock) -> None:
+    case = case_at(ISO_1_1, "initial_assessment", clock)
+    assert_refused(
+        case,
+        "notify_top_management",
+        {"significant": True, "top_management_notified": False},
+        [("top_management_notified", ("top_management_notified=True",))],
+    )
+    fire(case, "take_immediate_action", {"action": "Sales of the model stopped.", "taken_at": iso(clock.now)})
+    assert_refused(
+        case,
+        "assess_after_immediate_action",
+        ISO_ASSESSMENT,
+        [("significance_reviewed", ("significance_review",))],
+    )
+    fire(
+        case,
+        "notify_top_management",
+        {"significant": True, "top_management_notified": True, "notes": "Told the COO by phone."},
+        clock=clock,
+    )
+    fire(case, "assess_after_immediate_action", ISO_ASSESSMENT, clock=clock)
+    assert case.step == "investigation"
+
+
+def test_iso_1_1_the_response_is_decided_by_a_complaints_manager(clock: FakeClock) -> None:
+    case = case_at(ISO_1_1, "response", clock)
+    decision = as_json(evidence_for("iso-10002", "decide_response", clock))
+    for agent in (ACTOR, Actor(ACTOR, roles={"agent"})):
+        refused = case.check("decide_response", decision, actor=agent)
+        assert refusal_pairs(refused.refusals) == [("response_by_manager", ("role:complaints_manager",))]
+        with pytest.raises(resolveflow.Refused) as info:
+            case.fire("decide_response", decision, actor=agent)
+        assert info.value.codes == ("response_by_manager",)
+    assert case.step == "response"
+    case.fire("decide_response", decision, actor=MANAGER)
+    assert case.step == "communicate_decision"
+    assert case.history[-1].roles == {"complaints_manager"}
+
+
+def test_iso_1_1_only_a_complaints_manager_closes_a_rejected_complaint_unresolved(clock: FakeClock) -> None:
+    case = case_at(ISO_1_1, "communicate_decision", clock)
+    fire(case, "inform_complainant", evidence_for("iso-10002", "inform_complainant", clock), clock=clock)
+    case.fire("complainant_rejects", as_json(ISO_REJECTION), actor=ACTOR)
+    closure = {"reason": "The internal review upheld the decision.", "options_exhausted": True}
+    refused = case.check("close_unresolved", closure, actor=ACTOR)
+    assert refusal_pairs(refused.refusals) == [("closed_unresolved_by_manager", ("role:complaints_manager",))]
+    case.fire("record_follow_up", {"note": "Internal review requested."}, actor=ACTOR)  # anyone follows up
+    assert case.check("close_unresolved", closure).pending  # nobody in particular: pending, not refused
+    case.fire("close_unresolved", closure, actor=MANAGER)
+    assert case.outcome is not None and case.outcome.id == "closed_unresolved"
+
+
+ISO_1_0_WALK = HAPPY_PATHS["iso-10002"]
+
+
+@pytest.mark.parametrize("step", REQUIRED_STEPS["iso-10002"])
+def test_iso_a_1_0_case_migrates_to_1_1_mid_way_and_carries_on(step: str, clock: FakeClock) -> None:
+    old = resolveflow.open_case(resolveflow.get_methodology("iso-10002", "1.0"), case_id="ISO-M", clock=clock)
+    walk(old, clock, ISO_1_0_WALK, upto=step)
+    moved = resolveflow.migrate(old, ISO_10002_1_0_TO_1_1, actor="ops")
+    assert (moved.methodology.version, moved.step, moved.opened_with) == ("1.1", step, "1.0")
+    assert moved.history[-1].action == "migrate_version" and moved.verify_chain()
+    # Carry on under 1.1's rules: from the step reached, the 1.1 walk's remaining actions.
+    # The walk is linear, so an action offered where the case stands is the next one.
+    for action, make in HAPPY_PATHS[ISO_1_1]:
+        spec = moved.methodology.action(action)
+        assert spec is not None
+        if moved.step in spec.sources:
+            fire(moved, action, make(clock), clock=clock)
+    assert moved.outcome is not None and moved.outcome.id == "resolved"
+    again = resolveflow.restore(as_json(moved.snapshot()))
+    assert again.head == moved.head
 
 
 # --- CARP -------------------------------------------------------------------------

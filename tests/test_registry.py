@@ -38,6 +38,7 @@ from resolveflow.methodologies import BUILTINS
 BUILTIN_IDS = ["engage", "five-steps", "four-steps", "prescription", "seven-as"]
 SHIPPED_IDS = ["blast", "carp", "heard", "iso-10002", "last", "latte"]
 TEST_ID = "registry-test-flow"
+SHIPPED_DIR = Path(resolveflow.__file__).resolve().parent / "methodologies" / "files"
 
 
 def make(version: str = "1.0", *, methodology_id: str = TEST_ID, title: str = "Registry test") -> Methodology:
@@ -313,10 +314,68 @@ def test_every_available_id_opens() -> None:
         assert get_methodology(methodology_id).id == methodology_id
 
 
+# The shipped files by id, oldest version first: "<id>.toml", then "<id>@<version>.toml" for later ones.
+SHIPPED_FILES = {i: [f"{i}.toml"] for i in SHIPPED_IDS}
+SHIPPED_FILES["iso-10002"] = ["iso-10002.toml", "iso-10002@1.1.toml"]
+
+
+def latest_file(methodology_id: str) -> str:
+    return SHIPPED_FILES[methodology_id][-1]
+
+
 def test_the_shipped_files_are_toml_read_by_the_standard_library() -> None:
     for methodology_id in SHIPPED_IDS:
         m = get_methodology(methodology_id)
-        assert resolveflow.origin_of(methodology_id, m.version) == f"shipped file {methodology_id}.toml"
+        expected = f"shipped file {latest_file(methodology_id)}"
+        assert resolveflow.origin_of(methodology_id, m.version) == expected
+        for version, name in zip(versions(methodology_id), SHIPPED_FILES[methodology_id], strict=True):
+            assert resolveflow.origin_of(methodology_id, version) == f"shipped file {name}"
+
+
+def test_every_shipped_version_is_registered_and_the_latest_is_the_default() -> None:
+    assert versions("iso-10002") == ["1.0", "1.1"]
+    assert get_methodology("iso-10002").version == "1.1"
+    assert get_methodology("iso-10002", "1.0").version == "1.0"
+    assert get_methodology("iso-10002").roles == ("complaints_manager",)
+    assert get_methodology("iso-10002", "1.0").roles == ()
+
+
+@pytest.mark.usefixtures("fresh_registry")
+def test_asking_for_one_id_loads_that_ids_files_only() -> None:
+    """Lazy: the other shipped ids stay unread until they are asked for (or available() probes one)."""
+    assert versions("iso-10002") == ["1.0", "1.1"]
+    assert set(_registry._shipped) == set(SHIPPED_IDS) - {"iso-10002"}
+    get_methodology("heard")
+    assert set(_registry._shipped) == set(SHIPPED_IDS) - {"iso-10002", "heard"}
+
+
+@pytest.mark.parametrize(
+    ("name", "parsed"),
+    [
+        ("heard.toml", ("heard", None)),
+        ("iso-10002@1.1.toml", ("iso-10002", "1.1")),
+        ("a-b@2.0.1.toml", ("a-b", "2.0.1")),
+    ],
+)
+def test_a_shipped_file_name_gives_its_id_and_version(name: str, parsed: tuple[str, str | None]) -> None:
+    assert _registry._shipped_name(name) == parsed
+
+
+@pytest.mark.usefixtures("fresh_registry")
+@pytest.mark.parametrize("name", ["iso-10002@1.0.toml", "iso-10002@2.0.toml", "heard.toml"])
+def test_a_shipped_file_whose_name_lies_is_refused_naming_the_right_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A packaging mistake (a 1.1 file named as another version or id) is refused, registering nothing."""
+    wrong = tmp_path / name
+    wrong.write_bytes((SHIPPED_DIR / "iso-10002@1.1.toml").read_bytes())
+    available()  # loads nothing of iso-10002 or heard yet (probes the first id: blast)
+    methodology_id = name.split("@")[0].removesuffix(".toml")
+    monkeypatch.setitem(_registry._shipped, methodology_id, [wrong])
+    with pytest.raises(InvalidMethodology, match=r"name it iso-10002@1\.1\.toml") as info:
+        versions(methodology_id)
+    assert f"shipped file {name} defines iso-10002@1.1" in str(info.value)
+    assert "1.1" not in _registry._registry.get(methodology_id, {})
 
 
 @pytest.mark.parametrize("unknown", ["no-such-flow", "heard-2", "Heard", ""])
@@ -416,7 +475,7 @@ def test_without_pyyaml_the_shipped_methodologies_open() -> None:
     """PyYAML is not needed for anything resolveflow ships."""
     report = probe("yaml")
     assert report["available"] == sorted(BUILTIN_IDS + SHIPPED_IDS)
-    assert report["opened"] == {i: f"shipped file {i}.toml" for i in SHIPPED_IDS}
+    assert report["opened"] == {i: f"shipped file {latest_file(i)}" for i in SHIPPED_IDS}
     assert report["refused"] == {}
 
 

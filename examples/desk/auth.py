@@ -68,11 +68,23 @@ class DemoAgent:
 
 
 # Demo only: these passwords are published (on the sign-in page and in docs/desk.md).
+# Every role a methodology on the desk declares (its latest version) is held by someone, so every
+# action can be tried; ana holds none of them, to show the refusals (tests/test_desk_roles.py).
 DEMO_AGENTS: tuple[DemoAgent, ...] = (
     DemoAgent("ana", ("agent",), "ana-demo", "a front-line agent"),
     DemoAgent("lee", ("agent", "legal"), "lee-demo", "an agent who also signs off legal matters"),
-    DemoAgent("sam", ("agent", "supervisor"), "sam-demo", "an agent who supervises the desk"),
-    DemoAgent("kim", ("agent", "escalation"), "kim-demo", "an agent who takes escalated cases"),
+    DemoAgent(
+        "sam",
+        ("agent", "go_to_rep", "supervisor"),
+        "sam-demo",
+        "an agent who supervises the desk and is the go-to rep for difficult customers",
+    ),
+    DemoAgent(
+        "kim",
+        ("agent", "complaints_manager"),
+        "kim-demo",
+        "a complaints manager: decides ISO 10002 responses and closes complaints unresolved",
+    ),
 )
 DEMO_PASSWORDS: Mapping[str, str] = {demo.id: demo.password for demo in DEMO_AGENTS}
 

@@ -6,9 +6,13 @@ attrs classes (``attrs.make_class`` with ``evidence.field`` metadata), so they
 get the same JSON Schema forms and validation as records written in Python.
 
 Actions compare their evidence class by identity, so generated classes are
-cached by (methodology id, version, record name, definition of the record and
-of every record inside it): loading one file twice gives equal methodologies.
-The loader adds to the cache only once a whole file has built.
+cached by (methodology id, record name, its place among the file's records,
+definition of the record and of every record inside it): loading one file
+twice gives equal methodologies. The version is left out on purpose: a record
+that a later version of the id declares exactly as an earlier one did (same
+definition, same place) is the same class, so the later version's guards see
+the records a migrated case made under the earlier one. The loader adds to the
+cache only once a whole file has built.
 
 Writing goes the other way: a built-in record is written as its key, a
 generated class as the definition it came from, and a record class written in
@@ -89,7 +93,7 @@ class RecordInfo:
 
 
 CACHE_LOCK: Final = threading.RLock()
-# (methodology id, version, record name, canonical definition) -> generated class, so that
+# (methodology id, record name, place in the file, canonical definition) -> generated class, so that
 # loading one definition twice gives the same classes. Bounded: a server loading many
 # distinct texts must not keep every class it ever made (the oldest are forgotten; loading
 # such a text again makes new, equal-by-definition classes).
@@ -244,7 +248,9 @@ class Records:
         if name in self.classes:
             return self.classes[name]
         # The key covers every record this one contains: a changed inner record is a new outer class.
-        cache_key = (*self.key, name, _canonical(self._closure(name)))
+        # The place is in it because the class remembers it (files are written back in that order);
+        # the version is not, so that versions of one id share the records they declare alike.
+        cache_key = (self.key[0], name, str(position), _canonical(self._closure(name)))
         with CACHE_LOCK:
             cached = RECORD_CLASSES.get(cache_key)
         if cached is None:

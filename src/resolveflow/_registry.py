@@ -5,9 +5,13 @@ Sources, in the order they are consulted:
 1. the five built-ins written in Python (``resolveflow.methodologies``);
 2. the methodologies shipped as TOML files in ``resolveflow/methodologies/files``
    (parsed by the standard library's tomllib, so PyYAML is not needed; loaded
-   on first use). When this install cannot read them (the file loader also
-   validates with jsonschema, which the ``files`` extra installs), they are
-   left out of :func:`available` rather than listed and then refused;
+   on first use, every file of an id when that id is first asked for). A file
+   is named ``<id>.toml`` (the id's first version, whose bytes never change)
+   or ``<id>@<version>.toml`` (each later version, shipped beside it, so that
+   cases bound to an earlier version's digest keep restoring). When this
+   install cannot read them (the file loader also validates with jsonschema,
+   which the ``files`` extra installs), they are left out of :func:`available`
+   rather than listed and then refused;
 3. plugins: every entry point in the ``resolveflow.methodologies`` group,
    whose object is a Methodology, an iterable of them, or a callable
    returning either (loaded on first use);
@@ -36,6 +40,7 @@ from resolveflow.exceptions import InvalidInput, InvalidMethodology, UnknownMeth
 
 ENTRY_POINT_GROUP: Final = "resolveflow.methodologies"
 SHIPPED_SUFFIX: Final = ".toml"  # the shipped files are TOML only: tomllib is in the standard library
+SHIPPED_VERSION_MARK: Final = "@"  # <id>@<version>.toml: a later version shipped beside <id>.toml
 
 _lock = threading.RLock()
 _registry: dict[str, dict[str, tuple[Methodology, str]]] = {}
@@ -43,7 +48,7 @@ _registry: dict[str, dict[str, tuple[Methodology, str]]] = {}
 # different definition under a key that once had one needs force=True (see register).
 _retired: dict[tuple[str, str], tuple[str, str]] = {}
 _plugin_failures: dict[str, str] = {}  # entry-point name -> why it was skipped
-_shipped: dict[str, Path] = {}  # id -> file, not loaded yet
+_shipped: dict[str, list[Path]] = {}  # id -> its files (every version), not loaded yet
 _unreadable: dict[str, ImportError] = {}  # id -> why this install cannot read its shipped file
 _shipped_checked = False  # whether one shipped file has been opened to prove the others can be
 _loaded = False
@@ -132,7 +137,8 @@ def _ensure_loaded() -> None:
         if folder.is_dir():
             for item in sorted(folder.iterdir(), key=lambda p: p.name):
                 if item.name.endswith(SHIPPED_SUFFIX):
-                    _shipped[item.name.removesuffix(SHIPPED_SUFFIX)] = Path(str(item))
+                    methodology_id, _ = _shipped_name(item.name)
+                    _shipped.setdefault(methodology_id, []).append(Path(str(item)))
         _plugin_failures.clear()
         for entry_point in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
             origin = f"entry point {entry_point.name!r} ({entry_point.value})"
@@ -157,29 +163,53 @@ def plugin_failures() -> dict[str, str]:
     return dict(_plugin_failures)
 
 
+def _shipped_name(name: str) -> tuple[str, str | None]:
+    """The id and version a shipped file's name gives: ``heard.toml`` -> ("heard", None)."""
+    stem = name.removesuffix(SHIPPED_SUFFIX)
+    methodology_id, mark, version = stem.partition(SHIPPED_VERSION_MARK)
+    return methodology_id, (version if mark else None)
+
+
+def _check_shipped_file(methodology: Methodology, path: Path) -> None:
+    """Refuse a shipped file whose name does not say what it defines (a packaging mistake)."""
+    methodology_id, version = _shipped_name(path.name)
+    if methodology.id != methodology_id or version not in (None, methodology.version):
+        expected = methodology_id if version is None else f"{methodology_id}@{version}"
+        raise InvalidMethodology(
+            f"shipped file {path.name} defines {methodology.id}@{methodology.version}, but its name "
+            f"says {expected}: name it {methodology.id}{SHIPPED_VERSION_MARK}{methodology.version}"
+            f"{SHIPPED_SUFFIX} (or {methodology.id}{SHIPPED_SUFFIX} for the first version)",
+            where="shipped file",
+        )
+
+
 def _open_shipped(methodology_id: str) -> bool:
-    """Load and register a shipped file the first time it is asked for.
+    """Load and register an id's shipped files (every version) the first time it is asked for.
 
     Returns False when there is no such file left to load. When this install
-    cannot read the file (the loader is missing a dependency), none of the
+    cannot read the files (the loader is missing a dependency), none of the
     shipped files can be read: they are all dropped from :func:`available`,
     so that no listed id is then refused, and the reason is kept for the
     error message.
     """
-    path = _shipped.get(methodology_id)
-    if path is None:
+    paths = _shipped.get(methodology_id)
+    if paths is None:
         return False
     try:
         from resolveflow._files import load_shipped
 
-        methodology = load_shipped(path)
+        loaded = [(load_shipped(path), path) for path in paths]
     except ImportError as error:
         with _lock:
             _unreadable.update(dict.fromkeys(_shipped, error))
             _shipped.clear()
         return False
     with _lock:
-        _add(methodology, f"shipped file {path.name}")
+        for methodology, path in loaded:  # check all before registering any
+            _check_shipped_file(methodology, path)
+            _check_addable(methodology, f"shipped file {path.name}")
+        for methodology, path in loaded:
+            _add(methodology, f"shipped file {path.name}")
         _shipped.pop(methodology_id, None)
     return True
 

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+from resolveflow._migration import Migration
 from resolveflow.methodologies.engage import ENGAGE
 from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_0_TO_1_1, FIVE_STEPS_1_1
 from resolveflow.methodologies.four_steps import FOUR_STEPS, FOUR_STEPS_1_0_TO_1_1, FOUR_STEPS_1_1
@@ -31,8 +32,14 @@ __all__ = [
     "FOUR_STEPS",
     "FOUR_STEPS_1_0_TO_1_1",
     "FOUR_STEPS_1_1",
+    "ISO_10002_1_0_TO_1_1",
     "PRESCRIPTION",
     "SEVEN_AS",
 ]
+
+# The file methodology iso-10002 (files/iso-10002.toml, files/iso-10002@1.1.toml): its steps keep
+# their ids, so nothing is mapped. The file format has no migrations, so this one lives in Python.
+ISO_10002_1_0_TO_1_1 = Migration(methodology_id="iso-10002", from_version="1.0", to_version="1.1")
+"""Moves iso-10002 cases from 1.0 to 1.1 (roles, significant complaints); the steps keep their ids."""
 
 BUILTINS = (FOUR_STEPS, FOUR_STEPS_1_1, SEVEN_AS, FIVE_STEPS, FIVE_STEPS_1_1, ENGAGE, PRESCRIPTION)
