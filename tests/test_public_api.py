@@ -102,6 +102,8 @@ EXPECTED: dict[str, set[str]] = {
         "field",
         # four-steps 1.1
         "ExistingGuidance", "ProposedChange", "UnderstandingShown",
+        # seven-as 1.1
+        "Accomplishment", "ItemPriority", "PrioritisedPlan", "PrioritisedPlanItem", "SolutionDiscussion",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,

@@ -20,7 +20,7 @@ from resolveflow.methodologies.engage import ENGAGE
 from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_0_TO_1_1, FIVE_STEPS_1_1
 from resolveflow.methodologies.four_steps import FOUR_STEPS, FOUR_STEPS_1_0_TO_1_1, FOUR_STEPS_1_1
 from resolveflow.methodologies.prescription import PRESCRIPTION
-from resolveflow.methodologies.seven_as import SEVEN_AS
+from resolveflow.methodologies.seven_as import SEVEN_AS, SEVEN_AS_1_0_TO_1_1, SEVEN_AS_1_1
 
 __all__ = [
     "BUILTINS",
@@ -33,6 +33,17 @@ __all__ = [
     "FOUR_STEPS_1_1",
     "PRESCRIPTION",
     "SEVEN_AS",
+    "SEVEN_AS_1_0_TO_1_1",
+    "SEVEN_AS_1_1",
 ]
 
-BUILTINS = (FOUR_STEPS, FOUR_STEPS_1_1, SEVEN_AS, FIVE_STEPS, FIVE_STEPS_1_1, ENGAGE, PRESCRIPTION)
+BUILTINS = (
+    FOUR_STEPS,
+    FOUR_STEPS_1_1,
+    SEVEN_AS,
+    SEVEN_AS_1_1,
+    FIVE_STEPS,
+    FIVE_STEPS_1_1,
+    ENGAGE,
+    PRESCRIPTION,
+)
