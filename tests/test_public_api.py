@@ -45,6 +45,8 @@ GUARDS = {
     "NotLaterThanNow",
     "PlanHasOpenItems",
     "PlanItemOpen",
+    "PressingDoneFirst",  # seven-as 1.1
+    "PressingPlannedFirst",  # seven-as 1.1
     "Refusal",
     "Requires",
     "Rule",

@@ -33,6 +33,13 @@ class PressingPlannedFirst(Guard):
     """A prioritised plan has a pressing item, and no long-term item falls due before a pressing one.
 
     Plain :class:`~resolveflow.evidence.Plan` records carry no priority and pass.
+    The refusal names ``priority:pressing`` when no item is pressing, else the
+    ``items[i].due`` of each long-term item due too early.
+
+    Example:
+        >>> from resolveflow.guards import PressingPlannedFirst
+        >>> PressingPlannedFirst().name, PressingPlannedFirst().uses_evidence
+        ('pressing_planned_first', True)
     """
 
     name: str = "pressing_planned_first"
@@ -66,7 +73,13 @@ class PressingDoneFirst(Guard):
     """A long-term item of a prioritised plan is done only once its pressing items are all done.
 
     Items of a plain :class:`~resolveflow.evidence.Plan` (a case migrated from
-    seven-as 1.0 mid-plan) have no priority and keep no order.
+    seven-as 1.0 mid-plan) have no priority and keep no order. The refusal names
+    each pressing item still open as ``plan_item:<id>``.
+
+    Example:
+        >>> from resolveflow.guards import PressingDoneFirst
+        >>> PressingDoneFirst().describe()
+        'pressing items done first'
     """
 
     name: str = "pressing_done_first"
