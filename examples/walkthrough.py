@@ -93,15 +93,25 @@ def seven_as(clock: DemoClock) -> resolveflow.Case:
     show(case)
     take(case, "give_apology", {"statement": "I am sorry for the damage and the silence."})
     show(case)
+    take(case, "give_assurance", {"commitment": "We will make this right this week."})
     take(
         case,
         "reschedule",
         {"resume_at": iso(clock.now + dt.timedelta(hours=3)), "reason": "Too upset to plan now."},
     )
+    attempt(case, "resume", None)  # not before the time agreed with the customer
     clock.advance(hours=4)
     show(case)
     take(case, "resume")
-    take(case, "give_assurance", {"commitment": "We will make this right this week."})
+    take(
+        case,
+        "discuss_solutions",
+        {
+            "customer_ready": True,
+            "customer_expects": "A sofa that stands, and a call once it is fixed.",
+            "we_can_offer": "A new leg by courier, then a call to check it fits.",
+        },
+    )
     show(case)
     attempt(
         case,
@@ -123,6 +133,7 @@ def seven_as(clock: DemoClock) -> resolveflow.Case:
                     "id": "call",
                     "description": "Call to confirm",
                     "due": iso(clock.now + dt.timedelta(days=3)),
+                    "priority": "long_term",
                 },
             ],
         },
@@ -134,7 +145,11 @@ def seven_as(clock: DemoClock) -> resolveflow.Case:
     take(case, "complete_item", {"item_id": "call", "note": "Late, apologised again."})
     take(case, "complete_plan")
     show(case)
-    take(case, "confirm_satisfaction", {"satisfied": True, "comment": "Thanks for sorting it."})
+    take(
+        case,
+        "confirm_satisfaction",
+        {"satisfied": True, "thanked": True, "recurrence_assured": True, "comment": "Thanks for sorting it."},
+    )
     return case
 
 

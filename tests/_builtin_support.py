@@ -227,6 +227,26 @@ LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {
         HAPPY_PATHS["four-steps"][2],
         ("cite_guidance", lambda c: {"reference": "Booking procedure, step 3: read the job sheet back"}),
     ],
+    ("seven-as", "1.1"): [
+        *HAPPY_PATHS["seven-as"][:4],
+        (
+            "discuss_solutions",
+            lambda c: {
+                "customer_ready": True,
+                "customer_expects": "A sofa that stands, and a call when it is fixed.",
+                "we_can_offer": "A new leg by courier this week, then a call to check.",
+            },
+        ),
+        (
+            "agree_plan",
+            lambda c: seven_as_plan(c, ("leg", dt.timedelta(days=2)), ("call", dt.timedelta(days=3))),
+        ),
+        *HAPPY_PATHS["seven-as"][5:8],
+        (
+            "confirm_satisfaction",
+            lambda c: {"satisfied": True, "thanked": True, "recurrence_assured": True, "comment": "Thanks."},
+        ),
+    ],
     ("five-steps", "1.1"): [
         *HAPPY_PATHS["five-steps"][:-1],
         (

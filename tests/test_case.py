@@ -190,7 +190,7 @@ def test_times_are_stored_in_utc(clock: FakeClock) -> None:
 
 
 def test_evidence_for_an_action_that_records_none(clock: FakeClock) -> None:
-    case = resolveflow.open_case("seven-as", case_id="S", clock=clock)
+    case = resolveflow.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="S", clock=clock)
     case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="a")
     case.fire("hear_grievances", {"points": ["x"], "customer_finished": True}, actor="a")
     case.fire("give_apology", {"statement": "sorry"}, actor="a")
@@ -265,7 +265,7 @@ def test_entries_keep_clock_order(hours: list[int]) -> None:
 
 
 def test_overdue_plan_items_and_follow_ups(clock: FakeClock) -> None:
-    case = resolveflow.open_case("seven-as", case_id="S", clock=clock)
+    case = resolveflow.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="S", clock=clock)
     case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="a")
     case.fire("hear_grievances", {"points": ["x"], "customer_finished": True}, actor="a")
     case.fire("give_apology", {"statement": "sorry"}, actor="a")

@@ -73,6 +73,8 @@ def test_show_with_version_suffix() -> None:
 
 def test_verify_ok_and_json() -> None:
     code, out = run("verify", "seven-as")
+    assert (code, out.strip()) == (0, "seven-as@1.1: verified, no findings")
+    code, out = run("verify", "seven-as@1.0")
     assert (code, out.strip()) == (0, "seven-as@1.0: verified, no findings")
     code, out = run("verify", "engage", "--json")
     assert code == 0 and json.loads(out)["ok"] is True
@@ -324,7 +326,9 @@ def test_an_unknown_methodology_or_version(command: tuple[str, ...]) -> None:
     assert line.startswith(f"resolveflow {command[0]}: unknown methodology 'seven-bs'; available: ")
     assert "seven-as" in line
     line = fails(command[0], "seven-as@9.9", *command[1:])
-    assert line == f"resolveflow {command[0]}: methodology 'seven-as' has no version '9.9'; versions: 1.0"
+    assert (
+        line == f"resolveflow {command[0]}: methodology 'seven-as' has no version '9.9'; versions: 1.0, 1.1"
+    )
     line = fails(command[0], "[bold]x[/bold]", *command[1:])
     assert "'[bold]x[/bold]'" in line
 

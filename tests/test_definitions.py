@@ -49,7 +49,7 @@ def swapped_seven_as() -> Iterator[Methodology]:
 
 
 def _seven_as_case(clock: FakeClock) -> resolveflow.Case:
-    case = resolveflow.open_case("seven-as", case_id="DG-1", clock=clock)
+    case = resolveflow.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="DG-1", clock=clock)
     case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="ana")
     return case
 
@@ -247,7 +247,7 @@ def test_forcing_a_swap_still_leaves_old_cases_refusing_to_restore(
     with pytest.raises(DefinitionMismatch):
         resolveflow.restore(old)
     # New cases run under the forced definition, and are bound to it.
-    new = resolveflow.open_case("seven-as", case_id="DG-3", clock=clock)
+    new = resolveflow.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="DG-3", clock=clock)
     assert resolveflow.restore(new.snapshot()).definitions == {"1.0": definition_digest(swapped_seven_as)}
 
 
@@ -273,26 +273,31 @@ def test_testing_registered_leaves_the_registry_as_it_found_it() -> None:
 
 
 def test_the_store_refuses_a_case_under_a_swapped_definition(
-    store: resolveflow.store.Store, clock: FakeClock, swapped_seven_as: Methodology
+    store: resolveflow.store.Store, clock: FakeClock
 ) -> None:
-    resolveflow.register(SEVEN_AS, origin=BUILT_IN, force=True)
+    # Opened by id, so the store takes the registered definition (the latest, 1.1: a
+    # Methodology object passed in would be remembered by the store instead).
+    latest = resolveflow.get_methodology("seven-as")
+    origin = resolveflow.origin_of("seven-as", latest.version)
     store.open_case("seven-as", case_id="S-1")
-    drive(store, "S-1", seven_as_to_act(clock, 1)[:2], clock)
-    resolveflow.register(swapped_seven_as, force=True)
-    with pytest.raises(DefinitionMismatch):
-        store.load("S-1")
-    with pytest.raises(DefinitionMismatch):
-        store.history("S-1")
-    with pytest.raises(DefinitionMismatch):
-        store.fire("S-1", "give_apology", {"statement": "Sorry."}, actor="ana")
-    resolveflow.register(SEVEN_AS, origin=BUILT_IN, force=True)
+    drive(store, "S-1", seven_as_to_act(clock, 1)[:2], clock)  # the same two moves in 1.0 and 1.1
+    resolveflow.register(_unguarded(latest), origin="tests", force=True)
+    try:
+        with pytest.raises(DefinitionMismatch):
+            store.load("S-1")
+        with pytest.raises(DefinitionMismatch):
+            store.history("S-1")
+        with pytest.raises(DefinitionMismatch):
+            store.fire("S-1", "give_apology", {"statement": "Sorry."}, actor="ana")
+    finally:
+        resolveflow.register(latest, origin=origin, force=True)
     assert store.load("S-1").step == "apologize" and store.summary("S-1").last_seq == 2
 
 
 def test_a_case_stored_before_the_column_is_bound_at_its_next_write(
     store: resolveflow.store.Store, clock: FakeClock
 ) -> None:
-    store.open_case("seven-as", case_id="S-2")
+    store.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="S-2")
     with store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE resolveflow_cases SET definitions = NULL")
     assert store.load("S-2").step == "acknowledge"
@@ -306,7 +311,7 @@ def test_a_case_stored_before_the_column_is_bound_at_its_next_write(
 def test_an_edited_definitions_column_is_tampering(
     store: resolveflow.store.Store, clock: FakeClock, column: str
 ) -> None:
-    store.open_case("seven-as", case_id="S-3")
+    store.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="S-3")
     drive(store, "S-3", seven_as_to_act(clock, 1)[:1], clock)  # an empty page verifies nothing
     with store.engine.begin() as conn:
         conn.exec_driver_sql(

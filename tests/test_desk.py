@@ -414,6 +414,9 @@ def test_unknown_cases_and_actions_are_404(desk: TestClient) -> None:
 
 # --- the forms --------------------------------------------------------------------------
 
+# seven-as 1.1 talks solutions through after the assurance (discuss_solutions) before a plan.
+READY_TO_DISCUSS = {"customer_expects": "A sofa that stands.", "we_can_offer": "A new leg by courier."}
+
 
 def _fields(methodology: str, action: str) -> dict[str, Any]:
     spec = resolveflow.get_methodology(methodology).action(action)
@@ -424,8 +427,14 @@ def _fields(methodology: str, action: str) -> dict[str, Any]:
 def test_each_schema_type_gets_its_widget() -> None:
     plan = _fields("seven-as", "agree_plan")
     assert plan["items"].kind == "rows"
-    assert [f.name for f in plan["items"].rows[0]] == ["items[0].id", "items[0].description", "items[0].due"]
-    assert [f.kind for f in plan["items"].rows[0]] == ["text", "textarea", "datetime"]
+    assert [f.name for f in plan["items"].rows[0]] == [
+        "items[0].id",
+        "items[0].description",
+        "items[0].due",
+        "items[0].priority",
+    ]
+    assert [f.kind for f in plan["items"].rows[0]] == ["text", "textarea", "datetime", "select"]
+    assert plan["items"].rows[0][3].options == ("pressing", "long_term")
     assert plan["agreed_with"].kind == "text" and plan["agreed_with"].required
     grievances = _fields("seven-as", "hear_grievances")
     assert grievances["points"].kind == "lines"
@@ -491,7 +500,8 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(
         ("acknowledge_feelings", {"feelings": "Angry about the broken sofa."}, "air_grievances"),
         ("hear_grievances", {"points": "Broken leg\nNo call back", "customer_finished": "true"}, "apologize"),
         ("give_apology", {"statement": "I am sorry.", "admits_fault": "true"}, "assure"),
-        ("give_assurance", {"commitment": "We will fix it this week."}, "agree"),
+        ("give_assurance", {"commitment": "We will fix it this week."}, "assure"),
+        ("discuss_solutions", {**READY_TO_DISCUSS, "customer_ready": "true"}, "agree"),
         (
             "agree_plan",
             {
@@ -508,7 +518,11 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(
         ("complete_item", {"item_id": "leg"}, "act"),
         ("complete_item", {"item_id": "call", "note": "All fine."}, "act"),
         ("complete_plan", {}, "accomplish"),
-        ("confirm_satisfaction", {"satisfied": "true", "comment": "Thanks!"}, "resolved"),
+        (
+            "confirm_satisfaction",
+            {"satisfied": "true", "thanked": "true", "recurrence_assured": "true", "comment": "Thanks!"},
+            "resolved",
+        ),
     ]
     for seq, (action, data, step) in enumerate(steps, start=1):
         clock.advance(minutes=5)
@@ -516,15 +530,15 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(
         assert response.status_code == 303, text_of(response.text)
         assert response.headers["location"] == f"/cases/W-1?recorded={seq}"
         assert stored(client, "W-1").step == step
-    page = client.get("/cases/W-1?recorded=9").text
-    assert "Recorded: Customer confirms satisfaction" in text_of(page)
+    page = client.get("/cases/W-1?recorded=10").text
+    assert "Recorded: Customer satisfied, thanked, and told it should not recur" in text_of(page)
     assert 'id="outcome"' in page and "Closed: Resolved" in text_of(page)
     assert "7 of 7 required steps passed" in text_of(page)
     assert 'id="actions"' not in page  # nothing left to do
     case = stored(client, "W-1")
-    plan = case.history[4].evidence_json
+    plan = case.history[5].evidence_json
     assert plan["items"][0]["due"].startswith(due.strftime("%Y-%m-%dT%H:%M"))
-    assert [e.actor for e in case.history] == ["ana"] * 9
+    assert [e.actor for e in case.history] == ["ana"] * 10
 
 
 def test_invalid_evidence_redisplays_the_form_with_field_errors(desk: TestClient) -> None:
@@ -605,6 +619,7 @@ def test_add_another_item_keeps_what_was_typed(desk: TestClient, clock: FakeCloc
         ("hear_grievances", {"points": "Late", "customer_finished": "true"}),
         ("give_apology", {"statement": "Sorry."}),
         ("give_assurance", {"commitment": "We will fix it."}),
+        ("discuss_solutions", {**READY_TO_DISCUSS, "customer_ready": "true"}),
     ]:
         submit(desk, "DESK-103", action, data, follow_redirects=False)
     due = local(clock.now + dt.timedelta(days=1))
@@ -630,6 +645,7 @@ def test_plan_refusals_mark_the_item_field(desk: TestClient, clock: FakeClock) -
         ("hear_grievances", {"points": "Late", "customer_finished": "true"}),
         ("give_apology", {"statement": "Sorry."}),
         ("give_assurance", {"commitment": "We will fix it."}),
+        ("discuss_solutions", {**READY_TO_DISCUSS, "customer_ready": "true"}),
     ]:
         submit(desk, "DESK-103", action, data, follow_redirects=False)
     past = local(clock.now - dt.timedelta(days=1))
@@ -651,6 +667,7 @@ def test_typed_times_are_read_in_the_desk_zone(tmp_path: Path, clock: FakeClock)
             ("acknowledge_feelings", {"feelings": "Upset."}),
             ("hear_grievances", {"points": "Late", "customer_finished": "true"}),
             ("give_apology", {"statement": "Sorry."}),
+            ("give_assurance", {"commitment": "We will fix it."}),
             ("reschedule", {"resume_at": "2026-01-06T12:00", "reason": "Needs a break."}),
         ]:
             assert submit(client, "DESK-103", action, data, follow_redirects=False).status_code == 303
@@ -1012,7 +1029,7 @@ MALFORMED_POSTS: list[tuple[str, dict[str, str], int]] = [
     ("/cases/DESK-103/actions/acknowledge_feelings", {"_expected_seq": "²"}, 400),
     ("/cases/DESK-103/actions/acknowledge_feelings", {"_expected_seq": "-1"}, 400),
     ("/cases/DESK-103/actions/acknowledge_feelings", {}, 400),
-    ("/cases/DESK-101/actions/complete_item", {"_expected_seq": "6", "_key": "k" * 5000}, 400),
+    ("/cases/DESK-101/actions/complete_item", {"_expected_seq": "7", "_key": "k" * 5000}, 400),
     ("/cases", {"methodology": "x" * 5000, "case_id": ""}, 422),
     ("/cases", {"methodology": "engage", "case_id": "x" * 5000}, 422),
     ("/cases", {"methodology": "", "case_id": " "}, 422),
@@ -1023,7 +1040,7 @@ def test_malformed_posts_get_a_4xx_page_and_record_nothing(desk: TestClient) -> 
     for url, data, status in MALFORMED_POSTS:
         response = post(desk, url, {"feelings": "Upset.", "item_id": "leg", **data})
         assert response.status_code == status, (url[:60], str(data)[:60])
-    assert entries(desk, "DESK-103") == 0 and entries(desk, "DESK-101") == 6
+    assert entries(desk, "DESK-103") == 0 and entries(desk, "DESK-101") == 7
 
 
 def test_row_numbers_are_bounded(empty_desk: TestClient, clock: FakeClock) -> None:
@@ -1033,6 +1050,7 @@ def test_row_numbers_are_bounded(empty_desk: TestClient, clock: FakeClock) -> No
         ("hear_grievances", {"points": "Late", "customer_finished": "true"}),
         ("give_apology", {"statement": "Sorry."}),
         ("give_assurance", {"commitment": "We will fix it."}),
+        ("discuss_solutions", {**READY_TO_DISCUSS, "customer_ready": "true"}),
     ]:
         assert submit(empty_desk, "ROWS-1", action, data, follow_redirects=False).status_code == 303
     due = local(clock.now + dt.timedelta(days=1))
@@ -1057,7 +1075,7 @@ def test_row_numbers_are_bounded(empty_desk: TestClient, clock: FakeClock) -> No
     assert full.status_code == 200
     block = form_block(full.text, "agree_plan")
     assert f'name="items[{last}].id"' in block and f'name="items[{MAX_ROWS}].id"' not in block
-    assert entries(empty_desk, "ROWS-1") == 4
+    assert entries(empty_desk, "ROWS-1") == 5
 
 
 def test_too_many_fields_is_400(desk: TestClient) -> None:

@@ -300,6 +300,16 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(server: str, page: 
     step_is(page, title("assure"))
 
     act(page, "give_assurance", {"commitment": "We will put this right this week."})
+    step_is(page, title("assure"))
+    act(
+        page,
+        "discuss_solutions",
+        {
+            "customer_ready": True,
+            "customer_expects": "A sofa that stands, this week.",
+            "we_can_offer": "A replacement leg by courier, then a call to check.",
+        },
+    )
     step_is(page, title("agree"))
 
     # The plan: one item, then "add another" for a second row, keeping what was typed.
@@ -336,12 +346,16 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(server: str, page: 
     expect(page.locator("#refused-complete_plan")).to_have_count(0)
     act(page, "complete_plan")
     step_is(page, title("accomplish"))
-    act(page, "confirm_satisfaction", {"satisfied": True, "comment": "Thanks for sorting it."})
+    act(
+        page,
+        "confirm_satisfaction",
+        {"satisfied": True, "thanked": True, "recurrence_assured": True, "comment": "Thanks for sorting it."},
+    )
 
     expect(page.locator("#outcome")).to_have_text("Closed: Resolved")
     expect(page.locator("#progress li.done")).to_have_count(7)
     expect(page.locator("#actions")).to_have_count(0)
-    expect(page.locator("#history li.entry")).to_have_count(9)
+    expect(page.locator("#history li.entry")).to_have_count(10)
     page.reload()
     expect(page.locator("#outcome")).to_have_text("Closed: Resolved")
     shoot(page, shots, "case-resolved")

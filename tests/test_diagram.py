@@ -282,7 +282,7 @@ def test_a_methodology_id_draws_the_registered_methodology() -> None:
 
 
 def test_guard_labels_are_names_and_loops_are_drawn_on_their_step() -> None:
-    mermaid = to_mermaid("seven-as")
+    mermaid = to_mermaid(resolveflow.get_methodology("seven-as", "1.0"))
     assert "    act --> act : complete_item [plan_recorded, plan_has_open_items, plan_item_open]\n" in mermaid
     assert "    agree --> act : agree_plan [plan_is_sound]\n" in mermaid
     assert "    give_apology" not in mermaid  # an action is never drawn as a node

@@ -446,7 +446,7 @@ def test_table_dispatch_agrees_with_transitions_trigger(methodology: Any, data: 
 
 def test_only_answers_that_cannot_depend_on_the_case_are_remembered() -> None:
     """check() remembers a decision per (step, action) only when every guard waits for evidence."""
-    m = resolveflow.get_methodology("seven-as")
+    m = resolveflow.get_methodology("seven-as", "1.0")
     case = resolveflow.open_case(m, case_id="MEMO-1")
     for name, evidence in [
         ("acknowledge_feelings", {"feelings": "Upset."}),

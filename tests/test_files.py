@@ -210,7 +210,7 @@ def test_dict_keys_come_in_a_readable_order() -> None:
 def test_default_guard_names_and_messages_are_left_out() -> None:
     actions = methodology_to_dict(resolveflow.get_methodology("seven-as"))["actions"]
     agree = next(a for a in actions if a["name"] == "agree_plan")
-    assert agree["guards"] == [{"kind": "sound_plan"}]
+    assert agree["guards"] == [{"kind": "sound_plan"}, {"kind": "pressing_planned_first"}]
     custom = next(a for a in actions if a["name"] == "complete_item")["guards"][0]
     assert custom == {
         "kind": "requires",
@@ -1142,7 +1142,7 @@ def test_unknown_record_names() -> None:
     assert (error.line, error.column) == at(text, "heard_acount")
     assert error.reason.startswith(
         "unknown record 'heard_acount' (did you mean 'heard_account'?); records declared in this file: "
-        "heard_account, fix, fix_item, diagnosis; built-in records: acknowledgement, apology,"
+        "heard_account, fix, fix_item, diagnosis; built-in records: accomplishment, acknowledgement, apology,"
     )
     error = yaml_error(HEARD.replace("record: heard_account, at_step", "record: nope, at_step"))
     assert error.key_path == "actions[3].guards[0].record"

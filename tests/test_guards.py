@@ -69,7 +69,7 @@ def plan(*item_ids: str, due: dt.datetime = T0 + DAY) -> ev.Plan:
 
 def seven_as_at_act(at: dt.datetime = T0) -> resolveflow.Case:
     """A real seven-as case at 'act', with a two-item plan (refund, call)."""
-    case = resolveflow.open_case("seven-as", case_id="guards-1")
+    case = resolveflow.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="guards-1")
     steps: list[tuple[str, object]] = [
         ("acknowledge_feelings", ev.Acknowledgement(feelings="Frustrated")),
         ("hear_grievances", ev.Grievances(points=("Late parcel",), customer_finished=True)),
@@ -94,7 +94,7 @@ def at_act() -> resolveflow.Case:
 
 @pytest.fixture
 def at_air_grievances() -> resolveflow.Case:
-    case = resolveflow.open_case("seven-as", case_id="guards-2")
+    case = resolveflow.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="guards-2")
     case.fire("acknowledge_feelings", {"feelings": "Angry"}, actor="ana", at=T0)
     return case
 

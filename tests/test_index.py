@@ -48,7 +48,9 @@ OPENING: list[tuple[str, dict[str, Any]]] = [
 
 def opened(case_id: str, moves: int) -> resolveflow.Case:
     """A seven-as case that has taken the first ``moves`` moves of OPENING."""
-    case = resolveflow.open_case("seven-as", case_id=case_id, clock=ManualClock())
+    case = resolveflow.open_case(
+        resolveflow.get_methodology("seven-as", "1.0"), case_id=case_id, clock=ManualClock()
+    )
     for name, evidence in OPENING[:moves]:
         case.fire(name, evidence, actor="a")
     return case

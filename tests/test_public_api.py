@@ -45,6 +45,8 @@ GUARDS = {
     "NotLaterThanNow",
     "PlanHasOpenItems",
     "PlanItemOpen",
+    "PressingDoneFirst",  # seven-as 1.1
+    "PressingPlannedFirst",  # seven-as 1.1
     "Refusal",
     "Requires",
     "Rule",
@@ -102,6 +104,8 @@ EXPECTED: dict[str, set[str]] = {
         "field",
         # four-steps 1.1
         "ExistingGuidance", "ProposedChange", "UnderstandingShown",
+        # seven-as 1.1
+        "Accomplishment", "ItemPriority", "PrioritisedPlan", "PrioritisedPlanItem", "SolutionDiscussion",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,

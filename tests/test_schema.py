@@ -904,7 +904,9 @@ def test_array_length_limits() -> None:
 
 
 def _case_at_agree(clock) -> resolveflow.Case:
-    case = resolveflow.open_case("seven-as", case_id="schema-test", clock=clock)
+    case = resolveflow.open_case(
+        resolveflow.get_methodology("seven-as", "1.0"), case_id="schema-test", clock=clock
+    )
     case.fire("acknowledge_feelings", {"feelings": "Frustrated."}, actor="ana")
     case.fire("hear_grievances", {"points": ["Late parcel"], "customer_finished": True}, actor="ana")
     case.fire("give_apology", ev.Apology(statement="We are sorry."), actor="ana")
@@ -1259,7 +1261,9 @@ def test_supported_types_compile() -> None:
 
 
 def _case_rescheduled(clock) -> resolveflow.Case:
-    case = resolveflow.open_case("seven-as", case_id="no-evidence", clock=clock)
+    case = resolveflow.open_case(
+        resolveflow.get_methodology("seven-as", "1.0"), case_id="no-evidence", clock=clock
+    )
     case.fire("acknowledge_feelings", {"feelings": "Angry."}, actor="ana")
     case.fire("hear_grievances", {"points": ["Rude driver"], "customer_finished": True}, actor="ana")
     case.fire("give_apology", {"statement": "Sorry."}, actor="ana")
@@ -1369,7 +1373,7 @@ def _minimal_record(cls: type) -> typing.Any:
 
 
 def test_offsets_with_seconds_are_refused_so_every_case_restores(clock: FakeClock) -> None:
-    case = resolveflow.open_case("seven-as", case_id="O-1", clock=clock)
+    case = resolveflow.open_case(resolveflow.get_methodology("seven-as", "1.0"), case_id="O-1", clock=clock)
     case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="a")
     case.fire("hear_grievances", {"points": ["x"], "customer_finished": True}, actor="a")
     case.fire("give_apology", {"statement": "sorry"}, actor="a")

@@ -23,7 +23,9 @@ from tests.conftest import T0, FakeClock
 
 def walked_case() -> resolveflow.Case:
     clock = FakeClock()
-    case = resolveflow.open_case("seven-as", case_id="SNAP-1", clock=clock)
+    case = resolveflow.open_case(
+        resolveflow.get_methodology("seven-as", "1.0"), case_id="SNAP-1", clock=clock
+    )
     case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="ana")
     clock.advance(minutes=5)
     case.fire("hear_grievances", {"points": ["late", "rude"], "customer_finished": True}, actor="ana")
@@ -118,7 +120,9 @@ def test_renumbered_after_removal_is_caught_by_the_step() -> None:
 
 def test_evidence_that_fails_its_guard() -> None:
     """A forged entry with a fresh, correct hash is still replayed through the guards."""
-    case = resolveflow.open_case("seven-as", case_id="F", clock=FakeClock())
+    case = resolveflow.open_case(
+        resolveflow.get_methodology("seven-as", "1.0"), case_id="F", clock=FakeClock()
+    )
     case.fire("acknowledge_feelings", {"feelings": "upset"}, actor="a")
     data = json.loads(json.dumps(case.snapshot()))
     previous = data["history"][0]["hash"]

@@ -18,6 +18,7 @@ from resolveflow.methodologies import BUILTINS
 TestFourSteps = resolveflow.testing.case_machine("four-steps").TestCase
 TestFourSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("four-steps", "1.0")).TestCase
 TestSevenAs = resolveflow.testing.case_machine("seven-as").TestCase
+TestSevenAs10 = resolveflow.testing.case_machine(resolveflow.get_methodology("seven-as", "1.0")).TestCase
 TestFiveSteps = resolveflow.testing.case_machine("five-steps").TestCase
 TestFiveSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("five-steps", "1.0")).TestCase
 TestEngage = resolveflow.testing.case_machine("engage").TestCase

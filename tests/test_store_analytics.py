@@ -15,7 +15,7 @@ import resolveflow
 import resolveflow.store
 from resolveflow.store import Store, analyze, report, time_in_step_svg
 from resolveflow.store._analytics import quantile
-from tests._store_support import ACTOR, drive, seven_as_resolved, seven_as_to_act
+from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, seven_as_resolved, seven_as_to_act
 from tests.conftest import FakeClock
 
 MIN = dt.timedelta(minutes=1)
@@ -30,21 +30,21 @@ def recording(db_url: str, clock: FakeClock) -> Iterator[Store]:
 
 def populate(store: Store, clock: FakeClock) -> None:
     # Two resolved cases, 10 and 20 minutes per step.
-    store.open_case("seven-as", case_id="A")
+    store.open_case(SEVEN_AS_1_0, case_id="A")
     drive(store, "A", seven_as_resolved(clock), clock, minutes=10)
-    store.open_case("seven-as", case_id="B")
+    store.open_case(SEVEN_AS_1_0, case_id="B")
     drive(store, "B", seven_as_resolved(clock), clock, minutes=20)
     # One reopened: the customer was not satisfied, the plan is revised.
-    store.open_case("seven-as", case_id="C")
+    store.open_case(SEVEN_AS_1_0, case_id="C")
     steps = [*seven_as_resolved(clock)[:-1], ("revise_plan", {"satisfied": False})]
     drive(store, "C", steps, clock, minutes=1)
     # One rescheduled, and still waiting.
-    store.open_case("seven-as", case_id="D")
+    store.open_case(SEVEN_AS_1_0, case_id="D")
     drive(store, "D", seven_as_to_act(clock)[:3], clock, minutes=1)
     resume = (clock.now + dt.timedelta(hours=1)).isoformat()
     store.fire("D", "reschedule", {"resume_at": resume, "reason": "too upset"}, actor=ACTOR)
     # One with an open plan, and some refusals.
-    store.open_case("seven-as", case_id="E")
+    store.open_case(SEVEN_AS_1_0, case_id="E")
     drive(store, "E", seven_as_to_act(clock, 2, due_in=dt.timedelta(hours=1)), clock, minutes=1)
     for _ in range(2):
         with pytest.raises(resolveflow.Refused):

@@ -23,6 +23,7 @@ from resolveflow.store import (
 )
 from tests._store_support import (
     ACTOR,
+    SEVEN_AS_1_0,
     drive,
     plan,
     seven_as_resolved,
@@ -92,7 +93,7 @@ def test_the_schema_is_only_created_when_asked(db_url: str) -> None:
 
 
 def test_open_fire_load_round_trip(store: Store, clock: FakeClock) -> None:
-    case = store.open_case("seven-as", case_id="C-1")
+    case = store.open_case(SEVEN_AS_1_0, case_id="C-1")
     assert case.step == "acknowledge"
     fired = drive(store, "C-1", seven_as_resolved(clock), clock)
     loaded = store.load("C-1")
@@ -141,7 +142,7 @@ def test_unknown_cases(store: Store) -> None:
 
 
 def test_a_refusal_writes_nothing(store: Store) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     before = table_rows(store)
     with pytest.raises(resolveflow.Refused) as info:
         store.fire("C-1", "complete_plan", actor=ACTOR)
@@ -158,7 +159,7 @@ def test_a_refusal_writes_nothing(store: Store) -> None:
 def test_refusals_are_recorded_when_asked(db_url: str, clock: FakeClock) -> None:
     with resolveflow.store.connect(db_url, clock=clock, record_refusals=True) as store:
         store.create_schema()
-        store.open_case("seven-as", case_id="C-1")
+        store.open_case(SEVEN_AS_1_0, case_id="C-1")
         with pytest.raises(resolveflow.Refused):
             store.fire("C-1", "complete_plan", actor="bo")
         with store.engine.connect() as conn:
@@ -307,7 +308,7 @@ def test_fire_with_retry_gives_up_after_its_attempts(store: Store, monkeypatch: 
 def test_cases_at_a_step_and_by_outcome(store: Store, clock: FakeClock) -> None:
     for n in range(5):
         store.open_case("engage", case_id=f"E-{n}")
-    store.open_case("seven-as", case_id="S-1")
+    store.open_case(SEVEN_AS_1_0, case_id="S-1")
     for n in (1, 3):
         store.fire(f"E-{n}", "engage_fully", ENGAGE, actor=ACTOR)
     store.fire("E-3", "show_empathy", {"statement": "I see."}, actor=ACTOR)
@@ -327,7 +328,7 @@ def test_cases_at_a_step_and_by_outcome(store: Store, clock: FakeClock) -> None:
 
 
 def test_history_pages(store: Store, clock: FakeClock) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     fired = drive(store, "C-1", seven_as_resolved(clock), clock)
     pages = []
     after = 0
@@ -348,14 +349,14 @@ def test_history_pages(store: Store, clock: FakeClock) -> None:
 
 def test_overdue_plan_items_and_follow_ups(store: Store, clock: FakeClock) -> None:
     start = clock.now
-    store.open_case("seven-as", case_id="PLAN")
+    store.open_case(SEVEN_AS_1_0, case_id="PLAN")
     drive(store, "PLAN", seven_as_to_act(clock, 3, due_in=dt.timedelta(days=1)))
     store.fire("PLAN", "complete_item", {"item_id": "item-1"}, actor=ACTOR)
-    store.open_case("seven-as", case_id="LATER")
+    store.open_case(SEVEN_AS_1_0, case_id="LATER")
     drive(store, "LATER", seven_as_to_act(clock, 1)[: 4 - 1])
     resume = start + dt.timedelta(hours=6)
     store.fire("LATER", "reschedule", {"resume_at": resume.isoformat(), "reason": "too upset"}, actor=ACTOR)
-    store.open_case("seven-as", case_id="DONE")
+    store.open_case(SEVEN_AS_1_0, case_id="DONE")
     drive(store, "DONE", seven_as_resolved(clock))
 
     assert store.overdue(start + dt.timedelta(hours=1)) == []
@@ -381,7 +382,7 @@ def test_overdue_plan_items_and_follow_ups(store: Store, clock: FakeClock) -> No
 
 
 def test_overdue_compares_times_across_offsets(store: Store, clock: FakeClock) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     drive(store, "C-1", seven_as_to_act(clock, 1, due_in=dt.timedelta(days=1)))
     (deadline,) = store.overdue(clock.now + dt.timedelta(days=30))
     minus_five = dt.timezone(dt.timedelta(hours=-5))
@@ -394,7 +395,7 @@ def test_overdue_compares_times_across_offsets(store: Store, clock: FakeClock) -
 def test_import_cases_keeps_history_deadlines_and_open_times(store: Store, clock: FakeClock) -> None:
     built = []
     for n in range(7):
-        case = resolveflow.open_case("seven-as", case_id=f"B-{n}", clock=clock)
+        case = resolveflow.open_case(SEVEN_AS_1_0, case_id=f"B-{n}", clock=clock)
         for action, evidence in seven_as_to_act(clock, 2):
             clock.advance(minutes=1)
             case.fire(action, json.loads(json.dumps(evidence)), actor=ACTOR)
@@ -412,7 +413,7 @@ def test_import_cases_keeps_history_deadlines_and_open_times(store: Store, clock
 
 
 def test_case_summaries_and_deadlines_serialise(store: Store, clock: FakeClock) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     drive(store, "C-1", seven_as_to_act(clock, 1))
     (deadline,) = store.overdue(clock.now + dt.timedelta(days=30))
     data = json.loads(json.dumps(deadline.to_json()))
@@ -430,7 +431,7 @@ def test_a_case_hashed_with_the_format_1_recipe_is_stored_and_kept_so(store: Sto
     from resolveflow._history import SORTED_JSON
     from resolveflow._ledger import Ledger
 
-    legacy = Case(Ledger(resolveflow.get_methodology("seven-as"), "L-1", recipe=SORTED_JSON), clock=clock)
+    legacy = Case(Ledger(SEVEN_AS_1_0, "L-1", recipe=SORTED_JSON), clock=clock)
     for action, evidence in seven_as_to_act(clock, 1):
         clock.advance(minutes=1)
         legacy.fire(action, json.loads(json.dumps(evidence)), actor=ACTOR)
@@ -442,7 +443,7 @@ def test_a_case_hashed_with_the_format_1_recipe_is_stored_and_kept_so(store: Sto
     store.fire("L-1", "complete_item", {"item_id": "item-1"}, actor=ACTOR)
     assert store.load("L-1").snapshot()["format"] == "resolveflow.case/1"
     assert [e.seq for e in store.history("L-1").entries] == list(range(1, len(legacy.history) + 2))
-    fresh = store.open_case("seven-as", case_id="N-1")
+    fresh = store.open_case(SEVEN_AS_1_0, case_id="N-1")
     assert fresh.hash_recipe == "jcs" and store.load("N-1").snapshot()["format"] == "resolveflow.case/2"
 
 

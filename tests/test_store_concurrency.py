@@ -15,7 +15,7 @@ import resolveflow.store
 from resolveflow.store import ConcurrencyConflict, Store
 from resolveflow.store import _store as store_module
 from resolveflow.store._tables import cases, entries
-from tests._store_support import drive, seven_as_to_act, table_rows
+from tests._store_support import SEVEN_AS_1_0, drive, seven_as_to_act, table_rows
 from tests.conftest import FakeClock
 
 WORKERS = 8
@@ -27,7 +27,7 @@ DEADLINE_S = 90.0
 
 def test_concurrent_writers_never_lose_or_duplicate_an_entry(store: Store, clock: FakeClock) -> None:
     for case_id in CASES:
-        store.open_case("seven-as", case_id=case_id)
+        store.open_case(SEVEN_AS_1_0, case_id=case_id)
         drive(store, case_id, seven_as_to_act(clock, ITEMS))
     start_seq = store.summary(CASES[0]).last_seq
 

@@ -27,7 +27,7 @@ import resolveflow.store
 from resolveflow.exceptions import InvalidEvidence, InvalidInput, StoreUnavailable, TamperedHistory
 from resolveflow.store import Store
 from resolveflow.store import _store as store_module
-from tests._store_support import ACTOR, drive, plan, seven_as_to_act
+from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, plan, seven_as_to_act
 from tests.conftest import FakeClock
 
 ENGAGE = {"notes": "Parcel arrived broken."}
@@ -60,7 +60,7 @@ def set_raw(store: Store, table: str, column: str, text: str, where: str = "TRUE
 
 def three_entries(store: Store, clock: FakeClock) -> None:
     """C-1 (seven A's) with three entries: entry 2's evidence has a list in it."""
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     drive(store, "C-1", seven_as_to_act(clock, 2)[:3], clock)
 
 
@@ -115,7 +115,7 @@ def test_imported_cases_with_nul_in_an_id_or_an_actor_are_refused(store: Store) 
 def test_a_promise_holding_nul_is_refused_on_every_backend_naming_its_field(
     store: Store, clock: FakeClock
 ) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     *steps, (action, evidence) = seven_as_to_act(clock, 2)
     drive(store, "C-1", steps, clock)
     evidence = plan(clock, 2)
@@ -265,7 +265,7 @@ def test_an_edited_case_row_time_is_tampered_history_naming_the_case(store: Stor
 def test_an_edited_deadline_or_refusal_row_is_tampered_history_naming_its_case(
     store: Store, clock: FakeClock
 ) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     drive(store, "C-1", seven_as_to_act(clock, 2), clock)
     set_raw(store, "resolveflow_deadlines", "due", not_a_time(store))
     for read in (lambda: store.overdue(LATER), lambda: resolveflow.store.analyze(store, now=LATER)):

@@ -17,14 +17,14 @@ import resolveflow.store
 from resolveflow.store import Store, TamperedHistory
 from resolveflow.store import _store as store_module
 from resolveflow.store._tables import cases, entries
-from tests._store_support import ACTOR, drive, plan, seven_as_to_act, table_rows
+from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, plan, seven_as_to_act, table_rows
 from tests.conftest import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def five_entries(store: Store, clock: FakeClock) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     drive(store, "C-1", seven_as_to_act(clock, 2), clock)
 
 
@@ -123,7 +123,7 @@ def test_a_history_page_checks_its_entries(store: Store, clock: FakeClock) -> No
 def test_a_transaction_that_fails_mid_fire_leaves_the_case_as_it_was(
     store: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     steps = seven_as_to_act(clock, 2)
     drive(store, "C-1", steps[:-1], clock)
     before = table_rows(store)
@@ -165,7 +165,7 @@ KILLED_WRITER = textwrap.dedent(
 def test_a_writer_killed_mid_fire_leaves_the_case_as_it_was(
     store: Store, clock: FakeClock, db_url: str
 ) -> None:
-    store.open_case("seven-as", case_id="C-1")
+    store.open_case(SEVEN_AS_1_0, case_id="C-1")
     drive(store, "C-1", seven_as_to_act(clock, 2)[:-1], clock)
     before = table_rows(store)
     evidence = plan(clock.__class__(clock.now.replace(year=2030)), 2)

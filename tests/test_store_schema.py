@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import resolveflow
 import resolveflow.store
 from resolveflow.store import Store, schema_sql
-from tests._store_support import ACTOR, drive, seven_as_to_act
+from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, seven_as_to_act
 from tests.conftest import FakeClock
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "persistence.md"
@@ -46,7 +46,7 @@ def test_the_documented_sql_applied_by_hand_gives_a_working_store(
                 if statement.strip():
                     conn.exec_driver_sql(statement)
         store.create_schema()  # finds everything in place: nothing to do
-        store.open_case("seven-as", case_id="C-1")
+        store.open_case(SEVEN_AS_1_0, case_id="C-1")
         drive(store, "C-1", seven_as_to_act(clock, 1))
         assert store.load("C-1").step == "act"
         assert len(store.overdue(clock.now + dt.timedelta(days=10))) == 1
@@ -69,7 +69,7 @@ def test_times_are_timestamptz_on_postgresql(pg_url: str) -> None:
 
 def test_the_overdue_query_uses_its_index(store: Store, clock: FakeClock) -> None:
     for n in range(3):
-        store.open_case("seven-as", case_id=f"C-{n}")
+        store.open_case(SEVEN_AS_1_0, case_id=f"C-{n}")
         drive(store, f"C-{n}", seven_as_to_act(clock, 2))
     store.fire("C-0", "complete_item", {"item_id": "item-1"}, actor=ACTOR)
     plan = store._explain_overdue(clock.now + dt.timedelta(days=10), force_index=True)
@@ -117,11 +117,11 @@ def test_the_documented_alter_tables_upgrade_an_older_database(
                     conn.exec_driver_sql(statement)
             for statement in upgrades:
                 conn.exec_driver_sql(statement)
-        store.open_case("seven-as", case_id="C-1")
+        store.open_case(SEVEN_AS_1_0, case_id="C-1")
         drive(store, "C-1", seven_as_to_act(clock, 1))
         loaded = store.load("C-1")
         assert loaded.step == "act" and loaded.hash_recipe == "jcs"
-        digest = resolveflow.files.definition_digest(resolveflow.get_methodology("seven-as"))
+        digest = resolveflow.files.definition_digest(SEVEN_AS_1_0)
         with store.engine.begin() as conn:
             column = conn.exec_driver_sql("SELECT definitions FROM resolveflow_cases").scalar_one()
         assert column == f'{{"1.0":"{digest}"}}' and loaded.definitions == {"1.0": digest}

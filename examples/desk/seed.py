@@ -58,9 +58,18 @@ def _seven_as_at_act(now: dt.datetime) -> list[Entry]:
             {"statement": "I am sorry about the damage and that we left you waiting.", "admits_fault": True},
         ),
         (
-            dt.timedelta(days=5, minutes=5),
+            dt.timedelta(days=5, minutes=10),
             "give_assurance",
             {"commitment": "We will put this right this week."},
+        ),
+        (
+            dt.timedelta(days=5, minutes=5),
+            "discuss_solutions",
+            {
+                "customer_ready": True,
+                "customer_expects": "Her money back for the delivery and a sofa that stands.",
+                "we_can_offer": "A refund of the fee now, a new leg by courier, a call once it is fitted.",
+            },
         ),
         (
             dt.timedelta(days=5),
@@ -72,16 +81,19 @@ def _seven_as_at_act(now: dt.datetime) -> list[Entry]:
                         "id": "refund",
                         "description": "Refund the delivery fee",
                         "due": _iso(agreed + dt.timedelta(days=1)),
+                        "priority": "pressing",
                     },
                     {
                         "id": "leg",
                         "description": "Courier a replacement leg",
                         "due": _iso(agreed + dt.timedelta(days=3)),
+                        "priority": "pressing",
                     },
                     {
                         "id": "call",
                         "description": "Call to check it fits",
                         "due": _iso(agreed + dt.timedelta(days=6)),
+                        "priority": "long_term",
                     },
                 ],
             },
@@ -106,6 +118,11 @@ def _seven_as_rescheduled(now: dt.datetime) -> list[Entry]:
             dt.timedelta(days=2, minutes=10),
             "give_apology",
             {"statement": "I am sorry, that should not have happened."},
+        ),
+        (
+            dt.timedelta(days=2, minutes=5),
+            "give_assurance",
+            {"commitment": "We will sort the order and both charges out."},
         ),
         (
             dt.timedelta(days=2),

@@ -63,6 +63,8 @@ from resolveflow.methodologies._guards import (
     FaultNeedsLiabilityReview,
     PlanHasOpenItems,
     PlanItemOpen,
+    PressingDoneFirst,
+    PressingPlannedFirst,
     SoundPlan,
 )
 
@@ -302,6 +304,18 @@ _BUILTIN: Final = (
         "plan_has_open_items",
         PlanHasOpenItems,
         "There must be an open plan item to complete.",
+        defaults=True,
+    ),
+    GuardKind(
+        "pressing_planned_first",
+        PressingPlannedFirst,
+        "A prioritised plan has a pressing item, and no long-term item falls due before a pressing one.",
+        defaults=True,
+    ),
+    GuardKind(
+        "pressing_done_first",
+        PressingDoneFirst,
+        "A long-term item of a prioritised plan is done only once its pressing items are all done.",
         defaults=True,
     ),
     GuardKind(

@@ -41,6 +41,7 @@ FOLLOW_UP = "follow_up"
 __all__ = [
     "FOLLOW_UP",
     "PLAN_ITEM",
+    "Accomplishment",
     "Acknowledgement",
     "Apology",
     "Assurance",
@@ -56,11 +57,14 @@ __all__ = [
     "Handoff",
     "ImmediateRemedy",
     "ItemCompletion",
+    "ItemPriority",
     "LiabilityReview",
     "Plan",
     "PlanItem",
     "PreventionKind",
     "PreventionMeasure",
+    "PrioritisedPlan",
+    "PrioritisedPlanItem",
     "ProblemAcknowledgement",
     "ProcedureUpdate",
     "Promise",
@@ -70,6 +74,7 @@ __all__ = [
     "SatisfactionConfirmation",
     "SolutionDecision",
     "SolutionDelivery",
+    "SolutionDiscussion",
     "SolutionOffer",
     "SolutionResponse",
     "UnderstandingShown",
@@ -326,6 +331,101 @@ class SatisfactionConfirmation:
     """The customer's answer when asked whether they are satisfied with the result."""
 
     satisfied: bool = field(title="The customer is satisfied")
+    comment: str | None = field(default=None, title="Customer's comment", max_length=2000)
+
+
+# --- seven-as 1.1 ---------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class SolutionDiscussion:
+    """The talk about solutions that follows the assurance, once the customer is ready for it.
+
+    Example:
+        >>> SolutionDiscussion(customer_ready=True, customer_expects="A working sofa by Friday",
+        ...                    we_can_offer="A new leg by courier and a refund of the fee").customer_ready
+        True
+    """
+
+    customer_ready: bool = field(
+        title="The customer is calm and willing to work on solutions",
+        description="As you judge it; if they are still too upset, arrange another time to talk instead.",
+    )
+    customer_expects: str = field(
+        title="What the customer expects",
+        description="Their side of the exchange, as specific as they can make it.",
+        max_length=2000,
+    )
+    we_can_offer: str = field(
+        title="What we can offer",
+        description="Your side of the exchange: concrete remedies, the most pressing problems first.",
+        max_length=2000,
+    )
+
+
+class ItemPriority(enum.Enum):
+    """How urgent a plan item is: the pressing problems are dealt with before the long-term ones."""
+
+    PRESSING = "pressing"
+    LONG_TERM = "long_term"
+
+
+@attrs.frozen(kw_only=True)
+class PrioritisedPlanItem(PlanItem):
+    """A plan item that says whether it relieves a pressing problem or a long-term one.
+
+    Example:
+        >>> import datetime
+        >>> item = PrioritisedPlanItem(id="leg", description="Courier a new leg",
+        ...     due=datetime.datetime(2026, 3, 4, tzinfo=datetime.timezone.utc))
+        >>> item.priority
+        <ItemPriority.PRESSING: 'pressing'>
+    """
+
+    priority: ItemPriority = field(
+        default=ItemPriority.PRESSING,
+        title="Priority",
+        description="Pressing: relieves an urgent problem, done first. Long term: may come later.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class PrioritisedPlan(Plan):
+    """A written plan whose items carry a priority; it counts as a :class:`Plan` for every guard.
+
+    Example:
+        >>> import datetime
+        >>> due = datetime.datetime(2026, 3, 4, tzinfo=datetime.timezone.utc)
+        >>> plan = PrioritisedPlan(agreed_with="Ms Ortiz", items=(
+        ...     PrioritisedPlanItem(id="leg", description="Courier a new leg", due=due),
+        ...     PrioritisedPlanItem(id="care", description="Send care instructions",
+        ...                         due=due + datetime.timedelta(days=20),
+        ...                         priority=ItemPriority.LONG_TERM),
+        ... ))
+        >>> isinstance(plan, Plan), [p.ref for p in plan.promises_made()]
+        (True, ['leg', 'care'])
+    """
+
+    items: tuple[PrioritisedPlanItem, ...] = field(title="Plan items", min_items=1)
+
+
+@attrs.frozen(kw_only=True)
+class Accomplishment:
+    """The close of the case: the customer is satisfied, was thanked, and heard it should not recur.
+
+    Example:
+        >>> Accomplishment(satisfied=True, thanked=True, recurrence_assured=True).comment is None
+        True
+    """
+
+    satisfied: bool = field(title="The customer is satisfied")
+    thanked: bool = field(
+        title="You thanked the customer",
+        description="For the chance to put things right.",
+    )
+    recurrence_assured: bool = field(
+        title="You told them you will do your best to keep it from happening again",
+    )
     comment: str | None = field(default=None, title="Customer's comment", max_length=2000)
 
 

@@ -12,6 +12,7 @@ A guard never answers a bare False: it passes (None) or gives a
   :class:`OtherThan` (four eyes) and :class:`NamedActor` (a hand-off's target);
 - the recovery guards of the built-in methodologies: :class:`SoundPlan`,
   :class:`PlanItemOpen`, :class:`PlanHasOpenItems`, :class:`AllPlanItemsDone`,
+  :class:`PressingPlannedFirst`, :class:`PressingDoneFirst`,
   :class:`FaultNeedsLiabilityReview`;
 - :class:`Rule`, a Python predicate, when nothing declarative fits;
 - the API for a kind of your own: subclass :class:`Guard`, read the case
@@ -57,6 +58,8 @@ from resolveflow.methodologies._guards import (
     FaultNeedsLiabilityReview,
     PlanHasOpenItems,
     PlanItemOpen,
+    PressingDoneFirst,
+    PressingPlannedFirst,
     SoundPlan,
 )
 
@@ -79,6 +82,8 @@ __all__ = [
     "OtherThan",
     "PlanHasOpenItems",
     "PlanItemOpen",
+    "PressingDoneFirst",
+    "PressingPlannedFirst",
     "Refusal",
     "Requires",
     "Rule",

@@ -21,7 +21,7 @@ from resolveflow.methodologies.engage import ENGAGE
 from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_0_TO_1_1, FIVE_STEPS_1_1
 from resolveflow.methodologies.four_steps import FOUR_STEPS, FOUR_STEPS_1_0_TO_1_1, FOUR_STEPS_1_1
 from resolveflow.methodologies.prescription import PRESCRIPTION
-from resolveflow.methodologies.seven_as import SEVEN_AS
+from resolveflow.methodologies.seven_as import SEVEN_AS, SEVEN_AS_1_0_TO_1_1, SEVEN_AS_1_1
 
 __all__ = [
     "BUILTINS",
@@ -35,6 +35,8 @@ __all__ = [
     "ISO_10002_1_0_TO_1_1",
     "PRESCRIPTION",
     "SEVEN_AS",
+    "SEVEN_AS_1_0_TO_1_1",
+    "SEVEN_AS_1_1",
 ]
 
 # The file methodology iso-10002 (files/iso-10002.toml, files/iso-10002@1.1.toml): its steps keep
@@ -42,4 +44,13 @@ __all__ = [
 ISO_10002_1_0_TO_1_1 = Migration(methodology_id="iso-10002", from_version="1.0", to_version="1.1")
 """Moves iso-10002 cases from 1.0 to 1.1 (roles, significant complaints); the steps keep their ids."""
 
-BUILTINS = (FOUR_STEPS, FOUR_STEPS_1_1, SEVEN_AS, FIVE_STEPS, FIVE_STEPS_1_1, ENGAGE, PRESCRIPTION)
+BUILTINS = (
+    FOUR_STEPS,
+    FOUR_STEPS_1_1,
+    SEVEN_AS,
+    SEVEN_AS_1_1,
+    FIVE_STEPS,
+    FIVE_STEPS_1_1,
+    ENGAGE,
+    PRESCRIPTION,
+)

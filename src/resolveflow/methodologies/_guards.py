@@ -15,7 +15,102 @@ from resolveflow._guards import Guard, GuardContext, Need
 from resolveflow._promise import Promise
 from resolveflow._refusal import Refusal
 
-__all__ = ["AllPlanItemsDone", "FaultNeedsLiabilityReview", "PlanHasOpenItems", "PlanItemOpen", "SoundPlan"]
+__all__ = [
+    "AllPlanItemsDone",
+    "FaultNeedsLiabilityReview",
+    "PlanHasOpenItems",
+    "PlanItemOpen",
+    "PressingDoneFirst",
+    "PressingPlannedFirst",
+    "SoundPlan",
+]
+
+# --- seven-as 1.1: the most pressing problems first ---------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class PressingPlannedFirst(Guard):
+    """A prioritised plan has a pressing item, and no long-term item falls due before a pressing one.
+
+    Plain :class:`~resolveflow.evidence.Plan` records carry no priority and pass.
+    The refusal names ``priority:pressing`` when no item is pressing, else the
+    ``items[i].due`` of each long-term item due too early.
+
+    Example:
+        >>> from resolveflow.guards import PressingPlannedFirst
+        >>> PressingPlannedFirst().name, PressingPlannedFirst().uses_evidence
+        ('pressing_planned_first', True)
+    """
+
+    name: str = "pressing_planned_first"
+    message: str = (
+        "Plan the most pressing problems first: mark at least one item pressing, and give every "
+        "long-term item a due time no earlier than the last pressing item's."
+    )
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        plan = context.evidence
+        if not isinstance(plan, ev.PrioritisedPlan):
+            return None
+        pressing = [item.due for item in plan.items if item.priority is ev.ItemPriority.PRESSING]
+        if not pressing:
+            return self.refuse("priority:pressing")
+        last_pressing = max(pressing)
+        early = [
+            f"items[{index}].due"
+            for index, item in enumerate(plan.items)
+            if item.priority is ev.ItemPriority.LONG_TERM and item.due < last_pressing
+        ]
+        return self.refuse(*early) if early else None
+
+    def describe(self) -> str:
+        return "pressing items planned first"
+
+
+@attrs.frozen(kw_only=True)
+class PressingDoneFirst(Guard):
+    """A long-term item of a prioritised plan is done only once its pressing items are all done.
+
+    Items of a plain :class:`~resolveflow.evidence.Plan` (a case migrated from
+    seven-as 1.0 mid-plan) have no priority and keep no order. The refusal names
+    each pressing item still open as ``plan_item:<id>``.
+
+    Example:
+        >>> from resolveflow.guards import PressingDoneFirst
+        >>> PressingDoneFirst().describe()
+        'pressing items done first'
+    """
+
+    name: str = "pressing_done_first"
+    message: str = "Finish the pressing items of the plan before a long-term one."
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        completion = context.evidence
+        plan = context.latest(ev.Plan)
+        if not isinstance(completion, ev.ItemCompletion) or not isinstance(plan, ev.PrioritisedPlan):
+            return None
+        priorities = {item.id: item.priority for item in plan.items}
+        if priorities.get(completion.item_id) is not ev.ItemPriority.LONG_TERM:
+            return None
+        waiting = [
+            str(promise.ref)
+            for promise in _open_items(context)
+            if priorities.get(str(promise.ref)) is ev.ItemPriority.PRESSING
+        ]
+        if not waiting:
+            return None
+        return self.refuse(
+            *(f"plan_item:{ref}" for ref in waiting),
+            message=f"{self.message} Still open: {', '.join(waiting)}.",
+        )
+
+    def describe(self) -> str:
+        return "pressing items done first"
+
+    def needs(self) -> tuple[Need, ...]:
+        return (Need(record=ev.Plan),)
 
 
 @attrs.frozen(kw_only=True)

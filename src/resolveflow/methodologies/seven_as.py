@@ -12,14 +12,36 @@ Rules encoded as guards:
   only when the customer confirms satisfaction (otherwise the plan is revised);
 - a customer too upset at assure is rescheduled to a later time and the case
   resumes at assure.
+
+Version 1.1 (``SEVEN_AS_1_1``, the latest; ``SEVEN_AS`` is 1.0, unchanged, and
+``SEVEN_AS_1_0_TO_1_1`` moves open 1.0 cases on) adds:
+- the assurance comes first: give_assurance records it and stays at assure; only
+  then may the case be rescheduled, or move on to agree with discuss_solutions,
+  which records that the customer is ready to talk solutions through;
+- resume is held to the time the reschedule agreed (``NotBefore``);
+- plan items carry a priority: a plan starts with pressing items, long-term ones
+  fall due no earlier than them and are done after them; everything is done
+  before the customer is asked about the result;
+- the closing record attests that the customer was thanked and told the agent
+  will do their best to keep it from happening again.
 """
 
 from __future__ import annotations
 
+import attrs
+
 from resolveflow import evidence as ev
-from resolveflow._guards import EvidenceIs, LaterThanNow, Requires
+from resolveflow._guards import EvidenceIs, LaterThanNow, NotBefore, Requires
 from resolveflow._methodology import Action, Methodology, Outcome, Step
-from resolveflow.methodologies._guards import AllPlanItemsDone, PlanHasOpenItems, PlanItemOpen, SoundPlan
+from resolveflow._migration import Migration
+from resolveflow.methodologies._guards import (
+    AllPlanItemsDone,
+    PlanHasOpenItems,
+    PlanItemOpen,
+    PressingDoneFirst,
+    PressingPlannedFirst,
+    SoundPlan,
+)
 
 SEVEN_AS = Methodology(
     id="seven-as",
@@ -249,3 +271,186 @@ SEVEN_AS = Methodology(
         ),
     ),
 )
+"""Version 1.0, kept exactly as first shipped: stored cases bind the digest of this definition."""
+
+
+# --- version 1.1 ----------------------------------------------------------------------------
+#
+# Closer to the article (1.0 above stays exactly as it was):
+# - the commitment is given before anything else happens at assure, so a reschedule follows it;
+# - the call-back time the reschedule agreed holds: resume is refused before it;
+# - the plan puts the pressing problems first, long-term ones after;
+# - the close records the thanks and the word that it should not happen again.
+
+
+def _action_1_0(name: str) -> Action:
+    """An action 1.1 keeps exactly as 1.0 has it."""
+    return next(action for action in SEVEN_AS.actions if action.name == name)
+
+
+def _step_1_0(step_id: str) -> Step:
+    """A step 1.1 keeps exactly as 1.0 has it."""
+    return next(step for step in SEVEN_AS.steps if step.id == step_id)
+
+
+_ASSURANCE_GIVEN = Requires(
+    record=ev.Assurance,
+    name="assurance_given",
+    message=(
+        "First assure the customer their concerns will be dealt with (give_assurance); "
+        "only then arrange another time or talk solutions through."
+    ),
+)
+
+SEVEN_AS_1_1 = attrs.evolve(
+    SEVEN_AS,
+    version="1.1",
+    description=(
+        "Validate feelings, let the customer say everything, apologise regardless of fault, "
+        "commit to fixing it (then talk later if they are still too upset), agree a dated written "
+        "plan with the pressing problems first, carry it out, and close by checking the result, "
+        "thanking the customer and saying it should not happen again."
+    ),
+    steps=(
+        _step_1_0("acknowledge"),
+        _step_1_0("air_grievances"),
+        _step_1_0("apologize"),
+        Step(
+            id="assure",
+            title="Assure them it will be dealt with",
+            prompts=(
+                "Start by committing to put things right to the customer's satisfaction, and record it.",
+                "If they are still too upset to talk it through, agree a later time to continue.",
+                "If they are ready, talk solutions over as an exchange: what they expect and what "
+                "you can offer, specific, the most pressing problems before the long-term ones.",
+            ),
+            checklist=("A commitment was made and recorded.", "The customer is ready, or a time is agreed."),
+        ),
+        Step(
+            id="rescheduled",
+            title="Waiting to talk again",
+            prompts=("Call back at the agreed time, not before, and pick up where you left off.",),
+            checklist=("The follow-up time is in the customer's calendar and yours.",),
+        ),
+        Step(
+            id="agree",
+            title="Agree a written plan",
+            prompts=(
+                "Write down what will be done and by when, so both sides know exactly what is promised.",
+                "Mark each item pressing or long term; pressing items come first and fall due first.",
+            ),
+            checklist=("Every promise has a due time and a priority.", "The customer agreed to the plan."),
+        ),
+        Step(
+            id="act",
+            title="Act on the plan",
+            prompts=(
+                "Carry out each item and mark it done; keep to the dates you promised.",
+                "Finish the pressing items before the long-term ones.",
+            ),
+            checklist=("No item is past its due time.",),
+        ),
+        Step(
+            id="accomplish",
+            title="Accomplish what was promised",
+            prompts=(
+                "Check with the customer that they are satisfied with the result.",
+                "Thank them for the chance to put it right, and tell them you will do your best "
+                "to keep it from happening again.",
+            ),
+            checklist=(
+                "The customer confirmed they are satisfied.",
+                "They were thanked and told it should not recur.",
+            ),
+        ),
+    ),
+    actions=(
+        _action_1_0("acknowledge_feelings"),
+        _action_1_0("hear_grievances"),
+        _action_1_0("give_apology"),
+        Action(
+            name="give_assurance",
+            sources="assure",
+            target=None,
+            title="Assurance given",
+            evidence=ev.Assurance,
+            description="Stays at assure: next, talk solutions through or arrange a later time.",
+        ),
+        Action(
+            name="discuss_solutions",
+            sources="assure",
+            target="agree",
+            title="Customer ready: solutions talked through",
+            evidence=ev.SolutionDiscussion,
+            guards=(
+                _ASSURANCE_GIVEN,
+                EvidenceIs(
+                    field="customer_ready",
+                    equals=True,
+                    name="customer_ready",
+                    message=(
+                        "The customer is not ready to work on solutions yet: arrange another time "
+                        "to talk (reschedule)."
+                    ),
+                ),
+            ),
+        ),
+        attrs.evolve(
+            _action_1_0("reschedule"),
+            guards=(_ASSURANCE_GIVEN, *_action_1_0("reschedule").guards),
+        ),
+        attrs.evolve(
+            _action_1_0("resume"),
+            guards=(
+                NotBefore(
+                    record=ev.Reschedule,
+                    field="resume_at",
+                    name="not_before_agreed_time",
+                    message="Resume at the time agreed with the customer, not before it.",
+                ),
+            ),
+        ),
+        attrs.evolve(
+            _action_1_0("agree_plan"),
+            evidence=ev.PrioritisedPlan,
+            guards=(SoundPlan(), PressingPlannedFirst()),
+        ),
+        attrs.evolve(
+            _action_1_0("complete_item"),
+            guards=(*_action_1_0("complete_item").guards, PressingDoneFirst()),
+        ),
+        _action_1_0("complete_plan"),
+        attrs.evolve(
+            _action_1_0("confirm_satisfaction"),
+            title="Customer satisfied, thanked, and told it should not recur",
+            evidence=ev.Accomplishment,
+            guards=(
+                *_action_1_0("confirm_satisfaction").guards,
+                EvidenceIs(
+                    field="thanked",
+                    equals=True,
+                    name="customer_thanked",
+                    message="Thank the customer for the chance to put things right before closing.",
+                ),
+                EvidenceIs(
+                    field="recurrence_assured",
+                    equals=True,
+                    name="recurrence_assured",
+                    message=(
+                        "Tell the customer you will do your best to keep it from happening again "
+                        "before closing."
+                    ),
+                ),
+            ),
+        ),
+        _action_1_0("revise_plan"),
+    ),
+)
+"""Version 1.1, the latest: assurance before a reschedule, resume held to the agreed time,
+prioritised plans, and a close that records the thanks and the word that it will not recur."""
+
+SEVEN_AS_1_0_TO_1_1 = Migration(methodology_id="seven-as", from_version="1.0", to_version="1.1")
+"""Moves open seven-as cases from 1.0 to 1.1: every step keeps its id, so nothing is mapped.
+
+A case at ``assure`` (or back there after ``resume``) records the assurance first; a plan
+agreed under 1.0 has no priorities, so its items may be done in any order."""
