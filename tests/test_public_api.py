@@ -102,6 +102,8 @@ EXPECTED: dict[str, set[str]] = {
         "field",
         # four-steps 1.1
         "ExistingGuidance", "ProposedChange", "UnderstandingShown",
+        # engage 1.1
+        "EmpathyStatement", "LegalReview", "NoSolutionAccepted", "SolutionPresented",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,

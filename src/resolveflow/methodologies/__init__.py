@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from resolveflow.methodologies.engage import ENGAGE
+from resolveflow.methodologies.engage import ENGAGE, ENGAGE_1_0_TO_1_1, ENGAGE_1_1
 from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_0_TO_1_1, FIVE_STEPS_1_1
 from resolveflow.methodologies.four_steps import FOUR_STEPS, FOUR_STEPS_1_0_TO_1_1, FOUR_STEPS_1_1
 from resolveflow.methodologies.prescription import PRESCRIPTION
@@ -25,6 +25,8 @@ from resolveflow.methodologies.seven_as import SEVEN_AS
 __all__ = [
     "BUILTINS",
     "ENGAGE",
+    "ENGAGE_1_0_TO_1_1",
+    "ENGAGE_1_1",
     "FIVE_STEPS",
     "FIVE_STEPS_1_0_TO_1_1",
     "FIVE_STEPS_1_1",
@@ -35,4 +37,13 @@ __all__ = [
     "SEVEN_AS",
 ]
 
-BUILTINS = (FOUR_STEPS, FOUR_STEPS_1_1, SEVEN_AS, FIVE_STEPS, FIVE_STEPS_1_1, ENGAGE, PRESCRIPTION)
+BUILTINS = (
+    FOUR_STEPS,
+    FOUR_STEPS_1_1,
+    SEVEN_AS,
+    FIVE_STEPS,
+    FIVE_STEPS_1_1,
+    ENGAGE,
+    ENGAGE_1_1,
+    PRESCRIPTION,
+)
