@@ -25,6 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import resolveflow
+import resolveflow.exceptions
 from tests._builtin_support import assert_invalid, assert_moves, assert_refused, case_at
 from tests.conftest import FakeClock
 
@@ -391,3 +392,31 @@ def test_a_closed_1_0_case_is_not_migrated() -> None:
     with pytest.raises(resolveflow.Refused) as info:
         resolveflow.migrate(old, ENGAGE_1_0_TO_1_1, actor="ops")
     assert info.value.codes == ("case_closed",)
+
+
+def test_the_no_blame_guard_wants_a_review_record_with_a_finding() -> None:
+    from resolveflow import evidence
+    from resolveflow.guards import FaultNeedsLiabilityReview
+
+    with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="company_at_fault") as info:
+        FaultNeedsLiabilityReview(review=evidence.Empathy)
+    assert "LegalReview" in str(info.value)
+    # The default is 1.0's review, so 1.0 and methodology files written before 1.1 keep their meaning.
+    assert FaultNeedsLiabilityReview().review is evidence.LiabilityReview
+
+
+def test_1_1_round_trips_through_a_file_with_the_review_record_named() -> None:
+    from resolveflow.files import methodology_from_dict, methodology_to_dict
+    from resolveflow.methodologies import ENGAGE, ENGAGE_1_1
+
+    data = methodology_to_dict(ENGAGE_1_1)
+    guards = {a["name"]: a.get("guards", []) for a in data["actions"]}
+    assert {
+        "kind": "fault_needs_liability_review",
+        "review": "legal_review",
+        "message": ENGAGE_1_1.action("show_empathy").guards[0].message,
+    } in guards["show_empathy"]
+    assert methodology_from_dict(data) == ENGAGE_1_1
+    # 1.0's guard is written exactly as before 1.1 existed: no review key.
+    old = {a["name"]: a.get("guards", []) for a in methodology_to_dict(ENGAGE)["actions"]}
+    assert old["apologize"] == [{"kind": "fault_needs_liability_review"}]
