@@ -259,6 +259,24 @@ LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {
             },
         ),
     ],
+    ("engage", "1.1"): [
+        HAPPY_PATHS["engage"][0],
+        (
+            "show_empathy",
+            lambda c: {
+                "statement": "That must be really frustrating before a birthday.",
+                "admits_fault": False,
+            },
+        ),
+        (
+            "solution_accepted",
+            lambda c: {
+                "solution": "Replacement by courier tomorrow",
+                "customer_calmer": True,
+                "accepted": True,
+            },
+        ),
+    ],
 }
 
 

@@ -282,7 +282,7 @@ def test_roles_and_role_guards_round_trip_through_a_file() -> None:
 
 
 def test_a_methodology_without_roles_writes_no_roles_key() -> None:
-    assert "roles" not in methodology_to_dict(resolveflow.get_methodology("engage"))
+    assert "roles" not in methodology_to_dict(resolveflow.get_methodology("engage", "1.0"))
 
 
 @pytest.mark.parametrize(

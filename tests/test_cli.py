@@ -91,7 +91,7 @@ def test_validate(tmp_path: Path) -> None:
     good = tmp_path / "engage.yaml"
     dump_methodology(resolveflow.get_methodology("engage"), good)
     code, out = run("validate", str(good))
-    assert code == 0 and "valid" in out and "engage@1.0" in out
+    assert code == 0 and "valid" in out and "engage@1.1" in out
     bad = tmp_path / "bad.yaml"
     bad.write_text(
         good.read_text(encoding="utf-8").replace("target: resolved", "target: nowhere"), encoding="utf-8"
@@ -409,7 +409,7 @@ def test_bad_values_for_play_and_diagram(tmp_path: Path) -> None:
     snapshot = tmp_path / "other.json"
     snapshot.write_text(json.dumps(resolveflow.open_case("engage", case_id="E").snapshot()), encoding="utf-8")
     line = fails("diagram", "prescription", "--case", str(snapshot))
-    assert line.startswith("resolveflow diagram: ") and "engage@1.0" in line
+    assert line.startswith("resolveflow diagram: ") and "engage@1.1" in line
 
 
 def test_report_on_a_bad_database(tmp_path: Path) -> None:

@@ -497,7 +497,7 @@ def test_a_closed_case_keeps_its_outcome_colour(clock: FakeClock) -> None:
 def test_a_case_of_another_methodology_is_refused(clock: FakeClock) -> None:
     case = resolveflow.open_case("engage", case_id="E-1", clock=clock)
     for draw in (to_mermaid, to_dot, to_svg):
-        with pytest.raises(resolveflow.InvalidInput, match=r"case: the case runs engage@1\.0") as info:
+        with pytest.raises(resolveflow.InvalidInput, match=r"case: the case runs engage@1\.1") as info:
             draw("four-steps", case=case)
         assert info.value.argument == "case"
         with pytest.raises(resolveflow.InvalidInput, match="expected a Case"):

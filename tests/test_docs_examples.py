@@ -13,6 +13,7 @@ RUNNABLE = [
     "concepts/actors.md",
     "methodologies/four-steps.md",
     "methodologies/seven-as.md",
+    "methodologies/engage.md",
 ]
 
 

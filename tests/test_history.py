@@ -114,7 +114,7 @@ def test_canonical_json_is_bytes_of_canonical_text() -> None:
 
 def test_entries_fired_on_a_case_verify_with_the_body_recipe() -> None:
     """A walked case's stored hashes are exactly the body-dict hashes, entry by entry."""
-    case = resolveflow.open_case("engage", case_id="H-1")
+    case = resolveflow.open_case(resolveflow.get_methodology("engage", "1.0"), case_id="H-1")
     at = dt.datetime(2026, 5, 1, 9, 0, tzinfo=dt.UTC)
     case.fire("engage_fully", {"notes": "Parcel arrived broken."}, actor="ana", at=at)
     assert case.verify_chain()

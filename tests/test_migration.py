@@ -24,10 +24,10 @@ def _replace_actions(
     return attrs.evolve(m, steps=m.steps + extra_steps, actions=kept + actions, **changes)
 
 
-# 1.1: the solution step is renamed "offer".
+# 1.5: the solution step is renamed "offer" (1.1 is the built-in engage 1.1).
 RENAMED = attrs.evolve(
     V1,
-    version="1.1",
+    version="1.5",
     steps=tuple(attrs.evolve(s, id="offer") if s.id == "present_solution" else s for s in V1.steps),
     actions=tuple(
         attrs.evolve(
@@ -99,8 +99,8 @@ def test_a_case_stays_on_its_version(clock: FakeClock) -> None:
 
 def test_rename_migration_is_recorded_and_replays(clock: FakeClock) -> None:
     case = case_at_solution(clock)
-    moved = resolveflow.migrate(case, to("1.1", present_solution="offer"), actor="ops")
-    assert (moved.methodology.version, moved.step, moved.opened_with) == ("1.1", "offer", "1.0")
+    moved = resolveflow.migrate(case, to("1.5", present_solution="offer"), actor="ops")
+    assert (moved.methodology.version, moved.step, moved.opened_with) == ("1.5", "offer", "1.0")
     entry = moved.history[-1]
     assert (entry.action, entry.from_step, entry.step, entry.actor) == (
         "migrate_version",
@@ -114,7 +114,7 @@ def test_rename_migration_is_recorded_and_replays(clock: FakeClock) -> None:
     assert moved.outcome is not None and moved.outcome.id == "resolved"
     assert moved.verify_chain()
     data = json.loads(json.dumps(moved.snapshot()))
-    assert data["opened_with"] == "1.0" and data["methodology"]["version"] == "1.1"
+    assert data["opened_with"] == "1.0" and data["methodology"]["version"] == "1.5"
     restored = resolveflow.restore(data)
     assert restored.history == moved.history and restored.methodology is RENAMED
 
@@ -155,24 +155,24 @@ def test_strict_version_accepts_a_case_that_recorded_the_review(clock: FakeClock
 def test_unmapped_step_and_closed_case(clock: FakeClock) -> None:
     case = case_at_solution(clock)
     with pytest.raises(resolveflow.Refused) as info:
-        resolveflow.migrate(case, to("1.1"), actor="ops")  # present_solution has no counterpart
+        resolveflow.migrate(case, to("1.5"), actor="ops")  # present_solution has no counterpart
     assert info.value.codes == ("migration_unmapped_step",)
     case.fire("solution_accepted", {"solution": "Refund", "accepted": True}, actor="ana")
     with pytest.raises(resolveflow.Refused) as closed:
-        resolveflow.migrate(case, to("1.1", present_solution="offer"), actor="ops")
+        resolveflow.migrate(case, to("1.5", present_solution="offer"), actor="ops")
     assert "case_closed" in closed.value.codes
 
 
 def test_wrong_versions_are_refused(clock: FakeClock) -> None:
     case = case_at_solution(clock)
     wrong = Migration(
-        methodology_id="engage", from_version="0.9", to_version="1.1", steps={"present_solution": "offer"}
+        methodology_id="engage", from_version="0.9", to_version="1.5", steps={"present_solution": "offer"}
     )
     with pytest.raises(resolveflow.Refused) as info:
         resolveflow.migrate(case, wrong, actor="ops")
     assert info.value.codes == ("migration_wrong_version",)
     with pytest.raises(resolveflow.Refused) as target:
-        resolveflow.migrate(case, to("1.1", present_solution="offer"), actor="ops", target=CHECKED)
+        resolveflow.migrate(case, to("1.5", present_solution="offer"), actor="ops", target=CHECKED)
     assert "migration_wrong_target" in target.value.codes
     with pytest.raises(resolveflow.UnknownMethodology):
         resolveflow.migrate(case, to("7.0"), actor="ops")
@@ -182,17 +182,17 @@ def test_bad_migration_definitions() -> None:
     with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="the same"):
         Migration(methodology_id="engage", from_version="1.0", to_version="1.0")
     with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="non-blank"):
-        Migration(methodology_id=" ", from_version="1.0", to_version="1.1")
+        Migration(methodology_id=" ", from_version="1.0", to_version="1.5")
     with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="step ids"):
-        Migration(methodology_id="engage", from_version="1.0", to_version="1.1", steps={"a": 3})  # type: ignore[dict-item]
+        Migration(methodology_id="engage", from_version="1.0", to_version="1.5", steps={"a": 3})  # type: ignore[dict-item]
     with pytest.raises(resolveflow.InvalidInput):
-        resolveflow.migrate("case", to("1.1"), actor="ops")  # type: ignore[arg-type]
+        resolveflow.migrate("case", to("1.5"), actor="ops")  # type: ignore[arg-type]
     with pytest.raises(resolveflow.exceptions.InvalidMethodology, match="reserved"):
         Action(name="migrate_version", sources="a", target="b", title="Sneaky")
 
 
 def test_tampered_migration_entry_is_rejected(clock: FakeClock) -> None:
-    moved = resolveflow.migrate(case_at_solution(clock), to("1.1", present_solution="offer"), actor="ops")
+    moved = resolveflow.migrate(case_at_solution(clock), to("1.5", present_solution="offer"), actor="ops")
     data = json.loads(json.dumps(moved.snapshot()))
     data["history"][-1]["evidence"]["steps"] = {"present_solution": "engage"}
     with pytest.raises(resolveflow.InvalidSnapshot) as info:
@@ -201,11 +201,11 @@ def test_tampered_migration_entry_is_rejected(clock: FakeClock) -> None:
 
 
 def test_restore_needs_every_version_it_passed_through(clock: FakeClock) -> None:
-    moved = resolveflow.migrate(case_at_solution(clock), to("1.1", present_solution="offer"), actor="ops")
+    moved = resolveflow.migrate(case_at_solution(clock), to("1.5", present_solution="offer"), actor="ops")
     data = moved.snapshot()
-    resolveflow.unregister("engage", "1.1")
+    resolveflow.unregister("engage", "1.5")
     try:
-        with pytest.raises(resolveflow.InvalidSnapshot, match=r"no version '1.1'"):
+        with pytest.raises(resolveflow.InvalidSnapshot, match=r"no version '1.5'"):
             resolveflow.restore(data)
         assert resolveflow.restore(data, methodology=RENAMED).step == "offer"
     finally:

@@ -101,7 +101,7 @@ def test_a_plugin_clashing_with_a_builtin_names_both_and_changes_nothing(
         resolveflow.available()
     message = str(caught[0].message)
     assert "engage@1.0" in message and "entry point 'impostor'" in message and "built-in" in message
-    assert resolveflow.get_methodology("engage") is ENGAGE
+    assert resolveflow.get_methodology("engage", "1.0") is ENGAGE
 
 
 def test_register_clash_names_both_origins() -> None:

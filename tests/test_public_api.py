@@ -106,6 +106,8 @@ EXPECTED: dict[str, set[str]] = {
         "ExistingGuidance", "ProposedChange", "UnderstandingShown",
         # seven-as 1.1
         "Accomplishment", "ItemPriority", "PrioritisedPlan", "PrioritisedPlanItem", "SolutionDiscussion",
+        # engage 1.1
+        "EmpathyStatement", "LegalReview", "NoSolutionAccepted", "SolutionPresented",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,

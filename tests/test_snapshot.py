@@ -240,7 +240,7 @@ def test_restore_with_an_unregistered_methodology() -> None:
     with pytest.raises(resolveflow.InvalidSnapshot, match="unknown methodology 'my-engage'"):
         resolveflow.restore(data)
     assert resolveflow.restore(data, methodology=mine).step == "empathize"
-    with pytest.raises(resolveflow.InvalidSnapshot, match=r"not engage@1.0"):
+    with pytest.raises(resolveflow.InvalidSnapshot, match=r"not engage@1\.1"):
         resolveflow.restore(data, methodology=resolveflow.get_methodology("engage"))
 
 

@@ -22,6 +22,7 @@ TestSevenAs10 = resolveflow.testing.case_machine(resolveflow.get_methodology("se
 TestFiveSteps = resolveflow.testing.case_machine("five-steps").TestCase
 TestFiveSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("five-steps", "1.0")).TestCase
 TestEngage = resolveflow.testing.case_machine("engage").TestCase
+TestEngage10 = resolveflow.testing.case_machine(resolveflow.get_methodology("engage", "1.0")).TestCase
 TestPrescription = resolveflow.testing.case_machine("prescription").TestCase
 
 

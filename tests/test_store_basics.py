@@ -312,7 +312,12 @@ def test_cases_at_a_step_and_by_outcome(store: Store, clock: FakeClock) -> None:
     for n in (1, 3):
         store.fire(f"E-{n}", "engage_fully", ENGAGE, actor=ACTOR)
     store.fire("E-3", "show_empathy", {"statement": "I see."}, actor=ACTOR)
-    store.fire("E-3", "solution_accepted", {"solution": "refund", "accepted": True}, actor=ACTOR)
+    store.fire(
+        "E-3",
+        "solution_accepted",
+        {"solution": "refund", "customer_calmer": True, "accepted": True},
+        actor=ACTOR,
+    )
 
     assert [c.case_id for c in store.cases_at("engage")] == ["E-0", "E-2", "E-4"]
     assert [c.case_id for c in store.cases_at("engage", after="E-0", limit=1)] == ["E-2"]
@@ -324,7 +329,7 @@ def test_cases_at_a_step_and_by_outcome(store: Store, clock: FakeClock) -> None:
         ("E-3", "resolved", "resolved", 3)
     ]
     assert [c.case_id for c in store.cases_by_outcome(None, "engage")] == ["E-0", "E-1", "E-2", "E-4"]
-    assert resolved[0].to_json()["methodology"] == {"id": "engage", "version": "1.0"}
+    assert resolved[0].to_json()["methodology"] == {"id": "engage", "version": "1.1"}
 
 
 def test_history_pages(store: Store, clock: FakeClock) -> None:

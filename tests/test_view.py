@@ -186,7 +186,7 @@ def test_migration_keeps_listeners_and_reports_the_move(clock: FakeClock) -> Non
     import attrs
 
     seen: list[resolveflow.Event] = []
-    v1 = resolveflow.get_methodology("engage")
+    v1 = resolveflow.get_methodology("engage", "1.0")
     v2 = attrs.evolve(v1, version="9.0")
     case = resolveflow.open_case(v1, case_id="M", clock=clock)
     case.subscribe(seen.append)

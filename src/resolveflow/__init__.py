@@ -222,7 +222,7 @@ def migrate(
 
     Example:
         >>> import attrs, resolveflow
-        >>> v1 = resolveflow.get_methodology("engage")
+        >>> v1 = resolveflow.get_methodology("engage", "1.0")
         >>> v2 = attrs.evolve(v1, version="2.0")
         >>> case = resolveflow.open_case(v1, case_id="M-1")
         >>> moved = resolveflow.migrate(case, resolveflow.Migration(

@@ -150,7 +150,7 @@ class Case:
             >>> import resolveflow
             >>> case = resolveflow.open_case("engage", case_id="D-1")
             >>> [(version, digest[:7]) for version, digest in case.definitions.items()]
-            [('1.0', 'sha256:')]
+            [('1.1', 'sha256:')]
         """
         return definitions_of(self._ledger)
 
@@ -517,6 +517,6 @@ class Case:
             >>> import json, resolveflow
             >>> snap = resolveflow.open_case("engage", case_id="c-7").snapshot()
             >>> snap["methodology"], snap["step"]
-            ({'id': 'engage', 'version': '1.0'}, 'engage')
+            ({'id': 'engage', 'version': '1.1'}, 'engage')
         """
         return snapshot_of(self._ledger)

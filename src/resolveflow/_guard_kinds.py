@@ -327,7 +327,15 @@ _BUILTIN: Final = (
     GuardKind(
         "fault_needs_liability_review",
         FaultNeedsLiabilityReview,
-        "An apology that admits fault needs a liability review that found the company at fault.",
+        "A statement that admits fault needs a liability review that found the company at fault.",
+        (
+            GuardField(
+                "review",
+                "record",
+                "The review record whose company_at_fault counts (default: liability_review).",
+                required=False,
+            ),
+        ),
         defaults=True,
     ),
 )

@@ -267,8 +267,8 @@ def register(methodology: Methodology, *, origin: str = "register()", force: boo
         >>> mine = attrs.evolve(resolveflow.get_methodology("engage"), id="our-engage")
         >>> resolveflow.register(mine)
         >>> resolveflow.get_methodology("our-engage").version
-        '1.0'
-        >>> resolveflow.unregister("our-engage", "1.0")
+        '1.1'
+        >>> resolveflow.unregister("our-engage", "1.1")
     """
     if not isinstance(methodology, Methodology):
         raise InvalidMethodology(

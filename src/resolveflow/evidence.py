@@ -51,6 +51,7 @@ __all__ = [
     "ClosingEvaluation",
     "CustomerAccount",
     "Empathy",
+    "EmpathyStatement",
     "Engagement",
     "ExistingGuidance",
     "Grievances",
@@ -58,7 +59,9 @@ __all__ = [
     "ImmediateRemedy",
     "ItemCompletion",
     "ItemPriority",
+    "LegalReview",
     "LiabilityReview",
+    "NoSolutionAccepted",
     "Plan",
     "PlanItem",
     "PreventionKind",
@@ -76,6 +79,7 @@ __all__ = [
     "SolutionDelivery",
     "SolutionDiscussion",
     "SolutionOffer",
+    "SolutionPresented",
     "SolutionResponse",
     "UnderstandingShown",
     "UnresolvableJudgement",
@@ -279,6 +283,81 @@ class Empathy:
     """What the agent said to show they understand the customer's situation."""
 
     statement: str = field(title="What you said", max_length=2000)
+
+
+# --- engage 1.1 ---------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class EmpathyStatement:
+    """What the agent said to empathise, and whether it sided with the customer against the company.
+
+    Example:
+        >>> EmpathyStatement(statement="That must have ruined your morning.").admits_fault
+        False
+    """
+
+    statement: str = field(title="What you said", max_length=2000)
+    admits_fault: bool = field(
+        default=False,
+        title="Admits or agrees the company is at fault",
+        description="Tick if you said, or agreed with the customer, that the company caused the problem.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class LegalReview:
+    """A liability review signed off by someone holding the legal role (who it was is the entry's actor).
+
+    Example:
+        >>> LegalReview(company_at_fault=False, notes="Courier's fault under our terms.").company_at_fault
+        False
+    """
+
+    company_at_fault: bool = field(
+        title="The company is at fault",
+        description="Your finding as the legal reviewer; only a finding of fault lets agents admit it.",
+    )
+    notes: str | None = field(default=None, title="Notes", max_length=2000)
+
+
+@attrs.frozen(kw_only=True)
+class SolutionPresented:
+    """A solution presented to the customer, whether they were calm enough to hear it, and their answer.
+
+    Example:
+        >>> SolutionPresented(solution="Refund today", customer_calmer=True, accepted=False).accepted
+        False
+    """
+
+    solution: str = field(title="Solution presented", max_length=2000)
+    customer_calmer: bool = field(
+        default=False,
+        title="The customer was calmer and ready to listen",
+        description="Tick only if the customer had calmed down enough to hear a solution when you gave it.",
+    )
+    accepted: bool = field(title="The customer accepted it")
+
+
+@attrs.frozen(kw_only=True)
+class NoSolutionAccepted:
+    """The end of a case whose customer would take none of the solutions presented.
+
+    Example:
+        >>> NoSolutionAccepted(customer_answer="Only a full refund").best_solution_presented
+        False
+    """
+
+    customer_answer: str = field(
+        title="The customer's last answer",
+        description="What the customer still wants, or why they turned everything down.",
+        max_length=2000,
+    )
+    best_solution_presented: bool = field(
+        default=False,
+        title="You presented the best solution you have",
+        description="Tick only if the best solution you could offer was among those declined.",
+    )
 
 
 # --- agreeing and acting ------------------------------------------------------

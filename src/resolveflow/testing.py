@@ -504,7 +504,7 @@ def registered(*methodologies: Methodology) -> Iterator[tuple[Methodology, ...]]
         >>> mine = attrs.evolve(resolveflow.get_methodology("engage"), id="test-engage")
         >>> with registered(mine):
         ...     resolveflow.get_methodology("test-engage").version
-        '1.0'
+        '1.1'
         >>> "test-engage" in resolveflow.available()
         False
     """

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 from resolveflow._migration import Migration
-from resolveflow.methodologies.engage import ENGAGE
+from resolveflow.methodologies.engage import ENGAGE, ENGAGE_1_0_TO_1_1, ENGAGE_1_1
 from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_0_TO_1_1, FIVE_STEPS_1_1
 from resolveflow.methodologies.four_steps import FOUR_STEPS, FOUR_STEPS_1_0_TO_1_1, FOUR_STEPS_1_1
 from resolveflow.methodologies.prescription import PRESCRIPTION
@@ -26,6 +26,8 @@ from resolveflow.methodologies.seven_as import SEVEN_AS, SEVEN_AS_1_0_TO_1_1, SE
 __all__ = [
     "BUILTINS",
     "ENGAGE",
+    "ENGAGE_1_0_TO_1_1",
+    "ENGAGE_1_1",
     "FIVE_STEPS",
     "FIVE_STEPS_1_0_TO_1_1",
     "FIVE_STEPS_1_1",
@@ -52,5 +54,6 @@ BUILTINS = (
     FIVE_STEPS,
     FIVE_STEPS_1_1,
     ENGAGE,
+    ENGAGE_1_1,
     PRESCRIPTION,
 )

@@ -14,6 +14,8 @@ from resolveflow import evidence as ev
 from resolveflow._guards import Guard, GuardContext, Need
 from resolveflow._promise import Promise
 from resolveflow._refusal import Refusal
+from resolveflow._schema import record_codec, record_key
+from resolveflow.exceptions import InvalidMethodology
 
 __all__ = [
     "AllPlanItemsDone",
@@ -210,10 +212,35 @@ class AllPlanItemsDone(Guard):
         return (Need(record=ev.Plan),)
 
 
+def _review_record(_: object, __: object, record: type) -> None:
+    # The guard reads the review's finding; refuse a record that has none, naming what to give.
+    codec = record_codec(record)
+    finding = next((f for f in codec.fields if f.attr == "company_at_fault"), None)
+    if finding is None:
+        raise InvalidMethodology(
+            f"{record.__name__} has no 'company_at_fault' field; give a review record that says "
+            "whether the company is at fault, e.g. LiabilityReview or LegalReview",
+            where="FaultNeedsLiabilityReview guard",
+        )
+
+
 @attrs.frozen(kw_only=True)
 class FaultNeedsLiabilityReview(Guard):
-    """An apology that admits fault needs a liability review that found the company at fault."""
+    """Evidence that admits fault needs a liability review that found the company at fault.
 
+    It applies to any record with an ``admits_fault`` field (an apology, and in
+    engage 1.1 the empathy statement too): when it is ticked, the latest record
+    of type ``review`` must say ``company_at_fault``. ``review`` is
+    ``LiabilityReview`` by default (engage 1.0); engage 1.1 uses
+    ``LegalReview``, which only the legal role records.
+
+    Example:
+        >>> from resolveflow import evidence
+        >>> FaultNeedsLiabilityReview(review=evidence.LegalReview).needs()
+        ()
+    """
+
+    review: type = attrs.field(default=ev.LiabilityReview, validator=_review_record)
     name: str = "fault_admission_needs_liability_review"
     message: str = (
         "Apologise for the inconvenience, but do not say the company caused the problem "
@@ -222,13 +249,13 @@ class FaultNeedsLiabilityReview(Guard):
     uses_evidence: bool = attrs.field(default=True, init=False)
 
     def check(self, context: GuardContext) -> Refusal | None:
-        apology = context.evidence
-        if not isinstance(apology, ev.Apology) or not apology.admits_fault:
+        # Checked by value, not by record type: one rule for every statement that can blame the company.
+        if getattr(context.evidence, "admits_fault", False) is not True:
             return None
-        review = context.latest(ev.LiabilityReview)
+        review = context.latest(self.review)
         if review is not None and review.company_at_fault:
             return None
-        return self.refuse("liability_review:company_at_fault")
+        return self.refuse(f"{record_key(self.review)}:company_at_fault")
 
     def describe(self) -> str:
         return "fault admitted only after liability review"
