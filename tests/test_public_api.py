@@ -43,6 +43,7 @@ GUARDS = {
     "Need",
     "NotBefore",
     "NotLaterThanNow",
+    "NotOlderThan",  # prescription 1.1
     "PlanHasOpenItems",
     "PlanItemOpen",
     "Refusal",
@@ -102,6 +103,8 @@ EXPECTED: dict[str, set[str]] = {
         "field",
         # four-steps 1.1
         "ExistingGuidance", "ProposedChange", "UnderstandingShown",
+        # prescription 1.1
+        "CustomerNotSatisfied", "PreventionExplained",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,

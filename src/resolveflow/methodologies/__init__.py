@@ -19,7 +19,7 @@ from __future__ import annotations
 from resolveflow.methodologies.engage import ENGAGE
 from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_0_TO_1_1, FIVE_STEPS_1_1
 from resolveflow.methodologies.four_steps import FOUR_STEPS, FOUR_STEPS_1_0_TO_1_1, FOUR_STEPS_1_1
-from resolveflow.methodologies.prescription import PRESCRIPTION
+from resolveflow.methodologies.prescription import PRESCRIPTION, PRESCRIPTION_1_0_TO_1_1, PRESCRIPTION_1_1
 from resolveflow.methodologies.seven_as import SEVEN_AS
 
 __all__ = [
@@ -32,7 +32,18 @@ __all__ = [
     "FOUR_STEPS_1_0_TO_1_1",
     "FOUR_STEPS_1_1",
     "PRESCRIPTION",
+    "PRESCRIPTION_1_0_TO_1_1",
+    "PRESCRIPTION_1_1",
     "SEVEN_AS",
 ]
 
-BUILTINS = (FOUR_STEPS, FOUR_STEPS_1_1, SEVEN_AS, FIVE_STEPS, FIVE_STEPS_1_1, ENGAGE, PRESCRIPTION)
+BUILTINS = (
+    FOUR_STEPS,
+    FOUR_STEPS_1_1,
+    SEVEN_AS,
+    FIVE_STEPS,
+    FIVE_STEPS_1_1,
+    ENGAGE,
+    PRESCRIPTION,
+    PRESCRIPTION_1_1,
+)
