@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-RUNNABLE = ["versions-and-plugins.md", "concepts/actors.md", "methodologies/four-steps.md"]
+RUNNABLE = [
+    "versions-and-plugins.md",
+    "concepts/actors.md",
+    "methodologies/four-steps.md",
+    "methodologies/prescription.md",
+]
 
 
 @pytest.mark.parametrize("page", RUNNABLE)

@@ -22,6 +22,9 @@ TestFiveSteps = resolveflow.testing.case_machine("five-steps").TestCase
 TestFiveSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("five-steps", "1.0")).TestCase
 TestEngage = resolveflow.testing.case_machine("engage").TestCase
 TestPrescription = resolveflow.testing.case_machine("prescription").TestCase
+TestPrescription10 = resolveflow.testing.case_machine(
+    resolveflow.get_methodology("prescription", "1.0")
+).TestCase
 
 
 def test_every_builtin_has_a_machine_here() -> None:
