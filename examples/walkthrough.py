@@ -169,7 +169,11 @@ def prescription(clock: DemoClock) -> resolveflow.Case:
     show(case)
     take(case, "remedy", {"action": "Credit issued", "taken_at": iso(clock.now)})
     show(case)
-    take(case, "commit_prevention", {"kind": "system_fix", "description": "Deduplicate invoices."})
+    take(
+        case,
+        "commit_prevention",
+        {"kind": "system_fix", "description": "Deduplicate invoices.", "customer_told": True},
+    )
     return case
 
 

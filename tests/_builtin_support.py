@@ -277,6 +277,13 @@ LATER_HAPPY_PATHS: dict[tuple[str, str], Walk] = {
             },
         ),
     ],
+    ("prescription", "1.1"): [
+        *HAPPY_PATHS["prescription"][:2],
+        (
+            "commit_prevention",
+            lambda c: {"kind": "system_fix", "description": "Deduplicate invoices.", "customer_told": True},
+        ),
+    ],
 }
 
 

@@ -17,7 +17,9 @@ ACCOUNT = {"summary": "The parcel arrived broken."}
 
 
 def rx(clock: FakeClock) -> resolveflow.Case:
-    return resolveflow.open_case("prescription", case_id="RX-1", clock=clock)
+    return resolveflow.open_case(
+        resolveflow.get_methodology("prescription", "1.0"), case_id="RX-1", clock=clock
+    )
 
 
 def test_open_case_by_id_and_by_object(clock: FakeClock) -> None:
@@ -309,7 +311,9 @@ def test_check_and_actions_refuse_a_time_before_the_last_entry(clock: FakeClock)
 def test_a_clock_behind_the_last_entry_reads_as_the_last_entry() -> None:
     """Another server with a slower clock wrote last: the case stays usable, time never goes back."""
     clock = FakeClock()
-    case = resolveflow.open_case("prescription", case_id="skew", clock=clock)
+    case = resolveflow.open_case(
+        resolveflow.get_methodology("prescription", "1.0"), case_id="skew", clock=clock
+    )
     ahead = T0 + dt.timedelta(seconds=30)
     case.fire(
         "acknowledge_problem",

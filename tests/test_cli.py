@@ -166,6 +166,7 @@ PRESCRIPTION_WALK = "\n".join(
         "1",  # commit_prevention
         "system_fix",
         "Deduplicate invoices",
+        "y",  # the customer was told what will change (prescription 1.1)
         "",
     ]
 )

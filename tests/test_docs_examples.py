@@ -14,6 +14,7 @@ RUNNABLE = [
     "methodologies/four-steps.md",
     "methodologies/seven-as.md",
     "methodologies/engage.md",
+    "methodologies/prescription.md",
 ]
 
 

@@ -177,7 +177,7 @@ def test_actions_from_the_wrong_step_are_refused_not_machine_errors(m: Methodolo
 
 
 def test_a_closed_case_refuses_everything() -> None:
-    case = resolveflow.open_case("prescription", case_id="engine-closed")
+    case = resolveflow.open_case(resolveflow.get_methodology("prescription", "1.0"), case_id="engine-closed")
     case.fire("declare_cannot_satisfy", {"reason": "Nothing will do."}, actor="ana", at=T0)
     assert case.closed
     m = case.methodology

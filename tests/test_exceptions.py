@@ -176,7 +176,7 @@ def test_unknown_action(case: resolveflow.Case) -> None:
 
 
 def test_unknown_action_on_a_closed_case() -> None:
-    closed = resolveflow.open_case("prescription", case_id="exc-2")
+    closed = resolveflow.open_case(resolveflow.get_methodology("prescription", "1.0"), case_id="exc-2")
     closed.fire("declare_cannot_satisfy", {"reason": "Wants what we cannot give."}, actor="ana", at=T0)
     assert closed.closed
     with pytest.raises(UnknownAction) as info:

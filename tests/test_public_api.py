@@ -43,6 +43,7 @@ GUARDS = {
     "Need",
     "NotBefore",
     "NotLaterThanNow",
+    "NotOlderThan",  # prescription 1.1
     "PlanHasOpenItems",
     "PlanItemOpen",
     "PressingDoneFirst",  # seven-as 1.1
@@ -108,6 +109,8 @@ EXPECTED: dict[str, set[str]] = {
         "Accomplishment", "ItemPriority", "PrioritisedPlan", "PrioritisedPlanItem", "SolutionDiscussion",
         # engage 1.1
         "EmpathyStatement", "LegalReview", "NoSolutionAccepted", "SolutionPresented",
+        # prescription 1.1
+        "CustomerNotSatisfied", "PreventionExplained",
     },
     "resolveflow.exceptions": {
         *TOP_LEVEL_ERRORS,

@@ -24,6 +24,9 @@ TestFiveSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("
 TestEngage = resolveflow.testing.case_machine("engage").TestCase
 TestEngage10 = resolveflow.testing.case_machine(resolveflow.get_methodology("engage", "1.0")).TestCase
 TestPrescription = resolveflow.testing.case_machine("prescription").TestCase
+TestPrescription10 = resolveflow.testing.case_machine(
+    resolveflow.get_methodology("prescription", "1.0")
+).TestCase
 
 
 def test_every_builtin_has_a_machine_here() -> None:

@@ -18,7 +18,9 @@ RX_ACK = {"customer_perspective": "Billed twice.", "accepts_accountability": Tru
 
 
 def rx(clock: FakeClock) -> resolveflow.Case:
-    return resolveflow.open_case("prescription", case_id="V-1", clock=clock)
+    return resolveflow.open_case(
+        resolveflow.get_methodology("prescription", "1.0"), case_id="V-1", clock=clock
+    )
 
 
 # --- view ---------------------------------------------------------------------
@@ -29,8 +31,8 @@ def test_view_of_a_new_case(clock: FakeClock) -> None:
     assert view.step == {
         "id": "acknowledge",
         "title": "Acknowledge the problem",
-        "prompts": list(resolveflow.get_methodology("prescription").steps[0].prompts),
-        "checklist": list(resolveflow.get_methodology("prescription").steps[0].checklist),
+        "prompts": list(resolveflow.get_methodology("prescription", "1.0").steps[0].prompts),
+        "checklist": list(resolveflow.get_methodology("prescription", "1.0").steps[0].checklist),
     }
     assert (view.progress.position, view.progress.total) == (1, 3)
     assert view.progress.done == () and view.progress.remaining == (
@@ -72,7 +74,9 @@ def test_progress_at_the_outcomes(clock: FakeClock) -> None:
     )
     assert view.outcome == {"id": "resolved", "title": "Resolved", "successful": True}
     assert view.actions == ()
-    failed = resolveflow.open_case("prescription", case_id="V-2", clock=clock)
+    failed = resolveflow.open_case(
+        resolveflow.get_methodology("prescription", "1.0"), case_id="V-2", clock=clock
+    )
     failed.fire("acknowledge_problem", RX_ACK, actor="a")
     failed.fire("declare_cannot_satisfy", {"reason": "wants a free car"}, actor="a")
     assert failed.view().progress.position == 2

@@ -42,7 +42,7 @@ class Case:
         >>> case.step
         'acknowledge'
         >>> [a.name for a in case.actions()]
-        ['acknowledge_problem', 'declare_cannot_satisfy']
+        ['acknowledge_problem']
     """
 
     __slots__ = ("_clock", "_ledger", "_listeners", "_sealed")

@@ -61,6 +61,7 @@ from resolveflow.exceptions import InvalidMethodology, InvalidMethodologyFile
 from resolveflow.methodologies._guards import (
     AllPlanItemsDone,
     FaultNeedsLiabilityReview,
+    NotOlderThan,
     PlanHasOpenItems,
     PlanItemOpen,
     PressingDoneFirst,
@@ -286,6 +287,17 @@ _BUILTIN: Final = (
             GuardField("days", "integer", "Days allowed.", required=False, minimum=0),
             GuardField("hours", "integer", "Hours allowed.", required=False, minimum=0),
             GuardField("minutes", "integer", "Minutes allowed.", required=False, minimum=0),
+        ),
+    ),
+    GuardKind(
+        "not_older_than",
+        NotOlderThan,
+        "A date-time field of this action's evidence must lie within a window before the time of the action.",
+        (
+            _EVIDENCE_TIME,
+            GuardField("days", "integer", "Days the window reaches back.", required=False, minimum=0),
+            GuardField("hours", "integer", "Hours the window reaches back.", required=False, minimum=0),
+            GuardField("minutes", "integer", "Minutes the window reaches back.", required=False, minimum=0),
         ),
     ),
     GuardKind(

@@ -50,6 +50,7 @@ __all__ = [
     "CauseCategory",
     "ClosingEvaluation",
     "CustomerAccount",
+    "CustomerNotSatisfied",
     "Empathy",
     "EmpathyStatement",
     "Engagement",
@@ -64,6 +65,7 @@ __all__ = [
     "NoSolutionAccepted",
     "Plan",
     "PlanItem",
+    "PreventionExplained",
     "PreventionKind",
     "PreventionMeasure",
     "PrioritisedPlan",
@@ -619,6 +621,55 @@ class PreventionMeasure:
 
     kind: PreventionKind = field(title="Kind of measure")
     description: str = field(title="The measure", max_length=2000)
+
+
+# prescription 1.1: the customer hears what will change; an unsatisfied customer is recorded
+# by what was offered and how they answered, never by a reason the case "cannot" be resolved.
+
+
+@attrs.frozen(kw_only=True)
+class PreventionExplained:
+    """A measure that stops the problem recurring, and the agent's word that the customer was told.
+
+    Example:
+        >>> PreventionExplained(kind=PreventionKind.TRAINING, description="Coach the clerk on refunds.",
+        ...                     customer_told=True).customer_told
+        True
+    """
+
+    kind: PreventionKind = field(title="Kind of measure")
+    description: str = field(title="What will change", max_length=2000)
+    customer_told: bool = field(
+        title="The customer was told what will change",
+        description="As the agent attests: the measure was explained to the customer, not only filed.",
+    )
+
+
+@attrs.frozen(kw_only=True)
+class CustomerNotSatisfied:
+    """A customer still not satisfied after a remedy was offered: what was offered and their answer.
+
+    Example:
+        >>> record = CustomerNotSatisfied(remedy_offered="A full credit and overnight replacement",
+        ...                               customer_answer="Wants three months free", sincere_attempt=True)
+        >>> record.sincere_attempt
+        True
+    """
+
+    remedy_offered: str = field(
+        title="What was offered",
+        description="The remedy, and anything more, put to the customer.",
+        max_length=2000,
+    )
+    customer_answer: str = field(
+        title="The customer's answer",
+        description="What the customer said to the offer, as close to their words as you can.",
+        max_length=2000,
+    )
+    sincere_attempt: bool = field(
+        title="A sincere attempt was made",
+        description="As the agent attests: the offer was a serious effort to put things right.",
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -13,7 +13,8 @@ A guard never answers a bare False: it passes (None) or gives a
 - the recovery guards of the built-in methodologies: :class:`SoundPlan`,
   :class:`PlanItemOpen`, :class:`PlanHasOpenItems`, :class:`AllPlanItemsDone`,
   :class:`PressingPlannedFirst`, :class:`PressingDoneFirst`,
-  :class:`FaultNeedsLiabilityReview`;
+  :class:`FaultNeedsLiabilityReview`, :class:`NotOlderThan` (a time recent
+  enough, e.g. a remedy taken "now");
 - :class:`Rule`, a Python predicate, when nothing declarative fits;
 - the API for a kind of your own: subclass :class:`Guard`, read the case
   through :class:`GuardContext`, declare what it needs with :class:`Need`, and
@@ -56,6 +57,7 @@ from resolveflow._refusal import ENGINE_REFUSAL_CODES, Refusal
 from resolveflow.methodologies._guards import (
     AllPlanItemsDone,
     FaultNeedsLiabilityReview,
+    NotOlderThan,
     PlanHasOpenItems,
     PlanItemOpen,
     PressingDoneFirst,
@@ -79,6 +81,7 @@ __all__ = [
     "Need",
     "NotBefore",
     "NotLaterThanNow",
+    "NotOlderThan",
     "OtherThan",
     "PlanHasOpenItems",
     "PlanItemOpen",

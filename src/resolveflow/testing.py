@@ -167,7 +167,7 @@ def evidence_for(
         >>> from resolveflow.testing import evidence_for
         >>> strategy = evidence_for("prescription", "commit_prevention")
         >>> sorted(strategy.example())
-        ['description', 'kind']
+        ['customer_told', 'description', 'kind']
     """
     m = _methodology(methodology)
     spec = _action(m, action)

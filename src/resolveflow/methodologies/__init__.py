@@ -20,7 +20,7 @@ from resolveflow._migration import Migration
 from resolveflow.methodologies.engage import ENGAGE, ENGAGE_1_0_TO_1_1, ENGAGE_1_1
 from resolveflow.methodologies.five_steps import FIVE_STEPS, FIVE_STEPS_1_0_TO_1_1, FIVE_STEPS_1_1
 from resolveflow.methodologies.four_steps import FOUR_STEPS, FOUR_STEPS_1_0_TO_1_1, FOUR_STEPS_1_1
-from resolveflow.methodologies.prescription import PRESCRIPTION
+from resolveflow.methodologies.prescription import PRESCRIPTION, PRESCRIPTION_1_0_TO_1_1, PRESCRIPTION_1_1
 from resolveflow.methodologies.seven_as import SEVEN_AS, SEVEN_AS_1_0_TO_1_1, SEVEN_AS_1_1
 
 __all__ = [
@@ -36,6 +36,8 @@ __all__ = [
     "FOUR_STEPS_1_1",
     "ISO_10002_1_0_TO_1_1",
     "PRESCRIPTION",
+    "PRESCRIPTION_1_0_TO_1_1",
+    "PRESCRIPTION_1_1",
     "SEVEN_AS",
     "SEVEN_AS_1_0_TO_1_1",
     "SEVEN_AS_1_1",
@@ -56,4 +58,5 @@ BUILTINS = (
     ENGAGE,
     ENGAGE_1_1,
     PRESCRIPTION,
+    PRESCRIPTION_1_1,
 )

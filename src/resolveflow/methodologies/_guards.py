@@ -1,4 +1,4 @@
-"""The guards of the recovery methodologies: plans, their items, and liability.
+"""The guards of the recovery methodologies: plans, their items, liability, and recent-enough times.
 
 They know the recovery records of :mod:`resolveflow.evidence` (a plan's items
 are promises of kind ``"plan_item"``, see ``Plan.promises_made``) and ask the
@@ -8,10 +8,12 @@ none of them. Methodologies of your own use them like any other guard kind.
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import attrs
 
 from resolveflow import evidence as ev
-from resolveflow._guards import Guard, GuardContext, Need
+from resolveflow._guards import Guard, GuardContext, Need, _check_code
 from resolveflow._promise import Promise
 from resolveflow._refusal import Refusal
 from resolveflow._schema import record_codec, record_key
@@ -20,6 +22,7 @@ from resolveflow.exceptions import InvalidMethodology
 __all__ = [
     "AllPlanItemsDone",
     "FaultNeedsLiabilityReview",
+    "NotOlderThan",
     "PlanHasOpenItems",
     "PlanItemOpen",
     "PressingDoneFirst",
@@ -259,3 +262,87 @@ class FaultNeedsLiabilityReview(Guard):
 
     def describe(self) -> str:
         return "fault admitted only after liability review"
+
+
+# --- prescription 1.1: how recent "now" is ----------------------------------------------
+
+MAX_RECENT_DAYS = 366
+"""The widest window :class:`NotOlderThan` takes: anything longer is not "recent" at all."""
+
+
+@attrs.frozen(kw_only=True)
+class NotOlderThan(Guard):
+    """A date-time of the proposed evidence must lie within a window before the action's time.
+
+    The window is the guard's parameter, in whole days, hours and/or minutes
+    (positive, at most :data:`MAX_RECENT_DAYS` days), checked when the guard is
+    made. Only the lower bound is checked: pair it with ``NotLaterThanNow`` to
+    refuse the future too. The action's time is the case's clock (injectable),
+    so "now" is what the case says it is.
+
+    Example:
+        >>> g = NotOlderThan(field="taken_at", hours=24, name="taken_today",
+        ...                  message="Record an action taken within the last day.")
+        >>> g.describe(), g.limit.total_seconds()
+        ('taken_at within 1 day, 0:00:00 before now', 86400.0)
+    """
+
+    field: str
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    name: str
+    message: str
+    uses_evidence: bool = attrs.field(default=True, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        _check_code(self.name, "NotOlderThan", self.message)
+        where = f"NotOlderThan guard {self.name!r}"
+        amounts = {"days": self.days, "hours": self.hours, "minutes": self.minutes}
+        for key, value in amounts.items():
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidMethodology(
+                    f"{key} must be a whole number of zero or more, got {value!r}; "
+                    "give the window as e.g. hours=24",
+                    where=where,
+                )
+        if not any(amounts.values()):
+            raise InvalidMethodology(
+                "the window is empty: give a positive time in days, hours and/or minutes, e.g. hours=24",
+                where=where,
+            )
+        # Bounded before any timedelta is built: a huge count would overflow date arithmetic.
+        total_minutes = (self.days * 24 + self.hours) * 60 + self.minutes
+        if total_minutes > MAX_RECENT_DAYS * 24 * 60:
+            raise InvalidMethodology(
+                f"the window of {self.days} days, {self.hours} hours and {self.minutes} minutes is longer "
+                f"than {MAX_RECENT_DAYS} days; a window that long does not mean recent",
+                where=where,
+            )
+
+    @property
+    def limit(self) -> _dt.timedelta:
+        """How far back the time may lie."""
+        return _dt.timedelta(days=self.days, hours=self.hours, minutes=self.minutes)
+
+    def evidence_fields(self) -> tuple[str, ...]:
+        return (self.field,)
+
+    def datetime_fields(self) -> tuple[str, ...]:
+        return (self.field,)
+
+    def check(self, context: GuardContext) -> Refusal | None:
+        value = getattr(context.evidence, self.field, None)
+        if not isinstance(value, _dt.datetime):
+            return None  # no evidence yet (check() without it), or the schema has refused it already
+        earliest = context.at - self.limit
+        if value >= earliest:
+            return None
+        return self.refuse(
+            self.field,
+            message=f"{self.message} The earliest accepted is {earliest.isoformat()}; "
+            f"got {value.isoformat()}.",
+        )
+
+    def describe(self) -> str:
+        return f"{self.field} within {self.limit} before now"

@@ -12,13 +12,33 @@ Rules encoded as guards:
 - prevent_recurrence records a measure: a procedure change, training or a
   system fix;
 - a customer who cannot be satisfied closes at a separate, unsuccessful outcome.
+
+Version 1.1 (``PRESCRIPTION_1_1``, the latest; ``PRESCRIPTION`` is 1.0, unchanged, and
+``PRESCRIPTION_1_0_TO_1_1`` moves open 1.0 cases on) changes:
+- "now" is bounded: the remedy's ``taken_at`` may lie at most
+  :data:`REMEDY_WINDOW_HOURS` hours (the parameter of the guard ``remedy_taken_now``,
+  a ``NotOlderThan``) before the time it is recorded;
+- the unsuccessful outcome is for a customer still not satisfied after a
+  sincere remedy: ``declare_cannot_satisfy`` is offered only at
+  prevent_recurrence, after the remedy, and records a ``CustomerNotSatisfied``
+  (what was offered, the customer's answer, the agent's word that the attempt
+  was sincere) instead of a reason the case cannot be resolved;
+- prevention records a ``PreventionExplained``: the measure and the agent's
+  word that the customer was told what will change.
+The text names no roles, so 1.1 declares none: anyone may take any action.
 """
 
 from __future__ import annotations
 
+from typing import Final
+
+import attrs
+
 from resolveflow import evidence as ev
 from resolveflow._guards import EvidenceIs, NotLaterThanNow, Requires
 from resolveflow._methodology import Action, Methodology, Outcome, Step
+from resolveflow._migration import Migration
+from resolveflow.methodologies._guards import NotOlderThan
 
 PRESCRIPTION = Methodology(
     id="prescription",
@@ -136,3 +156,133 @@ PRESCRIPTION = Methodology(
         ),
     ),
 )
+
+
+# --- version 1.1 ----------------------------------------------------------------------------
+#
+# Closer to the article (1.0 above stays exactly as it was: cases bind a digest of it):
+# - the remedy happens now, so its time is bounded from below as well as from above;
+# - the article refuses the "nothing we can do" shrug: the unsuccessful outcome is the customer
+#   who is still not satisfied after a sincere remedy, so it comes after the remedy and
+#   records the offer and the answer;
+# - the prevention step is about telling the customer, so the agent attests that they did.
+
+REMEDY_WINDOW_HOURS: Final = 24
+"""How recent a remedy must be to count as "now" in 1.1 (the ``hours`` of ``remedy_taken_now``).
+
+A day: the first action happens today even when the full fix takes longer. A
+team that wants another window changes ``hours`` (or ``days``/``minutes``) of
+that guard, for instance in the methodology's file form, and registers the
+result under a version of its own.
+"""
+
+_ACTIONS_10 = {a.name: a for a in PRESCRIPTION.actions}
+_STEPS_10 = {s.id: s for s in PRESCRIPTION.steps}
+
+PRESCRIPTION_1_1 = attrs.evolve(
+    PRESCRIPTION,
+    version="1.1",
+    description=(
+        "Three ingredients, all required: own the problem as the customer sees it, act on it "
+        "today, and tell the customer what will keep it from happening again. A customer still "
+        "not satisfied after a sincere remedy closes unsuccessfully, with the offer and their "
+        "answer on record."
+    ),
+    steps=(
+        _STEPS_10["acknowledge"],
+        attrs.evolve(
+            _STEPS_10["remedy_now"],
+            prompts=(
+                "Tell the customer what you are doing right now, e.g. faster shipping, "
+                "a rushed replacement, a credit.",
+                "Even when the fix takes time, the first action happens today: a remedy "
+                f"taken more than {REMEDY_WINDOW_HOURS} hours ago does not count as now.",
+                "There is always something you can do; saying nothing can be done is not a remedy.",
+            ),
+        ),
+        attrs.evolve(
+            _STEPS_10["prevent_recurrence"],
+            prompts=(
+                "Tell the customer what will stop it happening again: a changed procedure, "
+                "training, or a fix to the system.",
+                "If the customer is still not satisfied after the remedy, record what you offered "
+                "and what they answered.",
+            ),
+            checklist=("A prevention measure is in place.", "The customer was told what will change."),
+        ),
+    ),
+    outcomes=(
+        PRESCRIPTION.outcomes[0],
+        Outcome(
+            id="cannot_satisfy",
+            title="Customer not satisfied after the remedy",
+            successful=False,
+            guidance=(
+                "A remedy was offered in earnest and the customer is still not satisfied; "
+                "the offer and their answer are recorded.",
+            ),
+        ),
+    ),
+    actions=(
+        _ACTIONS_10["acknowledge_problem"],
+        attrs.evolve(
+            _ACTIONS_10["remedy"],
+            guards=(
+                *_ACTIONS_10["remedy"].guards,
+                NotOlderThan(
+                    field="taken_at",
+                    hours=REMEDY_WINDOW_HOURS,
+                    name="remedy_taken_now",
+                    message=(
+                        f"The remedy is what you do now: record an action taken within the last "
+                        f"{REMEDY_WINDOW_HOURS} hours, or take one today."
+                    ),
+                ),
+            ),
+        ),
+        Action(
+            name="commit_prevention",
+            sources="prevent_recurrence",
+            target="resolved",
+            title="Prevention measure in place and explained",
+            evidence=ev.PreventionExplained,
+            guards=(
+                Requires(
+                    record=ev.ImmediateRemedy,
+                    name="remedy_recorded",
+                    message="Remedy the problem now before turning to prevention.",
+                ),
+                EvidenceIs(
+                    field="customer_told",
+                    equals=True,
+                    name="customer_told_what_changes",
+                    message="Tell the customer what will change to keep it from happening again.",
+                ),
+            ),
+        ),
+        Action(
+            name="declare_cannot_satisfy",
+            sources="prevent_recurrence",
+            target="cannot_satisfy",
+            title="The customer is not satisfied after the remedy",
+            evidence=ev.CustomerNotSatisfied,
+            description="Only after a remedy was offered: record the offer and the customer's answer.",
+            guards=(
+                Requires(
+                    record=ev.ImmediateRemedy,
+                    name="remedy_offered_first",
+                    message="Offer the customer a remedy first; only then can they be found not satisfied.",
+                ),
+                EvidenceIs(
+                    field="sincere_attempt",
+                    equals=True,
+                    name="sincere_attempt_made",
+                    message="Close this way only after a sincere attempt to put things right.",
+                ),
+            ),
+        ),
+    ),
+)
+
+PRESCRIPTION_1_0_TO_1_1 = Migration(methodology_id="prescription", from_version="1.0", to_version="1.1")
+"""Moves prescription cases from 1.0 to 1.1: the steps keep their ids, so nothing is mapped."""
