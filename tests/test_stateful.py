@@ -36,11 +36,25 @@ def test_every_builtin_has_a_machine_here() -> None:
 
 @pytest.mark.parametrize("methodology", BUILTINS, ids=lambda m: m.id)
 def test_random_walks_reach_a_successful_outcome(methodology: resolveflow.Methodology) -> None:
-    """The walks are not vacuous: they do take cases all the way to success."""
+    """The walks are not vacuous: they do take cases all the way to success.
+
+    Some methodologies fork, with the same next step, between a way that can
+    still succeed and one that cannot (five-steps 1.1 judges a refused remedy
+    unresolvable at address; seven-as 1.1 may reschedule), and only the
+    guards tell the two apart: a walk of 60 cases reaches success in most runs,
+    not all. Each run is derandomized, so the result is the same every time for
+    the same code; when one run finds no success, longer derandomized runs
+    follow (each its own fixed sequence), and the assertion is that one does.
+    """
     reached: set[str] = set()
-    machine = resolveflow.testing.case_machine(methodology, on_outcome=reached.add)
-    run_state_machine_as_test(
-        machine,
-        settings=settings(max_examples=60, stateful_step_count=60, derandomize=True, deadline=None),
-    )
+    for examples, steps in ((60, 60), (100, 80), (150, 100)):
+        machine = resolveflow.testing.case_machine(methodology, on_outcome=reached.add)
+        run_state_machine_as_test(
+            machine,
+            settings=settings(
+                max_examples=examples, stateful_step_count=steps, derandomize=True, deadline=None
+            ),
+        )
+        if reached & set(methodology.successful_outcomes):
+            break
     assert reached & set(methodology.successful_outcomes), reached
