@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import resolveflow
 from resolveflow._actor import Actor
 from resolveflow._canonical import CanonicalError
-from resolveflow._case import Case
+from resolveflow._case import Case, case_ledger
 from resolveflow._clock import Clock, check_time, system_clock
 from resolveflow._digest import definition_digest
 from resolveflow._history import HistoryEntry, entry_hash, genesis_hash
@@ -23,7 +23,15 @@ from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
 from resolveflow._shown import shown
-from resolveflow.exceptions import DefinitionMismatch, InvalidEvidence, InvalidInput, InvalidSnapshot, Refused
+from resolveflow._snapshot import snapshot_of
+from resolveflow.exceptions import (
+    DefinitionMismatch,
+    InvalidEvidence,
+    InvalidInput,
+    InvalidSnapshot,
+    Refused,
+    UnknownMethodology,
+)
 from resolveflow.store import _engine, _rows, _unreadable
 from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._args import count_arg, text_arg
@@ -195,9 +203,13 @@ class Store:
     ) -> int:
         """Store cases built elsewhere (a migration, a bulk load), with their whole history.
 
-        A :class:`~resolveflow.Case` can only have been moved on through its
-        guards, so its entries are written as they are. Each batch is one
-        transaction.
+        Nothing is taken on trust: each case is rebuilt from its entries by
+        replaying them through the guards and the hash chain (as
+        :func:`resolveflow.restore` does), against the registered definition of
+        its methodology when there is one, and what is stored is the rebuilt
+        case. A subclass of :class:`~resolveflow.Case` is refused outright: a
+        subclass can answer ``history`` or ``step`` with anything. Each batch is
+        one transaction, and a refused case leaves its whole batch unwritten.
 
         Args:
             items: cases, or ``(case, opened_at)`` pairs; without a time, the
@@ -209,17 +221,22 @@ class Store:
 
         Raises:
             CaseExists: one of the ids is already stored (that batch is not written).
-            InvalidInput: an item that is not a case or a ``(case, time)`` pair; a
-                case whose id or actors hold NUL (which a database text column
-                cannot), or whose promises do not fit the deadlines table.
+            InvalidInput: an item that is not a case or a ``(case, time)`` pair, or
+                is a subclass of Case; a case whose id or actors hold NUL (which a
+                database text column cannot), or whose promises do not fit the
+                deadlines table.
+            InvalidSnapshot: a case whose entries do not replay (a guard refuses
+                one, the chain is broken); ``.entry`` names the first bad entry.
+            DefinitionMismatch: a case recorded under another definition than the
+                one registered under its id and version.
             StoreUnavailable: the database cannot be used (that batch is not written).
         """
         size = count_arg(batch_size, "batch_size", minimum=1)
         total = 0
         batch: list[tuple[Case, _dt.datetime]] = []
         for item in _iterate(items, "items"):
-            case, opened = _import_item(item)
-            self._known.setdefault(case.methodology.key, case.methodology)
+            claimed, opened = _import_item(item)
+            case = self._rebuilt(claimed)
             if opened is None:
                 opened = case.history[0].at if case.history else self._now()
             batch.append((case, check_time(opened, "items")))
@@ -229,6 +246,24 @@ class Store:
         if batch:
             total += self._import_batch(batch)
         return total
+
+    def _rebuilt(self, case: Case) -> Case:
+        """The case replayed from its own entries, against the definition this store trusts."""
+        ledger = case_ledger(case)
+        own = ledger.methodology
+        # The registered definition wins over the one the case carries: a copy with the same id and
+        # version but weaker guards is then a DefinitionMismatch, not a way around the guards.
+        methodology = self._known.get(own.key) or _registered(own) or own
+        try:
+            rebuilt = resolveflow.restore(snapshot_of(ledger), methodology=methodology, clock=self._clock)
+        except DefinitionMismatch:
+            raise
+        except InvalidSnapshot as error:
+            raise InvalidSnapshot(
+                f"case {shown(case.id)} cannot be imported: {error.reason}", entry=error.entry
+            ) from error
+        self._known.setdefault(methodology.key, methodology)
+        return rebuilt
 
     def _import_batch(self, batch: Sequence[tuple[Case, _dt.datetime]]) -> int:
         ids = [case.id for case, _ in batch]
@@ -862,16 +897,30 @@ def _import_item(item: object) -> tuple[Case, object]:
         case, opened = item, None
     if not isinstance(case, Case):
         raise InvalidInput(f"expected a Case, got {type(case).__name__}", argument="items")
+    if type(case) is not Case:
+        raise InvalidInput(
+            f"expected a Case made by resolveflow.open_case or resolveflow.restore, got a subclass "
+            f"({type(case).__module__}.{type(case).__qualname__}), whose history cannot be trusted",
+            argument="items",
+        )
+    ledger = case_ledger(case)  # the case's own ledger: nothing it answers through its attributes
     # The core allows NUL in ids and actors; no database text column can hold it.
-    text_arg(case.id, "items")
-    for entry in case.history:
+    text_arg(ledger.case_id, "items")
+    for entry in ledger.entries:
         if "\x00" in entry.actor:
             raise InvalidInput(
-                f"case {shown(case.id)}, entry {entry.seq}: its actor contains NUL (\\x00), "
+                f"case {shown(ledger.case_id)}, entry {entry.seq}: its actor contains NUL (\\x00), "
                 "which a database text column cannot hold",
                 argument="items",
             )
     return case, opened
+
+
+def _registered(methodology: Methodology) -> Methodology | None:
+    try:
+        return resolveflow.get_methodology(*methodology.key)
+    except UnknownMethodology:
+        return None
 
 
 def _storable_promises(case: Case) -> list[dict[str, Any]]:
