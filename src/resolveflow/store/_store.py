@@ -19,17 +19,20 @@ from resolveflow._case import Case, case_ledger
 from resolveflow._clock import Clock, check_time, system_clock
 from resolveflow._digest import definition_digest
 from resolveflow._history import HistoryEntry, entry_hash, genesis_hash
+from resolveflow._ledger import Ledger
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
 from resolveflow._shown import shown
-from resolveflow._snapshot import snapshot_of
+from resolveflow._snapshot import replay_entry, snapshot_of
 from resolveflow.exceptions import (
     DefinitionMismatch,
     InvalidEvidence,
     InvalidInput,
     InvalidSnapshot,
     Refused,
+    ResolveflowError,
+    UnknownAction,
     UnknownMethodology,
 )
 from resolveflow.store import _engine, _rows, _unreadable
@@ -42,6 +45,7 @@ from resolveflow.store._errors import (
     IdempotencyConflict,
     TamperedHistory,
 )
+from resolveflow.store._heads import DEFAULT_CACHED_ENTRIES, LedgerCache
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
 
@@ -53,6 +57,15 @@ _CASE: Final = sa.select(cases).where(cases.c.case_id == sa.bindparam("case_id")
 _CASE_AND_ENTRIES: Final = (
     sa.select(cases, *(entries.c[name].label(f"entry_{name}") for name in _rows.ENTRY_COLUMNS))
     .outerjoin(entries, entries.c.case_id == cases.c.case_id)
+    .where(cases.c.case_id == sa.bindparam("case_id"))
+    .order_by(entries.c.seq)
+)
+# The case row and its entries from a sequence number on (the last one a kept ledger holds).
+_CASE_AND_TAIL: Final = (
+    sa.select(cases, *(entries.c[name].label(f"entry_{name}") for name in _rows.ENTRY_COLUMNS))
+    .outerjoin(
+        entries, sa.and_(entries.c.case_id == cases.c.case_id, entries.c.seq >= sa.bindparam("from_seq"))
+    )
     .where(cases.c.case_id == sa.bindparam("case_id"))
     .order_by(entries.c.seq)
 )
@@ -89,6 +102,7 @@ class Store:
         record_refusals: bool = False,
         methodologies: Iterable[Methodology] = (),
         owns_engine: bool = True,
+        cached_entries: int = DEFAULT_CACHED_ENTRIES,
     ) -> None:
         if not isinstance(engine, sa.Engine):
             raise InvalidInput(
@@ -104,6 +118,8 @@ class Store:
         self._record_refusals = record_refusals
         self._owns_engine = owns_engine
         self._known: dict[tuple[str, str], Methodology] = {}
+        limit = count_arg(cached_entries, "cached_entries", minimum=0)
+        self._cache = LedgerCache(limit) if limit else None
         for methodology in _iterate(methodologies, "methodologies"):
             if not isinstance(methodology, Methodology):
                 raise InvalidInput(
@@ -365,9 +381,13 @@ class Store:
             count_arg(expected_seq, "expected_seq", minimum=0)
         if idempotency_key is not None:
             idempotency_key = text_arg(idempotency_key, "idempotency_key")
+        held: Ledger | None = None  # the ledger this write uses, taken from the cache or replayed
+        untouched = -1  # its length before the action: put back unchanged when the action is refused
         try:
             with _engine.write(self._engine, "fire") as conn:
-                row, case = self._read(conn, case_id)
+                row, held = self._writable(conn, case_id)
+                untouched = len(held)
+                case = Case(held, clock=self._clock)
                 # None for a request fire() refuses whatever the key: it gets the same error as without one.
                 request_print = (
                     None
@@ -377,6 +397,7 @@ class Store:
                 if idempotency_key is not None and request_print is not None:
                     earlier = self._idempotent(conn, case, idempotency_key, request_print)
                     if earlier is not None:
+                        self._keep(case_id, held)
                         return earlier
                 if expected_seq is not None and expected_seq != row.last_seq:
                     raise ConcurrencyConflict(
@@ -392,10 +413,17 @@ class Store:
                     _remember_key(conn, case.id, idempotency_key, request_print, entry)
                 if after != before:
                     _write_deadlines(conn, case.id, after)
-                return entry
+            self._keep(case_id, held)  # committed: the database holds what the ledger holds
+            return entry
         except Refused as refused:
+            if held is not None and len(held) == untouched:
+                self._keep(case_id, held)  # a refused action changes nothing
             if self._record_refusals:
                 self._record_refusal(case_id, refused, actor, at)
+            raise
+        except (InvalidEvidence, UnknownAction, InvalidInput):
+            if held is not None and len(held) == untouched:
+                self._keep(case_id, held)
             raise
 
     def fire_with_retry(
@@ -489,6 +517,64 @@ class Store:
             )
 
     # --- reading -------------------------------------------------------------
+
+    # --- the ledgers kept between writes (see _heads.py) -----------------------
+
+    def _keep(self, case_id: str, ledger: Ledger) -> None:
+        if self._cache is not None:
+            self._cache.put(case_id, ledger)
+
+    def _writable(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Ledger]:
+        """The case row and a ledger at the database's head: the kept one updated, else a replay."""
+        kept = self._cache.take(case_id) if self._cache is not None else None
+        if kept is not None:
+            found = self._brought_up_to_date(conn, case_id, kept)
+            if found is not None:
+                return found
+        row, case = self._read(conn, case_id)
+        return row, case_ledger(case)
+
+    def _brought_up_to_date(
+        self, conn: sa.Connection, case_id: str, ledger: Ledger
+    ) -> tuple[sa.Row[Any], Ledger] | None:
+        """``ledger`` with the entries written since it was kept replayed onto it; None: replay all."""
+        have = len(ledger)
+        with _decoding(conn, case_id):
+            rows = conn.execute(_CASE_AND_TAIL, {"case_id": case_id, "from_seq": max(have, 1)}).all()
+        if not rows:
+            raise CaseNotFound(case_id)
+        row = rows[0]
+        if type(row.last_seq) is not int or row.last_seq < have or row.hash_recipe != ledger.recipe:
+            return None
+        if have == 0:
+            return None  # nothing kept worth anchoring to: the full replay costs the same
+        anchor, tail = rows[0], rows[1:]
+        # The row of the kept ledger's last entry must still be that entry: else the id holds another
+        # chain, or that row was removed, and the full replay says which.
+        if anchor.entry_seq != have or anchor.entry_hash != ledger.head:
+            return None
+        if row.last_seq > have:
+            if [r.entry_seq for r in tail] != list(range(have + 1, row.last_seq + 1)):
+                return None
+            try:
+                for r in tail:
+                    raw = _rows.snapshot_entry(r._mapping, "entry_")
+                    ledger = replay_entry(ledger, raw, r.entry_seq, self._methodology)
+            except (InvalidSnapshot, ResolveflowError, CanonicalError, TypeError, ValueError):
+                return None  # the full replay says precisely what is wrong
+        # The case row must say what the ledger says; an edited case row is left to the full replay.
+        outcome = ledger.methodology.outcome(ledger.step)
+        if (
+            row.head != ledger.head
+            or row.step != ledger.step
+            or row.outcome != (outcome.id if outcome else None)
+            or row.definitions != _rows.definitions_text_of(ledger)
+        ):
+            return None
+        methodology = self._methodology(row.methodology_id, row.methodology_version)
+        if methodology is not ledger.methodology:
+            return None  # another definition was registered since: the full replay refuses it by name
+        return row, ledger
 
     def _case_row(self, conn: sa.Connection, case_id: str) -> sa.Row[Any]:
         with _decoding(conn, case_id):
@@ -1043,6 +1129,7 @@ def connect(
     record_refusals: bool = False,
     methodologies: Iterable[Methodology] = (),
     engine_options: dict[str, Any] | None = None,
+    cached_entries: int = DEFAULT_CACHED_ENTRIES,
 ) -> Store:
     """Open a store on a database: a file path means SQLite, a URL any SQLAlchemy database.
 
@@ -1060,6 +1147,10 @@ def connect(
             this store should load.
         engine_options: extra keyword arguments for ``sqlalchemy.create_engine``
             (pool sizes, echo ...).
+        cached_entries: how many entries, across all cases, the store keeps
+            replayed in memory between writes, so that :meth:`Store.fire` reads
+            and replays only what changed since (0: replay every case in full
+            on every write).
 
     Returns:
         A :class:`Store`. Close it with ``store.close()`` or a ``with`` block.
@@ -1082,4 +1173,5 @@ def connect(
         record_refusals=record_refusals,
         methodologies=methodologies,
         owns_engine=engine is not url_or_path,
+        cached_entries=cached_entries,
     )
