@@ -38,6 +38,7 @@ from resolveflow.exceptions import (
 from resolveflow.store import _engine, _rows, _unreadable
 from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._args import count_arg, text_arg
+from resolveflow.store._audit import MAX_BATCH, AuditFinding, AuditReport, audit_case, case_ids
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
@@ -654,6 +655,83 @@ class Store:
         case_id = text_arg(case_id, "case_id")
         with _engine.read(self._engine, "load") as conn:
             return self._read(conn, case_id)[1]
+
+    def verify(
+        self, *, after: str | None = None, limit: int | None = None, batch_size: int = 100
+    ) -> AuditReport:
+        """Replay stored cases in full, through the guards and the hash chain: the audit.
+
+        A write checks a new entry against the case's head and the entries
+        written since this store last wrote the case; this is where every row
+        of every case is checked again. Cases are read in id order,
+        ``batch_size`` ids at a time, each in its own read transaction; a case
+        that does not replay is reported with its first bad entry, and a
+        ledger this store kept for it is dropped (its next write replays it
+        and is refused).
+
+        Args:
+            after: start after this case id (the ``next_after`` of an earlier
+                call, to resume); None: from the first.
+            limit: check at most this many cases in this call (None: all).
+            batch_size: case ids read per query (1 to 10,000).
+
+        Returns:
+            An :class:`AuditReport`: cases and entries checked, the findings,
+            and ``next_after`` to resume from (None once the last case is checked).
+
+        Raises:
+            InvalidInput: ``after`` that is not a case id; ``limit`` or ``batch_size``
+                that is not a positive count.
+            StoreUnavailable: the database cannot be used.
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> _ = store.open_case("engage", case_id="C-1")
+            >>> _ = store.fire("C-1", "engage_fully", {"notes": "Broken."}, actor="ana")
+            >>> report = store.verify()
+            >>> report.clean, report.checked, report.entries, report.next_after
+            (True, 1, 1, None)
+            >>> store.close(); tmp.cleanup()
+        """
+        start = None if after is None else text_arg(after, "after")
+        most = None if limit is None else count_arg(limit, "limit", minimum=1)
+        size = count_arg(batch_size, "batch_size", minimum=1, maximum=MAX_BATCH)
+        checked = entries_seen = 0
+        findings: list[AuditFinding] = []
+
+        def replay(case_id: str) -> int:
+            with _engine.read(self._engine, "verify") as conn:
+                row, _ = self._read(conn, case_id)
+            return int(row.last_seq)
+
+        while most is None or checked < most:
+            want = size if most is None else min(size, most - checked)
+            with _engine.read(self._engine, "verify") as conn:
+                ids = case_ids(conn, start, want)
+            for case_id in ids:
+                count, finding = audit_case(case_id, replay)
+                entries_seen += count
+                if finding is not None:
+                    findings.append(finding)
+                    if self._cache is not None:
+                        self._cache.drop(case_id)
+            checked += len(ids)
+            if len(ids) < want:
+                return AuditReport(
+                    checked=checked, entries=entries_seen, findings=tuple(findings), next_after=None
+                )
+            start = ids[-1]
+        with _engine.read(self._engine, "verify") as conn:
+            more = case_ids(conn, start, 1)
+        return AuditReport(
+            checked=checked,
+            entries=entries_seen,
+            findings=tuple(findings),
+            next_after=start if more else None,
+        )
 
     def summary(self, case_id: str) -> CaseSummary:
         """A stored case's row (step, outcome, last sequence number...) without replaying it.
