@@ -171,11 +171,26 @@ def guarded(operation: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def write(engine: sa.Engine, operation: str) -> Iterator[sa.Connection]:
+def write(
+    engine: sa.Engine, operation: str, connection: sa.Connection | None = None
+) -> Iterator[sa.Connection]:
     """One write transaction: committed when the block ends, rolled back if it raises.
 
-    A database fault anywhere in it is StoreUnavailable naming ``operation``.
+    With the caller's ``connection`` (see :func:`joined`), a savepoint inside
+    the caller's transaction instead: released when the block ends (the caller
+    commits or rolls back everything), rolled back alone if it raises, so that
+    a refused action leaves the caller's transaction usable. A database fault
+    anywhere in it is StoreUnavailable naming ``operation``.
     """
+    if connection is not None:
+        try:
+            with connection.begin_nested():
+                yield connection
+        except FAULTS as error:
+            if isinstance(error, sa.exc.IntegrityError):
+                raise
+            raise StoreUnavailable(reason(error), operation=operation) from error
+        return
     committing = False
     try:
         with engine.connect() as connection:
@@ -190,6 +205,33 @@ def write(engine: sa.Engine, operation: str) -> Iterator[sa.Connection]:
         # the connection that asked for it was lost.
         unsure = committing and engine.dialect.name != "sqlite"
         raise StoreUnavailable(reason(error), operation=operation, maybe_recorded=unsure) from error
+
+
+def joined(engine: sa.Engine, connection: object) -> sa.Connection | None:
+    """The caller's connection, checked: one of ``engine``'s, inside a transaction (None: none given)."""
+    if connection is None:
+        return None
+    if not isinstance(connection, sa.Connection):
+        raise InvalidInput(
+            f"expected a SQLAlchemy Connection (from store.transaction() or session.connection()), "
+            f"got {shown(connection)}",
+            argument="connection",
+        )
+    if connection.engine is not engine:
+        # Another engine may not decode JSON the store's way, and on SQLite would not take the
+        # write lock up front: the rows written could not be trusted to read back.
+        raise InvalidInput(
+            "the connection belongs to another engine; use store.transaction(), or bind your "
+            "session to store.engine",
+            argument="connection",
+        )
+    if connection.closed or not connection.in_transaction():
+        raise InvalidInput(
+            "the connection has no open transaction: begin one (with store.transaction(), or "
+            "connection.begin()) so that you decide when it commits",
+            argument="connection",
+        )
+    return connection
 
 
 @contextlib.contextmanager

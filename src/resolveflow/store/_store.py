@@ -181,8 +181,46 @@ class Store:
 
     # --- writing -------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """A write transaction of your own, that the store's writes can take part in.
+
+        Run your own statements on the connection (a ticket row, an audit row)
+        and pass it as ``connection=`` to :meth:`open_case`, :meth:`fire`,
+        :meth:`fire_with_retry` or :meth:`import_cases`: everything commits
+        together when the block ends, or nothing does if it raises. On SQLite it
+        begins with ``BEGIN IMMEDIATE``, so that writers queue rather than fail.
+        An ORM ``Session`` bound to :attr:`engine` can pass
+        ``session.connection()`` instead.
+
+        Raises:
+            StoreUnavailable: the database cannot be used (nothing was committed;
+                ``maybe_recorded`` when the connection was lost during COMMIT).
+
+        Example:
+            >>> import os, tempfile, sqlalchemy as sa, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> tickets = sa.Table("tickets", sa.MetaData(), sa.Column("id", sa.String, primary_key=True))
+            >>> tickets.metadata.create_all(store.engine)
+            >>> with store.transaction() as conn:
+            ...     _ = conn.execute(sa.insert(tickets).values(id="T-1"))
+            ...     _ = store.open_case("engage", case_id="T-1", connection=conn)
+            >>> store.summary("T-1").step
+            'engage'
+            >>> store.close(); tmp.cleanup()
+        """
+        with _engine.write(self._engine, "transaction") as conn:
+            yield conn
+
     def open_case(
-        self, methodology: Methodology | str, *, case_id: str, at: _dt.datetime | None = None
+        self,
+        methodology: Methodology | str,
+        *,
+        case_id: str,
+        at: _dt.datetime | None = None,
+        connection: sa.Connection | None = None,
     ) -> Case:
         """Store a new case at the methodology's initial step.
 
@@ -192,6 +230,8 @@ class Store:
                 its cases load without registering it.
             case_id: your system's id for the case.
             at: when it was opened (default: the store's clock).
+            connection: your transaction to take part in (see :meth:`transaction`):
+                the case is written there, and is stored only if you commit.
 
         Returns:
             The new :class:`~resolveflow.Case` (use :meth:`fire` to move it on).
@@ -204,19 +244,24 @@ class Store:
             StoreUnavailable: the database cannot be used (nothing was stored).
         """
         case_id = text_arg(case_id, "case_id")
+        joined = _engine.joined(self._engine, connection)
         if isinstance(methodology, Methodology):
             self._known.setdefault(methodology.key, methodology)
         case = resolveflow.open_case(methodology, case_id=case_id, clock=self._clock)
         created = self._now() if at is None else check_time(at, "at")
         try:
-            with _engine.write(self._engine, "open_case") as conn:
+            with _engine.write(self._engine, "open_case", joined) as conn:
                 conn.execute(sa.insert(cases), _rows.case_row(case, created_at=created))
         except sa.exc.IntegrityError as error:
             raise CaseExists(case.id) from error
         return case
 
     def import_cases(
-        self, items: Iterable[Case | tuple[Case, _dt.datetime]], *, batch_size: int = 500
+        self,
+        items: Iterable[Case | tuple[Case, _dt.datetime]],
+        *,
+        batch_size: int = 500,
+        connection: sa.Connection | None = None,
     ) -> int:
         """Store cases built elsewhere (a migration, a bulk load), with their whole history.
 
@@ -231,7 +276,9 @@ class Store:
         Args:
             items: cases, or ``(case, opened_at)`` pairs; without a time, the
                 case counts as opened at its first entry (or now).
-            batch_size: cases per transaction.
+            batch_size: cases per transaction (per savepoint in ``connection``).
+            connection: your transaction to take part in (see :meth:`transaction`):
+                each batch is a savepoint in it, stored only if you commit.
 
         Returns:
             The number of cases stored.
@@ -249,6 +296,7 @@ class Store:
             StoreUnavailable: the database cannot be used (that batch is not written).
         """
         size = count_arg(batch_size, "batch_size", minimum=1)
+        joined = _engine.joined(self._engine, connection)
         total = 0
         batch: list[tuple[Case, _dt.datetime]] = []
         for item in _iterate(items, "items"):
@@ -258,10 +306,10 @@ class Store:
                 opened = case.history[0].at if case.history else self._now()
             batch.append((case, check_time(opened, "items")))
             if len(batch) >= size:
-                total += self._import_batch(batch)
+                total += self._import_batch(batch, joined)
                 batch = []
         if batch:
-            total += self._import_batch(batch)
+            total += self._import_batch(batch, joined)
         return total
 
     def _rebuilt(self, case: Case) -> Case:
@@ -282,11 +330,11 @@ class Store:
         self._known.setdefault(methodology.key, methodology)
         return rebuilt
 
-    def _import_batch(self, batch: Sequence[tuple[Case, _dt.datetime]]) -> int:
+    def _import_batch(self, batch: Sequence[tuple[Case, _dt.datetime]], joined: sa.Connection | None) -> int:
         ids = [case.id for case, _ in batch]
         promised = [row for case, _ in batch for row in _storable_promises(case)]
         try:
-            with _engine.write(self._engine, "import_cases") as conn:
+            with _engine.write(self._engine, "import_cases", joined) as conn:
                 taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).first()
                 if taken is not None:
                     raise CaseExists(taken.case_id)
@@ -300,12 +348,17 @@ class Store:
                     conn.execute(sa.insert(deadlines), promised)
         except sa.exc.IntegrityError as error:
             # Another writer stored one of these ids after the check above: name it.
-            raise CaseExists(self._taken(ids)) from error
+            raise CaseExists(self._taken(ids, joined)) from error
         return len(batch)
 
-    def _taken(self, ids: list[str]) -> str:
-        with _engine.read(self._engine, "import_cases") as conn:
-            taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).scalar()
+    def _taken(self, ids: list[str], joined: sa.Connection | None) -> str:
+        query = sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))
+        if joined is not None:
+            with _engine.guarded("import_cases"):
+                taken = joined.execute(query).scalar()
+        else:
+            with _engine.read(self._engine, "import_cases") as conn:
+                taken = conn.execute(query).scalar()
         return str(taken) if taken is not None else ids[0]
 
     def fire(
@@ -318,8 +371,9 @@ class Store:
         at: _dt.datetime | None = None,
         expected_seq: int | None = None,
         idempotency_key: str | None = None,
+        connection: sa.Connection | None = None,
     ) -> HistoryEntry:
-        """Take an action on a stored case: reload, check every guard, append one entry.
+        """Take an action on a stored case: bring it up to date, check every guard, append one entry.
 
         Everything happens in one transaction: the case is read and its
         history replayed and verified, the idempotency key and
@@ -341,6 +395,9 @@ class Store:
             idempotency_key: a key for this request, unique per case: a retry
                 with the same key and the same request returns the first entry
                 and records nothing.
+            connection: your transaction to take part in (see :meth:`transaction`):
+                the entry is written in a savepoint there and is stored only if
+                you commit; a refused action leaves your transaction usable.
 
         Returns:
             The new :class:`~resolveflow.HistoryEntry` (or, for a repeated
@@ -382,10 +439,11 @@ class Store:
             count_arg(expected_seq, "expected_seq", minimum=0)
         if idempotency_key is not None:
             idempotency_key = text_arg(idempotency_key, "idempotency_key")
+        joined = _engine.joined(self._engine, connection)
         held: Ledger | None = None  # the ledger this write uses, taken from the cache or replayed
         untouched = -1  # its length before the action: put back unchanged when the action is refused
         try:
-            with _engine.write(self._engine, "fire") as conn:
+            with _engine.write(self._engine, "fire", joined) as conn:
                 row, held = self._writable(conn, case_id)
                 untouched = len(held)
                 case = Case(held, clock=self._clock)
@@ -420,7 +478,7 @@ class Store:
             if held is not None and len(held) == untouched:
                 self._keep(case_id, held)  # a refused action changes nothing
             if self._record_refusals:
-                self._record_refusal(case_id, refused, actor, at)
+                self._record_refusal(case_id, refused, actor, at, joined)
             raise
         except (InvalidEvidence, UnknownAction, InvalidInput):
             if held is not None and len(held) == untouched:
@@ -437,6 +495,7 @@ class Store:
         at: _dt.datetime | None = None,
         idempotency_key: str | None = None,
         attempts: int = 3,
+        connection: sa.Connection | None = None,
     ) -> HistoryEntry:
         """:meth:`fire`, tried again when another writer got there first.
 
@@ -455,6 +514,8 @@ class Store:
             idempotency_key: as for :meth:`fire`; it also makes a retry after
                 a lost connection safe.
             attempts: how many times to try in all.
+            connection: your transaction to take part in, as for :meth:`fire`
+                (each attempt is its own savepoint in it).
 
         Returns:
             The new entry.
@@ -469,7 +530,13 @@ class Store:
         for attempt in range(1, tries + 1):
             try:
                 return self.fire(
-                    case_id, action, evidence, actor=actor, at=at, idempotency_key=idempotency_key
+                    case_id,
+                    action,
+                    evidence,
+                    actor=actor,
+                    at=at,
+                    idempotency_key=idempotency_key,
+                    connection=connection,
                 )
             except ConcurrencyConflict:
                 if attempt == tries:
@@ -502,9 +569,13 @@ class Store:
             _tampered(case.id, seq, f"idempotency key {shown(key)} stands for entry {seq}, which is missing")
         return history[seq - 1]
 
-    def _record_refusal(self, case_id: str, refused: Refused, actor: str | Actor, at: object) -> None:
+    def _record_refusal(
+        self, case_id: str, refused: Refused, actor: str | Actor, at: object, joined: sa.Connection | None
+    ) -> None:
         when = at if isinstance(at, _dt.datetime) and at.utcoffset() is not None else self._now()
-        with _engine.write(self._engine, "fire (recording the refusal)") as conn:
+        # In the caller's transaction when there is one: on SQLite it holds the write lock, so a
+        # transaction of the store's own would wait for it and time out.
+        with _engine.write(self._engine, "fire (recording the refusal)", joined) as conn:
             conn.execute(
                 sa.insert(refusals),
                 {
