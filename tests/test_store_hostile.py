@@ -312,6 +312,7 @@ def test_a_read_only_sqlite_file_is_store_unavailable_and_nothing_changes(
                 assert error.operation == operation
                 assert isinstance(error.__cause__, sa.exc.OperationalError)
                 assert "readonly" in error.reason
+                assert isinstance(error, resolveflow.store.StoreReadOnly)
                 assert str(error).startswith(f"{operation}: the database could not be used")
                 assert str(error).endswith("nothing was recorded")
                 assert not error.maybe_recorded
@@ -336,6 +337,7 @@ def test_a_full_sqlite_disk_is_store_unavailable_and_nothing_changes(tmp_path: P
             store.import_cases(many)
         assert info.value.operation == "import_cases"
         assert "full" in info.value.reason
+        assert isinstance(info.value, resolveflow.store.StoreFull)
         assert raw_rows(store) == before
 
 

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from resolveflow._shown import shown
-from resolveflow.exceptions import InvalidInput, StoreUnavailable
+from resolveflow.exceptions import InvalidInput, StoreFull, StoreLocked, StoreReadOnly, StoreUnavailable
 from resolveflow.store._rows import load_json
 
 BUSY_TIMEOUT_S = 30.0
@@ -159,6 +159,42 @@ def reason(error: BaseException) -> str:
     return text if len(text) <= _REASON_LIMIT else text[: _REASON_LIMIT - 1] + "…"
 
 
+# What the drivers call each fault: SQLite's result-code names (Python 3.11+ sets
+# ``sqlite_errorname``), PostgreSQL's SQLSTATE codes (psycopg sets ``sqlstate``).
+_SQLITE: Final[dict[str, type[StoreUnavailable]]] = {
+    "SQLITE_FULL": StoreFull,
+    "SQLITE_READONLY": StoreReadOnly,
+    "SQLITE_BUSY": StoreLocked,
+    "SQLITE_LOCKED": StoreLocked,
+}
+_SQLSTATE: Final[dict[str, type[StoreUnavailable]]] = {
+    "53100": StoreFull,  # disk_full
+    "53200": StoreFull,  # out_of_memory
+    "25006": StoreReadOnly,  # read_only_sql_transaction
+    "55P03": StoreLocked,  # lock_not_available (lock_timeout)
+}
+
+
+def kind_of(error: BaseException) -> type[StoreUnavailable]:
+    """The StoreUnavailable subclass for a driver error: full, read-only, locked, or the plain one."""
+    original = getattr(error, "orig", None) or error
+    name = getattr(original, "sqlite_errorname", None)
+    if isinstance(name, str):
+        # Extended codes (SQLITE_READONLY_DBMOVED, SQLITE_BUSY_SNAPSHOT ...) share their primary's kind.
+        for primary, kind in _SQLITE.items():
+            if name == primary or name.startswith(primary + "_"):
+                return kind
+    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return _SQLSTATE.get(sqlstate, StoreUnavailable)
+    return StoreUnavailable
+
+
+def unavailable(error: BaseException, operation: str, *, maybe_recorded: bool = False) -> StoreUnavailable:
+    """The resolveflow error for a database fault met while doing ``operation``."""
+    return kind_of(error)(reason(error), operation=operation, maybe_recorded=maybe_recorded)
+
+
 @contextlib.contextmanager
 def guarded(operation: str) -> Iterator[None]:
     """Turn a database that cannot be used into StoreUnavailable (for calls outside read/write)."""
@@ -167,7 +203,7 @@ def guarded(operation: str) -> Iterator[None]:
     except FAULTS as error:
         if isinstance(error, sa.exc.IntegrityError):
             raise
-        raise StoreUnavailable(reason(error), operation=operation) from error
+        raise unavailable(error, operation) from error
 
 
 @contextlib.contextmanager
@@ -189,7 +225,7 @@ def write(
         except FAULTS as error:
             if isinstance(error, sa.exc.IntegrityError):
                 raise
-            raise StoreUnavailable(reason(error), operation=operation) from error
+            raise unavailable(error, operation) from error
         return
     committing = False
     try:
@@ -204,7 +240,7 @@ def write(
         # SQLite's COMMIT either happens or fails; a server's may have happened before
         # the connection that asked for it was lost.
         unsure = committing and engine.dialect.name != "sqlite"
-        raise StoreUnavailable(reason(error), operation=operation, maybe_recorded=unsure) from error
+        raise unavailable(error, operation, maybe_recorded=unsure) from error
 
 
 def joined(engine: sa.Engine, connection: object) -> sa.Connection | None:
