@@ -51,6 +51,9 @@ from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
 
 _MAX_PAGE: Final = 1000
+IDEMPOTENCY_WINDOW: Final = _dt.timedelta(hours=24)
+"""How long an idempotency key stands for its first request, by default."""
+MAX_IDEMPOTENCY_WINDOW: Final = _dt.timedelta(days=366)
 _NOT_SUMMARISED: Final = frozenset({"hash_recipe", "definitions"})  # how the case is kept, not what it is
 
 # Built once: the store runs these on every call.
@@ -104,6 +107,7 @@ class Store:
         methodologies: Iterable[Methodology] = (),
         owns_engine: bool = True,
         cached_entries: int = DEFAULT_CACHED_ENTRIES,
+        idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
     ) -> None:
         if not isinstance(engine, sa.Engine):
             raise InvalidInput(
@@ -119,6 +123,15 @@ class Store:
         self._record_refusals = record_refusals
         self._owns_engine = owns_engine
         self._known: dict[tuple[str, str], Methodology] = {}
+        if not isinstance(idempotency_window, _dt.timedelta) or not (
+            _dt.timedelta(seconds=1) <= idempotency_window <= MAX_IDEMPOTENCY_WINDOW
+        ):
+            raise InvalidInput(
+                f"expected a timedelta from 1 second to {MAX_IDEMPOTENCY_WINDOW.days} days, "
+                f"got {shown(idempotency_window)}",
+                argument="idempotency_window",
+            )
+        self._idempotency_window = idempotency_window
         limit = count_arg(cached_entries, "cached_entries", minimum=0)
         self._cache = LedgerCache(limit) if limit else None
         for methodology in _iterate(methodologies, "methodologies"):
@@ -394,7 +407,8 @@ class Store:
                 call fails rather than acting on a state nobody looked at.
             idempotency_key: a key for this request, unique per case: a retry
                 with the same key and the same request returns the first entry
-                and records nothing.
+                and records nothing, for the store's ``idempotency_window`` (24
+                hours by default); after that the key is free again.
             connection: your transaction to take part in (see :meth:`transaction`):
                 the entry is written in a savepoint there and is stored only if
                 you commit; a refused action leaves your transaction usable.
@@ -469,7 +483,7 @@ class Store:
                 _advance(conn, case, entry)
                 _insert_entry(conn, case.id, entry)
                 if idempotency_key is not None and request_print is not None:
-                    _remember_key(conn, case.id, idempotency_key, request_print, entry)
+                    _remember_key(conn, case.id, idempotency_key, request_print, entry, self._now())
                 if after != before:
                     _write_deadlines(conn, case.id, after)
             self._keep(case_id, held)  # committed: the database holds what the ledger holds
@@ -549,11 +563,19 @@ class Store:
         self, conn: sa.Connection, case: Case, key: str, request_print: str
     ) -> HistoryEntry | None:
         found = conn.execute(
-            sa.select(idempotency.c.fingerprint, idempotency.c.seq).where(
+            sa.select(idempotency.c.fingerprint, idempotency.c.seq, idempotency.c.created_at).where(
                 idempotency.c.case_id == case.id, idempotency.c.idempotency_key == key
             )
         ).first()
         if found is None:
+            return None
+        if found.created_at < self._now() - self._idempotency_window:
+            # Expired: the key is free again, and this request is a new one (its row is replaced).
+            conn.execute(
+                sa.delete(idempotency).where(
+                    idempotency.c.case_id == case.id, idempotency.c.idempotency_key == key
+                )
+            )
             return None
         if found.fingerprint != request_print:
             raise IdempotencyConflict(case_id=case.id, key=key, seq=found.seq)
@@ -568,6 +590,49 @@ class Store:
         if seq > len(history):
             _tampered(case.id, seq, f"idempotency key {shown(key)} stands for entry {seq}, which is missing")
         return history[seq - 1]
+
+    def forget_expired_keys(self, *, limit: int = 10_000) -> int:
+        """Delete idempotency keys older than the store's ``idempotency_window``.
+
+        An expired key is already treated as unused by :meth:`fire`; this only
+        keeps the table small. Run it on a schedule: each call deletes at most
+        ``limit`` keys (oldest first) in one transaction, so call it again while
+        it returns ``limit``.
+
+        Args:
+            limit: the most keys to delete in this call (1 to 1,000,000).
+
+        Returns:
+            How many keys were deleted.
+
+        Raises:
+            InvalidInput: ``limit`` is not a count in range.
+            StoreUnavailable: the database cannot be used (nothing was deleted).
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> store.forget_expired_keys()
+            0
+            >>> store.close(); tmp.cleanup()
+        """
+        most = count_arg(limit, "limit", minimum=1, maximum=1_000_000)
+        cutoff = self._now() - self._idempotency_window
+        with _engine.write(self._engine, "forget_expired_keys") as conn:
+            oldest = (
+                sa.select(idempotency.c.case_id, idempotency.c.idempotency_key)
+                .where(idempotency.c.created_at < cutoff)
+                .order_by(idempotency.c.created_at)
+                .limit(most)
+            ).subquery()
+            result = conn.execute(
+                sa.delete(idempotency).where(
+                    sa.tuple_(idempotency.c.case_id, idempotency.c.idempotency_key).in_(sa.select(oldest))
+                )
+            )
+            return int(result.rowcount)
 
     def _record_refusal(
         self, case_id: str, refused: Refused, actor: str | Actor, at: object, joined: sa.Connection | None
@@ -1251,7 +1316,7 @@ def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry) -> Non
 
 
 def _remember_key(
-    conn: sa.Connection, case_id: str, key: str, request_print: str, entry: HistoryEntry
+    conn: sa.Connection, case_id: str, key: str, request_print: str, entry: HistoryEntry, now: _dt.datetime
 ) -> None:
     conn.execute(
         sa.insert(idempotency),
@@ -1260,7 +1325,9 @@ def _remember_key(
             "idempotency_key": key,
             "fingerprint": request_print,
             "seq": entry.seq,
-            "created_at": entry.at,
+            # When the key was used (the store's clock), not the entry's own time, which a caller
+            # may set in the past: the window runs from the request.
+            "created_at": now,
         },
     )
 
@@ -1279,6 +1346,7 @@ def connect(
     methodologies: Iterable[Methodology] = (),
     engine_options: dict[str, Any] | None = None,
     cached_entries: int = DEFAULT_CACHED_ENTRIES,
+    idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
 ) -> Store:
     """Open a store on a database: a file path means SQLite, a URL any SQLAlchemy database.
 
@@ -1300,6 +1368,10 @@ def connect(
             replayed in memory between writes, so that :meth:`Store.fire` reads
             and replays only what changed since (0: replay every case in full
             on every write).
+        idempotency_window: how long an idempotency key stands for its first
+            request (default 24 hours, at most 366 days). A key used again after
+            that is a new request; :meth:`Store.forget_expired_keys` deletes
+            the expired ones.
 
     Returns:
         A :class:`Store`. Close it with ``store.close()`` or a ``with`` block.
@@ -1323,4 +1395,5 @@ def connect(
         methodologies=methodologies,
         owns_engine=engine is not url_or_path,
         cached_entries=cached_entries,
+        idempotency_window=idempotency_window,
     )
