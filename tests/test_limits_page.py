@@ -31,8 +31,9 @@ def test_every_limit_on_the_page_is_the_one_in_the_code() -> None:
     assert _args.MAX_COUNT == 2**63 - 1 and "to 2**63 − 1" in PAGE
     assert f"integers of at most {_rows.MAX_DIGITS} digits" in PAGE
     assert f"batch size 1 to {_spelled(_audit.MAX_BATCH)}" in PAGE
-    assert (
-        f"to {_store.MAX_IDEMPOTENCY_WINDOW.days} days (default {_store.IDEMPOTENCY_WINDOW.seconds // 3600} hours)"
-        in PAGE
+    window, default = (
+        _store.MAX_IDEMPOTENCY_WINDOW.days,
+        int(_store.IDEMPOTENCY_WINDOW.total_seconds()) // 3600,
     )
+    assert f"to {window} days (default {default} hours)" in PAGE
     assert f"(default {_spelled(_heads.DEFAULT_CACHED_ENTRIES)})" in PAGE
