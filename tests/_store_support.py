@@ -5,8 +5,10 @@ The fixtures (``backend``, ``db_url``, ``store``) live in tests/store_fixtures.p
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,3 +87,20 @@ def table_rows(store: resolveflow.store.Store) -> dict[str, list[tuple[Any, ...]
             rows = conn.execute(sa.select(table)).all()
             out[table.name] = sorted(tuple(json.dumps(v, default=str) for v in row) for row in rows)
     return out
+
+
+@contextlib.contextmanager
+def restarted(
+    store: resolveflow.store.Store, clock: FakeClock, **options: Any
+) -> Iterator[resolveflow.store.Store]:
+    """The same database through a store that has kept no case in memory (a restart, another process).
+
+    A store moves a case on from the ledger it kept at its last write, reading only the rows
+    written since (see store/_heads.py); a row edited before that is found by a full replay:
+    ``load``, ``verify``, or a write from a store that has not kept the case.
+    """
+    other = resolveflow.store.Store(store.engine, clock=clock, owns_engine=False, **options)
+    try:
+        yield other
+    finally:
+        other.close()

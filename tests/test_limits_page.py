@@ -6,7 +6,7 @@ from pathlib import Path
 
 from resolveflow import _canonical, _file_formats, _file_records, _files, _ledger
 from resolveflow._shown import LIMIT
-from resolveflow.store import _args, _rows, _store
+from resolveflow.store import _args, _audit, _heads, _rows, _store
 
 PAGE = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
 
@@ -30,3 +30,10 @@ def test_every_limit_on_the_page_is_the_one_in_the_code() -> None:
     assert f"non-blank, at most {_args.MAX_TEXT} characters, no NUL" in PAGE
     assert _args.MAX_COUNT == 2**63 - 1 and "to 2**63 − 1" in PAGE
     assert f"integers of at most {_rows.MAX_DIGITS} digits" in PAGE
+    assert f"batch size 1 to {_spelled(_audit.MAX_BATCH)}" in PAGE
+    window, default = (
+        _store.MAX_IDEMPOTENCY_WINDOW.days,
+        int(_store.IDEMPOTENCY_WINDOW.total_seconds()) // 3600,
+    )
+    assert f"to {window} days (default {default} hours)" in PAGE
+    assert f"(default {_spelled(_heads.DEFAULT_CACHED_ENTRIES)})" in PAGE

@@ -116,12 +116,16 @@ EXPECTED: dict[str, set[str]] = {
         *TOP_LEVEL_ERRORS,
         "CaseExists", "CaseNotFound", "DefinitionMismatch", "DiagramUnavailable", "IdempotencyConflict",
         "InvalidMethodology", "InvalidMethodologyFile", "StoreUnavailable", "TamperedHistory",
+        # issue 14: the kinds of StoreUnavailable
+        "StoreFull", "StoreLocked", "StoreReadOnly",
     },
     "resolveflow.store": {
         "Analytics", "CaseExists", "CaseNotFound", "CaseSummary", "ConcurrencyConflict", "Deadline",
         "HistoryPage", "IdempotencyConflict", "OutcomeCount", "OverdueCount", "RefusalCount",
         "ResolutionTime", "Revisits", "StepTime", "Store", "StoreUnavailable", "TamperedHistory", "analyze",
         "connect", "metadata", "report", "schema_sql", "time_in_step_svg",
+        # issue 14: the audit, and the kinds of StoreUnavailable
+        "AuditFinding", "AuditReport", "StoreFull", "StoreLocked", "StoreReadOnly",
     },
     "resolveflow.testing": {
         "ManualClock", "action_sequences", "assert_no_step_skippable", "case_machine", "evidence_for",

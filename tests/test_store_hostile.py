@@ -27,7 +27,7 @@ import resolveflow.store
 from resolveflow.exceptions import InvalidEvidence, InvalidInput, StoreUnavailable, TamperedHistory
 from resolveflow.store import Store
 from resolveflow.store import _store as store_module
-from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, plan, seven_as_to_act
+from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, plan, restarted, seven_as_to_act
 from tests.conftest import FakeClock
 
 ENGAGE = {"notes": "Parcel arrived broken."}
@@ -185,15 +185,16 @@ def assert_names_entry(error: TamperedHistory, seq: int) -> None:
 
 def assert_every_reader_names_entry(store: Store, seq: int) -> None:
     before = raw_rows(store)
-    for read in (
-        lambda: store.load("C-1"),
-        lambda: store.history("C-1"),
-        lambda: store.fire("C-1", "give_assurance", {"commitment": "We fix it."}, actor=ACTOR),
-    ):
-        with pytest.raises(TamperedHistory) as info:
-            read()
-        assert_names_entry(info.value, seq)
-        assert "does not read back" in str(info.value)
+    with restarted(store, FakeClock()) as other:  # a writer that replays the case (see _store_support)
+        for read in (
+            lambda: store.load("C-1"),
+            lambda: store.history("C-1"),
+            lambda: other.fire("C-1", "give_assurance", {"commitment": "We fix it."}, actor=ACTOR),
+        ):
+            with pytest.raises(TamperedHistory) as info:
+                read()
+            assert_names_entry(info.value, seq)
+            assert "does not read back" in str(info.value)
     assert raw_rows(store) == before
 
 
@@ -311,6 +312,7 @@ def test_a_read_only_sqlite_file_is_store_unavailable_and_nothing_changes(
                 assert error.operation == operation
                 assert isinstance(error.__cause__, sa.exc.OperationalError)
                 assert "readonly" in error.reason
+                assert isinstance(error, resolveflow.store.StoreReadOnly)
                 assert str(error).startswith(f"{operation}: the database could not be used")
                 assert str(error).endswith("nothing was recorded")
                 assert not error.maybe_recorded
@@ -335,6 +337,7 @@ def test_a_full_sqlite_disk_is_store_unavailable_and_nothing_changes(tmp_path: P
             store.import_cases(many)
         assert info.value.operation == "import_cases"
         assert "full" in info.value.reason
+        assert isinstance(info.value, resolveflow.store.StoreFull)
         assert raw_rows(store) == before
 
 

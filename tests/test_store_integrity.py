@@ -17,7 +17,7 @@ import resolveflow.store
 from resolveflow.store import Store, TamperedHistory
 from resolveflow.store import _store as store_module
 from resolveflow.store._tables import cases, entries
-from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, plan, seven_as_to_act, table_rows
+from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, plan, restarted, seven_as_to_act, table_rows
 from tests.conftest import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,10 +99,11 @@ def test_a_tampered_row_names_the_case_and_the_entry(store: Store, clock: FakeCl
     assert "'C-1'" in str(error)
     assert f"entry {seq}" in str(error)
     assert isinstance(error, resolveflow.InvalidSnapshot)
-    # A tampered case cannot be moved on either, and the failed attempt writes nothing.
+    # A tampered case cannot be moved on by a store that replays it (one that has not kept it in
+    # memory: after a restart, in another process), and the failed attempt writes nothing.
     before = table_rows(store)
-    with pytest.raises(TamperedHistory):
-        store.fire("C-1", "complete_item", {"item_id": "item-1"}, actor=ACTOR)
+    with restarted(store, clock) as other, pytest.raises(TamperedHistory):
+        other.fire("C-1", "complete_item", {"item_id": "item-1"}, actor=ACTOR)
     assert table_rows(store) == before
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import attrs
 
@@ -520,3 +520,21 @@ class Case:
             ({'id': 'engage', 'version': '1.1'}, 'engage')
         """
         return snapshot_of(self._ledger)
+
+
+_LEDGER_SLOT: Final = Case.__dict__["_ledger"]
+
+
+def case_ledger(case: Case) -> Ledger:
+    """The ledger a case was made with, read from ``Case``'s own slot.
+
+    ``case._ledger`` would go through the case's type first, and a subclass can
+    put a property of its own there; the slot descriptor cannot be overridden.
+    """
+    try:
+        ledger = _LEDGER_SLOT.__get__(case, Case)
+    except AttributeError:  # a Case made without __init__ (object.__new__): the slot is empty
+        ledger = None
+    if not isinstance(ledger, Ledger):
+        raise InvalidInput("expected a Case made by resolveflow.open_case or restore", argument="case")
+    return ledger

@@ -363,6 +363,63 @@ def _without_password(database_url: str) -> str:
         return database_url
 
 
+def _open_store(database_url: str) -> Any:
+    """A store on ``database_url`` (the ``sql`` extra), or a CommandError saying why not."""
+    import sqlalchemy.exc
+
+    import resolveflow.store
+
+    if "://" not in database_url and not Path(database_url).is_file():
+        # connect() would create an empty SQLite file: a typo would report on nothing.
+        raise CommandError(f"no such database file: {database_url}")
+    try:
+        return resolveflow.store.connect(database_url)
+    except (sqlalchemy.exc.SQLAlchemyError, InvalidInput) as error:
+        raise CommandError(f"cannot open {_without_password(database_url)}: {error}") from error
+
+
+@main.group(cls=_Group)
+def store() -> None:
+    """Stored cases: the audit that replays them all."""
+
+
+@store.command("verify")
+@click.argument("database_url", metavar="DATABASE_URL")
+@click.option("--after", metavar="CASE_ID", help="Start after this case id (to resume an earlier audit).")
+@click.option("--limit", type=click.IntRange(min=1), help="Check at most this many cases.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def store_verify(database_url: str, after: str | None, limit: int | None, as_json: bool) -> int:
+    """Replay every stored case through its guards and hash chain; exit 1 if any does not replay.
+
+    Prints each case that does not replay with its first bad entry, then what
+    was checked and, when --limit stopped it early, the --after that resumes it.
+    Methodologies that are not built in must be loaded where the store can find
+    them (registered by a plugin).
+    """
+    shown = _without_password(database_url)
+    opened = _open_store(database_url)
+    try:
+        report = opened.verify(after=after, limit=limit)
+    except StoreUnavailable as error:
+        raise CommandError(f"cannot read the cases in {shown}: {error.reason}") from error
+    finally:
+        opened.close()
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        console = _console()
+        for finding in report.findings:
+            where = f"entry {finding.entry}" if finding.entry is not None else "the case"
+            console.print(
+                Text.assemble((finding.case_id, "bold"), f" ({finding.kind}, {where}): {finding.reason}")
+            )
+        verdict = "clean" if report.clean else f"{len(report.findings)} case(s) do not replay"
+        console.print(f"{report.checked} case(s), {report.entries} entries checked: {verdict}")
+        if report.next_after is not None:
+            console.print(Text(f"stopped early; resume with --after {report.next_after}"))
+    return 0 if report.clean else 1
+
+
 @main.command()
 @click.argument("database_url", metavar="DATABASE_URL")
 @click.option(
@@ -374,27 +431,20 @@ def report(database_url: str, chart: Path | None) -> None:
     """Analytics over stored cases: time in step, outcomes, refusals, overdue items."""
     import sqlalchemy.exc
 
-    import resolveflow.store
     from resolveflow.store import report as print_report
 
     shown = _without_password(database_url)
-    if "://" not in database_url and not Path(database_url).is_file():
-        # connect() would create an empty SQLite file: a typo would report on nothing.
-        raise CommandError(f"no such database file: {database_url}")
-    try:
-        store = resolveflow.store.connect(database_url)
-    except (sqlalchemy.exc.SQLAlchemyError, InvalidInput) as error:
-        raise CommandError(f"cannot open {shown}: {error}") from error
+    opened = _open_store(database_url)
     try:
         # The report's own text is markup (bold counts); what it prints from the store is ids.
-        print_report(store, console=_console(markup=True), chart_path=chart)
+        print_report(opened, console=_console(markup=True), chart_path=chart)
     except StoreUnavailable as error:
         raise CommandError(f"cannot read the cases in {shown}: {error.reason}") from error
     except sqlalchemy.exc.SQLAlchemyError as error:
         cause = getattr(error, "orig", None) or error
         raise CommandError(f"cannot read the cases in {shown}: {cause}") from error
     finally:
-        store.close()
+        opened.close()
 
 
 # --- play: a terminal walk-through for training agents -------------------------

@@ -191,7 +191,7 @@ def restore_ledger(
     if not isinstance(history, list | tuple):
         _bad("'history' must be a list of entries")
     for index, raw in enumerate(history, start=1):
-        ledger = _replay_entry(ledger, raw, index, resolve)
+        ledger = replay_entry(ledger, raw, index, resolve)
     if ledger.methodology.version != ref["version"]:
         _bad(
             f"claims version {shown(ref['version'])} but its history leads to {ledger.methodology.version!r}"
@@ -212,7 +212,7 @@ def restore_ledger(
     return ledger
 
 
-def _replay_entry(
+def replay_entry(
     ledger: Ledger, raw: object, index: int, resolve: Callable[[str, str], Methodology]
 ) -> Ledger:
     """Append one stored entry (the ledger a migration entry moves to, else the same one)."""

@@ -18,7 +18,10 @@ The tree::
     ├── CaseNotFound         no stored case has this id
     ├── CaseExists           a case with this id is already stored
     ├── DiagramUnavailable   SVG needs Graphviz (the Python package and the dot program)
-    └── StoreUnavailable     the database could not be used: unreachable, read-only, full, locked
+    └── StoreUnavailable     the database could not be used: unreachable, lost mid-call ...
+        ├── StoreFull        ... because its disk (or its size limit) is full
+        ├── StoreReadOnly    ... because it only accepts reads
+        └── StoreLocked      ... because another transaction held a lock for too long
 
 Context travels as keyword-only attributes (``action=``, ``step=``,
 ``refusals=`` ...) so that a CRM can render or log an error without parsing
@@ -57,6 +60,9 @@ __all__ = [
     "InvalidSnapshot",
     "Refused",
     "ResolveflowError",
+    "StoreFull",
+    "StoreLocked",
+    "StoreReadOnly",
     "StoreUnavailable",
     "TamperedHistory",
     "UnknownAction",
@@ -426,3 +432,41 @@ class StoreUnavailable(ResolveflowError):
             else "nothing was recorded"
         )
         super().__init__(f"{operation}: the database could not be used ({reason}); {outcome}")
+
+
+class StoreFull(StoreUnavailable):
+    """The database is out of space (SQLite: the disk or ``max_page_count``; PostgreSQL: ``disk_full``).
+
+    Nothing was recorded; writes succeed again once there is room, and reads go on meanwhile.
+
+    Example:
+        >>> from resolveflow.exceptions import StoreFull, StoreUnavailable
+        >>> issubclass(StoreFull, StoreUnavailable)
+        True
+    """
+
+
+class StoreReadOnly(StoreUnavailable):
+    """The database accepts only reads (a read-only file or mount, a standby, a read-only transaction).
+
+    Nothing was recorded. Send writes to a writable primary.
+
+    Example:
+        >>> from resolveflow.exceptions import StoreReadOnly
+        >>> StoreReadOnly("attempt to write a readonly database", operation="fire").operation
+        'fire'
+    """
+
+
+class StoreLocked(StoreUnavailable):
+    """Another transaction held a lock the store needed for longer than the database waits.
+
+    SQLite waits ``busy_timeout`` (30 s) for the write lock, PostgreSQL its
+    ``lock_timeout``. Nothing was recorded; retry (with the same idempotency
+    key), and look for a long transaction holding the lock.
+
+    Example:
+        >>> from resolveflow.exceptions import StoreLocked
+        >>> "locked" in str(StoreLocked("database is locked", operation="fire"))
+        True
+    """

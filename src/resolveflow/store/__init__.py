@@ -6,11 +6,14 @@ uses psycopg 3). Tables are only created when you ask: call
 :meth:`Store.create_schema`, or apply :func:`schema_sql` with your own
 migration tool (:data:`metadata` is there for Alembic).
 
-Every change to a stored case is one transaction that reloads and verifies
-its history, runs the guards and appends one entry with a compare-and-set on
-the case's last sequence number: two writers never both append from the same
-point (the loser gets :class:`ConcurrencyConflict`), a refused action writes
-nothing, and a retry with the same idempotency key records nothing new.
+Every change to a stored case is one transaction that brings the case up to
+the database's head (replaying only the entries written since this store last
+wrote it, or the whole history the first time), runs the guards and appends
+one entry with a compare-and-set on the case's last sequence number: two
+writers never both append from the same point (the loser gets
+:class:`ConcurrencyConflict`), a refused action writes nothing, and a retry
+with the same idempotency key records nothing new. :meth:`Store.verify` is
+the audit that replays every stored case in full.
 
 Example:
     >>> import os, tempfile, resolveflow.store
@@ -48,11 +51,15 @@ from resolveflow.store._analytics import (
     StepTime,
     analyze,
 )
+from resolveflow.store._audit import AuditFinding, AuditReport
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
     ConcurrencyConflict,
     IdempotencyConflict,
+    StoreFull,
+    StoreLocked,
+    StoreReadOnly,
     StoreUnavailable,
     TamperedHistory,
 )
@@ -63,6 +70,8 @@ from resolveflow.store._tables import metadata, schema_sql
 
 __all__ = [
     "Analytics",
+    "AuditFinding",
+    "AuditReport",
     "CaseExists",
     "CaseNotFound",
     "CaseSummary",
@@ -77,6 +86,9 @@ __all__ = [
     "Revisits",
     "StepTime",
     "Store",
+    "StoreFull",
+    "StoreLocked",
+    "StoreReadOnly",
     "StoreUnavailable",
     "TamperedHistory",
     "analyze",

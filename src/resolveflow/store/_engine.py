@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from resolveflow._shown import shown
-from resolveflow.exceptions import InvalidInput, StoreUnavailable
+from resolveflow.exceptions import InvalidInput, StoreFull, StoreLocked, StoreReadOnly, StoreUnavailable
 from resolveflow.store._rows import load_json
 
 BUSY_TIMEOUT_S = 30.0
@@ -159,6 +159,42 @@ def reason(error: BaseException) -> str:
     return text if len(text) <= _REASON_LIMIT else text[: _REASON_LIMIT - 1] + "…"
 
 
+# What the drivers call each fault: SQLite's result-code names (Python 3.11+ sets
+# ``sqlite_errorname``), PostgreSQL's SQLSTATE codes (psycopg sets ``sqlstate``).
+_SQLITE: Final[dict[str, type[StoreUnavailable]]] = {
+    "SQLITE_FULL": StoreFull,
+    "SQLITE_READONLY": StoreReadOnly,
+    "SQLITE_BUSY": StoreLocked,
+    "SQLITE_LOCKED": StoreLocked,
+}
+_SQLSTATE: Final[dict[str, type[StoreUnavailable]]] = {
+    "53100": StoreFull,  # disk_full
+    "53200": StoreFull,  # out_of_memory
+    "25006": StoreReadOnly,  # read_only_sql_transaction
+    "55P03": StoreLocked,  # lock_not_available (lock_timeout)
+}
+
+
+def kind_of(error: BaseException) -> type[StoreUnavailable]:
+    """The StoreUnavailable subclass for a driver error: full, read-only, locked, or the plain one."""
+    original = getattr(error, "orig", None) or error
+    name = getattr(original, "sqlite_errorname", None)
+    if isinstance(name, str):
+        # Extended codes (SQLITE_READONLY_DBMOVED, SQLITE_BUSY_SNAPSHOT ...) share their primary's kind.
+        for primary, kind in _SQLITE.items():
+            if name == primary or name.startswith(primary + "_"):
+                return kind
+    sqlstate = getattr(original, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return _SQLSTATE.get(sqlstate, StoreUnavailable)
+    return StoreUnavailable
+
+
+def unavailable(error: BaseException, operation: str, *, maybe_recorded: bool = False) -> StoreUnavailable:
+    """The resolveflow error for a database fault met while doing ``operation``."""
+    return kind_of(error)(reason(error), operation=operation, maybe_recorded=maybe_recorded)
+
+
 @contextlib.contextmanager
 def guarded(operation: str) -> Iterator[None]:
     """Turn a database that cannot be used into StoreUnavailable (for calls outside read/write)."""
@@ -167,15 +203,30 @@ def guarded(operation: str) -> Iterator[None]:
     except FAULTS as error:
         if isinstance(error, sa.exc.IntegrityError):
             raise
-        raise StoreUnavailable(reason(error), operation=operation) from error
+        raise unavailable(error, operation) from error
 
 
 @contextlib.contextmanager
-def write(engine: sa.Engine, operation: str) -> Iterator[sa.Connection]:
+def write(
+    engine: sa.Engine, operation: str, connection: sa.Connection | None = None
+) -> Iterator[sa.Connection]:
     """One write transaction: committed when the block ends, rolled back if it raises.
 
-    A database fault anywhere in it is StoreUnavailable naming ``operation``.
+    With the caller's ``connection`` (see :func:`joined`), a savepoint inside
+    the caller's transaction instead: released when the block ends (the caller
+    commits or rolls back everything), rolled back alone if it raises, so that
+    a refused action leaves the caller's transaction usable. A database fault
+    anywhere in it is StoreUnavailable naming ``operation``.
     """
+    if connection is not None:
+        try:
+            with connection.begin_nested():
+                yield connection
+        except FAULTS as error:
+            if isinstance(error, sa.exc.IntegrityError):
+                raise
+            raise unavailable(error, operation) from error
+        return
     committing = False
     try:
         with engine.connect() as connection:
@@ -189,7 +240,34 @@ def write(engine: sa.Engine, operation: str) -> Iterator[sa.Connection]:
         # SQLite's COMMIT either happens or fails; a server's may have happened before
         # the connection that asked for it was lost.
         unsure = committing and engine.dialect.name != "sqlite"
-        raise StoreUnavailable(reason(error), operation=operation, maybe_recorded=unsure) from error
+        raise unavailable(error, operation, maybe_recorded=unsure) from error
+
+
+def joined(engine: sa.Engine, connection: object) -> sa.Connection | None:
+    """The caller's connection, checked: one of ``engine``'s, inside a transaction (None: none given)."""
+    if connection is None:
+        return None
+    if not isinstance(connection, sa.Connection):
+        raise InvalidInput(
+            f"expected a SQLAlchemy Connection (from store.transaction() or session.connection()), "
+            f"got {shown(connection)}",
+            argument="connection",
+        )
+    if connection.engine is not engine:
+        # Another engine may not decode JSON the store's way, and on SQLite would not take the
+        # write lock up front: the rows written could not be trusted to read back.
+        raise InvalidInput(
+            "the connection belongs to another engine; use store.transaction(), or bind your "
+            "session to store.engine",
+            argument="connection",
+        )
+    if connection.closed or not connection.in_transaction():
+        raise InvalidInput(
+            "the connection has no open transaction: begin one (with store.transaction(), or "
+            "connection.begin()) so that you decide when it commits",
+            argument="connection",
+        )
+    return connection
 
 
 @contextlib.contextmanager

@@ -7,6 +7,9 @@ from resolveflow.exceptions import (
     CaseNotFound,
     ConcurrencyConflict,
     IdempotencyConflict,
+    StoreFull,
+    StoreLocked,
+    StoreReadOnly,
     StoreUnavailable,
     TamperedHistory,
 )
@@ -16,6 +19,9 @@ __all__ = [
     "CaseNotFound",
     "ConcurrencyConflict",
     "IdempotencyConflict",
+    "StoreFull",
+    "StoreLocked",
+    "StoreReadOnly",
     "StoreUnavailable",
     "TamperedHistory",
 ]

@@ -16,12 +16,12 @@ from resolveflow._canonical import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_text
 from resolveflow._case import Case
 from resolveflow._clock import check_time
 from resolveflow._history import HistoryEntry, canonical_json, format_time
-from resolveflow._ledger import check_actor, load_evidence
+from resolveflow._ledger import Ledger, check_actor, load_evidence
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID, Errors, record_codec
 from resolveflow._shown import shown
-from resolveflow._snapshot import FORMAT_OF_RECIPE, SNAPSHOT_FORMAT
+from resolveflow._snapshot import FORMAT_OF_RECIPE, SNAPSHOT_FORMAT, definitions_of
 from resolveflow.exceptions import InvalidInput
 from resolveflow.store._tables import deadlines
 
@@ -103,6 +103,11 @@ _DEFINITIONS_TEXT: Final = re.compile(
 def definitions_text(case: Case) -> str:
     """What the definitions column holds for a case."""
     return canonical_text(case.definitions)
+
+
+def definitions_text_of(ledger: Ledger) -> str:
+    """What the definitions column holds for the case a ledger records."""
+    return canonical_text(definitions_of(ledger))
 
 
 def bound_definitions(case_row: sa.Row[Any]) -> object:

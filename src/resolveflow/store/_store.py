@@ -15,18 +15,30 @@ import sqlalchemy as sa
 import resolveflow
 from resolveflow._actor import Actor
 from resolveflow._canonical import CanonicalError
-from resolveflow._case import Case
+from resolveflow._case import Case, case_ledger
 from resolveflow._clock import Clock, check_time, system_clock
 from resolveflow._digest import definition_digest
 from resolveflow._history import HistoryEntry, entry_hash, genesis_hash
+from resolveflow._ledger import Ledger
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
 from resolveflow._shown import shown
-from resolveflow.exceptions import DefinitionMismatch, InvalidEvidence, InvalidInput, InvalidSnapshot, Refused
+from resolveflow._snapshot import replay_entry, snapshot_of
+from resolveflow.exceptions import (
+    DefinitionMismatch,
+    InvalidEvidence,
+    InvalidInput,
+    InvalidSnapshot,
+    Refused,
+    ResolveflowError,
+    UnknownAction,
+    UnknownMethodology,
+)
 from resolveflow.store import _engine, _rows, _unreadable
 from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._args import count_arg, text_arg
+from resolveflow.store._audit import MAX_BATCH, AuditFinding, AuditReport, audit_case, case_ids
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
@@ -34,10 +46,14 @@ from resolveflow.store._errors import (
     IdempotencyConflict,
     TamperedHistory,
 )
+from resolveflow.store._heads import DEFAULT_CACHED_ENTRIES, LedgerCache
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
 
 _MAX_PAGE: Final = 1000
+IDEMPOTENCY_WINDOW: Final = _dt.timedelta(hours=24)
+"""How long an idempotency key stands for its first request, by default."""
+MAX_IDEMPOTENCY_WINDOW: Final = _dt.timedelta(days=366)
 _NOT_SUMMARISED: Final = frozenset({"hash_recipe", "definitions"})  # how the case is kept, not what it is
 
 # Built once: the store runs these on every call.
@@ -45,6 +61,15 @@ _CASE: Final = sa.select(cases).where(cases.c.case_id == sa.bindparam("case_id")
 _CASE_AND_ENTRIES: Final = (
     sa.select(cases, *(entries.c[name].label(f"entry_{name}") for name in _rows.ENTRY_COLUMNS))
     .outerjoin(entries, entries.c.case_id == cases.c.case_id)
+    .where(cases.c.case_id == sa.bindparam("case_id"))
+    .order_by(entries.c.seq)
+)
+# The case row and its entries from a sequence number on (the last one a kept ledger holds).
+_CASE_AND_TAIL: Final = (
+    sa.select(cases, *(entries.c[name].label(f"entry_{name}") for name in _rows.ENTRY_COLUMNS))
+    .outerjoin(
+        entries, sa.and_(entries.c.case_id == cases.c.case_id, entries.c.seq >= sa.bindparam("from_seq"))
+    )
     .where(cases.c.case_id == sa.bindparam("case_id"))
     .order_by(entries.c.seq)
 )
@@ -81,6 +106,8 @@ class Store:
         record_refusals: bool = False,
         methodologies: Iterable[Methodology] = (),
         owns_engine: bool = True,
+        cached_entries: int = DEFAULT_CACHED_ENTRIES,
+        idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
     ) -> None:
         if not isinstance(engine, sa.Engine):
             raise InvalidInput(
@@ -96,6 +123,17 @@ class Store:
         self._record_refusals = record_refusals
         self._owns_engine = owns_engine
         self._known: dict[tuple[str, str], Methodology] = {}
+        if not isinstance(idempotency_window, _dt.timedelta) or not (
+            _dt.timedelta(seconds=1) <= idempotency_window <= MAX_IDEMPOTENCY_WINDOW
+        ):
+            raise InvalidInput(
+                f"expected a timedelta from 1 second to {MAX_IDEMPOTENCY_WINDOW.days} days, "
+                f"got {shown(idempotency_window)}",
+                argument="idempotency_window",
+            )
+        self._idempotency_window = idempotency_window
+        limit = count_arg(cached_entries, "cached_entries", minimum=0)
+        self._cache = LedgerCache(limit) if limit else None
         for methodology in _iterate(methodologies, "methodologies"):
             if not isinstance(methodology, Methodology):
                 raise InvalidInput(
@@ -156,8 +194,46 @@ class Store:
 
     # --- writing -------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """A write transaction of your own, that the store's writes can take part in.
+
+        Run your own statements on the connection (a ticket row, an audit row)
+        and pass it as ``connection=`` to :meth:`open_case`, :meth:`fire`,
+        :meth:`fire_with_retry` or :meth:`import_cases`: everything commits
+        together when the block ends, or nothing does if it raises. On SQLite it
+        begins with ``BEGIN IMMEDIATE``, so that writers queue rather than fail.
+        An ORM ``Session`` bound to :attr:`engine` can pass
+        ``session.connection()`` instead.
+
+        Raises:
+            StoreUnavailable: the database cannot be used (nothing was committed;
+                ``maybe_recorded`` when the connection was lost during COMMIT).
+
+        Example:
+            >>> import os, tempfile, sqlalchemy as sa, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> tickets = sa.Table("tickets", sa.MetaData(), sa.Column("id", sa.String, primary_key=True))
+            >>> tickets.metadata.create_all(store.engine)
+            >>> with store.transaction() as conn:
+            ...     _ = conn.execute(sa.insert(tickets).values(id="T-1"))
+            ...     _ = store.open_case("engage", case_id="T-1", connection=conn)
+            >>> store.summary("T-1").step
+            'engage'
+            >>> store.close(); tmp.cleanup()
+        """
+        with _engine.write(self._engine, "transaction") as conn:
+            yield conn
+
     def open_case(
-        self, methodology: Methodology | str, *, case_id: str, at: _dt.datetime | None = None
+        self,
+        methodology: Methodology | str,
+        *,
+        case_id: str,
+        at: _dt.datetime | None = None,
+        connection: sa.Connection | None = None,
     ) -> Case:
         """Store a new case at the methodology's initial step.
 
@@ -167,6 +243,8 @@ class Store:
                 its cases load without registering it.
             case_id: your system's id for the case.
             at: when it was opened (default: the store's clock).
+            connection: your transaction to take part in (see :meth:`transaction`):
+                the case is written there, and is stored only if you commit.
 
         Returns:
             The new :class:`~resolveflow.Case` (use :meth:`fire` to move it on).
@@ -179,62 +257,97 @@ class Store:
             StoreUnavailable: the database cannot be used (nothing was stored).
         """
         case_id = text_arg(case_id, "case_id")
+        joined = _engine.joined(self._engine, connection)
         if isinstance(methodology, Methodology):
             self._known.setdefault(methodology.key, methodology)
         case = resolveflow.open_case(methodology, case_id=case_id, clock=self._clock)
         created = self._now() if at is None else check_time(at, "at")
         try:
-            with _engine.write(self._engine, "open_case") as conn:
+            with _engine.write(self._engine, "open_case", joined) as conn:
                 conn.execute(sa.insert(cases), _rows.case_row(case, created_at=created))
         except sa.exc.IntegrityError as error:
             raise CaseExists(case.id) from error
         return case
 
     def import_cases(
-        self, items: Iterable[Case | tuple[Case, _dt.datetime]], *, batch_size: int = 500
+        self,
+        items: Iterable[Case | tuple[Case, _dt.datetime]],
+        *,
+        batch_size: int = 500,
+        connection: sa.Connection | None = None,
     ) -> int:
         """Store cases built elsewhere (a migration, a bulk load), with their whole history.
 
-        A :class:`~resolveflow.Case` can only have been moved on through its
-        guards, so its entries are written as they are. Each batch is one
-        transaction.
+        Nothing is taken on trust: each case is rebuilt from its entries by
+        replaying them through the guards and the hash chain (as
+        :func:`resolveflow.restore` does), against the registered definition of
+        its methodology when there is one, and what is stored is the rebuilt
+        case. A subclass of :class:`~resolveflow.Case` is refused outright: a
+        subclass can answer ``history`` or ``step`` with anything. Each batch is
+        one transaction, and a refused case leaves its whole batch unwritten.
 
         Args:
             items: cases, or ``(case, opened_at)`` pairs; without a time, the
                 case counts as opened at its first entry (or now).
-            batch_size: cases per transaction.
+            batch_size: cases per transaction (per savepoint in ``connection``).
+            connection: your transaction to take part in (see :meth:`transaction`):
+                each batch is a savepoint in it, stored only if you commit.
 
         Returns:
             The number of cases stored.
 
         Raises:
             CaseExists: one of the ids is already stored (that batch is not written).
-            InvalidInput: an item that is not a case or a ``(case, time)`` pair; a
-                case whose id or actors hold NUL (which a database text column
-                cannot), or whose promises do not fit the deadlines table.
+            InvalidInput: an item that is not a case or a ``(case, time)`` pair, or
+                is a subclass of Case; a case whose id or actors hold NUL (which a
+                database text column cannot), or whose promises do not fit the
+                deadlines table.
+            InvalidSnapshot: a case whose entries do not replay (a guard refuses
+                one, the chain is broken); ``.entry`` names the first bad entry.
+            DefinitionMismatch: a case recorded under another definition than the
+                one registered under its id and version.
             StoreUnavailable: the database cannot be used (that batch is not written).
         """
         size = count_arg(batch_size, "batch_size", minimum=1)
+        joined = _engine.joined(self._engine, connection)
         total = 0
         batch: list[tuple[Case, _dt.datetime]] = []
         for item in _iterate(items, "items"):
-            case, opened = _import_item(item)
-            self._known.setdefault(case.methodology.key, case.methodology)
+            claimed, opened = _import_item(item)
+            case = self._rebuilt(claimed)
             if opened is None:
                 opened = case.history[0].at if case.history else self._now()
             batch.append((case, check_time(opened, "items")))
             if len(batch) >= size:
-                total += self._import_batch(batch)
+                total += self._import_batch(batch, joined)
                 batch = []
         if batch:
-            total += self._import_batch(batch)
+            total += self._import_batch(batch, joined)
         return total
 
-    def _import_batch(self, batch: Sequence[tuple[Case, _dt.datetime]]) -> int:
+    def _rebuilt(self, case: Case) -> Case:
+        """The case replayed from its own entries, against the definition this store trusts."""
+        ledger = case_ledger(case)
+        own = ledger.methodology
+        # The registered definition wins over the one the case carries: a copy with the same id and
+        # version but weaker guards is then a DefinitionMismatch, not a way around the guards.
+        methodology = self._known.get(own.key) or _registered(own) or own
+        try:
+            rebuilt = resolveflow.restore(snapshot_of(ledger), methodology=methodology, clock=self._clock)
+        except DefinitionMismatch:
+            raise
+        except InvalidSnapshot as error:
+            raise InvalidSnapshot(
+                f"case {shown(case.id)} cannot be imported: {error.reason}", entry=error.entry
+            ) from error
+        self._known.setdefault(methodology.key, methodology)
+        return rebuilt
+
+    def _import_batch(self, batch: Sequence[tuple[Case, _dt.datetime]], joined: sa.Connection | None) -> int:
         ids = [case.id for case, _ in batch]
         promised = [row for case, _ in batch for row in _storable_promises(case)]
         try:
-            with _engine.write(self._engine, "import_cases") as conn:
+            with _engine.write(self._engine, "import_cases", joined) as conn:
                 taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).first()
                 if taken is not None:
                     raise CaseExists(taken.case_id)
@@ -248,12 +361,17 @@ class Store:
                     conn.execute(sa.insert(deadlines), promised)
         except sa.exc.IntegrityError as error:
             # Another writer stored one of these ids after the check above: name it.
-            raise CaseExists(self._taken(ids)) from error
+            raise CaseExists(self._taken(ids, joined)) from error
         return len(batch)
 
-    def _taken(self, ids: list[str]) -> str:
-        with _engine.read(self._engine, "import_cases") as conn:
-            taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).scalar()
+    def _taken(self, ids: list[str], joined: sa.Connection | None) -> str:
+        query = sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))
+        if joined is not None:
+            with _engine.guarded("import_cases"):
+                taken = joined.execute(query).scalar()
+        else:
+            with _engine.read(self._engine, "import_cases") as conn:
+                taken = conn.execute(query).scalar()
         return str(taken) if taken is not None else ids[0]
 
     def fire(
@@ -266,8 +384,9 @@ class Store:
         at: _dt.datetime | None = None,
         expected_seq: int | None = None,
         idempotency_key: str | None = None,
+        connection: sa.Connection | None = None,
     ) -> HistoryEntry:
-        """Take an action on a stored case: reload, check every guard, append one entry.
+        """Take an action on a stored case: bring it up to date, check every guard, append one entry.
 
         Everything happens in one transaction: the case is read and its
         history replayed and verified, the idempotency key and
@@ -288,7 +407,11 @@ class Store:
                 call fails rather than acting on a state nobody looked at.
             idempotency_key: a key for this request, unique per case: a retry
                 with the same key and the same request returns the first entry
-                and records nothing.
+                and records nothing, for the store's ``idempotency_window`` (24
+                hours by default); after that the key is free again.
+            connection: your transaction to take part in (see :meth:`transaction`):
+                the entry is written in a savepoint there and is stored only if
+                you commit; a refused action leaves your transaction usable.
 
         Returns:
             The new :class:`~resolveflow.HistoryEntry` (or, for a repeated
@@ -330,9 +453,14 @@ class Store:
             count_arg(expected_seq, "expected_seq", minimum=0)
         if idempotency_key is not None:
             idempotency_key = text_arg(idempotency_key, "idempotency_key")
+        joined = _engine.joined(self._engine, connection)
+        held: Ledger | None = None  # the ledger this write uses, taken from the cache or replayed
+        untouched = -1  # its length before the action: put back unchanged when the action is refused
         try:
-            with _engine.write(self._engine, "fire") as conn:
-                row, case = self._read(conn, case_id)
+            with _engine.write(self._engine, "fire", joined) as conn:
+                row, held = self._writable(conn, case_id)
+                untouched = len(held)
+                case = Case(held, clock=self._clock)
                 # None for a request fire() refuses whatever the key: it gets the same error as without one.
                 request_print = (
                     None
@@ -342,6 +470,7 @@ class Store:
                 if idempotency_key is not None and request_print is not None:
                     earlier = self._idempotent(conn, case, idempotency_key, request_print)
                     if earlier is not None:
+                        self._keep(case_id, held)
                         return earlier
                 if expected_seq is not None and expected_seq != row.last_seq:
                     raise ConcurrencyConflict(
@@ -354,13 +483,20 @@ class Store:
                 _advance(conn, case, entry)
                 _insert_entry(conn, case.id, entry)
                 if idempotency_key is not None and request_print is not None:
-                    _remember_key(conn, case.id, idempotency_key, request_print, entry)
+                    _remember_key(conn, case.id, idempotency_key, request_print, entry, self._now())
                 if after != before:
                     _write_deadlines(conn, case.id, after)
-                return entry
+            self._keep(case_id, held)  # committed: the database holds what the ledger holds
+            return entry
         except Refused as refused:
+            if held is not None and len(held) == untouched:
+                self._keep(case_id, held)  # a refused action changes nothing
             if self._record_refusals:
-                self._record_refusal(case_id, refused, actor, at)
+                self._record_refusal(case_id, refused, actor, at, joined)
+            raise
+        except (InvalidEvidence, UnknownAction, InvalidInput):
+            if held is not None and len(held) == untouched:
+                self._keep(case_id, held)
             raise
 
     def fire_with_retry(
@@ -373,6 +509,7 @@ class Store:
         at: _dt.datetime | None = None,
         idempotency_key: str | None = None,
         attempts: int = 3,
+        connection: sa.Connection | None = None,
     ) -> HistoryEntry:
         """:meth:`fire`, tried again when another writer got there first.
 
@@ -391,6 +528,8 @@ class Store:
             idempotency_key: as for :meth:`fire`; it also makes a retry after
                 a lost connection safe.
             attempts: how many times to try in all.
+            connection: your transaction to take part in, as for :meth:`fire`
+                (each attempt is its own savepoint in it).
 
         Returns:
             The new entry.
@@ -405,7 +544,13 @@ class Store:
         for attempt in range(1, tries + 1):
             try:
                 return self.fire(
-                    case_id, action, evidence, actor=actor, at=at, idempotency_key=idempotency_key
+                    case_id,
+                    action,
+                    evidence,
+                    actor=actor,
+                    at=at,
+                    idempotency_key=idempotency_key,
+                    connection=connection,
                 )
             except ConcurrencyConflict:
                 if attempt == tries:
@@ -418,11 +563,19 @@ class Store:
         self, conn: sa.Connection, case: Case, key: str, request_print: str
     ) -> HistoryEntry | None:
         found = conn.execute(
-            sa.select(idempotency.c.fingerprint, idempotency.c.seq).where(
+            sa.select(idempotency.c.fingerprint, idempotency.c.seq, idempotency.c.created_at).where(
                 idempotency.c.case_id == case.id, idempotency.c.idempotency_key == key
             )
         ).first()
         if found is None:
+            return None
+        if found.created_at < self._now() - self._idempotency_window:
+            # Expired: the key is free again, and this request is a new one (its row is replaced).
+            conn.execute(
+                sa.delete(idempotency).where(
+                    idempotency.c.case_id == case.id, idempotency.c.idempotency_key == key
+                )
+            )
             return None
         if found.fingerprint != request_print:
             raise IdempotencyConflict(case_id=case.id, key=key, seq=found.seq)
@@ -438,9 +591,56 @@ class Store:
             _tampered(case.id, seq, f"idempotency key {shown(key)} stands for entry {seq}, which is missing")
         return history[seq - 1]
 
-    def _record_refusal(self, case_id: str, refused: Refused, actor: str | Actor, at: object) -> None:
+    def forget_expired_keys(self, *, limit: int = 10_000) -> int:
+        """Delete idempotency keys older than the store's ``idempotency_window``.
+
+        An expired key is already treated as unused by :meth:`fire`; this only
+        keeps the table small. Run it on a schedule: each call deletes at most
+        ``limit`` keys (oldest first) in one transaction, so call it again while
+        it returns ``limit``.
+
+        Args:
+            limit: the most keys to delete in this call (1 to 1,000,000).
+
+        Returns:
+            How many keys were deleted.
+
+        Raises:
+            InvalidInput: ``limit`` is not a count in range.
+            StoreUnavailable: the database cannot be used (nothing was deleted).
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> store.forget_expired_keys()
+            0
+            >>> store.close(); tmp.cleanup()
+        """
+        most = count_arg(limit, "limit", minimum=1, maximum=1_000_000)
+        cutoff = self._now() - self._idempotency_window
+        with _engine.write(self._engine, "forget_expired_keys") as conn:
+            oldest = (
+                sa.select(idempotency.c.case_id, idempotency.c.idempotency_key)
+                .where(idempotency.c.created_at < cutoff)
+                .order_by(idempotency.c.created_at)
+                .limit(most)
+            ).subquery()
+            result = conn.execute(
+                sa.delete(idempotency).where(
+                    sa.tuple_(idempotency.c.case_id, idempotency.c.idempotency_key).in_(sa.select(oldest))
+                )
+            )
+            return int(result.rowcount)
+
+    def _record_refusal(
+        self, case_id: str, refused: Refused, actor: str | Actor, at: object, joined: sa.Connection | None
+    ) -> None:
         when = at if isinstance(at, _dt.datetime) and at.utcoffset() is not None else self._now()
-        with _engine.write(self._engine, "fire (recording the refusal)") as conn:
+        # In the caller's transaction when there is one: on SQLite it holds the write lock, so a
+        # transaction of the store's own would wait for it and time out.
+        with _engine.write(self._engine, "fire (recording the refusal)", joined) as conn:
             conn.execute(
                 sa.insert(refusals),
                 {
@@ -454,6 +654,64 @@ class Store:
             )
 
     # --- reading -------------------------------------------------------------
+
+    # --- the ledgers kept between writes (see _heads.py) -----------------------
+
+    def _keep(self, case_id: str, ledger: Ledger) -> None:
+        if self._cache is not None:
+            self._cache.put(case_id, ledger)
+
+    def _writable(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Ledger]:
+        """The case row and a ledger at the database's head: the kept one updated, else a replay."""
+        kept = self._cache.take(case_id) if self._cache is not None else None
+        if kept is not None:
+            found = self._brought_up_to_date(conn, case_id, kept)
+            if found is not None:
+                return found
+        row, case = self._read(conn, case_id)
+        return row, case_ledger(case)
+
+    def _brought_up_to_date(
+        self, conn: sa.Connection, case_id: str, ledger: Ledger
+    ) -> tuple[sa.Row[Any], Ledger] | None:
+        """``ledger`` with the entries written since it was kept replayed onto it; None: replay all."""
+        have = len(ledger)
+        with _decoding(conn, case_id):
+            rows = conn.execute(_CASE_AND_TAIL, {"case_id": case_id, "from_seq": max(have, 1)}).all()
+        if not rows:
+            raise CaseNotFound(case_id)
+        row = rows[0]
+        if type(row.last_seq) is not int or row.last_seq < have or row.hash_recipe != ledger.recipe:
+            return None
+        if have == 0:
+            return None  # nothing kept worth anchoring to: the full replay costs the same
+        anchor, tail = rows[0], rows[1:]
+        # The row of the kept ledger's last entry must still be that entry: else the id holds another
+        # chain, or that row was removed, and the full replay says which.
+        if anchor.entry_seq != have or anchor.entry_hash != ledger.head:
+            return None
+        if row.last_seq > have:
+            if [r.entry_seq for r in tail] != list(range(have + 1, row.last_seq + 1)):
+                return None
+            try:
+                for r in tail:
+                    raw = _rows.snapshot_entry(r._mapping, "entry_")
+                    ledger = replay_entry(ledger, raw, r.entry_seq, self._methodology)
+            except (InvalidSnapshot, ResolveflowError, CanonicalError, TypeError, ValueError):
+                return None  # the full replay says precisely what is wrong
+        # The case row must say what the ledger says; an edited case row is left to the full replay.
+        outcome = ledger.methodology.outcome(ledger.step)
+        if (
+            row.head != ledger.head
+            or row.step != ledger.step
+            or row.outcome != (outcome.id if outcome else None)
+            or row.definitions != _rows.definitions_text_of(ledger)
+        ):
+            return None
+        methodology = self._methodology(row.methodology_id, row.methodology_version)
+        if methodology is not ledger.methodology:
+            return None  # another definition was registered since: the full replay refuses it by name
+        return row, ledger
 
     def _case_row(self, conn: sa.Connection, case_id: str) -> sa.Row[Any]:
         with _decoding(conn, case_id):
@@ -533,6 +791,83 @@ class Store:
         case_id = text_arg(case_id, "case_id")
         with _engine.read(self._engine, "load") as conn:
             return self._read(conn, case_id)[1]
+
+    def verify(
+        self, *, after: str | None = None, limit: int | None = None, batch_size: int = 100
+    ) -> AuditReport:
+        """Replay stored cases in full, through the guards and the hash chain: the audit.
+
+        A write checks a new entry against the case's head and the entries
+        written since this store last wrote the case; this is where every row
+        of every case is checked again. Cases are read in id order,
+        ``batch_size`` ids at a time, each in its own read transaction; a case
+        that does not replay is reported with its first bad entry, and a
+        ledger this store kept for it is dropped (its next write replays it
+        and is refused).
+
+        Args:
+            after: start after this case id (the ``next_after`` of an earlier
+                call, to resume); None: from the first.
+            limit: check at most this many cases in this call (None: all).
+            batch_size: case ids read per query (1 to 10,000).
+
+        Returns:
+            An :class:`AuditReport`: cases and entries checked, the findings,
+            and ``next_after`` to resume from (None once the last case is checked).
+
+        Raises:
+            InvalidInput: ``after`` that is not a case id; ``limit`` or ``batch_size``
+                that is not a positive count.
+            StoreUnavailable: the database cannot be used.
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> _ = store.open_case("engage", case_id="C-1")
+            >>> _ = store.fire("C-1", "engage_fully", {"notes": "Broken."}, actor="ana")
+            >>> report = store.verify()
+            >>> report.clean, report.checked, report.entries, report.next_after
+            (True, 1, 1, None)
+            >>> store.close(); tmp.cleanup()
+        """
+        start = None if after is None else text_arg(after, "after")
+        most = None if limit is None else count_arg(limit, "limit", minimum=1)
+        size = count_arg(batch_size, "batch_size", minimum=1, maximum=MAX_BATCH)
+        checked = entries_seen = 0
+        findings: list[AuditFinding] = []
+
+        def replay(case_id: str) -> int:
+            with _engine.read(self._engine, "verify") as conn:
+                row, _ = self._read(conn, case_id)
+            return int(row.last_seq)
+
+        while most is None or checked < most:
+            want = size if most is None else min(size, most - checked)
+            with _engine.read(self._engine, "verify") as conn:
+                ids = case_ids(conn, start, want)
+            for case_id in ids:
+                count, finding = audit_case(case_id, replay)
+                entries_seen += count
+                if finding is not None:
+                    findings.append(finding)
+                    if self._cache is not None:
+                        self._cache.drop(case_id)
+            checked += len(ids)
+            if len(ids) < want:
+                return AuditReport(
+                    checked=checked, entries=entries_seen, findings=tuple(findings), next_after=None
+                )
+            start = ids[-1]
+        with _engine.read(self._engine, "verify") as conn:
+            more = case_ids(conn, start, 1)
+        return AuditReport(
+            checked=checked,
+            entries=entries_seen,
+            findings=tuple(findings),
+            next_after=start if more else None,
+        )
 
     def summary(self, case_id: str) -> CaseSummary:
         """A stored case's row (step, outcome, last sequence number...) without replaying it.
@@ -862,16 +1197,30 @@ def _import_item(item: object) -> tuple[Case, object]:
         case, opened = item, None
     if not isinstance(case, Case):
         raise InvalidInput(f"expected a Case, got {type(case).__name__}", argument="items")
+    if type(case) is not Case:
+        raise InvalidInput(
+            f"expected a Case made by resolveflow.open_case or resolveflow.restore, got a subclass "
+            f"({type(case).__module__}.{type(case).__qualname__}), whose history cannot be trusted",
+            argument="items",
+        )
+    ledger = case_ledger(case)  # the case's own ledger: nothing it answers through its attributes
     # The core allows NUL in ids and actors; no database text column can hold it.
-    text_arg(case.id, "items")
-    for entry in case.history:
+    text_arg(ledger.case_id, "items")
+    for entry in ledger.entries:
         if "\x00" in entry.actor:
             raise InvalidInput(
-                f"case {shown(case.id)}, entry {entry.seq}: its actor contains NUL (\\x00), "
+                f"case {shown(ledger.case_id)}, entry {entry.seq}: its actor contains NUL (\\x00), "
                 "which a database text column cannot hold",
                 argument="items",
             )
     return case, opened
+
+
+def _registered(methodology: Methodology) -> Methodology | None:
+    try:
+        return resolveflow.get_methodology(*methodology.key)
+    except UnknownMethodology:
+        return None
 
 
 def _storable_promises(case: Case) -> list[dict[str, Any]]:
@@ -967,7 +1316,7 @@ def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry) -> Non
 
 
 def _remember_key(
-    conn: sa.Connection, case_id: str, key: str, request_print: str, entry: HistoryEntry
+    conn: sa.Connection, case_id: str, key: str, request_print: str, entry: HistoryEntry, now: _dt.datetime
 ) -> None:
     conn.execute(
         sa.insert(idempotency),
@@ -976,7 +1325,9 @@ def _remember_key(
             "idempotency_key": key,
             "fingerprint": request_print,
             "seq": entry.seq,
-            "created_at": entry.at,
+            # When the key was used (the store's clock), not the entry's own time, which a caller
+            # may set in the past: the window runs from the request.
+            "created_at": now,
         },
     )
 
@@ -994,6 +1345,8 @@ def connect(
     record_refusals: bool = False,
     methodologies: Iterable[Methodology] = (),
     engine_options: dict[str, Any] | None = None,
+    cached_entries: int = DEFAULT_CACHED_ENTRIES,
+    idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
 ) -> Store:
     """Open a store on a database: a file path means SQLite, a URL any SQLAlchemy database.
 
@@ -1011,6 +1364,14 @@ def connect(
             this store should load.
         engine_options: extra keyword arguments for ``sqlalchemy.create_engine``
             (pool sizes, echo ...).
+        cached_entries: how many entries, across all cases, the store keeps
+            replayed in memory between writes, so that :meth:`Store.fire` reads
+            and replays only what changed since (0: replay every case in full
+            on every write).
+        idempotency_window: how long an idempotency key stands for its first
+            request (default 24 hours, at most 366 days). A key used again after
+            that is a new request; :meth:`Store.forget_expired_keys` deletes
+            the expired ones.
 
     Returns:
         A :class:`Store`. Close it with ``store.close()`` or a ``with`` block.
@@ -1033,4 +1394,6 @@ def connect(
         record_refusals=record_refusals,
         methodologies=methodologies,
         owns_engine=engine is not url_or_path,
+        cached_entries=cached_entries,
+        idempotency_window=idempotency_window,
     )
