@@ -50,6 +50,7 @@ from resolveflow._registry import (
     versions,
 )
 from resolveflow._registry import resolve as _resolve
+from resolveflow._seal import KeyRing
 from resolveflow._snapshot import restore_ledger as _restore_ledger
 from resolveflow._verify import Finding, PathStep, VerificationReport, verify
 from resolveflow._view import ActionView, CaseView, OverdueItem, Progress
@@ -81,6 +82,7 @@ __all__ = [
     "InvalidEvidence",
     "InvalidInput",
     "InvalidSnapshot",
+    "KeyRing",
     "Methodology",
     "Migration",
     "Outcome",
@@ -143,6 +145,7 @@ def restore(
     methodology: Methodology | None = None,
     clock: Clock | None = None,
     head: str | None = None,
+    keys: KeyRing | None = None,
 ) -> Case:
     """Rebuild a case from ``case.snapshot()``, replaying every entry.
 
@@ -158,6 +161,11 @@ def restore(
         clock: the restored case's clock.
         head: the ``case.head`` you stored when the snapshot was taken; when
             given, a history cut short (and relabelled) is rejected too.
+        keys: the :class:`KeyRing` the snapshot was sealed with
+            (``case.snapshot(keys=...)``): an entry whose seal verifies is
+            trusted without running its guards again; one whose seal does not
+            verify is refused, and so is an unsealed one unless the ring
+            ``accept_unsealed`` (then it is replayed through its guards).
 
     Raises:
         InvalidSnapshot: anything does not replay; ``.entry`` names the first
@@ -183,7 +191,9 @@ def restore(
                 f"the snapshot is for {methodology_id}@{version}, not {methodology.id}@{methodology.version}"
             ) from None
 
-    ledger = _restore_ledger(snapshot, resolve=resolve, head=head)
+    if keys is not None and not isinstance(keys, KeyRing):
+        raise InvalidInput(f"expected a resolveflow.KeyRing, got {type(keys).__name__}", argument="keys")
+    ledger = _restore_ledger(snapshot, resolve=resolve, head=head, keys=keys)
     return Case(ledger, clock=clock)
 
 

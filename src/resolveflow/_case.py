@@ -23,6 +23,7 @@ from resolveflow._history import HistoryEntry
 from resolveflow._ledger import Decision, Ledger, check_actor
 from resolveflow._methodology import Methodology, Outcome, Step
 from resolveflow._migration import Migration
+from resolveflow._seal import KeyRing
 from resolveflow._shown import shown
 from resolveflow._snapshot import definitions_of, snapshot_of
 from resolveflow._view import ActionView, CaseView, OverdueItem, build_view, durations_of
@@ -510,8 +511,14 @@ class Case:
 
     # --- snapshots -----------------------------------------------------------
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, *, keys: KeyRing | None = None) -> dict[str, Any]:
         """The case as JSON-compatible data: methodology id and version, case id, history.
+
+        Args:
+            keys: seal the history with the ring's current key: the snapshot
+                then carries ``"seals"``, one per entry, and a restore given the
+                ring trusts each entry whose seal verifies and refuses any other
+                (see :class:`~resolveflow.KeyRing`).
 
         Example:
             >>> import json, resolveflow
@@ -519,7 +526,9 @@ class Case:
             >>> snap["methodology"], snap["step"]
             ({'id': 'engage', 'version': '1.1'}, 'engage')
         """
-        return snapshot_of(self._ledger)
+        if keys is not None and not isinstance(keys, KeyRing):
+            raise InvalidInput(f"expected a resolveflow.KeyRing, got {type(keys).__name__}", argument="keys")
+        return snapshot_of(self._ledger, keys)
 
 
 _LEDGER_SLOT: Final = Case.__dict__["_ledger"]

@@ -261,6 +261,11 @@ class Ledger:
         return entries[-1].step if entries else self.methodology.initial
 
     @property
+    def genesis(self) -> str:
+        """The hash the chain starts from (methodology id, opening version, case id)."""
+        return self._genesis
+
+    @property
     def head(self) -> str:
         """The hash of the last entry, or the genesis hash of the empty history."""
         entries = self._entries
@@ -403,6 +408,7 @@ class Ledger:
         *,
         at_text: str | None = None,
         expect: Callable[[HistoryEntry, Any], None] | None = None,
+        sealed: bool = False,
     ) -> HistoryEntry:
         """Record ``action``: evidence validated, every guard run, the entry chained and appended.
 
@@ -410,7 +416,11 @@ class Ledger:
         last entry); ``at_text`` is ``format_time(at)`` when the caller has it (a
         stored time). ``expect`` sees the entry and its evidence as hashed before
         it is appended and may raise to refuse it (a replay comparing with what
-        was stored). Raises Refused or InvalidEvidence, changing nothing.
+        was stored). ``sealed`` is for a replay only, of an entry whose seal
+        verified (``_seal.py``): its guards passed when it was recorded and no one
+        without the key can have changed it, so they are not run again (the
+        structure, the evidence and the hash still are). Raises Refused or
+        InvalidEvidence, changing nothing.
         """
         step = self.step
         refusal = self.structural_refusal(action, step)
@@ -419,9 +429,13 @@ class Ledger:
         record, data, errors = load_evidence(action, evidence)
         if errors:
             raise InvalidEvidence(action=action.name, errors=errors)
-        target, refusals, _ = self.run_guards(action, step, record, at, actor)
-        if refusals or target is None:
-            raise Refused(action=action.name, step=step, refusals=refusals)
+        if sealed:
+            target = self.methodology._engine.route(step, action.name)[0]
+        else:
+            found, refusals, _ = self.run_guards(action, step, record, at, actor)
+            if refusals or found is None:
+                raise Refused(action=action.name, step=step, refusals=refusals)
+            target = found
         entry = self._next_entry(action.name, target, actor, at, record, data, at_text)
         if expect is not None:
             expect(entry, data)

@@ -21,6 +21,7 @@ from resolveflow._history import JCS, SORTED_JSON, HistoryEntry, canonical_json,
 from resolveflow._ledger import Ledger
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
+from resolveflow._seal import KeyRing, chain_seals
 from resolveflow._shown import shown
 from resolveflow.exceptions import (
     DefinitionMismatch,
@@ -41,7 +42,7 @@ FORMAT_OF_RECIPE: Final = {recipe: name for name, recipe in FORMATS.items()}
 _SNAPSHOT_KEYS: Final = frozenset({"format", "methodology", "case_id", "step", "outcome", "history"})
 # "definitions" binds each version's definition digest; snapshots written before it existed
 # lack it and restore under whatever is registered (their next snapshot carries it).
-_OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with", "definitions"})
+_OPTIONAL_SNAPSHOT_KEYS: Final = frozenset({"opened_with", "definitions", "seals"})
 _MAX_VERSION_CHARS: Final = 100
 _ENTRY_KEYS: Final = frozenset({"seq", "action", "from_step", "step", "actor", "at", "evidence", "hash"})
 
@@ -88,10 +89,10 @@ def _stored_time(value: object, entry: int) -> _dt.datetime:
     return parsed
 
 
-def snapshot_of(ledger: Ledger) -> dict[str, Any]:
+def snapshot_of(ledger: Ledger, keys: KeyRing | None = None) -> dict[str, Any]:
     """A ledger as JSON-compatible data; see :meth:`resolveflow.Case.snapshot`."""
     outcome = ledger.methodology.outcome(ledger.step)
-    return {
+    out: dict[str, Any] = {
         "format": FORMAT_OF_RECIPE[ledger.recipe],
         "methodology": {"id": ledger.methodology.id, "version": ledger.methodology.version},
         "opened_with": ledger.opened_with,
@@ -101,6 +102,9 @@ def snapshot_of(ledger: Ledger) -> dict[str, Any]:
         "outcome": outcome.id if outcome else None,
         "history": [entry.to_json() for entry in ledger.entries],
     }
+    if keys is not None:
+        out["seals"] = chain_seals(keys, ledger.genesis, [entry.hash for entry in ledger.entries])
+    return out
 
 
 def definitions_of(ledger: Ledger) -> dict[str, str]:
@@ -150,11 +154,29 @@ def _binding(
     return resolve_bound
 
 
+def _seals(snapshot: Mapping[str, Any], history: object, keys: KeyRing | None) -> list[object] | None:
+    """The snapshot's seals, one per entry (None where an entry has none); None: not asked to check."""
+    found = snapshot.get("seals")
+    if found is not None and (
+        not isinstance(found, list | tuple)
+        or not isinstance(history, list | tuple)
+        or len(found) != len(history)
+        or not all(seal is None or isinstance(seal, str) for seal in found)
+    ):
+        _bad("'seals' must be a list with one seal (or null) per history entry")
+    if keys is None:
+        return None  # without the keys nothing can be checked: every entry is replayed
+    if found is None:
+        return [None] * len(history) if isinstance(history, list | tuple) else []
+    return list(found)
+
+
 def restore_ledger(
     snapshot: object,
     *,
     resolve: Callable[[str, str], Methodology],
     head: str | None = None,
+    keys: KeyRing | None = None,
 ) -> Ledger:
     """Rebuild a ledger from a snapshot by replaying it; see :func:`resolveflow.restore`."""
     if not isinstance(snapshot, Mapping):
@@ -190,8 +212,30 @@ def restore_ledger(
         raise InvalidSnapshot(str(error)) from error
     if not isinstance(history, list | tuple):
         _bad("'history' must be a list of entries")
+    seals = _seals(snapshot, history, keys)
+    previous = ledger.genesis  # what the next seal covers: the last seal, or the last hash if unsealed
     for index, raw in enumerate(history, start=1):
-        ledger = replay_entry(ledger, raw, index, resolve)
+        sealed = False
+        if seals is not None and keys is not None:
+            seal: object = seals[index - 1]
+            stated = raw.get("hash") if isinstance(raw, Mapping) else None
+            if seal is None:
+                if not keys.accept_unsealed:
+                    _bad(
+                        "the entry is not sealed, and the key ring does not accept unsealed entries "
+                        "(reseal histories recorded before sealing, or pass accept_unsealed=True)",
+                        index,
+                    )
+            elif isinstance(stated, str) and keys.verifies(seal, previous, stated):
+                sealed = True
+            else:
+                _bad(
+                    "its seal does not verify: the entry, or one before it, was changed without the "
+                    "key, or it was sealed with a key this ring does not hold",
+                    index,
+                )
+            previous = seal if isinstance(seal, str) else str(stated)
+        ledger = replay_entry(ledger, raw, index, resolve, sealed=sealed)
     if ledger.methodology.version != ref["version"]:
         _bad(
             f"claims version {shown(ref['version'])} but its history leads to {ledger.methodology.version!r}"
@@ -213,7 +257,12 @@ def restore_ledger(
 
 
 def replay_entry(
-    ledger: Ledger, raw: object, index: int, resolve: Callable[[str, str], Methodology]
+    ledger: Ledger,
+    raw: object,
+    index: int,
+    resolve: Callable[[str, str], Methodology],
+    *,
+    sealed: bool = False,
 ) -> Ledger:
     """Append one stored entry (the ledger a migration entry moves to, else the same one)."""
     if not (type(raw) is dict or isinstance(raw, Mapping)) or raw.keys() != _ENTRY_KEYS:
@@ -238,7 +287,7 @@ def replay_entry(
         action = ledger.methodology.action(raw["action"]) if type(raw["action"]) is str else None
         if action is None:
             _bad(f"unknown action {shown(raw['action'])} in {ledger.methodology.id}", index)
-        ledger.accept(action, raw["evidence"], actor, at, at_text=raw["at"], expect=expect)
+        ledger.accept(action, raw["evidence"], actor, at, at_text=raw["at"], expect=expect, sealed=sealed)
     except InvalidEvidence as error:
         raise InvalidSnapshot(f"evidence does not validate: {error}", entry=index) from error
     except Refused as error:
