@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from resolveflow import _canonical, _file_formats, _file_records, _files, _ledger
+from resolveflow import _canonical, _file_formats, _file_records, _files, _ledger, _seal
 from resolveflow._shown import LIMIT
-from resolveflow.store import _args, _audit, _heads, _rows, _store
+from resolveflow.store import _args, _audit, _heads, _rows, _store, _tables
 
 PAGE = (Path(__file__).resolve().parents[1] / "docs" / "limits.md").read_text(encoding="utf-8")
 
@@ -31,6 +31,8 @@ def test_every_limit_on_the_page_is_the_one_in_the_code() -> None:
     assert _args.MAX_COUNT == 2**63 - 1 and "to 2**63 − 1" in PAGE
     assert f"integers of at most {_rows.MAX_DIGITS} digits" in PAGE
     assert f"batch size 1 to {_spelled(_audit.MAX_BATCH)}" in PAGE
+    assert f"1 to {_seal.MAX_KEYS} keys" in PAGE and f"at least {_seal.MIN_SECRET_BYTES} bytes" in PAGE
+    assert f"a stored seal at most {_tables.SEAL} characters" in PAGE
     window, default = (
         _store.MAX_IDEMPOTENCY_WINDOW.days,
         int(_store.IDEMPOTENCY_WINDOW.total_seconds()) // 3600,

@@ -94,7 +94,12 @@ def test_the_case_indexes_exist(store: Store) -> None:
 
 @pytest.mark.parametrize(
     "columns",
-    [("actor_roles",), ("definitions", "actor_roles"), ("hash_recipe", "definitions", "actor_roles")],
+    [
+        ("seal",),
+        ("actor_roles", "seal"),
+        ("definitions", "actor_roles", "seal"),
+        ("hash_recipe", "definitions", "actor_roles", "seal"),
+    ],
 )
 def test_the_documented_alter_tables_upgrade_an_older_database(
     db_url: str, backend: str, clock: FakeClock, columns: tuple[str, ...]

@@ -17,6 +17,8 @@ import attrs
 import sqlalchemy as sa
 
 from resolveflow.exceptions import DefinitionMismatch, UnknownMethodology
+from resolveflow.store import _engine
+from resolveflow.store._args import count_arg, text_arg
 from resolveflow.store._errors import CaseNotFound, TamperedHistory
 from resolveflow.store._tables import cases
 
@@ -110,3 +112,49 @@ def audit_case(case_id: str, replay: Callable[[str], int]) -> tuple[int, AuditFi
     except UnknownMethodology as error:
         found = AuditFinding(case_id=case_id, kind="unknown_methodology", entry=None, reason=str(error))
     return 0, found
+
+
+def sweep(
+    engine: sa.Engine,
+    operation: str,
+    handle: Callable[[str], int],
+    *,
+    after: object,
+    limit: object,
+    batch_size: object,
+    on_finding: Callable[[str], None] = lambda _case_id: None,
+) -> AuditReport:
+    """Run ``handle`` (a case id -> its entry count) on stored cases in id order, resumably.
+
+    The arguments are checked first; ids are read ``batch_size`` at a time, each
+    batch in a read transaction of its own; a case ``handle`` cannot replay is a
+    finding (and ``on_finding`` hears of it).
+    """
+    start = None if after is None else text_arg(after, "after")
+    most = None if limit is None else count_arg(limit, "limit", minimum=1)
+    size = count_arg(batch_size, "batch_size", minimum=1, maximum=MAX_BATCH)
+    seen = entries = 0
+    findings: list[AuditFinding] = []
+    more = True
+    while more and (most is None or seen < most):
+        want = size if most is None else min(size, most - seen)
+        with _engine.read(engine, operation) as conn:
+            ids = case_ids(conn, start, want)
+        for case_id in ids:
+            count, finding = audit_case(case_id, handle)
+            entries += count
+            if finding is not None:
+                findings.append(finding)
+                on_finding(case_id)
+        seen += len(ids)
+        more = len(ids) == want
+        start = ids[-1] if ids else start
+    if more:  # stopped by the limit: is there anything after it?
+        with _engine.read(engine, operation) as conn:
+            more = bool(case_ids(conn, start, 1))
+    return AuditReport(
+        checked=seen,
+        entries=entries,
+        findings=tuple(findings),
+        next_after=start if more else None,
+    )

@@ -30,7 +30,7 @@ from resolveflow.store._tables import deadlines
 END_OF_TIME: Final = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 
 
-def entry_row(case_id: str, entry: HistoryEntry) -> dict[str, Any]:
+def entry_row(case_id: str, entry: HistoryEntry, seal: str | None = None) -> dict[str, Any]:
     return {
         "case_id": case_id,
         "seq": entry.seq,
@@ -42,9 +42,11 @@ def entry_row(case_id: str, entry: HistoryEntry) -> dict[str, Any]:
         "at": entry.at,
         "evidence": entry.evidence_json,
         "hash": entry.hash,
+        "seal": seal,
     }
 
 
+_NOT_IN_SNAPSHOT: Final = frozenset({"actor_roles", "seal"})  # folded into "actor"; the seals go apart
 ENTRY_COLUMNS: Final = (
     "seq",
     "action",
@@ -55,6 +57,7 @@ ENTRY_COLUMNS: Final = (
     "at",
     "evidence",
     "hash",
+    "seal",
 )
 
 # What the actor_roles column holds when resolveflow wrote it; anything else is handed on as it
@@ -75,7 +78,7 @@ def snapshot_entry(values: Mapping[Any, Any], prefix: str = "") -> dict[str, Any
     ``prefix`` reads the entry's columns under labels such as ``entry_seq``.
     An actor with roles is written as ``{"id", "roles"}``, as the entry hashed it.
     """
-    out = {name: values[prefix + name] for name in ENTRY_COLUMNS if name != "actor_roles"}
+    out = {name: values[prefix + name] for name in ENTRY_COLUMNS if name not in _NOT_IN_SNAPSHOT}
     roles = values[prefix + "actor_roles"]
     if roles is not None:
         out["actor"] = {"id": out["actor"], "roles": stored_roles(roles)}

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Final, NoReturn
 
+import attrs
 import sqlalchemy as sa
 
 import resolveflow
@@ -23,6 +24,7 @@ from resolveflow._ledger import Ledger
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
+from resolveflow._seal import KeyRing, chain_seals
 from resolveflow._shown import shown
 from resolveflow._snapshot import replay_entry, snapshot_of
 from resolveflow.exceptions import (
@@ -38,7 +40,7 @@ from resolveflow.exceptions import (
 from resolveflow.store import _engine, _rows, _unreadable
 from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._args import count_arg, text_arg
-from resolveflow.store._audit import MAX_BATCH, AuditFinding, AuditReport, audit_case, case_ids
+from resolveflow.store._audit import AuditReport, sweep
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
@@ -108,6 +110,7 @@ class Store:
         owns_engine: bool = True,
         cached_entries: int = DEFAULT_CACHED_ENTRIES,
         idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
+        keys: KeyRing | None = None,
     ) -> None:
         if not isinstance(engine, sa.Engine):
             raise InvalidInput(
@@ -132,6 +135,9 @@ class Store:
                 argument="idempotency_window",
             )
         self._idempotency_window = idempotency_window
+        if keys is not None and not isinstance(keys, KeyRing):
+            raise InvalidInput(f"expected a resolveflow.KeyRing, got {type(keys).__name__}", argument="keys")
+        self._keys = keys
         limit = count_arg(cached_entries, "cached_entries", minimum=0)
         self._cache = LedgerCache(limit) if limit else None
         for methodology in _iterate(methodologies, "methodologies"):
@@ -354,7 +360,7 @@ class Store:
                 if len(set(ids)) != len(ids):
                     raise CaseExists(next(i for i in ids if ids.count(i) > 1))
                 conn.execute(sa.insert(cases), [_rows.case_row(case, created_at=at) for case, at in batch])
-                rows = [_rows.entry_row(case.id, entry) for case, _ in batch for entry in case.history]
+                rows = [row for case, _ in batch for row in self._entry_rows(case)]
                 if rows:
                     conn.execute(sa.insert(entries), rows)
                 if promised:
@@ -363,6 +369,14 @@ class Store:
             # Another writer stored one of these ids after the check above: name it.
             raise CaseExists(self._taken(ids, joined)) from error
         return len(batch)
+
+    def _entry_rows(self, case: Case) -> list[dict[str, Any]]:
+        """A case's entry rows, sealed with the current key when the store has a ring."""
+        history = case.history
+        if self._keys is None:
+            return [_rows.entry_row(case.id, entry) for entry in history]
+        seals = chain_seals(self._keys, case_ledger(case).genesis, [entry.hash for entry in history])
+        return [_rows.entry_row(case.id, entry, seal) for entry, seal in zip(history, seals, strict=True)]
 
     def _taken(self, ids: list[str], joined: sa.Connection | None) -> str:
         query = sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))
@@ -481,7 +495,7 @@ class Store:
                 after = _rows.promises(case)
                 _check_promises([row for row in after if row not in before], entry)
                 _advance(conn, case, entry)
-                _insert_entry(conn, case.id, entry)
+                _insert_entry(conn, case.id, entry, self._seal_after(conn, case, entry))
                 if idempotency_key is not None and request_print is not None:
                     _remember_key(conn, case.id, idempotency_key, request_print, entry, self._now())
                 if after != before:
@@ -655,6 +669,26 @@ class Store:
 
     # --- reading -------------------------------------------------------------
 
+    # --- seals (see resolveflow/_seal.py) ---------------------------------------
+
+    def _seal_after(self, conn: sa.Connection, case: Case, entry: HistoryEntry) -> str | None:
+        """The new entry's seal, chained on the stored one before it; None without a key ring."""
+        keys = self._keys
+        if keys is None:
+            return None
+        if entry.seq == 1:
+            previous = case_ledger(case).genesis
+        else:
+            before = conn.execute(
+                sa.select(entries.c.seal, entries.c.hash).where(
+                    entries.c.case_id == case.id, entries.c.seq == entry.seq - 1
+                )
+            ).one()
+            # An unsealed entry (recorded before the ring, accepted with accept_unsealed) is
+            # chained on by its hash, as a restore does.
+            previous = before.seal if before.seal is not None else before.hash
+        return keys.seal(previous, entry.hash)
+
     # --- the ledgers kept between writes (see _heads.py) -----------------------
 
     def _keep(self, case_id: str, ledger: Ledger) -> None:
@@ -693,6 +727,8 @@ class Store:
         if row.last_seq > have:
             if [r.entry_seq for r in tail] != list(range(have + 1, row.last_seq + 1)):
                 return None
+            if self._keys is not None and not _tail_sealed(self._keys, anchor, tail):
+                return None  # the full replay names the entry whose seal does not verify
             try:
                 for r in tail:
                     raw = _rows.snapshot_entry(r._mapping, "entry_")
@@ -722,11 +758,16 @@ class Store:
             _tampered(case_id, 0, f"its case row's last_seq is {shown(row.last_seq)}, not a count")
         return row
 
-    def _read(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Case]:
+    def _read(
+        self, conn: sa.Connection, case_id: str, *, audit: bool = False, unsealed_ok: bool = False
+    ) -> tuple[sa.Row[Any], Case]:
         """The case row and the case replayed from its entry rows, verified.
 
         One statement reads both, so that even under READ COMMITTED the case
-        row and its entries come from the same snapshot.
+        row and its entries come from the same snapshot. With a key ring, an
+        entry whose seal verifies is trusted without its guards; ``audit`` runs
+        every guard as well and checks the seals apart (``verify``, ``reseal``;
+        ``unsealed_ok`` lets the audit pass entries without a seal, for ``reseal``).
         """
         with _decoding(conn, case_id):
             rows = conn.execute(_CASE_AND_ENTRIES, {"case_id": case_id}).all()
@@ -752,10 +793,22 @@ class Store:
                 f"an entry row exists beyond the case row's last entry ({row.last_seq})",
             )
         methodology = self._methodology(row.methodology_id, row.methodology_version)
+        snapshot = _rows.snapshot(row, stored)
+        keys = self._keys
+        if keys is not None:
+            snapshot["seals"] = [r.entry_seal for r in rows if r.entry_seq is not None]
         try:
             case = resolveflow.restore(
-                _rows.snapshot(row, stored), methodology=methodology, clock=self._clock, head=row.head
+                snapshot,
+                methodology=methodology,
+                clock=self._clock,
+                head=row.head,
+                keys=None if audit else keys,
             )
+            if audit and keys is not None:
+                # The guards have run; now the seals, as a restore given the ring checks them.
+                ring = attrs.evolve(keys, accept_unsealed=True) if unsealed_ok else keys
+                resolveflow.restore(snapshot, methodology=methodology, head=row.head, keys=ring)
         except DefinitionMismatch:
             raise  # not an edited row: another definition is registered under the case's version
         except InvalidSnapshot as error:
@@ -832,42 +885,81 @@ class Store:
             (True, 1, 1, None)
             >>> store.close(); tmp.cleanup()
         """
-        start = None if after is None else text_arg(after, "after")
-        most = None if limit is None else count_arg(limit, "limit", minimum=1)
-        size = count_arg(batch_size, "batch_size", minimum=1, maximum=MAX_BATCH)
-        checked = entries_seen = 0
-        findings: list[AuditFinding] = []
 
         def replay(case_id: str) -> int:
             with _engine.read(self._engine, "verify") as conn:
-                row, _ = self._read(conn, case_id)
+                row, _ = self._read(conn, case_id, audit=True)
             return int(row.last_seq)
 
-        while most is None or checked < most:
-            want = size if most is None else min(size, most - checked)
-            with _engine.read(self._engine, "verify") as conn:
-                ids = case_ids(conn, start, want)
-            for case_id in ids:
-                count, finding = audit_case(case_id, replay)
-                entries_seen += count
-                if finding is not None:
-                    findings.append(finding)
-                    if self._cache is not None:
-                        self._cache.drop(case_id)
-            checked += len(ids)
-            if len(ids) < want:
-                return AuditReport(
-                    checked=checked, entries=entries_seen, findings=tuple(findings), next_after=None
-                )
-            start = ids[-1]
-        with _engine.read(self._engine, "verify") as conn:
-            more = case_ids(conn, start, 1)
-        return AuditReport(
-            checked=checked,
-            entries=entries_seen,
-            findings=tuple(findings),
-            next_after=start if more else None,
+        def forget(case_id: str) -> None:
+            if self._cache is not None:
+                self._cache.drop(case_id)
+
+        return sweep(
+            self._engine, "verify", replay, after=after, limit=limit, batch_size=batch_size, on_finding=forget
         )
+
+    def reseal(
+        self, *, after: str | None = None, limit: int | None = None, batch_size: int = 100
+    ) -> AuditReport:
+        """Seal stored cases again with the key ring's current key: for rotation, and for old entries.
+
+        Each case is replayed in full through its guards, and the seals it
+        already has must verify under the ring (an entry without a seal, from
+        before sealing was turned on, is accepted if its guards pass). Then
+        every entry gets a new seal made with the current key, in one
+        transaction per case. A case that does not replay is reported, not
+        resealed: resealing must never bless a forged row. Cases are taken in
+        id order and the call can be resumed, as :meth:`verify`.
+
+        Args:
+            after: start after this case id (``next_after`` of an earlier call).
+            limit: reseal at most this many cases in this call (None: all).
+            batch_size: case ids read per query (1 to 10,000).
+
+        Returns:
+            An :class:`AuditReport`: the cases looked at (``checked``), the entries
+            resealed, the cases left as they were because they do not replay
+            (``findings``), and where to resume.
+
+        Raises:
+            InvalidInput: the store has no key ring; bad ``after``, ``limit`` or ``batch_size``.
+            StoreUnavailable: the database cannot be used.
+
+        Example:
+            >>> import os, secrets, tempfile, resolveflow, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> path = os.path.join(tmp.name, "cases.db")
+            >>> with resolveflow.store.connect(path) as plain:
+            ...     plain.create_schema()
+            ...     _ = plain.open_case("engage", case_id="C-1")
+            ...     _ = plain.fire("C-1", "engage_fully", {"notes": "Broken."}, actor="ana")
+            >>> ring = resolveflow.KeyRing(keys={"k1": secrets.token_bytes(32)}, current="k1")
+            >>> with resolveflow.store.connect(path, keys=ring) as sealed:
+            ...     (sealed.reseal().checked, sealed.load("C-1").step)
+            (1, 'empathize')
+            >>> tmp.cleanup()
+        """
+        keys = self._keys
+        if keys is None:
+            raise InvalidInput(
+                "this store has no key ring: connect with keys=resolveflow.KeyRing(...)", argument="keys"
+            )
+
+        def reseal_one(case_id: str) -> int:
+            with _engine.write(self._engine, "reseal") as conn:
+                row, case = self._read(conn, case_id, audit=True, unsealed_ok=True)
+                rows = self._entry_rows(case)
+                if rows:
+                    conn.execute(
+                        sa.update(entries)
+                        .where(entries.c.case_id == case_id, entries.c.seq == sa.bindparam("at_seq"))
+                        .values(seal=sa.bindparam("new_seal")),
+                        [{"at_seq": r["seq"], "new_seal": r["seal"]} for r in rows],
+                    )
+            return int(row.last_seq)
+
+        return sweep(self._engine, "reseal", reseal_one, after=after, limit=limit, batch_size=batch_size)
 
     def summary(self, case_id: str) -> CaseSummary:
         """A stored case's row (step, outcome, last sequence number...) without replaying it.
@@ -1302,9 +1394,24 @@ def _advance(conn: sa.Connection, case: Case, entry: HistoryEntry) -> None:
         )
 
 
-def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry) -> None:
+def _tail_sealed(keys: KeyRing, anchor: sa.Row[Any], tail: Sequence[sa.Row[Any]]) -> bool:
+    """Whether the entry rows written since ``anchor`` carry seals that chain on from it."""
+    previous = anchor.entry_seal if anchor.entry_seal is not None else anchor.entry_hash
+    for r in tail:
+        if r.entry_seal is None:
+            if not keys.accept_unsealed:
+                return False
+            previous = r.entry_hash
+        elif keys.verifies(r.entry_seal, previous, r.entry_hash):
+            previous = r.entry_seal
+        else:
+            return False
+    return True
+
+
+def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry, seal: str | None = None) -> None:
     try:
-        conn.execute(sa.insert(entries), _rows.entry_row(case_id, entry))
+        conn.execute(sa.insert(entries), _rows.entry_row(case_id, entry, seal))
     except sa.exc.IntegrityError as error:
         # The case row was just moved on under its lock, so a row already at this
         # sequence number was not written by resolveflow.
@@ -1347,6 +1454,7 @@ def connect(
     engine_options: dict[str, Any] | None = None,
     cached_entries: int = DEFAULT_CACHED_ENTRIES,
     idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
+    keys: KeyRing | None = None,
 ) -> Store:
     """Open a store on a database: a file path means SQLite, a URL any SQLAlchemy database.
 
@@ -1372,6 +1480,12 @@ def connect(
             request (default 24 hours, at most 366 days). A key used again after
             that is a new request; :meth:`Store.forget_expired_keys` deletes
             the expired ones.
+        keys: a :class:`~resolveflow.KeyRing` to seal every entry the store
+            writes and to check the seals of every entry it reads: an entry
+            whose seal verifies is trusted without its guards being run again,
+            one whose seal does not (a row forged even with its hashes
+            recomputed) is :class:`TamperedHistory`. See :meth:`Store.reseal`
+            for entries written before.
 
     Returns:
         A :class:`Store`. Close it with ``store.close()`` or a ``with`` block.
@@ -1396,4 +1510,5 @@ def connect(
         owns_engine=engine is not url_or_path,
         cached_entries=cached_entries,
         idempotency_window=idempotency_window,
+        keys=keys,
     )

@@ -20,6 +20,7 @@ from resolveflow.exceptions import InvalidInput
 ID = 200  # case ids, actors and keys: the core caps them at 200 characters
 NAME = 100  # methodology, step, action and outcome ids
 HASH = 64  # SHA-256, hex
+SEAL = 105  # "<key id of at most 40>:<64 hex digits>"
 
 
 class UTCDateTime(sa.TypeDecorator[_dt.datetime]):
@@ -98,6 +99,9 @@ entries = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("evidence", _json(), nullable=True),
     sa.Column("hash", sa.String(HASH), nullable=False),
+    # The entry's seal, "<key id>:<hmac>", when the store has a key ring (resolveflow._seal);
+    # NULL when it has none (and in databases made before the column).
+    sa.Column("seal", sa.String(SEAL), nullable=True),
     sa.CheckConstraint("seq >= 1", name="ck_resolveflow_entries_seq"),
 )
 
