@@ -120,6 +120,11 @@ def test_a_forged_row_with_recomputed_hashes_is_refused_by_a_sealed_store(
         with pytest.raises(TamperedHistory) as info:
             store.load("S-1")
         assert info.value.entry == 2 and "seal does not verify" in str(info.value)
+        assert len(store.history("S-1", limit=1)) == 1  # the page before the forged row is fine
+        for after in (0, 1):
+            with pytest.raises(TamperedHistory, match="seal does not verify") as page:
+                store.history("S-1", after_seq=after)
+            assert page.value.entry == 2
         (finding,) = store.verify().findings
         assert (finding.case_id, finding.entry) == ("S-1", 2)
 

@@ -1050,13 +1050,18 @@ class Store:
         _check_bound(row, methodology)
         if after == 0:
             previous = genesis_hash(row.methodology_id, row.methodology_version, case_id)
+            sealed_on = previous
         elif rows and rows[0].seq == after:
-            previous = rows.pop(0).hash
+            anchor = rows.pop(0)
+            previous = anchor.hash
+            sealed_on = anchor.seal if anchor.seal is not None else anchor.hash
         else:
             _tampered(case_id, after, f"entry row {after} is missing")
         page: list[HistoryEntry] = []
         for expected, stored in enumerate(rows, start=after + 1):
             page.append(_verified_entry(methodology, case_id, stored, expected, previous, row.hash_recipe))
+            if self._keys is not None:
+                sealed_on = _checked_seal(self._keys, case_id, stored, sealed_on)
             previous = stored.hash
         want = min(row.last_seq, after + size) - after
         if len(page) != max(want, 0):
@@ -1392,6 +1397,26 @@ def _advance(conn: sa.Connection, case: Case, entry: HistoryEntry) -> None:
         raise ConcurrencyConflict(
             case_id=case.id, expected_seq=entry.seq - 1, current_seq=current if current is not None else -1
         )
+
+
+def _checked_seal(keys: KeyRing, case_id: str, stored: sa.Row[Any], previous: str) -> str:
+    """What the next seal chains on after ``stored``, once its own seal is checked (history pages)."""
+    if stored.seal is None:
+        if not keys.accept_unsealed:
+            _tampered(
+                case_id,
+                stored.seq,
+                "the entry is not sealed, and the key ring does not accept unsealed entries",
+            )
+        return str(stored.hash)
+    if not keys.verifies(stored.seal, previous, stored.hash):
+        _tampered(
+            case_id,
+            stored.seq,
+            "its seal does not verify: the entry, or one before it, was changed without the key, "
+            "or it was sealed with a key this ring does not hold",
+        )
+    return str(stored.seal)
 
 
 def _tail_sealed(keys: KeyRing, anchor: sa.Row[Any], tail: Sequence[sa.Row[Any]]) -> bool:
