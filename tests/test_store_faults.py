@@ -61,11 +61,15 @@ def test_a_full_sqlite_file_is_store_full_and_writes_resume_once_there_is_room(
 
 def test_a_held_sqlite_write_lock_is_store_locked(tmp_path: Path, clock: FakeClock) -> None:
     path = tmp_path / "cases.db"
-    with resolveflow.store.connect(
-        path, clock=clock, engine_options={"connect_args": {"timeout": 0.2}}
-    ) as store:
+    with resolveflow.store.connect(path, clock=clock) as store:
         store.create_schema()
         store.open_case(ENGAGE, case_id="C-1")
+        # Wait 0.2 s for the lock rather than the store's 30 s: set after the store's own
+        # settings, on connections made from here on.
+        store.engine.dispose()
+        event.listen(
+            store.engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA busy_timeout = 200")
+        )
         holder = sqlite3.connect(path, isolation_level=None)
         try:
             holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
