@@ -184,6 +184,15 @@ def _nested_objects(levels: int) -> Any:
     return value
 
 
+def _refusal_id(value: object) -> str:
+    # The same id in every process (pytest-xdist compares them): no memory addresses.
+    if type(value) is int:
+        return f"int of {value.bit_length()} bits"
+    if type(value) is object:
+        return "a bare object()"
+    return repr(value)[:40]
+
+
 @pytest.mark.parametrize(
     ("value", "reason", "path"),
     [
@@ -206,7 +215,7 @@ def _nested_objects(levels: int) -> Any:
         (_nested(MAX_DEPTH + 1), "nested more than", "$" + "[0]" * MAX_DEPTH),
         (_nested_objects(MAX_DEPTH + 1), "nested more than", "$" + '["a"]' * MAX_DEPTH),
     ],
-    ids=lambda v: f"int of {v.bit_length()} bits" if type(v) is int else repr(v)[:40],
+    ids=_refusal_id,
 )
 def test_refusals(value: object, reason: str, path: str) -> None:
     with pytest.raises(CanonicalError, match=reason) as caught:

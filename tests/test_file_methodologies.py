@@ -37,8 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
 
 import resolveflow
 import resolveflow.testing
@@ -53,6 +51,7 @@ from tests._builtin_support import (
     assert_refused,
     refusal_pairs,
 )
+from tests._walks import walk_until
 from tests.conftest import FakeClock
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -427,14 +426,9 @@ def test_random_walks_keep_the_invariants(methodology_id: str) -> None:
     outcome at random is not asserted; the happy path above does that.)
     """
     m = methodology(methodology_id)
-    reached: set[str] = set()
-    machine = resolveflow.testing.case_machine(m, on_outcome=reached.add)
-    # Longer methodologies need longer walks to get anywhere near an outcome.
+    # Longer methodologies need longer walks to get anywhere near an outcome (tests/_walks.py).
     steps = 12 * len(m.required_steps)
-    run_state_machine_as_test(
-        machine,
-        settings=settings(max_examples=25, stateful_step_count=steps, derandomize=True, deadline=None),
-    )
+    reached = walk_until(m, bool, ((25, steps), (60, 2 * steps)))
     assert reached, "no random walk closed a case"
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import settings
-from hypothesis.stateful import run_state_machine_as_test
 
 import resolveflow
 import resolveflow.testing
 from resolveflow.methodologies import BUILTINS
+from tests._walks import walk_until
 
 TestFourSteps = resolveflow.testing.case_machine("four-steps").TestCase
 TestFourSteps10 = resolveflow.testing.case_machine(resolveflow.get_methodology("four-steps", "1.0")).TestCase
@@ -47,19 +47,11 @@ def test_random_walks_reach_a_successful_outcome(methodology: resolveflow.Method
     still succeed and one that cannot (five-steps 1.1 judges a refused remedy
     unresolvable at address; seven-as 1.1 may reschedule), and only the
     guards tell the two apart: a walk of 60 cases reaches success in most runs,
-    not all. Each run is derandomized, so the result is the same every time for
-    the same code; when one run finds no success, longer derandomized runs
-    follow (each its own fixed sequence), and the assertion is that one does.
+    not all. So longer derandomized runs follow when one finds no success
+    (tests/_walks.py), and the assertion is that one does.
     """
-    reached: set[str] = set()
-    for examples, steps in ((60, 60), (100, 80), (150, 100)):
-        machine = resolveflow.testing.case_machine(methodology, on_outcome=reached.add)
-        run_state_machine_as_test(
-            machine,
-            settings=settings(
-                max_examples=examples, stateful_step_count=steps, derandomize=True, deadline=None
-            ),
-        )
-        if reached & set(methodology.successful_outcomes):
-            break
+    successful = set(methodology.successful_outcomes)
+    reached = walk_until(
+        methodology, lambda found: bool(found & successful), ((60, 60), (100, 80), (150, 100))
+    )
     assert reached & set(methodology.successful_outcomes), reached
