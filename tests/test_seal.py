@@ -17,6 +17,7 @@ import resolveflow.testing
 from resolveflow import KeyRing
 from resolveflow._history import entry_hash
 from resolveflow._ledger import Ledger
+from tests._counting import GuardRuns
 from tests._tiny import loop_methodology
 
 NOTES = loop_methodology("seal-notes", note=resolveflow.evidence.Engagement)
@@ -46,18 +47,6 @@ def forge(snapshot: dict[str, Any], index: int, notes: str) -> dict[str, Any]:
         entry["hash"] = entry_hash(previous, body)
         previous = entry["hash"]
     return forged
-
-
-class GuardRuns:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        original = Ledger.run_guards
-
-        def counting(ledger: Ledger, *args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return original(ledger, *args, **kwargs)
-
-        monkeypatch.setattr(Ledger, "run_guards", counting)
 
 
 def test_a_sealed_restore_trusts_each_verified_entry_without_its_guards(

@@ -16,6 +16,7 @@ from resolveflow._history import entry_hash
 from resolveflow._ledger import Ledger
 from resolveflow.store import Store, TamperedHistory
 from resolveflow.store._tables import cases, entries
+from tests._counting import GuardRuns
 from tests._tiny import loop_methodology
 from tests.conftest import FakeClock
 
@@ -81,18 +82,6 @@ def forge_row(store: Store, case_id: str, seq: int, text: str, seal: str | None 
             )
             previous = digest
         conn.execute(sa.update(cases).where(cases.c.case_id == case_id).values(head=previous))
-
-
-class GuardRuns:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        original = Ledger.run_guards
-
-        def counting(ledger: Ledger, *args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return original(ledger, *args, **kwargs)
-
-        monkeypatch.setattr(Ledger, "run_guards", counting)
 
 
 def test_every_entry_is_sealed_and_a_load_trusts_the_seals(
