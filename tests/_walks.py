@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 import resolveflow
@@ -32,7 +32,12 @@ def walk_until(
         run_state_machine_as_test(
             machine,
             settings=settings(
-                max_examples=examples, stateful_step_count=steps, derandomize=True, deadline=None
+                max_examples=examples,
+                stateful_step_count=steps,
+                derandomize=True,
+                deadline=None,
+                # Long methodologies make long walks by design: their size is the point, not a smell.
+                suppress_health_check=[HealthCheck.large_base_example, HealthCheck.too_slow],
             ),
         )
         if reached_enough(reached):
