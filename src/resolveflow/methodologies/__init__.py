@@ -2,16 +2,19 @@
 
 Each is a plain :class:`~resolveflow.Methodology` value; extend or adapt one
 with ``attrs.evolve`` and register the result under a new version or id.
-A built-in that gained a version keeps the older one registered too, with a
-:class:`~resolveflow.Migration` for the cases opened on it (``four-steps``:
-``FOUR_STEPS`` 1.0, ``FOUR_STEPS_1_1`` and ``FOUR_STEPS_1_0_TO_1_1``).
+Every built-in ships 1.1, the latest, and keeps 1.0 registered unchanged for
+the cases opened on it, with a :class:`~resolveflow.Migration` that moves them
+on (``four-steps``: ``FOUR_STEPS`` 1.0, ``FOUR_STEPS_1_1`` and
+``FOUR_STEPS_1_0_TO_1_1``; the others alike). ``ISO_10002_1_0_TO_1_1`` does the
+same for the iso-10002 file.
 
 Example:
     >>> from resolveflow.methodologies import BUILTINS
     >>> sorted({m.id for m in BUILTINS})
     ['engage', 'five-steps', 'four-steps', 'prescription', 'seven-as']
-    >>> [m.version for m in BUILTINS if m.id == "four-steps"]
-    ['1.0', '1.1']
+    >>> ids = {m.id for m in BUILTINS}
+    >>> all(sorted(m.version for m in BUILTINS if m.id == i) == ["1.0", "1.1"] for i in ids)
+    True
 """
 
 from __future__ import annotations
