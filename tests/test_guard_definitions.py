@@ -182,6 +182,7 @@ def test_not_before_and_within_deadline() -> None:
     )
     refusal = case.check("resume").refusals[0]
     assert (refusal.code, refusal.missing) == ("not_yet", ("not_before:2026-01-05T10:00:00+00:00",))
+    assert refusal.message.endswith(" Not before 2026-01-05T10:00:00+00:00.")  # the words name the time
     clock.advance(hours=1)
     case.fire("resume", actor="a")
     clock.advance(hours=2)

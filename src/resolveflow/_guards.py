@@ -440,7 +440,9 @@ class NotBefore(Guard):
         moment = getattr(latest, self.field, None) if latest is not None else None
         if moment is None or context.at >= moment:
             return None
-        return self.refuse(f"not_before:{moment.isoformat()}")
+        # The time in the words too: an agent reads the message, not the missing list.
+        when = moment.isoformat()
+        return self.refuse(f"not_before:{when}", message=f"{self.message} Not before {when}.")
 
     def describe(self) -> str:
         return f"not before {record_key(self.record)}.{self.field}"
