@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final
 
 import attrs
@@ -131,3 +131,29 @@ def chain_seals(ring: KeyRing, genesis: str, hashes: list[str]) -> list[str]:
         seals.append(seal)
         previous = seal
     return seals
+
+
+NOT_SEALED: Final = "the entry is not sealed, and the key ring does not accept unsealed entries"
+NOT_VERIFIED: Final = (
+    "its seal does not verify: the entry, or one before it, was changed without the key, "
+    "or it was sealed with a key this ring does not hold"
+)
+
+
+def chained_on(seal: str | None, entry_hash: str) -> str:
+    """What the next seal covers after an entry: its seal, or its hash when it has none."""
+    return seal if seal is not None else entry_hash
+
+
+def seal_problem(
+    keys: KeyRing, previous: str, entries: Iterable[tuple[int, str, str | None]]
+) -> tuple[int, str] | None:
+    """The first of ``(seq, hash, seal)`` whose seal does not chain on from ``previous``, and why."""
+    for seq, entry_hash, seal in entries:
+        if seal is None:
+            if not keys.accept_unsealed:
+                return seq, NOT_SEALED
+        elif not keys.verifies(seal, previous, entry_hash):
+            return seq, NOT_VERIFIED
+        previous = chained_on(seal, entry_hash)
+    return None

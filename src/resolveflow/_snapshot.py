@@ -21,7 +21,7 @@ from resolveflow._history import JCS, SORTED_JSON, HistoryEntry, canonical_json,
 from resolveflow._ledger import Ledger
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION, Migration
-from resolveflow._seal import KeyRing, chain_seals
+from resolveflow._seal import NOT_SEALED, NOT_VERIFIED, KeyRing, chain_seals
 from resolveflow._shown import shown
 from resolveflow.exceptions import (
     DefinitionMismatch,
@@ -221,19 +221,11 @@ def restore_ledger(
             stated = raw.get("hash") if isinstance(raw, Mapping) else None
             if seal is None:
                 if not keys.accept_unsealed:
-                    _bad(
-                        "the entry is not sealed, and the key ring does not accept unsealed entries "
-                        "(reseal histories recorded before sealing, or pass accept_unsealed=True)",
-                        index,
-                    )
+                    _bad(f"{NOT_SEALED} (reseal histories recorded before sealing)", index)
             elif isinstance(stated, str) and keys.verifies(seal, previous, stated):
                 sealed = True
             else:
-                _bad(
-                    "its seal does not verify: the entry, or one before it, was changed without the "
-                    "key, or it was sealed with a key this ring does not hold",
-                    index,
-                )
+                _bad(NOT_VERIFIED, index)
             previous = seal if isinstance(seal, str) else str(stated)
         ledger = replay_entry(ledger, raw, index, resolve, sealed=sealed)
     if ledger.methodology.version != ref["version"]:

@@ -24,7 +24,7 @@ from resolveflow._ledger import Ledger
 from resolveflow._methodology import Methodology
 from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
-from resolveflow._seal import KeyRing, chain_seals
+from resolveflow._seal import KeyRing, chain_seals, chained_on, seal_problem
 from resolveflow._shown import shown
 from resolveflow._snapshot import replay_entry, snapshot_of
 from resolveflow.exceptions import (
@@ -806,9 +806,12 @@ class Store:
                 keys=None if audit else keys,
             )
             if audit and keys is not None:
-                # The guards have run; now the seals, as a restore given the ring checks them.
+                # The guards have run on every entry; the seals are a chain walk, not another replay.
                 ring = attrs.evolve(keys, accept_unsealed=True) if unsealed_ok else keys
-                resolveflow.restore(snapshot, methodology=methodology, head=row.head, keys=ring)
+                chain = ((r.entry_seq, r.entry_hash, r.entry_seal) for r in rows if r.entry_seq is not None)
+                problem = seal_problem(ring, case_ledger(case).genesis, chain)
+                if problem is not None:
+                    _tampered(case_id, *problem)
         except DefinitionMismatch:
             raise  # not an edited row: another definition is registered under the case's version
         except InvalidSnapshot as error:
@@ -1054,15 +1057,17 @@ class Store:
         elif rows and rows[0].seq == after:
             anchor = rows.pop(0)
             previous = anchor.hash
-            sealed_on = anchor.seal if anchor.seal is not None else anchor.hash
+            sealed_on = chained_on(anchor.seal, anchor.hash)
         else:
             _tampered(case_id, after, f"entry row {after} is missing")
         page: list[HistoryEntry] = []
         for expected, stored in enumerate(rows, start=after + 1):
             page.append(_verified_entry(methodology, case_id, stored, expected, previous, row.hash_recipe))
-            if self._keys is not None:
-                sealed_on = _checked_seal(self._keys, case_id, stored, sealed_on)
             previous = stored.hash
+        if self._keys is not None:
+            problem = seal_problem(self._keys, sealed_on, ((r.seq, r.hash, r.seal) for r in rows))
+            if problem is not None:
+                _tampered(case_id, *problem)
         want = min(row.last_seq, after + size) - after
         if len(page) != max(want, 0):
             _tampered(case_id, after + len(page) + 1, "an entry row is missing")
@@ -1399,39 +1404,10 @@ def _advance(conn: sa.Connection, case: Case, entry: HistoryEntry) -> None:
         )
 
 
-def _checked_seal(keys: KeyRing, case_id: str, stored: sa.Row[Any], previous: str) -> str:
-    """What the next seal chains on after ``stored``, once its own seal is checked (history pages)."""
-    if stored.seal is None:
-        if not keys.accept_unsealed:
-            _tampered(
-                case_id,
-                stored.seq,
-                "the entry is not sealed, and the key ring does not accept unsealed entries",
-            )
-        return str(stored.hash)
-    if not keys.verifies(stored.seal, previous, stored.hash):
-        _tampered(
-            case_id,
-            stored.seq,
-            "its seal does not verify: the entry, or one before it, was changed without the key, "
-            "or it was sealed with a key this ring does not hold",
-        )
-    return str(stored.seal)
-
-
 def _tail_sealed(keys: KeyRing, anchor: sa.Row[Any], tail: Sequence[sa.Row[Any]]) -> bool:
     """Whether the entry rows written since ``anchor`` carry seals that chain on from it."""
-    previous = anchor.entry_seal if anchor.entry_seal is not None else anchor.entry_hash
-    for r in tail:
-        if r.entry_seal is None:
-            if not keys.accept_unsealed:
-                return False
-            previous = r.entry_hash
-        elif keys.verifies(r.entry_seal, previous, r.entry_hash):
-            previous = r.entry_seal
-        else:
-            return False
-    return True
+    start = chained_on(anchor.entry_seal, anchor.entry_hash)
+    return seal_problem(keys, start, ((r.entry_seq, r.entry_hash, r.entry_seal) for r in tail)) is None
 
 
 def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry, seal: str | None = None) -> None:
