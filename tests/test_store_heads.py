@@ -31,14 +31,15 @@ NOTES = loop_methodology("heads-notes", note=ev.Engagement)
 
 
 class Replays:
-    """Counts full replays (restore) and entries replayed onto a kept ledger, in the store module."""
+    """Counts full replays (restore) and entries replayed onto a kept ledger, in the store's modules."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import resolveflow.store._kept as kept
         import resolveflow.store._store as module
 
         self.full = 0
         self.tail = 0
-        restore, replay_entry = module.resolveflow.restore, module.replay_entry
+        restore, replay_entry = module.resolveflow.restore, kept.replay_entry
 
         def counting_restore(*args: Any, **kwargs: Any) -> Any:
             self.full += 1
@@ -49,7 +50,7 @@ class Replays:
             return replay_entry(*args, **kwargs)
 
         monkeypatch.setattr(module.resolveflow, "restore", counting_restore)
-        monkeypatch.setattr(module, "replay_entry", counting_replay)
+        monkeypatch.setattr(kept, "replay_entry", counting_replay)
 
     def reset(self) -> None:
         self.full = self.tail = 0
@@ -258,3 +259,123 @@ def test_the_cache_never_holds_more_than_its_bound(limit: int, puts: list[tuple[
             cache.put(case_id, ledger)
         else:
             assert cache.take(case_id) is None
+
+
+# --- loads of a kept case: every row compared, nothing replayed (store/_kept.py) ------------------
+
+
+def test_a_load_of_a_kept_case_replays_nothing_and_is_the_case_a_fresh_store_replays(
+    notes_store: Store, clock: FakeClock, replays: Replays
+) -> None:
+    long_case(notes_store, clock, 100)
+    note(notes_store, clock)  # the store keeps the case from here on
+    replays.reset()
+    first, second = notes_store.load("N-1"), notes_store.load("N-1")
+    assert (replays.full, replays.tail) == (0, 0)
+    with restarted(notes_store, clock, methodologies=[NOTES]) as other:
+        cold = other.load("N-1")
+    assert replays.full == 1  # the fresh store replayed it in full
+    assert first.snapshot() == second.snapshot() == cold.snapshot()
+    assert first.history == cold.history and first.step == cold.step
+
+
+def test_a_loaded_case_is_the_callers_own_and_the_kept_one_moves_on_unchanged(
+    notes_store: Store, clock: FakeClock, replays: Replays
+) -> None:
+    long_case(notes_store, clock, 5)
+    note(notes_store, clock)
+    loaded = notes_store.load("N-1")
+    clock.advance(minutes=1)
+    loaded.fire("note", {"notes": "only in memory"}, actor=ACTOR)
+    assert len(loaded.history) == 7
+    replays.reset()
+    assert len(notes_store.load("N-1").history) == 6
+    assert note(notes_store, clock).seq == 7
+    assert (replays.full, replays.tail) == (0, 0)
+
+
+def test_a_cold_load_is_kept_so_that_the_next_load_and_write_replay_nothing(
+    notes_store: Store, clock: FakeClock, replays: Replays
+) -> None:
+    long_case(notes_store, clock, 40)
+    with restarted(notes_store, clock, methodologies=[NOTES]) as other:
+        replays.reset()
+        other.load("N-1")
+        other.load("N-1")
+        assert other.fire("N-1", "note", {"notes": "x"}, actor=ACTOR).seq == 41
+        assert (replays.full, replays.tail) == (1, 0)
+
+
+def test_a_load_replays_only_the_rows_another_writer_added(
+    notes_store: Store, clock: FakeClock, replays: Replays
+) -> None:
+    long_case(notes_store, clock, 50)
+    note(notes_store, clock)
+    notes_store.load("N-1")
+    with restarted(notes_store, clock, methodologies=[NOTES]) as other:
+        for text in ("from another process", "and again"):
+            clock.advance(minutes=1)
+            other.fire("N-1", "note", {"notes": text}, actor="lee")
+    replays.reset()
+    loaded = notes_store.load("N-1")
+    assert (replays.full, replays.tail) == (0, 2)
+    assert [e.actor for e in loaded.history[-3:]] == [ACTOR, "lee", "lee"]
+
+
+_EDITS: dict[str, Any] = {
+    "action": "no_such_action",
+    "from_step": "elsewhere",
+    "step": "elsewhere",
+    "actor": "mallory",
+    "actor_roles": '["legal"]',
+    "at": dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+    "evidence": {"notes": "the customer waived every claim"},
+    "hash": "0" * 64,
+}
+
+
+@pytest.mark.parametrize("column", sorted(_EDITS))
+@pytest.mark.parametrize("compared", [True, False], ids=["rows-compared-before", "rows-new-to-the-load"])
+def test_any_column_of_any_row_edited_under_a_kept_case_is_found_by_the_next_load(
+    notes_store: Store, clock: FakeClock, column: str, compared: bool
+) -> None:
+    long_case(notes_store, clock, 6)
+    note(notes_store, clock)
+    if compared:
+        notes_store.load("N-1")  # the load compares every row and keeps them: the next one compares
+    for seq in (1, 4, 7):
+        with notes_store.engine.begin() as conn:
+            where = (entries.c.case_id == "N-1", entries.c.seq == seq)
+            before = conn.execute(sa.select(entries.c[column]).where(*where)).scalar_one()
+            conn.execute(sa.update(entries).where(*where).values({column: _EDITS[column]}))
+        with pytest.raises(TamperedHistory) as info:
+            notes_store.load("N-1")
+        assert (info.value.case_id, info.value.entry) == ("N-1", seq)
+        with notes_store.engine.begin() as conn:
+            conn.execute(sa.update(entries).where(*where).values({column: before}))
+        assert len(notes_store.load("N-1").history) == 7  # put back: the case loads again
+
+
+def test_an_edited_case_row_under_a_kept_case_is_found_by_the_next_load(
+    notes_store: Store, clock: FakeClock
+) -> None:
+    long_case(notes_store, clock, 6)
+    note(notes_store, clock)
+    notes_store.load("N-1")
+    with notes_store.engine.begin() as conn:
+        conn.execute(sa.update(cases).where(cases.c.case_id == "N-1").values(step="done", outcome="done"))
+    with pytest.raises(TamperedHistory, match="claims step"):
+        notes_store.load("N-1")
+
+
+def test_a_removed_or_added_row_under_a_kept_case_is_found_by_the_next_load(
+    notes_store: Store, clock: FakeClock
+) -> None:
+    long_case(notes_store, clock, 6)
+    note(notes_store, clock)
+    notes_store.load("N-1")
+    with notes_store.engine.begin() as conn:
+        conn.execute(sa.delete(entries).where(entries.c.case_id == "N-1", entries.c.seq == 3))
+    with pytest.raises(TamperedHistory) as info:
+        notes_store.load("N-1")
+    assert info.value.entry == 3

@@ -236,3 +236,31 @@ def test_bad_key_arguments(db_url: str, clock: FakeClock) -> None:
     assert info.value.argument == "keys"
     with connect(db_url, clock) as plain, pytest.raises(resolveflow.InvalidInput, match="no key ring"):
         plain.reseal()
+
+
+@pytest.mark.parametrize("compared", [True, False], ids=["rows-compared-before", "rows-new-to-the-load"])
+def test_a_kept_case_loads_only_with_seals_that_verify(
+    sealed: Store, clock: FakeClock, db_url: str, compared: bool
+) -> None:
+    sealed.open_case(NOTES, case_id="S-1")
+    notes(sealed, clock, count=4)  # kept from here on
+    if compared:
+        sealed.load("S-1")
+    # A writer without the ring appends an unsealed entry: a load with the ring refuses it.
+    with connect(db_url, clock) as unkeyed:
+        notes(unkeyed, clock, count=1)
+    with pytest.raises(TamperedHistory, match="not sealed") as info:
+        sealed.load("S-1")
+    assert info.value.entry == 5
+    # An old row forged with every hash recomputed and the seals left as they were.
+    with sealed.engine.begin() as conn:
+        conn.execute(sa.delete(entries).where(entries.c.case_id == "S-1", entries.c.seq == 5))
+        head = conn.execute(sa.select(entries.c.hash).where(entries.c.case_id == "S-1", entries.c.seq == 4))
+        conn.execute(
+            sa.update(cases).where(cases.c.case_id == "S-1").values(last_seq=4, head=head.scalar_one())
+        )
+    assert len(sealed.load("S-1").history) == 4
+    forge_row(sealed, "S-1", 2, "the customer waived every claim")
+    with pytest.raises(TamperedHistory, match="seal does not verify") as forged:
+        sealed.load("S-1")
+    assert forged.value.entry == 2

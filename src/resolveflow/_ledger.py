@@ -520,16 +520,27 @@ class Ledger:
         entry = self._next_entry(MIGRATE_ACTION, landing, actor, at, migration, data)
         if expect is not None:
             expect(entry, data)
-        moved: Ledger = object.__new__(Ledger)
+        moved = self.copy()
         moved.methodology = target
         moved.definitions = (*self.definitions, target)
-        moved.case_id = self.case_id
-        moved.opened_with = self.opened_with
-        moved.recipe = self.recipe
-        moved._genesis = self._genesis
-        moved._entries = list(self._entries)
-        moved._tuple = None
-        moved.index = index.copy()
         moved.index.remap(migration.target_step, (e.at for e in self._entries))
         moved._append(entry, migration.target_step(step))
         return moved
+
+    def copy(self) -> Ledger:
+        """An independent ledger with the same history: appending to one leaves the other as it was.
+
+        Costs a copy of the entry list and the index (references to the same
+        immutable entries), not a replay.
+        """
+        out: Ledger = object.__new__(Ledger)
+        out.methodology = self.methodology
+        out.definitions = self.definitions
+        out.case_id = self.case_id
+        out.opened_with = self.opened_with
+        out.recipe = self.recipe
+        out._genesis = self._genesis
+        out._entries = list(self._entries)
+        out._tuple = self._tuple  # a tuple of the same entries (or None): immutable, safe to share
+        out.index = self.index.copy()
+        return out

@@ -24,56 +24,93 @@ What this trusts: that rows already replayed in this process are not edited
 under it. An edit to an old row is found by ``Store.verify`` and by
 ``Store.load``, which still replay everything.
 
-Memory is bounded by the number of entries held (least recently written cases
-are dropped first).
+A load (``Store.load``) uses the kept ledger too, without trusting it any
+further than a write does: it reads every entry row of the case, as stored
+(the raw column values, without decoding JSON or times), and compares each
+with the rows it saw the last time it checked them against this same ledger
+(``rows`` here). Rows it has not seen yet are decoded and compared with the
+ledger's entries; rows past the ledger are replayed onto it through the
+guards and the chain. Any difference sends the load to the full replay, which
+names the bad entry. So a load still looks at every row, and an edited row is
+still refused, at about the cost of reading the rows.
+
+Memory is bounded by the number of entries held, a ledger's entries and the
+raw rows kept beside it counted alike (least recently used cases are dropped
+first).
 """
 
 from __future__ import annotations
 
 import collections
 import threading
-from typing import Final
+from typing import Any, Final
 
 from resolveflow._ledger import Ledger
+
+Seen = tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]]
+"""What a load compared with a kept ledger: the case row's values and each entry row's, as stored."""
 
 DEFAULT_CACHED_ENTRIES: Final = 100_000
 """Entries kept replayed in memory across all cases, by default (a few hundred bytes each beyond evidence)."""
 
 
 class LedgerCache:
-    """Ledgers by case id, least recently used dropped first once ``max_entries`` would be passed."""
+    """Ledgers by case id, least recently used dropped first once ``max_entries`` would be passed.
+
+    Beside a ledger, the raw entry rows a load has compared with it (oldest
+    first, a prefix of its history); they go whenever the ledger is taken.
+    """
 
     def __init__(self, max_entries: int) -> None:
         self._max = max_entries
         self._held = 0
         self._ledgers: collections.OrderedDict[str, Ledger] = collections.OrderedDict()
+        self._seen: dict[str, Seen] = {}
         self._sizes: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def take(self, case_id: str) -> Ledger | None:
-        """The ledger of ``case_id``, removed: the caller has it alone until it :meth:`put`\\ s it back."""
+        """The ledger of ``case_id``, removed: the caller has it alone until it :meth:`put`\\ s it back.
+
+        The raw rows kept beside it are dropped (a write appends; the next load
+        compares the rows again).
+        """
+        found = self.take_with_seen(case_id)
+        return found[0] if found is not None else None
+
+    def take_with_seen(self, case_id: str) -> tuple[Ledger, Seen | None] | None:
+        """The ledger of ``case_id`` and the rows a load compared with it (or None), both removed."""
         with self._lock:
             ledger = self._ledgers.pop(case_id, None)
-            if ledger is not None:
-                self._held -= self._sizes.pop(case_id)
-            return ledger
+            seen = self._seen.pop(case_id, None)
+            if ledger is None:
+                return None
+            self._held -= self._sizes.pop(case_id)
+            return ledger, seen
 
-    def put(self, case_id: str, ledger: Ledger) -> None:
-        """Keep ``ledger`` (whose history the database holds, committed) for the next write."""
-        size = len(ledger) + 1  # an empty case still costs its index
+    def put(self, case_id: str, ledger: Ledger, seen: Seen | None = None) -> None:
+        """Keep ``ledger`` (whose history the database holds, committed) for the next write or load.
+
+        ``seen``: the rows a load just compared with it (its entry rows: a prefix of its history).
+        """
+        size = len(ledger) + (len(seen[1]) if seen is not None else 0) + 1  # an empty case costs its index
         with self._lock:
             old = self._sizes.pop(case_id, None)
             if old is not None:
                 self._held -= old
                 del self._ledgers[case_id]
+            self._seen.pop(case_id, None)
             if size > self._max:
                 return  # too long to keep at all (and an older ledger of it is gone too)
             self._ledgers[case_id] = ledger
+            if seen is not None:
+                self._seen[case_id] = seen
             self._sizes[case_id] = size
             self._held += size
             while self._held > self._max:
                 dropped, _ = self._ledgers.popitem(last=False)
                 self._held -= self._sizes.pop(dropped)
+                self._seen.pop(dropped, None)
 
     def drop(self, case_id: str) -> None:
         self.take(case_id)
@@ -81,12 +118,13 @@ class LedgerCache:
     def clear(self) -> None:
         with self._lock:
             self._ledgers.clear()
+            self._seen.clear()
             self._sizes.clear()
             self._held = 0
 
     @property
     def held(self) -> int:
-        """Entries held (plus one per case), for tests of the bound."""
+        """Entries held (ledger entries and raw rows, plus one per case), for tests of the bound."""
         return self._held
 
     def __len__(self) -> int:

@@ -26,18 +26,17 @@ from resolveflow._migration import MIGRATE_ACTION
 from resolveflow._schema import INVALID
 from resolveflow._seal import KeyRing, chain_seals, chained_on, seal_problem
 from resolveflow._shown import shown
-from resolveflow._snapshot import replay_entry, snapshot_of
+from resolveflow._snapshot import snapshot_of
 from resolveflow.exceptions import (
     DefinitionMismatch,
     InvalidEvidence,
     InvalidInput,
     InvalidSnapshot,
     Refused,
-    ResolveflowError,
     UnknownAction,
     UnknownMethodology,
 )
-from resolveflow.store import _engine, _rows, _unreadable
+from resolveflow.store import _engine, _kept, _rows, _unreadable
 from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._args import count_arg, text_arg
 from resolveflow.store._audit import AuditReport, sweep
@@ -727,26 +726,15 @@ class Store:
         if row.last_seq > have:
             if [r.entry_seq for r in tail] != list(range(have + 1, row.last_seq + 1)):
                 return None
-            if self._keys is not None and not _tail_sealed(self._keys, anchor, tail):
+            start = chained_on(anchor.entry_seal, anchor.entry_hash)
+            if self._keys is not None and not _kept.seals_hold(self._keys, start, tail, "entry_"):
                 return None  # the full replay names the entry whose seal does not verify
-            try:
-                for r in tail:
-                    raw = _rows.snapshot_entry(r._mapping, "entry_")
-                    ledger = replay_entry(ledger, raw, r.entry_seq, self._methodology)
-            except (InvalidSnapshot, ResolveflowError, CanonicalError, TypeError, ValueError):
-                return None  # the full replay says precisely what is wrong
-        # The case row must say what the ledger says; an edited case row is left to the full replay.
-        outcome = ledger.methodology.outcome(ledger.step)
-        if (
-            row.head != ledger.head
-            or row.step != ledger.step
-            or row.outcome != (outcome.id if outcome else None)
-            or row.definitions != _rows.definitions_text_of(ledger)
-        ):
+            found = _kept.replayed_tail(ledger, tail, self._methodology)
+            if found is None:
+                return None
+            ledger = found
+        if not _kept.case_row_matches(row, ledger, self._methodology):
             return None
-        methodology = self._methodology(row.methodology_id, row.methodology_version)
-        if methodology is not ledger.methodology:
-            return None  # another definition was registered since: the full replay refuses it by name
         return row, ledger
 
     def _case_row(self, conn: sa.Connection, case_id: str) -> sa.Row[Any]:
@@ -845,8 +833,22 @@ class Store:
             StoreUnavailable: the database cannot be used.
         """
         case_id = text_arg(case_id, "case_id")
+        cache = self._cache
         with _engine.read(self._engine, "load") as conn:
-            return self._read(conn, case_id)[1]
+            kept = cache.take_with_seen(case_id) if cache is not None else None
+            if kept is not None and cache is not None:
+                with _decoding(conn, case_id):
+                    found = _kept.loaded(
+                        conn, case_id, *kept, keys=self._keys, methodology_of=self._methodology
+                    )
+                if found is not None:
+                    cache.put(case_id, *found)
+                    return Case(found[0].copy(), clock=self._clock)
+            case = self._read(conn, case_id)[1]
+        if cache is not None:
+            # Kept for the next write or load; the caller's case gets its own ledger.
+            cache.put(case_id, case_ledger(case).copy())
+        return case
 
     def verify(
         self, *, after: str | None = None, limit: int | None = None, batch_size: int = 100
@@ -1402,12 +1404,6 @@ def _advance(conn: sa.Connection, case: Case, entry: HistoryEntry) -> None:
         raise ConcurrencyConflict(
             case_id=case.id, expected_seq=entry.seq - 1, current_seq=current if current is not None else -1
         )
-
-
-def _tail_sealed(keys: KeyRing, anchor: sa.Row[Any], tail: Sequence[sa.Row[Any]]) -> bool:
-    """Whether the entry rows written since ``anchor`` carry seals that chain on from it."""
-    start = chained_on(anchor.entry_seal, anchor.entry_hash)
-    return seal_problem(keys, start, ((r.entry_seq, r.entry_hash, r.entry_seal) for r in tail)) is None
 
 
 def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry, seal: str | None = None) -> None:
