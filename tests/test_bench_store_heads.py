@@ -32,6 +32,8 @@ def test_each_database_reports_fire_by_length_the_floor_and_load(
     assert found["fire_met"] == (found["fire_ratio"] <= store_heads.FIRE_TARGET)
     assert found["floor_insert_ms"] > 0 and found["read_rows_ms"] > 0
     assert found["load_ratio"] == pytest.approx(found["load_ms"] / found["read_rows_ms"], rel=0.05, abs=0.02)
+    cold = found["cold_load_ratio"]
+    assert cold == pytest.approx(found["cold_load_ms"] / found["read_rows_ms"], rel=0.05, abs=0.02)
 
 
 def test_the_verdict_names_both_targets(figures: dict[str, object]) -> None:

@@ -20,9 +20,9 @@ right under concurrency; a ledger is taken out of the cache while a write uses
 it and put back only after its transaction commits, so a write that fails never
 leaves an entry in memory that the database does not hold.
 
-What this trusts: that rows already replayed in this process are not edited
-under it. An edit to an old row is found by ``Store.verify`` and by
-``Store.load``, which still replay everything.
+What a write trusts: that rows already replayed in this process are not
+edited under it. An edit to an old row is found by ``Store.verify`` (which
+replays everything) and by ``Store.load`` (which compares every row).
 
 A load (``Store.load``) uses the kept ledger too, without trusting it any
 further than a write does: it reads every entry row of the case, as stored

@@ -809,11 +809,16 @@ class Store:
         return row, case
 
     def load(self, case_id: str) -> Case:
-        """Read a stored case, replaying and verifying every entry.
+        """Read a stored case, checking every entry row.
 
-        Each entry row goes back through evidence validation, the guards (at
-        the entry's own time) and the hash chain, up to the head hash kept in
-        the case row, so an edited, removed or added row is detected.
+        The first load of a case by this store replays each entry row
+        through evidence validation, the guards (at the entry's own time;
+        with a key ring, an entry whose seal verifies skips them) and the
+        hash chain, up to the head hash kept in the case row, and keeps the
+        case. Later loads compare every row, as stored, with the rows
+        already verified, and decode or replay only rows that are new (see
+        docs/persistence.md, "What a load reads"). Either way an edited,
+        removed or added row is detected.
 
         Args:
             case_id: the stored case.
@@ -831,6 +836,18 @@ class Store:
             InvalidInput: a case id that no case can have: blank, longer than
                 200 characters, or holding NUL or a lone surrogate.
             StoreUnavailable: the database cannot be used.
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> _ = store.open_case("engage", case_id="C-3")
+            >>> _ = store.fire("C-3", "engage_fully", {"notes": "Broken."}, actor="ana")
+            >>> case = store.load("C-3")
+            >>> case.step, len(case.history)
+            ('empathize', 1)
+            >>> store.close(); tmp.cleanup()
         """
         case_id = text_arg(case_id, "case_id")
         cache = self._cache
