@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 import resolveflow
 import resolveflow.store
@@ -264,3 +265,37 @@ def test_a_kept_case_loads_only_with_seals_that_verify(
     with pytest.raises(TamperedHistory, match="seal does not verify") as forged:
         sealed.load("S-1")
     assert forged.value.entry == 2
+
+
+def statements_of(store: Store, call: Callable[[], object]) -> list[str]:
+    seen: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        call()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    return seen
+
+
+def test_a_sealed_write_reads_no_more_than_an_unsealed_one(db_url: str, clock: FakeClock) -> None:
+    """The seal before the new one comes from the row the write already read, not another query."""
+    counts = []
+    for keys in (None, RING):
+        with connect(db_url, clock, keys=keys) as store:
+            case_id = f"Q-{keys is not None}"
+            store.open_case(NOTES, case_id=case_id)
+            notes(store, clock, case_id=case_id, count=3)  # kept from here on
+            clock.advance(minutes=1)
+            counts.append(
+                statements_of(
+                    store, lambda s=store, c=case_id: s.fire(c, "note", {"notes": "x"}, actor=ACTOR)
+                )
+            )
+    plain, sealed_statements = counts
+    assert len(sealed_statements) == len(plain), (plain, sealed_statements)
+    with connect(db_url, clock, keys=RING) as fresh:  # keeps nothing: every seal is checked
+        assert len(fresh.load("Q-True").history) == 4

@@ -494,7 +494,7 @@ class Store:
                 after = _rows.promises(case)
                 _check_promises([row for row in after if row not in before], entry)
                 _advance(conn, case, entry)
-                _insert_entry(conn, case.id, entry, self._seal_after(conn, case, entry))
+                _insert_entry(conn, case.id, entry, self._seal_after(case, entry, row))
                 if idempotency_key is not None and request_print is not None:
                     _remember_key(conn, case.id, idempotency_key, request_print, entry, self._now())
                 if after != before:
@@ -670,23 +670,22 @@ class Store:
 
     # --- seals (see resolveflow/_seal.py) ---------------------------------------
 
-    def _seal_after(self, conn: sa.Connection, case: Case, entry: HistoryEntry) -> str | None:
-        """The new entry's seal, chained on the stored one before it; None without a key ring."""
+    def _seal_after(self, case: Case, entry: HistoryEntry, last: sa.Row[Any]) -> str | None:
+        """The new entry's seal, chained on the stored one before it; None without a key ring.
+
+        ``last`` is the row the write read the case from (``_writable``): its
+        entry columns are those of the entry before the new one (both paths there
+        check that the rows run gap-free up to the case row's last sequence
+        number), so no other read is needed.
+        """
         keys = self._keys
         if keys is None:
             return None
         if entry.seq == 1:
-            previous = case_ledger(case).genesis
-        else:
-            before = conn.execute(
-                sa.select(entries.c.seal, entries.c.hash).where(
-                    entries.c.case_id == case.id, entries.c.seq == entry.seq - 1
-                )
-            ).one()
-            # An unsealed entry (recorded before the ring, accepted with accept_unsealed) is
-            # chained on by its hash, as a restore does.
-            previous = before.seal if before.seal is not None else before.hash
-        return keys.seal(previous, entry.hash)
+            return keys.seal(case_ledger(case).genesis, entry.hash)
+        # An unsealed entry (recorded before the ring, accepted with accept_unsealed) is chained on
+        # by its hash, as a restore does.
+        return keys.seal(chained_on(last.entry_seal, last.entry_hash), entry.hash)
 
     # --- the ledgers kept between writes (see _heads.py) -----------------------
 
@@ -695,7 +694,11 @@ class Store:
             self._cache.put(case_id, ledger)
 
     def _writable(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Ledger]:
-        """The case row and a ledger at the database's head: the kept one updated, else a replay."""
+        """The case row and a ledger at the database's head: the kept one updated, else a replay.
+
+        The row is the case row joined with its last entry row (``entry_*`` None for a case
+        without entries).
+        """
         kept = self._cache.take(case_id) if self._cache is not None else None
         if kept is not None:
             found = self._brought_up_to_date(conn, case_id, kept)
@@ -735,7 +738,7 @@ class Store:
             ledger = found
         if not _kept.case_row_matches(row, ledger, self._methodology):
             return None
-        return row, ledger
+        return rows[-1], ledger  # the case row with the last entry's columns (for its seal)
 
     def _case_row(self, conn: sa.Connection, case_id: str) -> sa.Row[Any]:
         with _decoding(conn, case_id):
@@ -806,7 +809,7 @@ class Store:
             raise TamperedHistory(
                 error.reason, case_id=case_id, entry=error.entry if error.entry is not None else row.last_seq
             ) from error
-        return row, case
+        return rows[-1], case  # the case row with the last entry's columns (for its seal)
 
     def load(self, case_id: str) -> Case:
         """Read a stored case, checking every entry row.
