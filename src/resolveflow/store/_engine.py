@@ -26,10 +26,13 @@ import contextlib
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import event
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput, StoreFull, StoreLocked, StoreReadOnly, StoreUnavailable
@@ -49,6 +52,16 @@ def _sqlite_engine(url: sa.URL, options: dict[str, Any]) -> sa.Engine:
     connect_args = dict(options.pop("connect_args", {}))
     connect_args.setdefault("timeout", BUSY_TIMEOUT_S)
     engine = sa.create_engine(url, connect_args=connect_args, **options)
+    _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    """WAL, the busy timeout, foreign keys and immediate write transactions, on every connection.
+
+    ``engine`` is a plain engine, or the ``sync_engine`` of an async one (aiosqlite's
+    connections take the same settings through SQLAlchemy's adapter).
+    """
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: object) -> None:
@@ -66,8 +79,6 @@ def _sqlite_engine(url: sa.URL, options: dict[str, Any]) -> sa.Engine:
     def _begin(connection: sa.Connection) -> None:
         write = connection.get_execution_options().get(_WRITE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
 
 
 def _options(options: object) -> dict[str, Any]:
@@ -110,6 +121,65 @@ def make_engine(target: object, options: object = None) -> sa.Engine:
                 argument="url_or_path",
             )
         return target
+    url = _target_url(target)
+    if url.get_backend_name() in ("sqlite", "postgresql"):
+        options.setdefault("json_deserializer", load_json)
+    try:
+        if url.get_backend_name() == "sqlite":
+            return _sqlite_engine(url, options)
+        return sa.create_engine(url, **options)
+    except sa.exc.NoSuchModuleError as error:
+        raise InvalidInput(f"no database dialect for this URL: {error}", argument="url_or_path") from None
+    except (sa.exc.ArgumentError, TypeError) as error:
+        # create_engine() names the options it does not know in a TypeError.
+        raise InvalidInput(str(error), argument="engine_options") from None
+
+
+# The drivers an async store uses: aiosqlite (the async extra) and psycopg 3's async mode.
+_ASYNC_DRIVERS: Final = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg_async"}
+
+
+def make_async_engine(target: object, options: object = None) -> AsyncEngine:
+    """An async engine for a path (SQLite through aiosqlite) or a URL (PostgreSQL through psycopg)."""
+    # Imported here: a synchronous store never loads SQLAlchemy's asyncio layer.
+    from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+    options = _options(options)
+    if isinstance(target, sa.Engine | AsyncEngine):
+        raise InvalidInput(
+            "pass the database's URL or path rather than an engine, so that the store can make "
+            "its own async engine with the settings it needs",
+            argument="url_or_path",
+        )
+    url = _target_url(target)
+    driver = _ASYNC_DRIVERS.get(url.get_backend_name())
+    if driver is None:
+        raise InvalidInput(
+            f"an async store runs on SQLite or PostgreSQL; got {url.get_backend_name()!r}",
+            argument="url_or_path",
+        )
+    url = url.set(drivername=driver)
+    options.setdefault("json_deserializer", load_json)
+    if driver.startswith("sqlite"):
+        connect_args = dict(options.pop("connect_args", {}))
+        connect_args.setdefault("timeout", BUSY_TIMEOUT_S)
+        options["connect_args"] = connect_args
+    try:
+        engine = create_async_engine(url, **options)
+    except (sa.exc.NoSuchModuleError, ImportError) as error:
+        raise InvalidInput(
+            f"the async store needs its driver: pip install 'resolveflow[async]' ({error})",
+            argument="url_or_path",
+        ) from None
+    except (sa.exc.ArgumentError, TypeError) as error:
+        raise InvalidInput(str(error), argument="engine_options") from None
+    if driver.startswith("sqlite"):
+        _configure_sqlite(engine.sync_engine)
+    return engine
+
+
+def _target_url(target: object) -> sa.URL:
+    """The URL a path, URL text or URL object names (psycopg 3 for a bare postgresql://)."""
     if isinstance(target, sa.URL):
         url = target
     elif isinstance(target, str | os.PathLike):
@@ -138,17 +208,7 @@ def make_engine(target: object, options: object = None) -> sa.Engine:
             "an in-memory SQLite database lives in one connection only; use a temporary file",
             argument="url_or_path",
         )
-    if url.get_backend_name() in ("sqlite", "postgresql"):
-        options.setdefault("json_deserializer", load_json)
-    try:
-        if url.get_backend_name() == "sqlite":
-            return _sqlite_engine(url, options)
-        return sa.create_engine(url, **options)
-    except sa.exc.NoSuchModuleError as error:
-        raise InvalidInput(f"no database dialect for this URL: {error}", argument="url_or_path") from None
-    except (sa.exc.ArgumentError, TypeError) as error:
-        # create_engine() names the options it does not know in a TypeError.
-        raise InvalidInput(str(error), argument="engine_options") from None
+    return url
 
 
 def reason(error: BaseException) -> str:
