@@ -63,6 +63,7 @@ from resolveflow.store._errors import (
     StoreUnavailable,
     TamperedHistory,
 )
+from resolveflow.store._outbox import EventPage, StoredEvent
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._report import report, time_in_step_svg
 from resolveflow.store._store import Store, connect
@@ -77,6 +78,7 @@ __all__ = [
     "CaseSummary",
     "ConcurrencyConflict",
     "Deadline",
+    "EventPage",
     "HistoryPage",
     "IdempotencyConflict",
     "OutcomeCount",
@@ -90,6 +92,7 @@ __all__ = [
     "StoreLocked",
     "StoreReadOnly",
     "StoreUnavailable",
+    "StoredEvent",
     "TamperedHistory",
     "analyze",
     "connect",
