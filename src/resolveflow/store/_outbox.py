@@ -172,27 +172,24 @@ def record_cases(conn: sa.Connection, batch: Sequence[Case], now: _dt.datetime) 
     try:
         conn.execute(sa.insert(outbox).values(xact_id=_own_xact(conn)), rows)
     except sa.exc.IntegrityError as error:
-        found = _holder(conn.engine, [row["event_id"] for row in rows])
-        case_id, seq = found if found is not None else (rows[0]["case_id"], rows[0]["seq"])
+        taken = _taken(conn.engine, [row["event_id"] for row in rows])
+        row = next((r for r in rows if r["event_id"] == taken), rows[0])
         raise TamperedHistory(
             "the outbox already holds an event of this case, which is new to the store",
-            case_id=case_id,
-            entry=seq,
+            case_id=row["case_id"],
+            entry=row["seq"],
         ) from error
 
 
-def _holder(engine: sa.Engine, event_ids: list[str]) -> tuple[str, int] | None:
-    """The case and entry of the first of ``event_ids`` the outbox already holds (for the error)."""
+def _taken(engine: sa.Engine, event_ids: list[str]) -> str | None:
+    """The first of ``event_ids`` that the outbox already holds (to name it in the error)."""
     with _engine.read(engine, "import_cases") as conn:
         for start in range(0, len(event_ids), 500):
             found = conn.execute(
-                sa.select(outbox.c.case_id, outbox.c.seq)
-                .where(outbox.c.event_id.in_(event_ids[start : start + 500]))
-                .order_by(outbox.c.position)
-                .limit(1)
+                sa.select(outbox.c.event_id).where(outbox.c.event_id.in_(event_ids[start : start + 500]))
             ).first()
             if found is not None:
-                return str(found.case_id), int(found.seq)
+                return str(found.event_id)
     return None
 
 
