@@ -12,8 +12,10 @@ wrote it, or the whole history the first time), runs the guards and appends
 one entry with a compare-and-set on the case's last sequence number: two
 writers never both append from the same point (the loser gets
 :class:`ConcurrencyConflict`), a refused action writes nothing, and a retry
-with the same idempotency key records nothing new. :meth:`Store.verify` is
-the audit that replays every stored case in full.
+with the same idempotency key records nothing new. The entry's events go to
+a transactional outbox in the same transaction, which :meth:`Store.events`
+reads in commit order. :meth:`Store.verify` is the audit that replays every
+stored case in full.
 
 Example:
     >>> import os, tempfile, resolveflow.store
