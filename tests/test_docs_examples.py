@@ -10,6 +10,7 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 RUNNABLE = [
     "versions-and-plugins.md",
+    "events-and-webhooks.md",
     "concepts/actors.md",
     "methodologies/four-steps.md",
     "methodologies/seven-as.md",
