@@ -238,7 +238,7 @@ def _parse(text: object, argument: str) -> Secret:
 def _secret_list(value: object) -> list[Secret]:
     if isinstance(value, str | Secret):
         return [_parse(value, "secrets")]
-    if not isinstance(value, Sequence | set | frozenset) or isinstance(value, bytes | bytearray):
+    if not isinstance(value, Sequence) or isinstance(value, bytes | bytearray):
         raise InvalidInput(
             f"expected a list of webhook secrets ('whsec_…' strings or Secrets), got {type(value).__name__}",
             argument="secrets",
