@@ -43,6 +43,7 @@ KEY = bytes(range(32))
 SECRET_TEXT = "whsec_" + base64.b64encode(KEY).decode()
 BODY = b'{"type":"case.opened","case_id":"C-1"}'
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "webhooks.md"
+LIMITS = Path(__file__).resolve().parents[1] / "docs" / "limits.md"
 
 
 def headers_for(body: bytes = BODY, *, msg_id: str = "evt_42", secrets: Any = SECRET_TEXT) -> dict[str, str]:
@@ -559,3 +560,30 @@ def test_the_page_states_the_caps() -> None:
     for code in re.findall(r"``(\w+)``", WebhookVerificationError.__doc__ or ""):
         if code not in ("v1",):
             assert f"`{code}`" in page, code
+
+
+def test_the_limits_page_states_them_too() -> None:
+    page = LIMITS.read_text(encoding="utf-8")
+    row = next(line for line in page.splitlines() if line.startswith("| webhooks"))
+    assert f"secrets of {webhooks.MIN_SECRET_BYTES} to {webhooks.MAX_SECRET_BYTES} bytes" in row
+    assert f"1 to {webhooks.MAX_SECRETS} in one call" in row
+    assert f"`webhook-id` at most {webhooks.MAX_ID_CHARS} visible ASCII characters" in row
+    assert f"at most {webhooks._MAX_TIMESTAMP_CHARS} digits" in row
+    assert f"at most {webhooks.MAX_SIGNATURE_CHARS:,} characters and {webhooks.MAX_SIGNATURES} entries" in row
+    assert f"at most {webhooks.MAX_HEADERS:,} headers read" in row
+
+
+def test_signatures_are_compared_in_constant_time_every_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, str]] = []
+    real = hmac.compare_digest
+
+    def spy(a: str, b: str) -> bool:
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(webhooks.hmac, "compare_digest", spy)
+    other = Secret.generate()
+    headers = sign(BODY, msg_id="evt_42", secrets=[SECRET_TEXT, other], timestamp=T)
+    assert verify(BODY, headers, [Secret.generate(), SECRET_TEXT, other], now=T)
+    # 3 secrets x 2 signatures: no early exit once one matched, no == anywhere.
+    assert len(calls) == 6
