@@ -587,3 +587,30 @@ def test_signatures_are_compared_in_constant_time_every_pair(monkeypatch: pytest
     assert verify(BODY, headers, [Secret.generate(), SECRET_TEXT, other], now=T)
     # 3 secrets x 2 signatures: no early exit once one matched, no == anywhere.
     assert len(calls) == 6
+
+
+class BadSequence(list[str]):
+    def __iter__(self) -> Any:
+        raise RuntimeError("boom")
+
+
+class Sly(int):
+    def __ge__(self, other: object) -> bool:
+        raise RuntimeError("boom")
+
+    def __le__(self, other: object) -> bool:
+        raise RuntimeError("boom")
+
+
+@pytest.mark.parametrize(
+    "secrets", [range(10**20), BadSequence([SECRET_TEXT]), {SECRET_TEXT}, [SECRET_TEXT] * 10**6]
+)
+def test_hostile_secret_lists_give_invalid_input_quickly(secrets: Any) -> None:
+    with pytest.raises(InvalidInput) as info:
+        verify(BODY, headers_for(), secrets, now=T)
+    assert info.value.argument.startswith("secrets")
+
+
+def test_int_subclasses_are_read_as_plain_ints() -> None:
+    assert verify(BODY, headers_for(), SECRET_TEXT, now=Sly(T), tolerance=Sly(0))
+    assert sign(BODY, msg_id="evt_42", secrets=SECRET_TEXT, timestamp=Sly(T)) == headers_for()

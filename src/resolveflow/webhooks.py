@@ -39,6 +39,7 @@ import binascii
 import datetime as _dt
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import secrets as _secrets
@@ -239,16 +240,24 @@ def _secret_list(value: object) -> list[Secret]:
     if isinstance(value, str | Secret):
         return [_parse(value, "secrets")]
     if not isinstance(value, Sequence) or isinstance(value, bytes | bytearray):
+        # A set is refused too: the order of the signatures would change from run to run.
         raise InvalidInput(
             f"expected a list of webhook secrets ('whsec_…' strings or Secrets), got {type(value).__name__}",
             argument="secrets",
         )
-    if not 1 <= len(value) <= MAX_SECRETS:
+    try:
+        found = list(itertools.islice(iter(value), MAX_SECRETS + 1))
+    except Exception as error:
         raise InvalidInput(
-            f"expected 1 to {MAX_SECRETS} secrets (two while one rotates), got {len(value)}",
+            f"could not be read as a list of secrets ({type(error).__name__})", argument="secrets"
+        ) from None
+    if not 1 <= len(found) <= MAX_SECRETS:
+        raise InvalidInput(
+            f"expected 1 to {MAX_SECRETS} secrets (two while one rotates), got "
+            f"{len(found) if len(found) <= MAX_SECRETS else 'more'}",
             argument="secrets",
         )
-    return [_parse(item, f"secrets[{index}]") for index, item in enumerate(value)]
+    return [_parse(item, f"secrets[{index}]") for index, item in enumerate(found)]
 
 
 def _body(value: object) -> bytes:
@@ -266,12 +275,13 @@ def _body(value: object) -> bytes:
 def _seconds(value: object, argument: str) -> int:
     """Whole seconds since the epoch from an int or an aware datetime (rounded down)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        if not -_MAX_TIMESTAMP <= value <= _MAX_TIMESTAMP:
+        number = int.__int__(value)  # a plain int, whatever a subclass overrides
+        if not -_MAX_TIMESTAMP <= number <= _MAX_TIMESTAMP:
             raise InvalidInput(
-                f"expected seconds since 1970 within the years 1 to 9999, got {shown(value)}",
+                f"expected seconds since 1970 within the years 1 to 9999, got {shown(number)}",
                 argument=argument,
             )
-        return int(value)
+        return number
     if isinstance(value, _dt.datetime):
         return (check_time(value, argument) - _EPOCH) // _SECOND
     raise InvalidInput(
@@ -494,10 +504,10 @@ def _candidates(header: str) -> list[str]:
 
 
 def _tolerance(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return int(value)
-    if isinstance(value, _dt.timedelta) and value >= _dt.timedelta(0):
-        return value // _SECOND
+    if isinstance(value, int) and not isinstance(value, bool) and int.__int__(value) >= 0:
+        return int.__int__(value)
+    if isinstance(value, _dt.timedelta) and _dt.timedelta.__ge__(value, _dt.timedelta(0)):
+        return _dt.timedelta.__floordiv__(value, _SECOND)
     raise InvalidInput(
         f"expected seconds (an int of 0 or more) or a timedelta of 0 or more, got {shown(value)}",
         argument="tolerance",
