@@ -16,6 +16,7 @@ RUNNABLE = [
     "methodologies/seven-as.md",
     "methodologies/engage.md",
     "methodologies/prescription.md",
+    "webhooks.md",
 ]
 
 
