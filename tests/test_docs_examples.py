@@ -10,11 +10,13 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 RUNNABLE = [
     "versions-and-plugins.md",
+    "events-and-webhooks.md",
     "concepts/actors.md",
     "methodologies/four-steps.md",
     "methodologies/seven-as.md",
     "methodologies/engage.md",
     "methodologies/prescription.md",
+    "webhooks.md",
 ]
 
 

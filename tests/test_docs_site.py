@@ -44,6 +44,7 @@ PUBLIC_MODULES = (
     "resolveflow.guards",
     "resolveflow.store",
     "resolveflow.testing",
+    "resolveflow.webhooks",
 )
 # Public names without a docstring, which mkdocstrings leaves out of the reference.
 # Each wants a docstring in src/; drop it from here when it has one.

@@ -118,6 +118,8 @@ EXPECTED: dict[str, set[str]] = {
         "InvalidMethodology", "InvalidMethodologyFile", "StoreUnavailable", "TamperedHistory",
         # issue 14: the kinds of StoreUnavailable
         "StoreFull", "StoreLocked", "StoreReadOnly",
+        # issue 15: signed webhooks
+        "WebhookVerificationError",
     },
     "resolveflow.store": {
         "Analytics", "CaseExists", "CaseNotFound", "CaseSummary", "ConcurrencyConflict", "Deadline",
@@ -126,10 +128,18 @@ EXPECTED: dict[str, set[str]] = {
         "connect", "metadata", "report", "schema_sql", "time_in_step_svg",
         # issue 14: the audit, and the kinds of StoreUnavailable
         "AuditFinding", "AuditReport", "StoreFull", "StoreLocked", "StoreReadOnly",
+        # issue 15: the outbox
+        "EventPage", "StoredEvent",
     },
     "resolveflow.testing": {
         "ManualClock", "action_sequences", "assert_no_step_skippable", "case_machine", "evidence_for",
         "invalid_evidence_for", "registered",
+    },
+    # issue 15: Standard Webhooks signatures (stdlib only)
+    "resolveflow.webhooks": {
+        "DEFAULT_TOLERANCE", "MAX_HEADERS", "MAX_ID_CHARS", "MAX_SECRETS", "MAX_SECRET_BYTES",
+        "MAX_SIGNATURES", "MAX_SIGNATURE_CHARS", "MIN_SECRET_BYTES", "SECRET_PREFIX", "Secret",
+        "WebhookVerificationError", "sign", "verify",
     },
 }  # fmt: skip
 PUBLIC_MODULES = sorted(EXPECTED)

@@ -14,11 +14,9 @@ import datetime as _dt
 from collections.abc import Callable
 from typing import Any, Final, NoReturn
 
-import attrs
-
 from resolveflow._actor import Actor
 from resolveflow._clock import Clock, check_time, system_clock
-from resolveflow._events import Event, Listener, Subscription, deliver, random_id, stable_id
+from resolveflow._events import Event, Listener, Subscription, accepted_events, deliver, random_id
 from resolveflow._history import HistoryEntry
 from resolveflow._ledger import Decision, Ledger, check_actor
 from resolveflow._methodology import Methodology, Outcome, Step
@@ -355,31 +353,7 @@ class Case:
         return {"id": self.methodology.id, "version": self.methodology.version}
 
     def _events_for(self, entry: HistoryEntry, previous: str) -> list[Event]:
-        events = [
-            Event(
-                event_id=stable_id(self.id, entry.seq, "action_accepted"),
-                type="action_accepted",
-                case_id=self.id,
-                methodology=self._envelope(),
-                seq=entry.seq,
-                action=entry.action,
-                previous_step=previous,
-                current_step=entry.step,
-                time=entry.at,
-                actor=entry.actor,
-            )
-        ]
-        outcome = self.methodology.outcome(entry.step)
-        if outcome is not None:
-            events.append(
-                attrs.evolve(
-                    events[0],
-                    event_id=stable_id(self.id, entry.seq, "case_closed"),
-                    type="case_closed",
-                    outcome=outcome.id,
-                )
-            )
-        return events
+        return accepted_events(self.id, self.methodology, entry, previous)
 
     def _refusal_event(self, action: str, refused: Refused, actor: Actor, at: _dt.datetime) -> Event:
         return Event(

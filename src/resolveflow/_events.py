@@ -13,11 +13,15 @@ import datetime as _dt
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from resolveflow._refusal import Refusal
+
+if TYPE_CHECKING:
+    from resolveflow._history import HistoryEntry
+    from resolveflow._methodology import Methodology
 
 EVENT_TYPES: Final = ("action_accepted", "action_refused", "case_closed")
 _log = logging.getLogger("resolveflow.events")
@@ -89,6 +93,39 @@ class Event:
 
 def stable_id(case_id: str, seq: int, kind: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{case_id}\x00{seq}\x00{kind}"))
+
+
+def accepted_events(
+    case_id: str, methodology: Methodology, entry: HistoryEntry, previous: str
+) -> list[Event]:
+    """The events of an accepted entry: ``action_accepted``, then ``case_closed`` if it reached an outcome.
+
+    ``methodology`` is the definition the case was on once the entry was
+    recorded (the target version, for a migration's entry). The store's outbox
+    writes exactly these, so a stored event and a subscriber's are the same.
+    """
+    accepted = Event(
+        event_id=stable_id(case_id, entry.seq, "action_accepted"),
+        type="action_accepted",
+        case_id=case_id,
+        methodology={"id": methodology.id, "version": methodology.version},
+        seq=entry.seq,
+        action=entry.action,
+        previous_step=previous,
+        current_step=entry.step,
+        time=entry.at,
+        actor=entry.actor,
+    )
+    outcome = methodology.outcome(entry.step)
+    if outcome is None:
+        return [accepted]
+    closed = attrs.evolve(
+        accepted,
+        event_id=stable_id(case_id, entry.seq, "case_closed"),
+        type="case_closed",
+        outcome=outcome.id,
+    )
+    return [accepted, closed]
 
 
 def random_id() -> str:

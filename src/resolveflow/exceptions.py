@@ -18,6 +18,7 @@ The tree::
     ├── CaseNotFound         no stored case has this id
     ├── CaseExists           a case with this id is already stored
     ├── DiagramUnavailable   SVG needs Graphviz (the Python package and the dot program)
+    ├── WebhookVerificationError  a webhook request's headers, timestamp or signature do not verify
     └── StoreUnavailable     the database could not be used: unreachable, lost mid-call ...
         ├── StoreFull        ... because its disk (or its size limit) is full
         ├── StoreReadOnly    ... because it only accepts reads
@@ -67,6 +68,7 @@ __all__ = [
     "TamperedHistory",
     "UnknownAction",
     "UnknownMethodology",
+    "WebhookVerificationError",
 ]
 
 
@@ -258,6 +260,36 @@ class DefinitionMismatch(InvalidSnapshot):
             "definition again, or give the new one a new version and migrate the case to it",
             entry=entry,
         )
+
+
+class WebhookVerificationError(ResolveflowError):
+    """A webhook request did not verify: a header is missing or wrong, it is too old, or no signature matches.
+
+    Raised by :func:`resolveflow.webhooks.verify`; answer such a request with
+    a 4xx status and do not act on it. The message says what was wrong and
+    never shows a secret.
+
+    Attributes:
+        code: why, one of ``missing_header``, ``duplicate_header``,
+            ``malformed_header``, ``too_many_headers``,
+            ``unsupported_signature`` (no ``v1`` entry), ``timestamp_too_old``,
+            ``timestamp_too_new``, ``no_matching_signature`` and ``not_json``
+            (the signature is valid but the body is not JSON).
+        header: the header at fault (``"webhook-timestamp"`` …), or None.
+        reason: the message without the code.
+
+    Example:
+        >>> error = WebhookVerificationError("webhook-id appears more than once",
+        ...                                  code="duplicate_header", header="webhook-id")
+        >>> str(error)
+        'webhook not verified (duplicate_header): webhook-id appears more than once'
+    """
+
+    def __init__(self, reason: str, *, code: str, header: str | None = None) -> None:
+        self.reason = reason
+        self.code = code
+        self.header = header
+        super().__init__(f"webhook not verified ({code}): {reason}")
 
 
 class DiagramUnavailable(ResolveflowError):

@@ -12,8 +12,10 @@ wrote it, or the whole history the first time), runs the guards and appends
 one entry with a compare-and-set on the case's last sequence number: two
 writers never both append from the same point (the loser gets
 :class:`ConcurrencyConflict`), a refused action writes nothing, and a retry
-with the same idempotency key records nothing new. :meth:`Store.verify` is
-the audit that replays every stored case in full.
+with the same idempotency key records nothing new. The entry's events go to
+a transactional outbox in the same transaction, which :meth:`Store.events`
+reads in commit order. :meth:`Store.verify` is the audit that replays every
+stored case in full.
 
 Example:
     >>> import os, tempfile, resolveflow.store
@@ -63,6 +65,7 @@ from resolveflow.store._errors import (
     StoreUnavailable,
     TamperedHistory,
 )
+from resolveflow.store._outbox import EventPage, StoredEvent
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._report import report, time_in_step_svg
 from resolveflow.store._store import Store, connect
@@ -77,6 +80,7 @@ __all__ = [
     "CaseSummary",
     "ConcurrencyConflict",
     "Deadline",
+    "EventPage",
     "HistoryPage",
     "IdempotencyConflict",
     "OutcomeCount",
@@ -90,6 +94,7 @@ __all__ = [
     "StoreLocked",
     "StoreReadOnly",
     "StoreUnavailable",
+    "StoredEvent",
     "TamperedHistory",
     "analyze",
     "connect",

@@ -36,7 +36,7 @@ from resolveflow.exceptions import (
     UnknownAction,
     UnknownMethodology,
 )
-from resolveflow.store import _engine, _kept, _rows, _unreadable
+from resolveflow.store import _engine, _kept, _outbox, _rows, _unreadable
 from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._args import count_arg, text_arg
 from resolveflow.store._audit import AuditReport, sweep
@@ -48,6 +48,7 @@ from resolveflow.store._errors import (
     TamperedHistory,
 )
 from resolveflow.store._heads import DEFAULT_CACHED_ENTRIES, LedgerCache
+from resolveflow.store._outbox import EventPage
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
 
@@ -362,6 +363,7 @@ class Store:
                 rows = [row for case, _ in batch for row in self._entry_rows(case)]
                 if rows:
                     conn.execute(sa.insert(entries), rows)
+                    _outbox.record_cases(conn, [case for case, _ in batch], self._now())
                 if promised:
                     conn.execute(sa.insert(deadlines), promised)
         except sa.exc.IntegrityError as error:
@@ -495,6 +497,7 @@ class Store:
                 _check_promises([row for row in after if row not in before], entry)
                 _advance(conn, case, entry)
                 _insert_entry(conn, case.id, entry, self._seal_after(case, entry, row))
+                _outbox.record_entry(conn, case, entry, self._now())
                 if idempotency_key is not None and request_print is not None:
                     _remember_key(conn, case.id, idempotency_key, request_print, entry, self._now())
                 if after != before:
@@ -1097,6 +1100,51 @@ class Store:
         return HistoryPage(
             case_id=case_id, entries=tuple(page), next_after_seq=last if last < row.last_seq else None
         )
+
+    def events(self, *, after: int = 0, limit: int = 100) -> EventPage:
+        """The outbox: every recorded entry's events, in the order a consumer must handle them.
+
+        Each entry the store records writes its events (``action_accepted``,
+        and ``case_closed`` when it reached an outcome: the envelopes
+        ``case.subscribe`` gives) in the entry's own transaction, so an event is
+        here exactly when its entry is committed. Tail it to keep a projection,
+        a search index or a webhook relay up to date: handle a page, keep its
+        ``next_after``, ask again from there. On PostgreSQL an event is handed
+        out only once no transaction still running could commit one before it,
+        so a tail never skips an event that commits late (see
+        docs/events-and-webhooks.md).
+
+        Args:
+            after: 0 to start from the first event, else the position of the last
+                event handled (a page's ``next_after``).
+            limit: at most this many events (1 to 10,000).
+
+        Returns:
+            An :class:`EventPage`: ``events`` (:class:`StoredEvent`, each with its
+            ``position`` and ``envelope``) and ``next_after``.
+
+        Raises:
+            InvalidInput: ``after`` that is not 0 or a stored event's position, a
+                ``limit`` out of range (booleans are not numbers).
+            TamperedHistory: an outbox row does not decode, or holds another event
+                than its columns say (names its case).
+            StoreUnavailable: the database cannot be used.
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> _ = store.open_case("engage", case_id="C-4")
+            >>> _ = store.fire("C-4", "engage_fully", {"notes": "Late."}, actor="ana")
+            >>> page = store.events(after=0, limit=10)
+            >>> [(e.position, e.type, e.envelope["current_step"]) for e in page], page.next_after
+            ([(1, 'action_accepted', 'empathize')], 1)
+            >>> len(store.events(after=page.next_after))
+            0
+            >>> store.close(); tmp.cleanup()
+        """
+        return _outbox.events(self._engine, after, limit)
 
     # --- queries -------------------------------------------------------------
 

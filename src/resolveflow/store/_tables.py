@@ -163,6 +163,38 @@ refusals = sa.Table(
 )
 
 
+# Every event of every entry the store records, written in the entry's own transaction (the
+# transactional outbox, see _outbox.py). ``position`` numbers the events; ``xact_id`` orders the
+# commits on PostgreSQL (the writer's transaction id, never below the case's previous event's), so
+# that a reader can tell which events no transaction still running can precede. On SQLite, whose
+# writers take turns, it is 0 and positions are in commit order.
+EVENT_ID = 36  # a UUID's text
+outbox = sa.Table(
+    "resolveflow_outbox",
+    metadata,
+    sa.Column(
+        "position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("event_id", sa.String(EVENT_ID), nullable=False),
+    sa.Column(
+        "case_id",
+        sa.String(ID),
+        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_outbox_case"),
+        nullable=False,
+    ),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("event_type", sa.String(NAME), nullable=False),
+    sa.Column("envelope", _json(), nullable=False),
+    sa.Column("xact_id", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("event_id", name="uq_resolveflow_outbox_event_id"),
+    sa.Index("ix_resolveflow_outbox_order", "xact_id", "position"),
+    sa.Index("ix_resolveflow_outbox_case", "case_id", "xact_id"),
+    # Positions are never reused, not even the last one after a rollback or a delete.
+    sqlite_autoincrement=True,
+)
+
+
 def _dialect(url: str) -> Dialect:
     # A mock engine compiles for a dialect without a driver or a server.
     return sa.create_mock_engine(sa.make_url(url), executor=lambda *_a, **_k: None).dialect
