@@ -31,6 +31,14 @@ from tests._store_support import (
     table_rows,
 )
 from tests.conftest import FakeClock
+from tests.store_fixtures import STORE_APIS
+
+
+@pytest.fixture(params=STORE_APIS)
+def store_api(request: pytest.FixtureRequest) -> str:
+    """The store's contract: every test here runs on the synchronous Store and on the AsyncStore."""
+    return str(request.param)
+
 
 ENGAGE = {"notes": "Parcel arrived broken."}
 

@@ -27,8 +27,17 @@ import resolveflow.store
 from resolveflow.exceptions import InvalidEvidence, InvalidInput, StoreUnavailable, TamperedHistory
 from resolveflow.store import Store
 from resolveflow.store import _store as store_module
+from tests._async_facade import own_engine
 from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, plan, restarted, seven_as_to_act
 from tests.conftest import FakeClock
+from tests.store_fixtures import STORE_APIS
+
+
+@pytest.fixture(params=STORE_APIS)
+def store_api(request: pytest.FixtureRequest) -> str:
+    """The store's contract: every test here runs on the synchronous Store and on the AsyncStore."""
+    return str(request.param)
+
 
 ENGAGE = {"notes": "Parcel arrived broken."}
 LATER = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
@@ -84,7 +93,7 @@ TEXT_CALLS: list[tuple[Callable[[Store, str], object], str]] = [
     (lambda s, bad: s.cases_at("engage", after=bad), "after"),
     (lambda s, bad: s.cases_by_outcome(bad), "outcome"),
     (lambda s, bad: s.cases_by_outcome(None, bad), "methodology_id"),
-    (lambda s, bad: resolveflow.store.analyze(s, methodology_id=bad), "methodology_id"),
+    (lambda s, bad: s.analytics(methodology_id=bad), "methodology_id"),
 ]
 HOSTILE_TEXT = {"NUL": "C-1\x00", "a lone surrogate": "C-1\ud800", "NUL alone": "\x00"}
 
@@ -206,7 +215,7 @@ def test_edited_evidence_that_is_not_json_the_store_writes_is_tampered_history(
     set_raw(store, "resolveflow_entries", "evidence", HOSTILE_EVIDENCE[kind], "seq = 2")
     assert_every_reader_names_entry(store, 2)
     assert store.summary("C-1").last_seq == 3  # the case row itself still reads
-    assert resolveflow.store.analyze(store).entries == 3  # figures do not read evidence
+    assert store.analytics().entries == 3  # figures do not read evidence
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # PostgreSQL's json type refuses it on write
@@ -239,7 +248,7 @@ def test_an_edited_time_that_is_not_one_is_tampered_history(store: Store, clock:
     set_raw(store, "resolveflow_entries", "at", not_a_time(store), "seq = 2")
     assert_every_reader_names_entry(store, 2)
     with pytest.raises(TamperedHistory) as info:
-        resolveflow.store.analyze(store)
+        store.analytics()
     assert_names_entry(info.value, 2)
 
 
@@ -253,7 +262,7 @@ def test_an_edited_case_row_time_is_tampered_history_naming_the_case(store: Stor
         lambda: store.summary("C-1"),
         lambda: store.cases_by_outcome(None),
         lambda: store.cases_at("assure"),
-        lambda: resolveflow.store.analyze(store),
+        lambda: store.analytics(),
     ):
         with pytest.raises(TamperedHistory) as info:
             read()
@@ -269,7 +278,7 @@ def test_an_edited_deadline_or_refusal_row_is_tampered_history_naming_its_case(
     store.open_case(SEVEN_AS_1_0, case_id="C-1")
     drive(store, "C-1", seven_as_to_act(clock, 2), clock)
     set_raw(store, "resolveflow_deadlines", "due", not_a_time(store))
-    for read in (lambda: store.overdue(LATER), lambda: resolveflow.store.analyze(store, now=LATER)):
+    for read in (lambda: store.overdue(LATER), lambda: store.analytics(now=LATER)):
         with pytest.raises(TamperedHistory) as info:
             read()
         assert (info.value.case_id, info.value.entry) == ("C-1", 5)
@@ -282,7 +291,7 @@ def test_an_edited_deadline_or_refusal_row_is_tampered_history_naming_its_case(
         )
     set_raw(store, "resolveflow_refusals", "codes", '{"not": "a list"}')
     with pytest.raises(TamperedHistory) as info:
-        resolveflow.store.analyze(store)
+        store.analytics()
     assert info.value.case_id == "C-1"
     assert "codes" in str(info.value)
 
@@ -401,12 +410,13 @@ def test_a_commit_cut_off_says_whether_it_may_have_happened(store: Store) -> Non
     def lost(_connection: sa.Connection) -> None:
         raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
 
-    event.listen(store.engine, "commit", lost)
+    writes_through = own_engine(store)
+    event.listen(writes_through, "commit", lost)
     try:
         with pytest.raises(StoreUnavailable) as info:
             store.fire("C-1", "engage_fully", ENGAGE, actor=ACTOR)
     finally:
-        event.remove(store.engine, "commit", lost)
+        event.remove(writes_through, "commit", lost)
     # SQLite's COMMIT happens or fails; a server may have committed before the connection went.
     assert info.value.maybe_recorded == (store.dialect != "sqlite")
     assert ("may or may not have been recorded" in str(info.value)) == info.value.maybe_recorded

@@ -17,6 +17,14 @@ from resolveflow._case import case_ledger
 from resolveflow._history import HistoryEntry, entry_hash
 from resolveflow.store import Store
 from tests.conftest import FakeClock
+from tests.store_fixtures import STORE_APIS
+
+
+@pytest.fixture(params=STORE_APIS)
+def store_api(request: pytest.FixtureRequest) -> str:
+    """The store's contract: every test here runs on the synchronous Store and on the AsyncStore."""
+    return str(request.param)
+
 
 ENGAGE_1_0 = ("engage", "1.0")
 WALK: list[tuple[str, dict[str, Any]]] = [

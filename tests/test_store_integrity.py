@@ -19,6 +19,14 @@ from resolveflow.store import _store as store_module
 from resolveflow.store._tables import cases, entries
 from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, plan, restarted, seven_as_to_act, table_rows
 from tests.conftest import FakeClock
+from tests.store_fixtures import STORE_APIS
+
+
+@pytest.fixture(params=STORE_APIS)
+def store_api(request: pytest.FixtureRequest) -> str:
+    """The store's contract: every test here runs on the synchronous Store and on the AsyncStore."""
+    return str(request.param)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -28,6 +28,14 @@ from resolveflow.store import EventPage, Store, StoredEvent
 from resolveflow.store._tables import outbox
 from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, seven_as_resolved, table_rows
 from tests.conftest import FakeClock
+from tests.store_fixtures import STORE_APIS
+
+
+@pytest.fixture(params=STORE_APIS)
+def store_api(request: pytest.FixtureRequest) -> str:
+    """The store's contract: every test here runs on the synchronous Store and on the AsyncStore."""
+    return str(request.param)
+
 
 ENGAGE = resolveflow.get_methodology("engage", "1.0")
 NOTES = {"notes": "The parcel arrived crushed."}
@@ -125,7 +133,8 @@ class CrmFailure(Exception):
     """The CRM's own step failing after the store's writes."""
 
 
-def test_a_rolled_back_transaction_leaves_no_event(store: Store, clock: FakeClock) -> None:
+def test_a_rolled_back_transaction_leaves_no_event(sync_store: Store, clock: FakeClock) -> None:
+    store = sync_store  # the async store's transaction (an AsyncConnection): test_store_async.py
     store.open_case(ENGAGE, case_id="T-1")
     before = table_rows(store)
 
@@ -147,7 +156,10 @@ def test_a_rolled_back_transaction_leaves_no_event(store: Store, clock: FakeCloc
     assert table_rows(store) == before
 
 
-def test_a_committed_transaction_leaves_exactly_its_entries_events(store: Store, clock: FakeClock) -> None:
+def test_a_committed_transaction_leaves_exactly_its_entries_events(
+    sync_store: Store, clock: FakeClock
+) -> None:
+    store = sync_store  # the async store's transaction (an AsyncConnection): test_store_async.py
     store.open_case(ENGAGE, case_id="T-4")
     clock.advance(minutes=1)
     store.fire("T-4", "engage_fully", NOTES, actor=ACTOR)

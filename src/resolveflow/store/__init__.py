@@ -53,6 +53,7 @@ from resolveflow.store._analytics import (
     StepTime,
     analyze,
 )
+from resolveflow.store._async import AsyncStore, connect_async
 from resolveflow.store._audit import AuditFinding, AuditReport
 from resolveflow.store._errors import (
     CaseExists,
@@ -73,6 +74,7 @@ from resolveflow.store._tables import metadata, schema_sql
 
 __all__ = [
     "Analytics",
+    "AsyncStore",
     "AuditFinding",
     "AuditReport",
     "CaseExists",
@@ -98,6 +100,7 @@ __all__ = [
     "TamperedHistory",
     "analyze",
     "connect",
+    "connect_async",
     "metadata",
     "report",
     "schema_sql",

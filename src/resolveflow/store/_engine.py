@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput, StoreFull, StoreLocked, StoreReadOnly, StoreUnavailable
@@ -299,6 +299,23 @@ def write(
             raise
         # SQLite's COMMIT either happens or fails; a server's may have happened before
         # the connection that asked for it was lost.
+        unsure = committing and engine.dialect.name != "sqlite"
+        raise unavailable(error, operation, maybe_recorded=unsure) from error
+
+
+@contextlib.asynccontextmanager
+async def async_write(engine: AsyncEngine, operation: str) -> AsyncIterator[AsyncConnection]:
+    """:func:`write`'s own transaction, on an async engine (for ``AsyncStore.transaction``)."""
+    committing = False
+    try:
+        async with engine.connect() as connection:
+            await connection.execution_options(**{_WRITE: True})
+            async with connection.begin():
+                yield connection
+                committing = True
+    except FAULTS as error:
+        if isinstance(error, sa.exc.IntegrityError):
+            raise
         unsure = committing and engine.dialect.name != "sqlite"
         raise unavailable(error, operation, maybe_recorded=unsure) from error
 

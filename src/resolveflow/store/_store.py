@@ -1284,9 +1284,9 @@ class Store:
         ):
             return [Deadline(**row._mapping) for row in conn.execute(query)]
 
-    def analytics(self, *, now: _dt.datetime | None = None) -> Analytics:
-        """How the stored cases were handled; see :func:`resolveflow.store.analyze`."""
-        return analyze(self, now=now)
+    def analytics(self, *, now: _dt.datetime | None = None, methodology_id: str | None = None) -> Analytics:
+        """How the stored cases were handled; see :func:`resolveflow.store.analyze` (the same arguments)."""
+        return analyze(self, now=now, methodology_id=methodology_id)
 
 
 def _summary(row: sa.Row[Any]) -> CaseSummary:
