@@ -128,8 +128,8 @@ EXPECTED: dict[str, set[str]] = {
         "connect", "metadata", "report", "schema_sql", "time_in_step_svg",
         # issue 14: the audit, and the kinds of StoreUnavailable
         "AuditFinding", "AuditReport", "StoreFull", "StoreLocked", "StoreReadOnly",
-        # issue 15: the outbox
-        "EventPage", "StoredEvent",
+        # issue 15: the outbox, and the async store
+        "EventPage", "StoredEvent", "AsyncStore", "connect_async",
     },
     "resolveflow.testing": {
         "ManualClock", "action_sequences", "assert_no_step_skippable", "case_machine", "evidence_for",
