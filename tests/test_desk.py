@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import resolveflow
+import resolveflow.store
 from tests.conftest import FakeClock
 
 
@@ -186,10 +187,13 @@ def text_of(page: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
+def desk_store(app: Any) -> resolveflow.store.Store:
+    """A synchronous store on the desk's own file (the desk's async store serves its event loop)."""
+    return resolveflow.store.Store(app.state.desk.engine, owns_engine=False)
+
+
 def stored(client: TestClient, case_id: str) -> resolveflow.Case:
-    app: Any = client.app
-    case: resolveflow.Case = app.state.desk.store.load(case_id)
-    return case
+    return desk_store(client.app).load(case_id)
 
 
 # --- the case list and demo data --------------------------------------------------------
@@ -710,7 +714,7 @@ def test_pages_need_a_signed_in_agent(tmp_path: Path, clock: FakeClock) -> None:
         )
         assert action.status_code == 401
         assert entries(client, "DESK-103") == 0
-        assert "X-1" not in {s.case_id for s in client.app.state.desk.store.cases_by_outcome(None)}  # type: ignore[attr-defined]
+        assert "X-1" not in {s.case_id for s in desk_store(client.app).cases_by_outcome(None)}
         # The sign-in page and the stylesheet are open to all.
         assert client.get("/signin").status_code == 200
         assert client.get("/static/desk.css").status_code == 200
@@ -911,7 +915,7 @@ def test_agents_are_stored_with_roles_and_argon2_hashes(tmp_path: Path, clock: F
     import sqlalchemy as sa
 
     app = make_app(tmp_path / "desk.db", clock=clock)
-    engine = app.state.desk.store.engine
+    engine = app.state.desk.engine
     with engine.connect() as conn:
         rows = {r.id: r for r in conn.execute(sa.select(auth.AGENTS))}
         roles = sorted(conn.execute(sa.select(auth.AGENT_ROLES.c.agent_id, auth.AGENT_ROLES.c.role)).all())
@@ -965,7 +969,7 @@ def test_a_database_without_agents_gets_the_demo_agents(tmp_path: Path, clock: F
     import sqlalchemy as sa
 
     old = tmp_path / "old.db"
-    make_app(old, clock=clock).state.desk.store.close()
+    make_app(old, clock=clock).state.desk.engine.dispose()
     engine = sa.create_engine(f"sqlite:///{old}")
     with engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE desk_agent_roles"))
@@ -1212,7 +1216,7 @@ def test_role_refusals_show_for_the_signed_in_agent_and_roles_are_recorded(
 
     with registered(methodology_from_text(ROLE_GUARDED, "yaml")):
         app = make_app(tmp_path / "desk.db", clock=clock)
-        store = app.state.desk.store
+        store = desk_store(app)
         store.open_case("desk-roles", case_id="R-1")
         store.fire("R-1", "propose_it", actor=resolveflow.Actor("ana", roles={"agent"}))
         with signed_in(app, "ana") as ana:

@@ -4,9 +4,10 @@ Pages are rendered on the server and every change is a plain form POST, so the
 desk works without JavaScript. Agents sign in (:mod:`examples.desk.auth`); every
 request passes the guard (:mod:`examples.desk.guard`) before it gets here, and
 every POST handler reads its form through ``auth.posted_form``, which checks the
-CSRF token. The store is synchronous (SQLAlchemy), so the handlers read the
-request asynchronously and then do the store work in Starlette's thread pool
-rather than blocking the event loop.
+CSRF token. Cases go through the async store (``resolveflow.store.connect_async``),
+awaited on the event loop; only the agents' sign-in work (argon2 hashing and the
+agents' own tables, on a plain SQLAlchemy engine) runs in Starlette's thread pool,
+since hashing is CPU work that would otherwise hold the loop.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -67,16 +69,22 @@ def utc_now() -> dt.datetime:
 
 
 class Desk:
-    """The application's state: the store, clock, templates, password hasher and sign-in throttle."""
+    """The application's state: the stores, clock, templates, password hasher and sign-in throttle.
+
+    ``store`` keeps the cases (async); ``engine`` is a plain engine on the same file for the
+    agents' and sessions' tables, which the sign-in code reads in the thread pool.
+    """
 
     def __init__(
         self,
-        store: resolveflow.store.Store,
+        store: resolveflow.store.AsyncStore,
+        engine: sa.Engine,
         clock: pages.Clock,
         hasher: PasswordHasher,
         throttle: SignInThrottle,
     ) -> None:
         self.store = store
+        self.engine = engine
         self.clock = clock
         self.hasher = hasher
         self.throttle = throttle
@@ -156,7 +164,7 @@ def _sign_in_page(
         "next": back,
         "agent_id": agent_id,
         "error": error,
-        "demo_agents": auth.demo_agents(desk.store.engine),
+        "demo_agents": auth.demo_agents(desk.engine),
     }
     return desk.render(request, "signin.html", context, status=status, headers=headers)
 
@@ -193,7 +201,7 @@ async def sign_in(request: Request) -> Response:
                 status=429,
                 headers={"Retry-After": str(wait)},
             )
-        found = auth.check_password(desk.store.engine, desk.hasher, agent_id, password)
+        found = auth.check_password(desk.engine, desk.hasher, agent_id, password)
         if found is None:
             desk.throttle.failed(keys)
             return _sign_in_page(
@@ -215,7 +223,7 @@ async def sign_out(request: Request) -> Response:
     desk = _desk(request)
     await auth.posted_form(request)
     agent = auth.current_agent(request)
-    await run_in_threadpool(auth.end_sessions, desk.store.engine, agent.id)
+    await run_in_threadpool(auth.end_sessions, desk.engine, agent.id)
     auth.clear_session(request)
     return RedirectResponse(guard.SIGN_IN, status_code=303)
 
@@ -225,15 +233,9 @@ async def sign_out(request: Request) -> Response:
 
 async def case_list(request: Request) -> Response:
     desk = _desk(request)
-
-    def page() -> Response:
-        now = desk.clock.now()
-        open_rows, closed_rows = pages.case_rows(desk.store, now)
-        deadlines = desk.store.overdue(now)
-        context = {"open_rows": open_rows, "closed_rows": closed_rows, "deadlines": deadlines}
-        return desk.render(request, "cases.html", context)
-
-    return await run_in_threadpool(page)
+    open_rows, closed_rows, deadlines = await pages.case_rows(desk.store, desk.clock.now())
+    context = {"open_rows": open_rows, "closed_rows": closed_rows, "deadlines": deadlines}
+    return desk.render(request, "cases.html", context)
 
 
 def _methodologies() -> list[resolveflow.Methodology]:
@@ -247,8 +249,8 @@ async def new_case(request: Request) -> Response:
     return desk.render(request, "new_case.html", context)
 
 
-def _free_case_id(store: resolveflow.store.Store) -> str:
-    existing = {s.case_id for s in pages.all_cases(store)}
+async def _free_case_id(store: resolveflow.store.AsyncStore) -> str:
+    existing = {s.case_id for s in await pages.all_cases(store)}
     number = 100 + len(existing) + 1
     while f"DESK-{number}" in existing:
         number += 1
@@ -261,34 +263,33 @@ async def open_case(request: Request) -> Response:
     methodology = form.get("methodology", "")
     case_id = form.get("case_id", "").strip()
 
-    def attempt() -> Response:
-        error = None
-        if case_id and not CASE_ID.match(case_id):
-            error = "A case id is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+    error = None
+    if case_id and not CASE_ID.match(case_id):
+        error = "A case id is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit."
+    else:
+        try:
+            opened = await desk.store.open_case(
+                methodology, case_id=case_id or await _free_case_id(desk.store)
+            )
+        except resolveflow.store.CaseExists as exists:
+            error = f"A case with the id {exists.case_id!r} already exists."
+        except resolveflow.UnknownMethodology as unknown:
+            error = str(unknown)
         else:
-            try:
-                opened = desk.store.open_case(methodology, case_id=case_id or _free_case_id(desk.store))
-            except resolveflow.store.CaseExists as exists:
-                error = f"A case with the id {exists.case_id!r} already exists."
-            except resolveflow.UnknownMethodology as unknown:
-                error = str(unknown)
-            else:
-                return RedirectResponse(case_url(opened.id), status_code=303)
-        context = {
-            "methodologies": _methodologies(),
-            "chosen": methodology,
-            "case_id": case_id,
-            "error": error,
-        }
-        return desk.render(request, "new_case.html", context, status=422)
-
-    return await run_in_threadpool(attempt)
+            return RedirectResponse(case_url(opened.id), status_code=303)
+    context = {
+        "methodologies": _methodologies(),
+        "chosen": methodology,
+        "case_id": case_id,
+        "error": error,
+    }
+    return desk.render(request, "new_case.html", context, status=422)
 
 
 # --- the case page and its actions ------------------------------------------------------
 
 
-def _render_case(
+async def _render_case(
     desk: Desk,
     request: Request,
     case: resolveflow.Case,
@@ -299,7 +300,8 @@ def _render_case(
 ) -> Response:
     # The actions are the signed-in agent's: what their roles do not allow shows as refused.
     actor = auth.actor_for(auth.current_agent(request))
-    context = pages.case_page(desk.store, case, desk.clock, submission, actor=actor)
+    summary = await desk.store.summary(case.id)
+    context = pages.case_page(case, summary.created_at, desk.clock, submission, actor=actor)
     context["notice"] = notice
     return desk.render(request, "case.html", context, status=status)
 
@@ -313,24 +315,21 @@ async def show_case(request: Request) -> Response:
     if recorded is not None and not SEQ.match(recorded):
         return _bad_request(desk, request, "'recorded' is the number of a history entry.")
 
-    def page() -> Response:
-        try:
-            case = desk.store.load(case_id)
-        except (resolveflow.store.CaseNotFound, resolveflow.InvalidInput):
-            return _not_found(desk, request, f"There is no case {_shown(case_id)}.")
-        notice = None
-        if recorded and 0 < int(recorded) <= len(case.history):
-            entry = case.history[int(recorded) - 1]
-            action = case.methodology.action(entry.action)
-            notice = pages.Notice(
-                kind="ok",
-                title=f"Recorded: {action.title if action else entry.action}",
-                text=f"Entry {entry.seq} by {entry.actor}; the case is now at "
-                f"{pages.step_title(case.methodology, entry.step)}.",
-            )
-        return _render_case(desk, request, case, notice=notice)
-
-    return await run_in_threadpool(page)
+    try:
+        case = await desk.store.load(case_id)
+    except (resolveflow.store.CaseNotFound, resolveflow.InvalidInput):
+        return _not_found(desk, request, f"There is no case {_shown(case_id)}.")
+    notice = None
+    if recorded and 0 < int(recorded) <= len(case.history):
+        entry = case.history[int(recorded) - 1]
+        action = case.methodology.action(entry.action)
+        notice = pages.Notice(
+            kind="ok",
+            title=f"Recorded: {action.title if action else entry.action}",
+            text=f"Entry {entry.seq} by {entry.actor}; the case is now at "
+            f"{pages.step_title(case.methodology, entry.step)}.",
+        )
+    return await _render_case(desk, request, case, notice=notice)
 
 
 def _stale(desk: Desk, request: Request, case_id: str, message: str) -> Response:
@@ -338,7 +337,7 @@ def _stale(desk: Desk, request: Request, case_id: str, message: str) -> Response
     return desk.render(request, "stale.html", context, status=409)
 
 
-def _fire(
+async def _fire(
     desk: Desk,
     request: Request,
     case_id: str,
@@ -347,7 +346,7 @@ def _fire(
     actor: resolveflow.Actor,
 ) -> Response:
     try:
-        case = desk.store.load(case_id)
+        case = await desk.store.load(case_id)
     except (resolveflow.store.CaseNotFound, resolveflow.InvalidInput):
         return _not_found(desk, request, f"There is no case {_shown(case_id)}.")
     spec = case.methodology.action(action)
@@ -363,14 +362,14 @@ def _fire(
     if posted.get("_add"):
         # "Add another item" posts the form without acting: show it again with one more row.
         more = pages.Submission(action=action, values=raw, key=key, extra_rows=(posted["_add"],))
-        return _render_case(desk, request, case, submission=more)
+        return await _render_case(desk, request, case, submission=more)
     expected = posted.get("_expected_seq", "")
     if not SEQ.match(expected):
         return _bad_request(desk, request, "The form does not say which state of the case it was made from.")
     evidence = to_evidence(schema, values, desk.clock.zone) if has_fields(schema) else None
     submission = pages.Submission(action=action, values=values, key=key)
     try:
-        entry = desk.store.fire(
+        entry = await desk.store.fire(
             case_id, action, evidence, actor=actor, expected_seq=int(expected), idempotency_key=key
         )
     except resolveflow.store.ConcurrencyConflict as conflict:
@@ -392,16 +391,16 @@ def _fire(
     except resolveflow.InvalidEvidence as invalid:
         submission.errors = errors_by_path(invalid.errors)
         notice = pages.Notice(kind="error", title=f"Not recorded: check the form for {spec.title!r}")
-        return _render_case(desk, request, case, submission=submission, status=422, notice=notice)
+        return await _render_case(desk, request, case, submission=submission, status=422, notice=notice)
     except resolveflow.Refused as refused:
         submission.refusals = refused.refusals
         notice = pages.Notice(
             kind="error", title=f"Not recorded: {spec.title!r} was refused", refusals=refused.refusals
         )
-        return _render_case(desk, request, case, submission=submission, status=409, notice=notice)
+        return await _render_case(desk, request, case, submission=submission, status=409, notice=notice)
     except resolveflow.InvalidInput as invalid:
         notice = pages.Notice(kind="error", title="Not recorded", text=str(invalid))
-        return _render_case(desk, request, case, submission=submission, status=400, notice=notice)
+        return await _render_case(desk, request, case, submission=submission, status=400, notice=notice)
     return RedirectResponse(f"{case_url(case_id)}?recorded={entry.seq}", status_code=303)
 
 
@@ -415,7 +414,7 @@ async def fire(request: Request) -> Response:
         return _not_found(desk, request, f"There is no case {_shown(request.path_params['case_id'])}.")
     if action is None:
         return _not_found(desk, request, f"There is no action {_shown(request.path_params['action'])}.")
-    return await run_in_threadpool(_fire, desk, request, case_id, action, posted, actor)
+    return await _fire(desk, request, case_id, action, posted, actor)
 
 
 # --- the application --------------------------------------------------------------------
@@ -474,20 +473,31 @@ def create_app(
     now = clock or utc_now
     if fresh and demo:
         create_demo_database(path, now(), clock=clock, hasher=hasher)
-    store = resolveflow.store.connect(path, clock=clock, record_refusals=True)
+    # The synchronous store makes the tables and seeds the agents before serving; its engine then
+    # serves the agents' tables in the thread pool.
+    setup = resolveflow.store.connect(path, clock=clock, record_refusals=True)
     try:
-        store.create_schema()
-        auth.create_tables(store.engine)
-        auth.seed_demo_agents(store.engine, hasher)
+        setup.create_schema()
+        auth.create_tables(setup.engine)
+        auth.seed_demo_agents(setup.engine, hasher)
+        # No connection pool for the cases: each call opens its SQLite connection on the running
+        # loop, so the desk also works where each request runs on a loop of its own (a test
+        # client used without its lifespan).
+        store = resolveflow.store.connect_async(
+            path, clock=clock, record_refusals=True, engine_options={"poolclass": sa.pool.NullPool}
+        )
     except BaseException:
-        store.close()
+        setup.close()
         raise
-    desk = Desk(store, pages.Clock(ZoneInfo(zone), now), hasher, throttle or SignInThrottle(now))
+    desk = Desk(
+        store, setup.engine, pages.Clock(ZoneInfo(zone), now), hasher, throttle or SignInThrottle(now)
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
-        store.close()
+        await store.close()
+        setup.close()
 
     routes = [
         Route("/", case_list, name="cases"),

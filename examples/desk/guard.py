@@ -87,7 +87,7 @@ class Guard:
             )
             return
         desk: Any = request.app.state.desk
-        agent = await run_in_threadpool(auth.resolve_agent, request, desk.store.engine)
+        agent = await run_in_threadpool(auth.resolve_agent, request, desk.engine)
         if agent is None and not _public(request.url.path):
             if request.method in ("GET", "HEAD"):
                 await RedirectResponse(sign_in_url(request), status_code=303)(scope, receive, send)

@@ -128,22 +128,25 @@ class Row:
     overdue: list[resolveflow.store.Deadline]
 
 
-def all_cases(store: resolveflow.store.Store) -> list[resolveflow.store.CaseSummary]:
+async def all_cases(store: resolveflow.store.AsyncStore) -> list[resolveflow.store.CaseSummary]:
     """Every stored case: the store lists by step or outcome, so ask for open ones and each outcome."""
-    found = {s.case_id: s for s in store.cases_by_outcome(None)}
+    found = {s.case_id: s for s in await store.cases_by_outcome(None)}
     outcomes = {o.id for mid in resolveflow.available() for o in resolveflow.get_methodology(mid).outcomes}
     for outcome in sorted(outcomes):
-        found.update((s.case_id, s) for s in store.cases_by_outcome(outcome))
+        found.update((s.case_id, s) for s in await store.cases_by_outcome(outcome))
     return list(found.values())
 
 
-def case_rows(store: resolveflow.store.Store, now: dt.datetime) -> tuple[list[Row], list[Row]]:
-    """(open, closed) rows, most recently changed first; overdue flags from the store's deadline index."""
+async def case_rows(
+    store: resolveflow.store.AsyncStore, now: dt.datetime
+) -> tuple[list[Row], list[Row], list[resolveflow.store.Deadline]]:
+    """(open, closed) rows, most recently changed first, and the overdue promises that flag them."""
+    deadlines = await store.overdue(now)
     late: dict[str, list[resolveflow.store.Deadline]] = {}
-    for deadline in store.overdue(now):
+    for deadline in deadlines:
         late.setdefault(deadline.case_id, []).append(deadline)
     rows = []
-    for summary in all_cases(store):
+    for summary in await all_cases(store):
         methodology = _methodology(summary.methodology_id, summary.methodology_version)
         outcome = methodology.outcome(summary.step) if methodology else None
         rows.append(
@@ -157,7 +160,8 @@ def case_rows(store: resolveflow.store.Store, now: dt.datetime) -> tuple[list[Ro
             )
         )
     rows.sort(key=lambda r: r.summary.updated_at, reverse=True)
-    return [r for r in rows if r.summary.outcome is None], [r for r in rows if r.summary.outcome is not None]
+    open_rows = [r for r in rows if r.summary.outcome is None]
+    return open_rows, [r for r in rows if r.summary.outcome is not None], deadlines
 
 
 # --- the case page ----------------------------------------------------------------------
@@ -291,16 +295,18 @@ def diagram(case: resolveflow.Case) -> tuple[Markup | None, str | None]:
 
 
 def case_page(
-    store: resolveflow.store.Store,
     case: resolveflow.Case,
+    opened_at: dt.datetime,
     clock: Clock,
     submission: Submission | None = None,
     *,
     actor: resolveflow.Actor | None = None,
 ) -> dict[str, Any]:
-    """Everything the case template shows, for the agent looking (their roles decide what is enabled)."""
-    summary = store.summary(case.id)
-    view = case.view(opened_at=summary.created_at, actor=actor)
+    """Everything the case template shows, for the agent looking (their roles decide what is enabled).
+
+    ``opened_at`` is when the store opened the case (its summary's ``created_at``).
+    """
+    view = case.view(opened_at=opened_at, actor=actor)
     enabled = [action_form(case, a, submission) for a in view.actions if a.enabled]
     refused = [a for a in view.actions if not a.enabled]
     svg, mermaid = diagram(case)
@@ -317,7 +323,7 @@ def case_page(
         "overdue": view.overdue,
         "history": history(case, clock),
         "in_step": duration(view.durations.get(case.step, 0.0)) if not case.closed else None,
-        "opened": clock.show(summary.created_at),
+        "opened": clock.show(opened_at),
         "svg": svg,
         "mermaid": mermaid,
         "submission": submission,
