@@ -21,7 +21,6 @@ import datetime as _dt
 import functools
 import importlib.util
 import os
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
@@ -39,7 +38,7 @@ from resolveflow.exceptions import ConcurrencyConflict, InvalidInput
 from resolveflow.store import _engine
 from resolveflow.store._args import count_arg
 from resolveflow.store._heads import DEFAULT_CACHED_ENTRIES
-from resolveflow.store._store import IDEMPOTENCY_WINDOW, Store
+from resolveflow.store._store import IDEMPOTENCY_WINDOW, Store, retry_pause
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -249,8 +248,7 @@ class AsyncStore:
             except ConcurrencyConflict:
                 if attempt == tries:
                     raise
-                # Jitter, so that the writers that collided do not collide again in step.
-                await anyio.sleep(random.uniform(0, 0.004 * attempt))
+                await anyio.sleep(retry_pause(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -296,11 +296,15 @@ def write(
                 committing = True
     except FAULTS as error:
         if isinstance(error, sa.exc.IntegrityError):
-            raise
-        # SQLite's COMMIT either happens or fails; a server's may have happened before
-        # the connection that asked for it was lost.
-        unsure = committing and engine.dialect.name != "sqlite"
-        raise unavailable(error, operation, maybe_recorded=unsure) from error
+            raise  # the callers turn it into CaseExists or TamperedHistory
+        raise _write_fault(error, operation, committing=committing, dialect=engine.dialect.name) from error
+
+
+def _write_fault(error: Exception, operation: str, *, committing: bool, dialect: str) -> StoreUnavailable:
+    """The StoreUnavailable for a fault in a write transaction of the store's own."""
+    # SQLite's COMMIT either happens or fails; a server's may have happened before the
+    # connection that asked for it was lost.
+    return unavailable(error, operation, maybe_recorded=committing and dialect != "sqlite")
 
 
 @contextlib.asynccontextmanager
@@ -315,9 +319,8 @@ async def async_write(engine: AsyncEngine, operation: str) -> AsyncIterator[Asyn
                 committing = True
     except FAULTS as error:
         if isinstance(error, sa.exc.IntegrityError):
-            raise
-        unsure = committing and engine.dialect.name != "sqlite"
-        raise unavailable(error, operation, maybe_recorded=unsure) from error
+            raise  # the callers turn it into CaseExists or TamperedHistory
+        raise _write_fault(error, operation, committing=committing, dialect=engine.dialect.name) from error
 
 
 def joined(engine: sa.Engine, connection: object) -> sa.Connection | None:

@@ -571,8 +571,7 @@ class Store:
             except ConcurrencyConflict:
                 if attempt == tries:
                     raise
-                # Jitter, so that the writers that collided do not collide again in step.
-                time.sleep(random.uniform(0, 0.004 * attempt))
+                time.sleep(retry_pause(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _idempotent(
@@ -1287,6 +1286,14 @@ class Store:
     def analytics(self, *, now: _dt.datetime | None = None, methodology_id: str | None = None) -> Analytics:
         """How the stored cases were handled; see :func:`resolveflow.store.analyze` (the same arguments)."""
         return analyze(self, now=now, methodology_id=methodology_id)
+
+
+def retry_pause(attempt: int) -> float:
+    """Seconds to wait after losing attempt ``attempt`` to another writer (fire_with_retry).
+
+    Random, so that the writers that collided do not collide again in step; longer as they keep losing.
+    """
+    return random.uniform(0, 0.004 * attempt)
 
 
 def _summary(row: sa.Row[Any]) -> CaseSummary:
