@@ -48,7 +48,7 @@ import resolveflow
 from resolveflow import _telemetry
 from resolveflow._case import Case
 from resolveflow._methodology import Methodology
-from resolveflow.exceptions import InvalidInput, Refused
+from resolveflow.exceptions import InvalidEvidence, InvalidInput, Refused
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import CallbackOptions, Counter, Meter, MeterProvider, Observation
@@ -94,6 +94,7 @@ OPERATION: Final = "resolveflow.store.operation"
 ROWS: Final = "resolveflow.store.rows"
 KIND: Final = "resolveflow.promise.kind"
 STORE_NAME: Final = "resolveflow.store.name"
+INVALID_EVIDENCE: Final = "invalid_evidence"
 
 _STORE_OPERATIONS: Final = (
     "open_case",
@@ -168,8 +169,8 @@ class _State:
         span.set_attribute("error.type", name)
         # The exception event with its type only: messages can quote evidence, ids or SQL parameters.
         span.add_event("exception", {"exception.type": name})
-        if isinstance(error, Refused):
-            codes = list(error.codes)
+        codes = _refusal_codes(error)
+        if codes is not None:
             span.set_attribute(CODES, codes)
             span.set_status(self.status(self.error, "refused: " + ", ".join(codes)))
         else:
@@ -224,6 +225,15 @@ class _State:
 _state: _State | None = None
 
 
+def _refusal_codes(error: BaseException) -> list[str] | None:
+    """A refused fire's codes; evidence that does not validate is ``invalid_evidence``, as in check()."""
+    if isinstance(error, Refused):
+        return list(error.codes)
+    if isinstance(error, InvalidEvidence):
+        return [INVALID_EVIDENCE]
+    return None
+
+
 def _known_action(case: Case, action: object) -> str | None:
     """The action's name when the methodology has it (a caller's unknown string is not recorded)."""
     if isinstance(action, str) and case.methodology.action(action) is not None:
@@ -246,9 +256,9 @@ def _trace_case_fire(state: _State, original: Callable[..., Any]) -> Callable[..
         with state.start("resolveflow.case.fire", attributes) as span:
             try:
                 entry = original(self, *args, **kwargs)
-            except Refused as refused:
+            except (Refused, InvalidEvidence) as refused:
                 counted = {METHODOLOGY_ID: self.methodology.id, ACTION: refused.action}
-                for code in refused.codes:
+                for code in _refusal_codes(refused) or ():
                     state.refusals.add(1, {**counted, CODE: code})
                 raise
             span.set_attribute(SEQ, entry.seq)
