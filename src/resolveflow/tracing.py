@@ -80,21 +80,21 @@ _log = logging.getLogger("resolveflow.tracing")
 _lock = threading.RLock()
 
 # Attribute names (OpenTelemetry semantic-convention style: a namespace, dots, snake_case).
-METHODOLOGY_ID: Final = "resolveflow.methodology.id"
-METHODOLOGY_VERSION: Final = "resolveflow.methodology.version"
-ACTION: Final = "resolveflow.action"
-CASE_ID: Final = "resolveflow.case.id"
-STEP_FROM: Final = "resolveflow.step.from"
-STEP_TO: Final = "resolveflow.step.to"
-SEQ: Final = "resolveflow.entry.seq"
-CODES: Final = "resolveflow.refusal.codes"
-CODE: Final = "resolveflow.refusal.code"
-ALLOWED: Final = "resolveflow.decision.allowed"
-OPERATION: Final = "resolveflow.store.operation"
-ROWS: Final = "resolveflow.store.rows"
-KIND: Final = "resolveflow.promise.kind"
-STORE_NAME: Final = "resolveflow.store.name"
-INVALID_EVIDENCE: Final = "invalid_evidence"
+_METHODOLOGY_ID: Final = "resolveflow.methodology.id"
+_METHODOLOGY_VERSION: Final = "resolveflow.methodology.version"
+_ACTION: Final = "resolveflow.action"
+_CASE_ID: Final = "resolveflow.case.id"
+_STEP_FROM: Final = "resolveflow.step.from"
+_STEP_TO: Final = "resolveflow.step.to"
+_SEQ: Final = "resolveflow.entry.seq"
+_CODES: Final = "resolveflow.refusal.codes"
+_CODE: Final = "resolveflow.refusal.code"
+_ALLOWED: Final = "resolveflow.decision.allowed"
+_OPERATION: Final = "resolveflow.store.operation"
+_ROWS: Final = "resolveflow.store.rows"
+_KIND: Final = "resolveflow.promise.kind"
+_STORE_NAME: Final = "resolveflow.store.name"
+_INVALID_EVIDENCE: Final = "invalid_evidence"
 
 _STORE_OPERATIONS: Final = (
     "open_case",
@@ -171,7 +171,7 @@ class _State:
         span.add_event("exception", {"exception.type": name})
         codes = _refusal_codes(error)
         if codes is not None:
-            span.set_attribute(CODES, codes)
+            span.set_attribute(_CODES, codes)
             span.set_status(self.status(self.error, "refused: " + ", ".join(codes)))
         else:
             span.set_status(self.status(self.error, name))
@@ -203,12 +203,12 @@ class _State:
                 continue
             for (methodology_id, kind), n in sorted(counts.items()):
                 attributes: Attrs = {
-                    METHODOLOGY_ID: methodology_id,
-                    KIND: kind,
+                    _METHODOLOGY_ID: methodology_id,
+                    _KIND: kind,
                     "db.system": watch.store.dialect,
                 }
                 if watch.name is not None:
-                    attributes[STORE_NAME] = watch.name
+                    attributes[_STORE_NAME] = watch.name
                 found.append(Observation(n, attributes))
         return found
 
@@ -216,9 +216,9 @@ class _State:
 
     def case_attributes(self, case: Case) -> Attrs:
         methodology = case.methodology
-        attributes: Attrs = {METHODOLOGY_ID: methodology.id, METHODOLOGY_VERSION: methodology.version}
+        attributes: Attrs = {_METHODOLOGY_ID: methodology.id, _METHODOLOGY_VERSION: methodology.version}
         if self.record_case_ids:
-            attributes[CASE_ID] = case.id
+            attributes[_CASE_ID] = case.id
         return attributes
 
 
@@ -230,7 +230,7 @@ def _refusal_codes(error: BaseException) -> list[str] | None:
     if isinstance(error, Refused):
         return list(error.codes)
     if isinstance(error, InvalidEvidence):
-        return [INVALID_EVIDENCE]
+        return [_INVALID_EVIDENCE]
     return None
 
 
@@ -251,19 +251,19 @@ def _trace_case_fire(state: _State, original: Callable[..., Any]) -> Callable[..
         attributes = state.case_attributes(self)
         action = _known_action(self, _argument(args, kwargs, 0, "action"))
         if action is not None:
-            attributes[ACTION] = action
-        attributes[STEP_FROM] = self.step
+            attributes[_ACTION] = action
+        attributes[_STEP_FROM] = self.step
         with state.start("resolveflow.case.fire", attributes) as span:
             try:
                 entry = original(self, *args, **kwargs)
             except (Refused, InvalidEvidence) as refused:
-                counted = {METHODOLOGY_ID: self.methodology.id, ACTION: refused.action}
+                counted = {_METHODOLOGY_ID: self.methodology.id, _ACTION: refused.action}
                 for code in _refusal_codes(refused) or ():
-                    state.refusals.add(1, {**counted, CODE: code})
+                    state.refusals.add(1, {**counted, _CODE: code})
                 raise
-            span.set_attribute(SEQ, entry.seq)
-            span.set_attribute(STEP_TO, entry.step)
-            state.fires.add(1, {METHODOLOGY_ID: self.methodology.id, ACTION: entry.action})
+            span.set_attribute(_SEQ, entry.seq)
+            span.set_attribute(_STEP_TO, entry.step)
+            state.fires.add(1, {_METHODOLOGY_ID: self.methodology.id, _ACTION: entry.action})
             return entry
 
     return fire
@@ -275,13 +275,13 @@ def _trace_case_check(state: _State, original: Callable[..., Any]) -> Callable[.
         attributes = state.case_attributes(self)
         action = _known_action(self, _argument(args, kwargs, 0, "action"))
         if action is not None:
-            attributes[ACTION] = action
-        attributes[STEP_FROM] = self.step
+            attributes[_ACTION] = action
+        attributes[_STEP_FROM] = self.step
         with state.start("resolveflow.case.check", attributes) as span:
             decision = original(self, *args, **kwargs)
             # A refusing decision is an answer, not a failure: the status stays unset.
-            span.set_attribute(ALLOWED, decision.allowed)
-            span.set_attribute(CODES, [r.code for r in decision.refusals])
+            span.set_attribute(_ALLOWED, decision.allowed)
+            span.set_attribute(_CODES, [r.code for r in decision.refusals])
             return decision
 
     return check
@@ -293,11 +293,11 @@ def _trace_open_case(state: _State, original: Callable[..., Any]) -> Callable[..
         methodology = _argument(args, kwargs, 0, "methodology")
         attributes: Attrs = {}
         if isinstance(methodology, Methodology):
-            attributes[METHODOLOGY_ID] = methodology.id
+            attributes[_METHODOLOGY_ID] = methodology.id
         with state.start("resolveflow.case.open", attributes) as span:
             case = original(*args, **kwargs)
             span.set_attributes(state.case_attributes(case))
-            span.set_attribute(STEP_TO, case.step)
+            span.set_attribute(_STEP_TO, case.step)
             return case
 
     return open_case
@@ -307,30 +307,30 @@ def _store_result(state: _State, span: Span, result: object) -> None:
     """What a store operation's result says that holds no personal data."""
     if isinstance(result, Case):
         span.set_attributes(state.case_attributes(result))
-        span.set_attribute(STEP_TO, result.step)
+        span.set_attribute(_STEP_TO, result.step)
     elif isinstance(result, int) and not isinstance(result, bool):
-        span.set_attribute(ROWS, result)
+        span.set_attribute(_ROWS, result)
     elif isinstance(result, list):
-        span.set_attribute(ROWS, len(result))
+        span.set_attribute(_ROWS, len(result))
     else:
         for field in ("entries", "events"):
             rows = getattr(result, field, None)
             if isinstance(rows, tuple | list):
-                span.set_attribute(ROWS, len(rows))
+                span.set_attribute(_ROWS, len(rows))
                 break
         checked = getattr(result, "checked", None)
         if isinstance(checked, int):
-            span.set_attribute(ROWS, checked)
+            span.set_attribute(_ROWS, checked)
         seq, action = getattr(result, "seq", None), getattr(result, "action", None)
         if isinstance(seq, int) and isinstance(action, str):  # a HistoryEntry
-            span.set_attribute(SEQ, seq)
-            span.set_attribute(ACTION, action)
-            span.set_attribute(STEP_TO, result.step)  # type: ignore[attr-defined]
+            span.set_attribute(_SEQ, seq)
+            span.set_attribute(_ACTION, action)
+            span.set_attribute(_STEP_TO, result.step)  # type: ignore[attr-defined]
 
 
 def _store_attributes(state: _State, operation: str, store: Any, args: tuple[Any, ...], kwargs: Any) -> Attrs:
     dialect = store.dialect
-    attributes: Attrs = {"db.system": dialect, "db.system.name": dialect, OPERATION: operation}
+    attributes: Attrs = {"db.system": dialect, "db.system.name": dialect, _OPERATION: operation}
     if state.record_case_ids:
         case_id = (
             _argument(args, kwargs, 0, "case_id")
@@ -340,7 +340,7 @@ def _store_attributes(state: _State, operation: str, store: Any, args: tuple[Any
             else None
         )
         if isinstance(case_id, str):
-            attributes[CASE_ID] = case_id
+            attributes[_CASE_ID] = case_id
     return attributes
 
 
