@@ -16,7 +16,9 @@ The store tests run on SQLite and PostgreSQL (the ``store`` fixture).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import inspect
 import json
 import subprocess
 import sys
@@ -552,3 +554,24 @@ def test_evidence_never_appears_in_exported_store_data(store: Store, clock: Fake
         assert not [s for s in telemetry.strings() if "EVIDENCE<" in s]
     finally:
         telemetry.close()
+
+
+def test_an_async_store_method_is_traced_as_a_coroutine(telemetry: Telemetry) -> None:
+    """The async store (resolveflow.store.AsyncStore, once it lands) is wrapped the same way."""
+
+    class AsyncLike:
+        dialect = "postgresql"
+
+        async def cases_at(self, step: str) -> list[str]:
+            return [step, step]
+
+    state = resolveflow.tracing._state
+    assert state is not None
+    traced = resolveflow.tracing._trace_store(state, "cases_at", AsyncLike.cases_at)
+    assert inspect.iscoroutinefunction(traced)
+    assert asyncio.run(traced(AsyncLike(), "act")) == ["act", "act"]
+    (span,) = telemetry.spans()
+    assert span.name == "resolveflow.store.cases_at"
+    assert span.attributes is not None
+    assert span.attributes["db.system"] == "postgresql"
+    assert span.attributes["resolveflow.store.rows"] == 2

@@ -516,6 +516,10 @@ def overdue_counts(store: Store, now: _dt.datetime | None = None) -> dict[tuple[
         store: the store to count in.
         now: the time to judge by (default: now, UTC).
 
+    Raises:
+        InvalidInput: not a store, or a naive time.
+        StoreUnavailable: the database cannot be used.
+
     Example:
         >>> import os, tempfile, resolveflow.store, resolveflow.tracing
         >>> tmp = tempfile.TemporaryDirectory()
@@ -528,7 +532,7 @@ def overdue_counts(store: Store, now: _dt.datetime | None = None) -> dict[tuple[
     import sqlalchemy as sa
 
     from resolveflow._clock import check_time
-    from resolveflow.store import Store
+    from resolveflow.store import Store, _engine
     from resolveflow.store._tables import deadlines
 
     if not isinstance(store, Store):
@@ -541,7 +545,7 @@ def overdue_counts(store: Store, now: _dt.datetime | None = None) -> dict[tuple[
         .where(deadlines.c.due < when)
         .group_by(deadlines.c.methodology_id, deadlines.c.kind)
     )
-    with store.engine.connect() as conn:
+    with _engine.read(store.engine, "overdue_counts") as conn:
         return {(str(m), str(k)): int(n) for m, k, n in conn.execute(query)}
 
 
