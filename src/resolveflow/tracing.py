@@ -484,7 +484,13 @@ def uninstrument() -> None:
 
 
 def instrumented() -> bool:
-    """True between :func:`instrument` and :func:`uninstrument`."""
+    """True between :func:`instrument` and :func:`uninstrument`.
+
+    Example:
+        >>> import resolveflow.tracing
+        >>> resolveflow.tracing.instrumented()
+        False
+    """
     return _state is not None
 
 
