@@ -18,6 +18,7 @@ RUNNABLE = [
     "methodologies/prescription.md",
     "webhooks.md",
     "async.md",
+    "tracing.md",
 ]
 
 

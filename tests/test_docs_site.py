@@ -44,6 +44,7 @@ PUBLIC_MODULES = (
     "resolveflow.guards",
     "resolveflow.store",
     "resolveflow.testing",
+    "resolveflow.tracing",
     "resolveflow.webhooks",
 )
 # Public names without a docstring, which mkdocstrings leaves out of the reference.

@@ -135,6 +135,11 @@ EXPECTED: dict[str, set[str]] = {
         "ManualClock", "action_sequences", "assert_no_step_skippable", "case_machine", "evidence_for",
         "invalid_evidence_for", "registered",
     },
+    # issue 15: OpenTelemetry spans and metrics (the otel extra, imported by instrument() only)
+    "resolveflow.tracing": {
+        "FIRES", "OVERDUE", "REFUSALS", "instrument", "instrumented", "overdue_counts", "uninstrument",
+        "watch_overdue",
+    },
     # issue 15: Standard Webhooks signatures (stdlib only)
     "resolveflow.webhooks": {
         "DEFAULT_TOLERANCE", "MAX_HEADERS", "MAX_ID_CHARS", "MAX_SECRETS", "MAX_SECRET_BYTES",
@@ -228,8 +233,12 @@ def test_methods_of_published_classes_go_with_them() -> None:
 
 # Functions resolve their hints in their own module's globals (``__globals__``), so renaming
 # ``__module__`` cannot break them. report names rich's Console, an optional dependency
-# imported only for type checkers, so its hints never resolve at run time.
-HINTS_FOR_TYPE_CHECKERS_ONLY = {"resolveflow.store.report"}
+# imported only for type checkers, so its hints never resolve at run time. So do resolveflow.tracing's,
+# which name OpenTelemetry's providers (the otel extra) and the Store (the sql extra).
+HINTS_FOR_TYPE_CHECKERS_ONLY = {
+    "resolveflow.store.report",
+    *(f"resolveflow.tracing.{name}" for name in ("instrument", "overdue_counts", "watch_overdue")),
+}
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)
