@@ -373,18 +373,19 @@ def _patch(state: _State, owner: object, attribute: str, wrapper: Callable[..., 
     setattr(owner, attribute, wrapper)
 
 
-def _store_classes() -> list[type]:
-    """The store classes to trace: the synchronous one, and the async one once it exists."""
+def _store_classes() -> list[tuple[type, frozenset[str]]]:
+    """The store classes to trace, each with the operations it implements itself."""
     if importlib.util.find_spec("sqlalchemy") is None:
         return []
     import resolveflow.store
 
-    found: list[type] = [resolveflow.store.Store]
-    # The async store (resolveflow.store.AsyncStore) is traced the same way when present.
-    extra = getattr(resolveflow.store, "AsyncStore", None)
-    if isinstance(extra, type):
-        found.append(extra)
-    return found
+    # The async store runs the synchronous store's own methods (looked up at each call), so it is
+    # traced through them: one span per operation, whichever API was called. Its retry loop is
+    # its own (it awaits the pause), so that alone is wrapped there.
+    return [
+        (resolveflow.store.Store, frozenset(_STORE_OPERATIONS)),
+        (resolveflow.store.AsyncStore, frozenset({"fire_with_retry"})),
+    ]
 
 
 def instrument(
@@ -451,8 +452,8 @@ def instrument(
         _patch(state, Case, "fire", _trace_case_fire(state, Case.fire))
         _patch(state, Case, "check", _trace_case_check(state, Case.check))
         _patch(state, resolveflow, "open_case", _trace_open_case(state, resolveflow.open_case))
-        for cls in _store_classes():
-            for operation in _STORE_OPERATIONS:
+        for cls, operations in _store_classes():
+            for operation in sorted(operations):
                 if operation in cls.__dict__:
                     _patch(state, cls, operation, _trace_store(state, operation, cls.__dict__[operation]))
         _state = state

@@ -52,9 +52,14 @@ def _awaited(
 ) -> Callable[Concatenate[AsyncStore, P], Awaitable[R]]:
     """``Store.method`` as a coroutine method of AsyncStore, with the same arguments and result."""
 
+    name = method.__name__
+
     @functools.wraps(method)
     async def call(self: AsyncStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        return await greenlet_spawn(functools.partial(method, self._store, *args, **kwargs))
+        # Looked up at each call, as the explicit methods below do: instrumentation that wraps a
+        # Store method (resolveflow.tracing) then covers both APIs.
+        bound: Callable[P, R] = getattr(self._store, name)
+        return await greenlet_spawn(functools.partial(bound, *args, **kwargs))
 
     call.__doc__ = f"Await :meth:`Store.{method.__name__}`: the same arguments, result and errors."
     return call
