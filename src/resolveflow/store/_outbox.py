@@ -164,6 +164,29 @@ def record_entry(conn: sa.Connection, case: Case, entry: HistoryEntry, now: _dt.
         ) from error
 
 
+def record_envelopes(
+    conn: sa.Connection, case_id: str, seq: int, envelopes: Sequence[dict[str, Any]], now: _dt.datetime
+) -> None:
+    """Write events that are not an entry's (the deadline worker's), after the case's others.
+
+    Each envelope holds at least ``event_id`` and ``type``; ``seq`` is the case's
+    last entry when they were written. A taken event id raises IntegrityError.
+    """
+    rows = [
+        {
+            "event_id": envelope["event_id"],
+            "case_id": case_id,
+            "seq": seq,
+            "event_type": envelope["type"],
+            "envelope": envelope,
+            "created_at": now,
+        }
+        for envelope in envelopes
+    ]
+    if rows:
+        conn.execute(sa.insert(outbox).values(xact_id=_xact_after_case(conn, case_id)), rows)
+
+
 def record_cases(conn: sa.Connection, batch: Sequence[Case], now: _dt.datetime) -> None:
     """Write the events of every entry of newly stored cases, in the transaction of ``conn``."""
     rows = [_row(event, now) for case in batch for event in case_events(case)]
