@@ -22,8 +22,9 @@ transaction, as it would for another writer. On SQLite writers take turns
 (``BEGIN IMMEDIATE``): run one worker; a second is safe but only waits.
 
 **Due and missed.** A promise has come due once the clock reaches its due
-time, and is missed when it is still open after its due time plus a grace: the grace of the methodology's :class:`~resolveflow.Escalation` for
-that kind, else the worker's ``grace``. With an escalation, the worker then
+time, and is missed when it is still open after its due time plus a grace:
+the grace of the methodology's :class:`~resolveflow.Escalation` for that
+kind, else the worker's ``grace``. With an escalation, the worker then
 takes its action on the case, in the same transaction, as the escalation's
 system actor: the guards decide, and a refusal becomes a
 ``deadline.escalation_refused`` event instead of an entry.
@@ -300,7 +301,8 @@ class DeadlineWorker:
             "missed_at": missed_at,
             "created_at": now,
         }
-        return conn.execute(insert.values(values).on_conflict_do_nothing()).rowcount == 1
+        inserted = insert.values(values).on_conflict_do_nothing().returning(deadline_marks.c.mark)
+        return conn.execute(inserted).first() is not None
 
     def _fire_due(self, row: sa.Row[Any], now: _dt.datetime) -> tuple[str, ...]:
         with _engine.write(self._store.engine, "worker") as conn:
@@ -315,8 +317,7 @@ class DeadlineWorker:
             event_id = deadline_event_id(row.case_id, row.kind, row.ref, row.due, "deadline.due")
             if not self._mark(conn, row, "due", event_id, row.due + grace, now):
                 return ()
-            envelope = self._envelope(event_id, "deadline.due", row, case, promise, row.due)
-            envelope["deadline"]["missed_at"] = format_time(row.due + grace)
+            envelope = self._envelope(event_id, "deadline.due", row, case, promise, row.due, row.due + grace)
             _outbox.record_envelopes(conn, row.case_id, case.last_seq, [envelope], now)
         return ("due",)
 
@@ -342,12 +343,13 @@ class DeadlineWorker:
             if not self._mark(conn, row, "missed", event_id, None, now):
                 return ()
             escalation = self._escalation(case, row.kind)
-            envelope = self._envelope(event_id, "deadline.missed", row, case, promise, waiting.missed_at)
+            missed_at = waiting.missed_at
+            envelope = self._envelope(event_id, "deadline.missed", row, case, promise, missed_at, missed_at)
             envelope["escalation"] = None if escalation is None else _declared(escalation)
             _outbox.record_envelopes(conn, row.case_id, case.last_seq, [envelope], now)
             if escalation is None:
                 return ("missed",)
-            return ("missed", self._escalate(conn, row, case, promise, escalation, now))
+            return ("missed", self._escalate(conn, row, case, promise, escalation, missed_at, now))
 
     def _escalate(
         self,
@@ -356,6 +358,7 @@ class DeadlineWorker:
         case: sa.Row[Any],
         promise: sa.Row[Any],
         escalation: Escalation,
+        missed_at: _dt.datetime,
         now: _dt.datetime,
     ) -> str:
         try:
@@ -370,7 +373,9 @@ class DeadlineWorker:
             event_id = deadline_event_id(
                 row.case_id, row.kind, row.ref, row.due, "deadline.escalation_refused"
             )
-            envelope = self._envelope(event_id, "deadline.escalation_refused", row, case, promise, now)
+            envelope = self._envelope(
+                event_id, "deadline.escalation_refused", row, case, promise, now, missed_at
+            )
             envelope["action"] = escalation.action
             envelope["actor"] = escalation.actor
             envelope["escalation"] = _declared(escalation)
@@ -391,6 +396,7 @@ class DeadlineWorker:
         case: sa.Row[Any],
         promise: sa.Row[Any],
         at: _dt.datetime,
+        missed_at: _dt.datetime,
     ) -> dict[str, Any]:
         """The event, in the shape of every other event's envelope, with the promise under ``deadline``."""
         return {
@@ -411,7 +417,9 @@ class DeadlineWorker:
                 "ref": row.ref,
                 "description": promise.description,
                 "due": format_time(row.due),
+                "missed_at": format_time(missed_at),
             },
+            "escalation": None,
         }
 
 
