@@ -17,6 +17,7 @@ RUNNABLE = [
     "methodologies/engage.md",
     "methodologies/prescription.md",
     "webhooks.md",
+    "deadlines-and-escalation.md",
 ]
 
 

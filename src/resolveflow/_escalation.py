@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 import attrs
 
@@ -28,8 +28,18 @@ from resolveflow._actor import ROLE, Actor, check_actor_id
 from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput, InvalidMethodology
 
-if TYPE_CHECKING:
-    from resolveflow._methodology import Methodology
+
+class _Declaring(Protocol):
+    """What of a Methodology the checks read (this module may not import it: it imports this one)."""
+
+    @property
+    def escalations(self) -> tuple[Escalation, ...]: ...
+    @property
+    def roles(self) -> tuple[str, ...]: ...
+    @property
+    def actions(self) -> tuple[Any, ...]: ...
+    def action(self, name: str) -> Any: ...
+
 
 WORKER_ACTOR: Final = "resolveflow-worker"
 """The actor id an escalation fires as, unless it names another."""
@@ -123,7 +133,7 @@ def escalations_arg(value: Iterable[Escalation]) -> tuple[Escalation, ...]:
     return tuple(value)
 
 
-def check_escalations(methodology: Methodology, where: str) -> None:
+def check_escalations(methodology: _Declaring, where: str) -> None:
     """Each escalation names an action the methodology has and a role it declares; one per kind."""
     kinds: set[str | None] = set()
     for escalation in methodology.escalations:
@@ -150,7 +160,7 @@ def check_escalations(methodology: Methodology, where: str) -> None:
         kinds.add(escalation.kind)
 
 
-def escalation_for(methodology: Methodology, kind: str) -> Escalation | None:
+def escalation_for(methodology: _Declaring, kind: str) -> Escalation | None:
     """The escalation for promises of ``kind``: the one naming it, else the one for every kind."""
     fallback = None
     for escalation in methodology.escalations:
