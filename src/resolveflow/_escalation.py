@@ -107,7 +107,8 @@ class Escalation:
         grace = self.grace
         if not isinstance(grace, _dt.timedelta) or not (_dt.timedelta(0) <= grace <= MAX_GRACE):
             raise InvalidMethodology(
-                f"grace must be a timedelta from 0 to {MAX_GRACE.days} days, got {shown(grace)}",
+                f"grace must be a timedelta from 0 to {MAX_GRACE.days} days, "
+                f"got {grace if isinstance(grace, _dt.timedelta) else shown(grace)}",
                 where=where,
             )
         try:
@@ -169,3 +170,41 @@ def escalation_for(methodology: _Declaring, kind: str) -> Escalation | None:
         if escalation.kind is None:
             fallback = escalation
     return fallback
+
+
+_UNITS: Final = ("days", "hours", "minutes", "seconds")
+
+
+def escalation_from_dict(data: Mapping[str, Any]) -> Escalation:
+    """An escalation as a methodology file declares it (the schema has checked its keys)."""
+    grace = data.get("grace", {})
+    return Escalation(
+        kind=data.get("kind"),
+        action=data["action"],
+        role=data["role"],
+        actor=data.get("actor", WORKER_ACTOR),
+        grace=_dt.timedelta(**{unit: grace.get(unit, 0) for unit in _UNITS}),
+        evidence=data.get("evidence"),
+    )
+
+
+def escalation_to_dict(escalation: Escalation) -> dict[str, Any]:
+    """The file form of an escalation (the inverse of :func:`escalation_from_dict`)."""
+    out: dict[str, Any] = {}
+    if escalation.kind is not None:
+        out["kind"] = escalation.kind
+    out["action"] = escalation.action
+    out["role"] = escalation.role
+    if escalation.actor != WORKER_ACTOR:
+        out["actor"] = escalation.actor
+    if escalation.grace:  # whole seconds: a file holds no fractions of one
+        rest = int(escalation.grace.total_seconds())
+        grace: dict[str, int] = {}
+        for unit, size in (("days", 86_400), ("hours", 3600), ("minutes", 60), ("seconds", 1)):
+            amount, rest = divmod(rest, size)
+            if amount:
+                grace[unit] = amount
+        out["grace"] = grace
+    if escalation.evidence is not None:
+        out["evidence"] = dict(escalation.evidence)
+    return out
