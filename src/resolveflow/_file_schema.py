@@ -307,6 +307,7 @@ def _build_schema(guard: dict[str, Any]) -> dict[str, Any]:
                         "type": "object",
                         "title": "Evidence",
                         "description": "The evidence the action is taken with, as JSON.",
+                        "additionalProperties": {"description": "A field of the action's evidence record."},
                     },
                 },
                 "required": ["action", "role"],
