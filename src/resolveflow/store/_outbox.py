@@ -67,7 +67,8 @@ class StoredEvent:
             position order: resume from the last event's position, not the
             highest one seen.
         event_id: the event's stable id (the same a subscriber gets), to de-duplicate.
-        type: ``action_accepted`` or ``case_closed``.
+        type: ``action_accepted`` or ``case_closed``; the deadline worker's are
+            ``deadline.due``, ``deadline.missed`` and ``deadline.escalation_refused``.
         case_id: the case.
         seq: the entry's sequence number.
         envelope: the event as :meth:`resolveflow.Event.to_json` gives it.
