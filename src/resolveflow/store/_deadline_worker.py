@@ -63,7 +63,6 @@ from resolveflow.store._tables import cases, deadline_marks, deadlines
 if TYPE_CHECKING:
     from resolveflow.store._store import Store
 
-DEADLINE_EVENT_TYPES: Final = ("deadline.due", "deadline.missed", "deadline.escalation_refused")
 MAX_BATCH: Final = 10_000
 _NAMESPACE: Final = uuid.UUID("0b6f3f1e-8d7a-4c55-9a43-7f2d5e1c9b20")
 
