@@ -19,6 +19,7 @@ RUNNABLE = [
     "webhooks.md",
     "async.md",
     "tracing.md",
+    "deadlines-and-escalation.md",
 ]
 
 

@@ -267,3 +267,9 @@ def test_testing_guide_terminal_sessions(testing_example: Path) -> None:
         assert len(outputs) == len(session) + 1, result.stderr
         for (command, expected), actual in zip(session, outputs, strict=False):
             assert actual.rstrip("\n") == expected, f"$ {command}\n{result.stderr}"
+
+
+def test_the_deadlines_page_is_built_and_linked_from_the_events_page(site: Path) -> None:
+    assert (site / "deadlines-and-escalation" / "index.html").is_file()
+    events = (site / "events-and-webhooks" / "index.html").read_text(encoding="utf-8")
+    assert "deadlines-and-escalation/" in events

@@ -32,6 +32,7 @@ from resolveflow import diagrams, evidence, exceptions, files, guards
 from resolveflow._actor import Actor
 from resolveflow._case import Case
 from resolveflow._clock import Clock
+from resolveflow._escalation import Escalation
 from resolveflow._events import Event
 from resolveflow._history import HistoryEntry
 from resolveflow._i18n import Catalog, message_template
@@ -76,6 +77,7 @@ __all__ = [
     "Clock",
     "ConcurrencyConflict",
     "Decision",
+    "Escalation",
     "Event",
     "Finding",
     "HistoryEntry",

@@ -447,6 +447,64 @@ def report(database_url: str, chart: Path | None) -> None:
         opened.close()
 
 
+@main.command()
+@click.argument("database_url", metavar="DATABASE_URL")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0, max=366 * 86_400),
+    default=0.0,
+    show_default=True,
+    help="Seconds after its due time that an open promise counts as missed, for kinds whose "
+    "methodology declares no escalation.",
+)
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=100, show_default=True)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0, min_open=True, max=86_400),
+    default=5.0,
+    show_default=True,
+    help="Seconds to wait when there is nothing to fire.",
+)
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+@click.option("--passes", type=click.IntRange(min=1), help="Stop after this many passes.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was fired as JSON.")
+def worker(
+    database_url: str,
+    grace: float,
+    batch_size: int,
+    interval: float,
+    once: bool,
+    passes: int | None,
+    as_json: bool,
+) -> None:
+    """Fire deadline.due and deadline.missed events for stored promises, and escalate missed ones.
+
+    Each event is written once, in the outbox, whatever the number of workers
+    (share the work on PostgreSQL; run one on SQLite). Runs until interrupted,
+    or for --passes passes (--once: one). Methodologies that are not built in
+    must be loaded where the store can find them (registered by a plugin).
+    """
+    from resolveflow.store import DeadlineWorker, WorkerReport
+
+    shown = _without_password(database_url)
+    opened = _open_store(database_url)
+    total = WorkerReport()
+    try:
+        runner = DeadlineWorker(opened, grace=_dt.timedelta(seconds=grace), batch_size=batch_size)
+        total = runner.run(interval=interval, passes=1 if once else passes)
+    except KeyboardInterrupt:
+        pass  # a pass cut short rolls back its open transaction; what committed stays fired
+    except StoreUnavailable as error:
+        raise CommandError(f"cannot fire the deadlines in {shown}: {error.reason}") from error
+    finally:
+        opened.close()
+    counts = {k: getattr(total, k) for k in ("due", "missed", "escalated", "refused", "skipped", "passes")}
+    if as_json:
+        click.echo(json.dumps(counts))
+    else:
+        click.echo(", ".join(f"{value} {name}" for name, value in counts.items()))
+
+
 # --- play: a terminal walk-through for training agents -------------------------
 
 _RELATIVE = re.compile(r"\+(\d+)([mhd])")

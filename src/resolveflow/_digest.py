@@ -75,6 +75,7 @@ def _form(methodology: Methodology) -> dict[str, object]:
     except InvalidMethodologyFile:
         return {"python": _python_form(methodology, 0)}
     data.pop("resolveflow", None)
+    data.pop("escalations", None)  # operating policy, not what a case records (see _escalation.py)
     return {"file": data}
 
 

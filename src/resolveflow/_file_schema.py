@@ -213,6 +213,16 @@ def _build_schema(guard: dict[str, Any]) -> dict[str, Any]:
                 "maxItems": 100,
                 "items": {"type": "string", "pattern": NAME_PATTERN, "maxLength": 100},
             },
+            "escalations": {
+                "type": "array",
+                "title": "Escalations",
+                "description": (
+                    "What the deadline worker does when a promise is missed: per promise kind, the grace "
+                    "after its due time and the action it takes as a system actor with its own role."
+                ),
+                "maxItems": 100,
+                "items": {"$ref": "#/$defs/escalation"},
+            },
             "records": {
                 "type": "object",
                 "title": "Evidence records",
@@ -258,6 +268,51 @@ def _build_schema(guard: dict[str, Any]) -> dict[str, Any]:
         ],
         "additionalProperties": False,
         "$defs": {
+            "escalation": {
+                "title": "Escalation",
+                "description": "The action the deadline worker takes when a promise of a kind is missed.",
+                "type": "object",
+                "properties": {
+                    "kind": {
+                        "type": "string",
+                        "pattern": "^[a-z][a-z0-9_]{0,19}$",
+                        "title": "Promise kind",
+                        "description": "e.g. plan_item or follow_up; leave it out for every kind.",
+                    },
+                    "action": _name("Action", "The action the worker takes (an action of this methodology)."),
+                    "role": {
+                        "type": "string",
+                        "pattern": NAME_PATTERN,
+                        "maxLength": 100,
+                        "title": "Role",
+                        "description": "The role the worker acts with (declared in roles).",
+                    },
+                    "actor": _text("Actor", "The id the worker acts as (default resolveflow-worker)."),
+                    "grace": {
+                        "type": "object",
+                        "title": "Grace",
+                        "description": "How long after its due time an open promise counts as missed.",
+                        "properties": {
+                            unit: {"type": "integer", "minimum": 0, "maximum": limit}
+                            for unit, limit in (
+                                ("days", 366),
+                                ("hours", 8784),
+                                ("minutes", 527_040),
+                                ("seconds", 31_622_400),
+                            )
+                        },
+                        "additionalProperties": False,
+                    },
+                    "evidence": {
+                        "type": "object",
+                        "title": "Evidence",
+                        "description": "The evidence the action is taken with, as JSON.",
+                        "additionalProperties": {"description": "A field of the action's evidence record."},
+                    },
+                },
+                "required": ["action", "role"],
+                "additionalProperties": False,
+            },
             "step": {
                 "title": "Step",
                 "description": "A step a case can be at, with the guidance an agent sees there.",

@@ -31,6 +31,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from resolveflow._escalation import escalation_from_dict, escalation_to_dict
 from resolveflow._file_formats import (
     FILE_SUFFIXES,
     FORMATS,
@@ -313,6 +314,10 @@ def _build(raw: object, where: _Where) -> Methodology:
             _action(a, ("actions", index), records, where, table) for index, a in enumerate(data["actions"])
         ]
         records.check_all_used()
+        escalations = [
+            where.attempt(("escalations", index), functools.partial(escalation_from_dict, e))
+            for index, e in enumerate(data.get("escalations", ()))
+        ]
         methodology = where.attempt(
             (),
             lambda: Methodology(
@@ -324,6 +329,7 @@ def _build(raw: object, where: _Where) -> Methodology:
                 initial=data["initial"],
                 required_steps=tuple(data["required_steps"]),
                 roles=tuple(data.get("roles", ())),
+                escalations=escalations,
                 steps=steps,
                 outcomes=outcomes,
                 actions=actions,
@@ -607,6 +613,8 @@ def methodology_to_dict(methodology: Methodology) -> dict[str, Any]:
             item["guidance"] = _texts_out(outcome.guidance)
         out["outcomes"].append(item)
     out["actions"] = actions
+    if methodology.escalations:  # operating policy: left out of the digest (see _digest._form)
+        out["escalations"] = [escalation_to_dict(e) for e in methodology.escalations]
     return out
 
 

@@ -17,6 +17,7 @@ import attrs
 
 from resolveflow._actor import ROLE
 from resolveflow._engine import Engine
+from resolveflow._escalation import Escalation, check_escalations, escalations_arg
 from resolveflow._guards import Guard, check_guard_definition
 from resolveflow._schema import EMPTY_SCHEMA, JSONSCHEMA_DIALECT, is_encodable, record_codec
 from resolveflow._shown import shown
@@ -285,6 +286,9 @@ class Methodology:
             outcome must pass through.
         roles: the roles its guards name (snake_case words, e.g. ``"legal"``):
             a guard naming a role not declared here is a mistake, refused.
+        escalations: what the deadline worker does when a promise is missed
+            (:class:`Escalation`, at most one per promise kind); operating
+            policy, left out of equality and of the definition digest.
         description: optional summary.
 
     Raises:
@@ -309,6 +313,7 @@ class Methodology:
     required_steps: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
     description: str | None = None
     roles: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    escalations: tuple[Escalation, ...] = attrs.field(default=(), converter=escalations_arg, eq=False)
     _by_id: Mapping[str, Step | Outcome] = attrs.field(init=False, repr=False, eq=False, alias="_by_id")
     _by_action: Mapping[str, Action] = attrs.field(init=False, repr=False, eq=False, alias="_by_action")
     _engine: Engine = attrs.field(init=False, repr=False, eq=False, alias="_engine")
@@ -424,6 +429,7 @@ class Methodology:
         self._check_roles(where)
         object.__setattr__(self, "_by_id", by_id)
         object.__setattr__(self, "_by_action", by_action)
+        check_escalations(self, where)
         # One transitions Machine per methodology version, shared by every case.
         engine = Engine(
             self.key,

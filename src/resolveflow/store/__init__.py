@@ -14,8 +14,9 @@ writers never both append from the same point (the loser gets
 :class:`ConcurrencyConflict`), a refused action writes nothing, and a retry
 with the same idempotency key records nothing new. The entry's events go to
 a transactional outbox in the same transaction, which :meth:`Store.events`
-reads in commit order. :meth:`Store.verify` is the audit that replays every
-stored case in full.
+reads in commit order. A :class:`DeadlineWorker` fires ``deadline.due`` and
+``deadline.missed`` events for the promises the records made, exactly once
+each. :meth:`Store.verify` is the audit that replays every stored case in full.
 
 Example:
     >>> import os, tempfile, resolveflow.store
@@ -55,6 +56,7 @@ from resolveflow.store._analytics import (
 )
 from resolveflow.store._async import AsyncStore, connect_async
 from resolveflow.store._audit import AuditFinding, AuditReport
+from resolveflow.store._deadline_worker import DeadlineWorker, WorkerReport
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
@@ -82,6 +84,7 @@ __all__ = [
     "CaseSummary",
     "ConcurrencyConflict",
     "Deadline",
+    "DeadlineWorker",
     "EventPage",
     "HistoryPage",
     "IdempotencyConflict",
@@ -98,6 +101,7 @@ __all__ = [
     "StoreUnavailable",
     "StoredEvent",
     "TamperedHistory",
+    "WorkerReport",
     "analyze",
     "connect",
     "connect_async",

@@ -67,7 +67,8 @@ class StoredEvent:
             position order: resume from the last event's position, not the
             highest one seen.
         event_id: the event's stable id (the same a subscriber gets), to de-duplicate.
-        type: ``action_accepted`` or ``case_closed``.
+        type: ``action_accepted`` or ``case_closed``; the deadline worker's are
+            ``deadline.due``, ``deadline.missed`` and ``deadline.escalation_refused``.
         case_id: the case.
         seq: the entry's sequence number.
         envelope: the event as :meth:`resolveflow.Event.to_json` gives it.
@@ -162,6 +163,29 @@ def record_entry(conn: sa.Connection, case: Case, entry: HistoryEntry, now: _dt.
         raise TamperedHistory(
             "the outbox already holds an event of this entry", case_id=case.id, entry=entry.seq
         ) from error
+
+
+def record_envelopes(
+    conn: sa.Connection, case_id: str, seq: int, envelopes: Sequence[dict[str, Any]], now: _dt.datetime
+) -> None:
+    """Write events that are not an entry's (the deadline worker's), after the case's others.
+
+    Each envelope holds at least ``event_id`` and ``type``; ``seq`` is the case's
+    last entry when they were written. A taken event id raises IntegrityError.
+    """
+    rows = [
+        {
+            "event_id": envelope["event_id"],
+            "case_id": case_id,
+            "seq": seq,
+            "event_type": envelope["type"],
+            "envelope": envelope,
+            "created_at": now,
+        }
+        for envelope in envelopes
+    ]
+    if rows:
+        conn.execute(sa.insert(outbox).values(xact_id=_xact_after_case(conn, case_id)), rows)
 
 
 def record_cases(conn: sa.Connection, batch: Sequence[Case], now: _dt.datetime) -> None:

@@ -195,6 +195,31 @@ outbox = sa.Table(
 )
 
 
+# What the deadline worker has fired (store/_deadline_worker.py): one row per promise and mark
+# ("due", "missed"), written in the transaction that writes the mark's event to the outbox, so
+# that each fires exactly once. A promise is its case, kind, ref and due time: one made again
+# for another time is another promise. ``missed_at`` is set on a "due" mark while the promise
+# may still be missed, and cleared once it is (or once it was kept).
+deadline_marks = sa.Table(
+    "resolveflow_deadline_marks",
+    metadata,
+    sa.Column(
+        "case_id",
+        sa.String(ID),
+        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_deadline_marks_case"),
+        primary_key=True,
+    ),
+    sa.Column("kind", sa.String(20), primary_key=True),
+    sa.Column("ref", sa.String(ID), primary_key=True),
+    sa.Column("due", UTCDateTime, primary_key=True),
+    sa.Column("mark", sa.String(20), primary_key=True),
+    sa.Column("event_id", sa.String(EVENT_ID), nullable=False),
+    sa.Column("missed_at", UTCDateTime, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_resolveflow_deadline_marks_missed", "missed_at"),
+)
+
+
 def _dialect(url: str) -> Dialect:
     # A mock engine compiles for a dialect without a driver or a server.
     return sa.create_mock_engine(sa.make_url(url), executor=lambda *_a, **_k: None).dialect
