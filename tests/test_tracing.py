@@ -562,3 +562,18 @@ def test_evidence_never_appears_in_exported_store_data(store: Store, clock: Fake
         assert not [s for s in telemetry.strings() if "EVIDENCE<" in s]
     finally:
         telemetry.close()
+
+
+def test_a_deadline_worker_pass_has_its_span_and_counts_what_fired(
+    sync_store: Store, clock: FakeClock, telemetry: Telemetry
+) -> None:
+    store = sync_store
+    store.open_case(SEVEN_AS_1_0, case_id="W-1")
+    drive(store, "W-1", seven_as_to_act(clock, 2), clock)
+    clock.advance(days=30)  # every promise of the plan is long past due, and missed
+    report = resolveflow.store.DeadlineWorker(store).run_once()
+    assert report.due >= 1 and report.missed >= 1
+    (tick,) = telemetry.named("resolveflow.worker.pass")
+    assert tick.status.status_code is StatusCode.UNSET
+    assert telemetry.count("resolveflow.deadlines.fired", deadline_event="due") == report.due
+    assert telemetry.count("resolveflow.deadlines.fired", deadline_event="missed") == report.missed

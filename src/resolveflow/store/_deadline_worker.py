@@ -44,6 +44,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from resolveflow import _telemetry
 from resolveflow._actor import check_actor_id
 from resolveflow._escalation import MAX_GRACE, WORKER_ACTOR, Escalation, escalation_for
 from resolveflow._history import format_time
@@ -208,14 +209,28 @@ class DeadlineWorker:
     def _pass(self) -> tuple[int, WorkerReport]:
         now = self._store._now()
         counts = {"due": 0, "missed": 0, "escalated": 0, "refused": 0, "skipped": 0}
-        with _engine.read(self._store.engine, "worker") as conn:
-            coming = conn.execute(self._due_query(now)).all()
-        for row in coming:
-            self._count(counts, self._fire_due(row, now))
-        with _engine.read(self._store.engine, "worker") as conn:
-            missed = conn.execute(self._missed_query(now)).all()
-        for row in missed:
-            self._count(counts, self._fire_missed(row, now))
+        # A span per pass and counters of what fired, when resolveflow.tracing is instrumented.
+        with _telemetry.span("resolveflow.worker.pass"):
+            with _engine.read(self._store.engine, "worker") as conn:
+                coming = conn.execute(self._due_query(now)).all()
+            for row in coming:
+                self._count(counts, self._fire_due(row, now))
+            with _engine.read(self._store.engine, "worker") as conn:
+                missed = conn.execute(self._missed_query(now)).all()
+            for row in missed:
+                self._count(counts, self._fire_missed(row, now))
+        for event in ("due", "missed"):
+            if counts[event]:
+                _telemetry.add(
+                    "resolveflow.deadlines.fired", counts[event], {"resolveflow.deadline.event": event}
+                )
+        for outcome in ("escalated", "refused"):
+            if counts[outcome]:
+                _telemetry.add(
+                    "resolveflow.worker.escalations",
+                    counts[outcome],
+                    {"resolveflow.escalation.outcome": outcome},
+                )
         return max(len(coming), len(missed)), WorkerReport(**counts, passes=1)
 
     @staticmethod
