@@ -54,6 +54,7 @@ from resolveflow.store._analytics import (
     analyze,
 )
 from resolveflow.store._audit import AuditFinding, AuditReport
+from resolveflow.store._deliveries import Delivery
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
@@ -67,6 +68,7 @@ from resolveflow.store._errors import (
 )
 from resolveflow.store._outbox import EventPage, StoredEvent
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
+from resolveflow.store._relay import Listener, Relay, RelayRound, Webhook, dead_letters, replay_dead_letters
 from resolveflow.store._report import report, time_in_step_svg
 from resolveflow.store._store import Store, connect
 from resolveflow.store._tables import metadata, schema_sql
@@ -80,12 +82,16 @@ __all__ = [
     "CaseSummary",
     "ConcurrencyConflict",
     "Deadline",
+    "Delivery",
     "EventPage",
     "HistoryPage",
     "IdempotencyConflict",
+    "Listener",
     "OutcomeCount",
     "OverdueCount",
     "RefusalCount",
+    "Relay",
+    "RelayRound",
     "ResolutionTime",
     "Revisits",
     "StepTime",
@@ -96,9 +102,12 @@ __all__ = [
     "StoreUnavailable",
     "StoredEvent",
     "TamperedHistory",
+    "Webhook",
     "analyze",
     "connect",
+    "dead_letters",
     "metadata",
+    "replay_dead_letters",
     "report",
     "schema_sql",
     "time_in_step_svg",
