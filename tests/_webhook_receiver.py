@@ -29,7 +29,7 @@ class Received:
 
 
 class Receiver:
-    """Answers ``status(payload)`` (200 by default); ``hold`` makes a matching request wait for ``release``."""
+    """Answers ``status(payload)`` (200 by default); ``hold(payload)`` makes it wait for ``release``."""
 
     def __init__(self, secrets: list[Secret], *, clock: Callable[[], Any] | None = None) -> None:
         self.secrets = secrets
@@ -109,5 +109,3 @@ def by_case(items: list[Received]) -> dict[str, list[int]]:
     for item in items:
         found.setdefault(item.payload["case_id"], []).append(item.payload["position"])
     return found
-
-

@@ -158,7 +158,9 @@ def test_dead_letter_after_the_limit_then_replay(store: Store, clock: FakeClock,
         relay.drain()
         clock.advance(seconds=3)
     dead = dead_letters(store)
-    assert [(d.position, d.attempts, d.state, d.last_error) for d in dead] == [(poison, 3, "dead", "HTTP 500")]
+    assert [(d.position, d.attempts, d.state, d.last_error) for d in dead] == [
+        (poison, 3, "dead", "HTTP 500")
+    ]
     assert dead[0].delivery_id == delivery_id("crm", dead[0].event_id)
     assert len([r for r in receiver.received if r.payload["position"] == poison]) == 3
     # A dead letter does not hold its case back: the later events went on, in order.

@@ -81,7 +81,7 @@ class Webhook:
     other answer, a redirect (never followed), a timeout or a network error
     is a failed attempt.
 
-    Args:
+    Attributes:
         name: names the endpoint in the relay's state: 1 to 100 letters,
             digits, ``_``, ``.`` or ``-``. Keep it when the URL changes; a new
             name starts again from the first event of the outbox.
@@ -90,8 +90,7 @@ class Webhook:
             or several while one rotates: each signs every request.
         timeout: seconds to wait for the connection and each read (0 to 300).
 
-    Raises:
-        InvalidInput: any argument out of those bounds.
+    Making one with any of them out of those bounds is ``InvalidInput``.
 
     Example:
         >>> from resolveflow.store import Webhook
