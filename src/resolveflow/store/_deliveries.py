@@ -233,45 +233,56 @@ def _mine(subscriber: str, item: Claimed) -> sa.ColumnElement[bool]:
     )
 
 
-def mark_delivered(engine: sa.Engine, subscriber: str, item: Claimed, now: _dt.datetime) -> bool:
-    """Record a delivery that succeeded; False if the claim was no longer this relay's."""
-    with _engine.write(engine, "relay") as conn:
-        done = conn.execute(
-            sa.update(deliveries)
-            .where(_mine(subscriber, item))
-            .values(state=DELIVERED, claim=None, claimed_until=None, updated_at=now)
-        )
-        return bool(done.rowcount)
+@attrs.frozen
+class Outcome:
+    """What became of one claimed delivery: ``error`` None (delivered), the reason it failed, or
+    ``released`` (not attempted: the claim would have run out before the attempt could end)."""
+
+    item: Claimed
+    error: str | None = None
+    released: bool = False
 
 
-def mark_failed(
+def record(
     engine: sa.Engine,
     subscriber: str,
-    item: Claimed,
+    outcomes: Sequence[Outcome],
     now: _dt.datetime,
-    error: str,
     max_attempts: int,
     backoff: Callable[[int], _dt.timedelta],
-) -> str | None:
-    """Record a failed attempt: pending again after ``backoff(attempts)``, or dead at the limit."""
-    attempts = item.attempts + 1
-    state = DEAD if attempts >= max_attempts else PENDING
-    due = now if state == DEAD else now + backoff(attempts)
+) -> tuple[int, int, int]:
+    """Write the outcomes of one round's claims in one transaction: (delivered, failed, dead).
+
+    Only rows still claimed with this relay's token are written: a claim that
+    ran out and was taken by another relay is that relay's now.
+    """
+    delivered = failed = dead = 0
     with _engine.write(engine, "relay") as conn:
-        done = conn.execute(
-            sa.update(deliveries)
-            .where(_mine(subscriber, item))
-            .values(
-                state=state,
-                attempts=attempts,
-                next_attempt_at=due,
-                claim=None,
-                claimed_until=None,
-                last_error=error[:_ERROR_CHARS],
-                updated_at=now,
-            )
-        )
-        return state if done.rowcount else None
+        for outcome in outcomes:
+            values: dict[str, Any] = {"claim": None, "claimed_until": None}
+            if outcome.released:
+                pass
+            elif outcome.error is None:
+                values.update(state=DELIVERED, updated_at=now)
+            else:
+                attempts = outcome.item.attempts + 1
+                state = DEAD if attempts >= max_attempts else PENDING
+                values.update(
+                    state=state,
+                    attempts=attempts,
+                    next_attempt_at=now if state == DEAD else now + backoff(attempts),
+                    last_error=outcome.error[:_ERROR_CHARS],
+                    updated_at=now,
+                )
+            done = conn.execute(sa.update(deliveries).where(_mine(subscriber, outcome.item)).values(**values))
+            if not done.rowcount or outcome.released:
+                continue
+            if outcome.error is None:
+                delivered += 1
+            else:
+                failed += 1
+                dead += values["state"] == DEAD
+    return delivered, failed, dead
 
 
 def _delivery(row: sa.Row[Any]) -> Delivery:

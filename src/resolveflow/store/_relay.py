@@ -29,7 +29,7 @@ from resolveflow._webhook_post import check_url, post
 from resolveflow.exceptions import InvalidInput
 from resolveflow.store import _deliveries
 from resolveflow.store._args import count_arg, text_arg
-from resolveflow.store._deliveries import Claimed, Delivery
+from resolveflow.store._deliveries import Claimed, Delivery, Outcome
 from resolveflow.store._outbox import StoredEvent
 from resolveflow.store._store import Store
 from resolveflow.webhooks import Secret, _secret_list, sign
@@ -270,24 +270,28 @@ class Relay:
         total = RelayRound()
         for subscriber in self._subscribers:
             queued = _deliveries.enqueue(engine, subscriber.name, self._store._now(), self._batch)
-            claimed = _deliveries.claim(engine, subscriber.name, self._store._now(), self._batch, self._lease)
-            total += RelayRound(queued=queued) + self._deliver(subscriber, claimed)
+            claimed_at = self._store._now()
+            claimed = _deliveries.claim(engine, subscriber.name, claimed_at, self._batch, self._lease)
+            total += RelayRound(queued=queued) + self._deliver(subscriber, claimed, claimed_at)
         return total
 
-    def _deliver(self, subscriber: Webhook | Listener, claimed: list[Claimed]) -> RelayRound:
-        delivered = failed = dead = 0
-        engine = self._store.engine
+    def _deliver(
+        self, subscriber: Webhook | Listener, claimed: list[Claimed], claimed_at: _dt.datetime
+    ) -> RelayRound:
+        """Attempt each claimed delivery in turn, then write every outcome in one transaction."""
+        if not claimed:
+            return RelayRound()
+        # An attempt starts only if it can end (within its timeout) before the claim runs out.
+        latest = claimed_at + self._lease - _dt.timedelta(seconds=getattr(subscriber, "timeout", 0.0))
+        outcomes: list[Outcome] = []
         for item in claimed:
-            problem = self._attempt(subscriber, item)
-            now = self._store._now()
-            if problem is None:
-                delivered += _deliveries.mark_delivered(engine, subscriber.name, item, now)
+            if self._store._now() >= latest:
+                outcomes.append(Outcome(item, released=True))
                 continue
-            state = _deliveries.mark_failed(
-                engine, subscriber.name, item, now, problem, self._max_attempts, self._wait
-            )
-            failed += 1
-            dead += state == _deliveries.DEAD
+            outcomes.append(Outcome(item, self._attempt(subscriber, item)))
+        delivered, failed, dead = _deliveries.record(
+            self._store.engine, subscriber.name, outcomes, self._store._now(), self._max_attempts, self._wait
+        )
         return RelayRound(delivered=delivered, failed=failed, dead=dead)
 
     def _attempt(self, subscriber: Webhook | Listener, item: Claimed) -> str | None:
