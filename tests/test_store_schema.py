@@ -63,7 +63,7 @@ def test_times_are_timestamptz_on_postgresql(pg_url: str) -> None:
                     "and column_name in ('at', 'due', 'created_at', 'updated_at')"
                 )
             ).all()
-    assert len(types) == 7  # the outbox's created_at too
+    assert len(types) == 9  # the outbox's created_at, and the relay tables' updated_at
     assert {t.data_type for t in types} == {"timestamp with time zone"}
 
 
