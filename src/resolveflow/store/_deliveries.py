@@ -122,8 +122,21 @@ def ensure_cursor(engine: sa.Engine, subscriber: str, now: _dt.datetime) -> None
             pass  # another relay made it first
 
 
+def _anything_after_cursor(engine: sa.Engine, subscriber: str) -> bool:
+    cursor = relay_cursors.alias("cursor")
+    newer = sa.exists().where(
+        cursor.c.subscriber == subscriber,
+        sa.tuple_(outbox.c.xact_id, outbox.c.position)
+        > sa.tuple_(cursor.c.after_xact, cursor.c.after_position),
+    )
+    with _engine.read(engine, "relay") as conn:
+        return bool(conn.execute(sa.select(newer)).scalar())
+
+
 def enqueue(engine: sa.Engine, subscriber: str, now: _dt.datetime, limit: int) -> int:
     """Queue up to ``limit`` outbox events after the subscriber's cursor; how many were queued."""
+    if not _anything_after_cursor(engine, subscriber):
+        return 0  # checked in a read: an idle relay does not queue behind writers for the write lock
     with _engine.write(engine, "relay") as conn:
         query = sa.select(relay_cursors).where(relay_cursors.c.subscriber == subscriber)
         if _postgres(engine):
@@ -199,6 +212,9 @@ def claim(
         .order_by(deliveries.c.next_attempt_at, deliveries.c.position)
         .limit(limit)
     )
+    with _engine.read(engine, "relay") as conn:
+        if conn.execute(query.with_only_columns(deliveries.c.position).limit(1)).first() is None:
+            return []  # nothing due: no write transaction (on SQLite, no wait for the write lock)
     if _postgres(engine):
         query = query.with_for_update(of=deliveries, skip_locked=True)
     with _engine.write(engine, "relay") as conn:
