@@ -128,8 +128,9 @@ EXPECTED: dict[str, set[str]] = {
         "connect", "metadata", "report", "schema_sql", "time_in_step_svg",
         # issue 14: the audit, and the kinds of StoreUnavailable
         "AuditFinding", "AuditReport", "StoreFull", "StoreLocked", "StoreReadOnly",
-        # issue 15: the outbox, the async store, the deadline worker
+        # issue 15: the outbox, the async store, the deadline worker, the relay
         "EventPage", "StoredEvent", "AsyncStore", "connect_async", "DeadlineWorker", "WorkerReport",
+        "Delivery", "Listener", "Relay", "RelayRound", "Webhook", "dead_letters", "replay_dead_letters",
     },
     "resolveflow.testing": {
         "ManualClock", "action_sequences", "assert_no_step_skippable", "case_machine", "evidence_for",

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import errno
 import json
@@ -666,6 +667,167 @@ def play(reference: str, actor: str, case_id: str, save: Path | None) -> None:
     if save is not None:
         save.write_text(json.dumps(case.snapshot(), indent=2), encoding="utf-8")
         console.print(f"snapshot written to {save}")
+
+
+# --- relay: outbox events to webhooks (issue 15) --------------------------------
+
+_SECRET_ENV: Final = "RESOLVEFLOW_WEBHOOK_SECRET"
+
+
+def _secret_env(name: str) -> str:
+    return f"{_SECRET_ENV}_" + re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def _webhooks(specs: Sequence[str], timeout: float) -> list[Any]:
+    """``NAME=URL`` options as Webhooks, each signed with the secrets of its environment variable."""
+    import os
+
+    from resolveflow.store import Webhook
+
+    found = []
+    for spec in specs:
+        name, equals, url = spec.partition("=")
+        if not equals:
+            raise CommandError(f"--webhook takes NAME=URL, got {_cut(spec)}")
+        own = _secret_env(name)
+        secrets = os.environ.get(own) or os.environ.get(_SECRET_ENV)
+        if not secrets:
+            raise CommandError(
+                f"no secret for webhook {_cut(name)}: set {own} (or {_SECRET_ENV}) to 'whsec_…'"
+            )
+        found.append(Webhook(name, url, secrets.split(), timeout=timeout))
+    return found
+
+
+@main.group(cls=_Group)
+def relay() -> None:
+    """Deliver the store's outbox events to webhooks; inspect and replay dead letters."""
+
+
+@relay.command("run")
+@click.argument("database_url", metavar="DATABASE_URL")
+@click.option(
+    "--webhook",
+    "webhooks",
+    multiple=True,
+    required=True,
+    metavar="NAME=URL",
+    help=f"An endpoint (repeat for several); its secret is in {_SECRET_ENV}_<NAME> or {_SECRET_ENV}.",
+)
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@click.option("--max-attempts", default=8, show_default=True, help="Failed attempts before a dead letter.")
+@click.option("--backoff", default=1.0, show_default=True, help="First retry's longest wait, in seconds.")
+@click.option("--max-backoff", default=3600.0, show_default=True, help="Longest wait between attempts (s).")
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for an endpoint.")
+@click.option(
+    "--lease", default=60.0, show_default=True, help="Seconds a claimed delivery stays this relay's."
+)
+@click.option("--batch-size", default=100, show_default=True, help="Deliveries claimed per round.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds to wait when nothing is due.")
+def relay_run(
+    database_url: str,
+    webhooks: tuple[str, ...],
+    once: bool,
+    max_attempts: int,
+    backoff: float,
+    max_backoff: float,
+    timeout: float,
+    lease: float,
+    batch_size: int,
+    poll: float,
+) -> None:
+    """Deliver outbox events to webhooks, at least once and in order per case, until stopped.
+
+    Each endpoint gets every event of the outbox from the first, signed per
+    Standard Webhooks. SIGTERM or Ctrl-C stops it between deliveries. On
+    PostgreSQL several relays share the work; on SQLite run one.
+    """
+    import signal
+    import threading
+
+    from resolveflow.store import Relay
+
+    subscribers = _webhooks(webhooks, timeout)
+    opened = _open_store(database_url)
+    try:
+        runner = Relay(
+            opened,
+            subscribers,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            batch_size=batch_size,
+            lease=lease,
+        )
+        if once:
+            done = runner.drain()
+            click.echo(f"{done.delivered} delivered, {done.failed} failed attempt(s), {done.dead} dead")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            runner.run(stop, poll=poll)
+    except StoreUnavailable as error:
+        raise CommandError(f"cannot relay from {_without_password(database_url)}: {error.reason}") from error
+    finally:
+        opened.close()
+
+
+@relay.command("dead-letters")
+@click.argument("database_url", metavar="DATABASE_URL")
+@click.option("--subscriber", metavar="NAME", help="Only this webhook's.")
+@click.option("--after", default=0, type=click.IntRange(min=0), help="Start after this outbox position.")
+@click.option("--limit", default=100, type=click.IntRange(min=1, max=10_000), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print them as JSON.")
+def relay_dead_letters(
+    database_url: str, subscriber: str | None, after: int, limit: int, as_json: bool
+) -> None:
+    """List the deliveries that failed every attempt (replay them with 'relay replay')."""
+    from resolveflow.store import dead_letters
+
+    opened = _open_store(database_url)
+    try:
+        found = dead_letters(opened, subscriber=subscriber, after=after, limit=limit)
+    except StoreUnavailable as error:
+        raise CommandError(f"cannot read {_without_password(database_url)}: {error.reason}") from error
+    finally:
+        opened.close()
+    if as_json:
+        click.echo(json.dumps([d.to_json() for d in found], indent=2, ensure_ascii=False))
+        return
+    console = _console()
+    for item in found:
+        console.print(
+            Text.assemble(
+                (item.delivery_id, "bold"),
+                f" {item.subscriber} {item.case_id} #{item.position} after {item.attempts} attempt(s): "
+                f"{item.last_error or ''}",
+            )
+        )
+    console.print(f"{len(found)} dead letter(s)")
+
+
+@relay.command("replay")
+@click.argument("database_url", metavar="DATABASE_URL")
+@click.argument("delivery_ids", nargs=-1, metavar="[DELIVERY_ID]...")
+@click.option("--all", "replay_all", is_flag=True, help="Replay every dead letter (of --subscriber).")
+@click.option("--subscriber", metavar="NAME", help="Only this webhook's.")
+def relay_replay(
+    database_url: str, delivery_ids: tuple[str, ...], replay_all: bool, subscriber: str | None
+) -> None:
+    """Make dead letters pending again: the next relay round delivers them (same delivery ids)."""
+    from resolveflow.store import replay_dead_letters
+
+    if bool(delivery_ids) == replay_all:
+        raise CommandError("give the DELIVERY_IDs to replay, or --all (not both)")
+    opened = _open_store(database_url)
+    try:
+        count = replay_dead_letters(opened, list(delivery_ids) or None, subscriber=subscriber)
+    except StoreUnavailable as error:
+        raise CommandError(f"cannot write to {_without_password(database_url)}: {error.reason}") from error
+    finally:
+        opened.close()
+    click.echo(f"{count} dead letter(s) replayed")
 
 
 if __name__ == "__main__":  # pragma: no cover

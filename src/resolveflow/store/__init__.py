@@ -57,6 +57,7 @@ from resolveflow.store._analytics import (
 from resolveflow.store._async import AsyncStore, connect_async
 from resolveflow.store._audit import AuditFinding, AuditReport
 from resolveflow.store._deadline_worker import DeadlineWorker, WorkerReport
+from resolveflow.store._deliveries import Delivery
 from resolveflow.store._errors import (
     CaseExists,
     CaseNotFound,
@@ -70,6 +71,7 @@ from resolveflow.store._errors import (
 )
 from resolveflow.store._outbox import EventPage, StoredEvent
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
+from resolveflow.store._relay import Listener, Relay, RelayRound, Webhook, dead_letters, replay_dead_letters
 from resolveflow.store._report import report, time_in_step_svg
 from resolveflow.store._store import Store, connect
 from resolveflow.store._tables import metadata, schema_sql
@@ -85,12 +87,16 @@ __all__ = [
     "ConcurrencyConflict",
     "Deadline",
     "DeadlineWorker",
+    "Delivery",
     "EventPage",
     "HistoryPage",
     "IdempotencyConflict",
+    "Listener",
     "OutcomeCount",
     "OverdueCount",
     "RefusalCount",
+    "Relay",
+    "RelayRound",
     "ResolutionTime",
     "Revisits",
     "StepTime",
@@ -101,11 +107,14 @@ __all__ = [
     "StoreUnavailable",
     "StoredEvent",
     "TamperedHistory",
+    "Webhook",
     "WorkerReport",
     "analyze",
     "connect",
     "connect_async",
+    "dead_letters",
     "metadata",
+    "replay_dead_letters",
     "report",
     "schema_sql",
     "time_in_step_svg",

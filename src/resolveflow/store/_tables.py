@@ -220,6 +220,39 @@ deadline_marks = sa.Table(
 )
 
 
+# The relay's state (see _deliveries.py): one row per event for each subscriber (a webhook endpoint
+# or an in-process listener), and, per subscriber, how far into the outbox it has queued events.
+deliveries = sa.Table(
+    "resolveflow_deliveries",
+    metadata,
+    sa.Column("subscriber", sa.String(NAME), primary_key=True),
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("delivery_id", sa.String(HASH), nullable=False),
+    sa.Column("case_id", sa.String(ID), nullable=False),
+    sa.Column("event_id", sa.String(EVENT_ID), nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),  # pending, delivered or dead
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    # A relay's claim: its token, and until when the claim holds (another relay may take it after).
+    sa.Column("claim", sa.String(EVENT_ID), nullable=True),
+    sa.Column("claimed_until", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("delivery_id", name="uq_resolveflow_deliveries_delivery_id"),
+    sa.Index("ix_resolveflow_deliveries_due", "subscriber", "state", "next_attempt_at"),
+    sa.Index("ix_resolveflow_deliveries_case", "subscriber", "case_id", "position"),
+)
+
+relay_cursors = sa.Table(
+    "resolveflow_relay_cursors",
+    metadata,
+    sa.Column("subscriber", sa.String(NAME), primary_key=True),
+    sa.Column("after_xact", sa.BigInteger, nullable=False),
+    sa.Column("after_position", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
 def _dialect(url: str) -> Dialect:
     # A mock engine compiles for a dialect without a driver or a server.
     return sa.create_mock_engine(sa.make_url(url), executor=lambda *_a, **_k: None).dialect
