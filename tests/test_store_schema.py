@@ -63,9 +63,8 @@ def test_times_are_timestamptz_on_postgresql(pg_url: str) -> None:
                     "and column_name in ('at', 'due', 'created_at', 'updated_at')"
                 )
             ).all()
-    assert (
-        len(types) == 11
-    )  # the outbox's created_at, the deadline marks' due and created_at, the relay's updated_at
+    # The outbox's created_at, the deadline marks' due and created_at, the relay's updated_at ...
+    assert len(types) == 11
     assert {t.data_type for t in types} == {"timestamp with time zone"}
 
 
