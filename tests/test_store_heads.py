@@ -379,3 +379,29 @@ def test_a_removed_or_added_row_under_a_kept_case_is_found_by_the_next_load(
     with pytest.raises(TamperedHistory) as info:
         notes_store.load("N-1")
     assert info.value.entry == 3
+
+
+@pytest.mark.parametrize("compared", [True, False], ids=["rows-compared-before", "rows-new-to-the-load"])
+def test_an_edit_that_python_equality_cannot_see_is_found_by_the_next_load(
+    db_url: str, clock: FakeClock, compared: bool
+) -> None:
+    """true and 1 are equal in Python, not in JSON: a kept case must not take one for the other."""
+    acknowledged = {"customer_perspective": "The order came a week late.", "accepts_accountability": True}
+    with resolveflow.store.connect(db_url, clock=clock) as store:
+        store.create_schema()
+        store.open_case("prescription", case_id="B-1")
+        clock.advance(minutes=1)
+        store.fire("B-1", "acknowledge_problem", acknowledged, actor=ACTOR)
+        if compared:
+            store.load("B-1")  # the load compares the rows and keeps them as seen
+        with store.engine.begin() as conn:
+            conn.execute(
+                sa.update(entries)
+                .where(entries.c.case_id == "B-1", entries.c.seq == 1)
+                .values(evidence={**acknowledged, "accepts_accountability": 1})
+            )
+        with restarted(store, clock) as fresh, pytest.raises(TamperedHistory):
+            fresh.load("B-1")  # a store that kept nothing refuses the edit
+        with pytest.raises(TamperedHistory) as info:
+            store.load("B-1")
+        assert info.value.entry == 1

@@ -26,7 +26,7 @@ replays everything) and by ``Store.load`` (which compares every row).
 
 A load (``Store.load``) uses the kept ledger too, without trusting it any
 further than a write does: it reads every entry row of the case, as stored
-(the raw column values, without decoding JSON or times), and compares each
+(JSON and time columns cast to text, decoded by nobody), and compares each
 with the rows it saw the last time it checked them against this same ledger
 (``rows`` here). Rows it has not seen yet are decoded and compared with the
 ledger's entries; rows past the ledger are replayed onto it through the

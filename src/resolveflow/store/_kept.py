@@ -24,6 +24,7 @@ from typing import Any, Final
 import sqlalchemy as sa
 
 from resolveflow._canonical import CanonicalError
+from resolveflow._history import canonical_json
 from resolveflow._ledger import Ledger
 from resolveflow._methodology import Methodology
 from resolveflow._seal import KeyRing, chained_on, seal_problem
@@ -53,7 +54,9 @@ _DECODED: Final = frozenset({"at", "evidence", "created_at", "updated_at"})
 
 
 def _raw(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
-    return sa.type_coerce(column, sa.String) if column.name in _DECODED else column
+    # A real CAST to text: psycopg decodes json and timestamptz in the driver itself, whatever
+    # type SQLAlchemy is told, and a decoded value compares loosely (True == 1, 1 == 1.0).
+    return sa.cast(column, sa.Text) if column.name in _DECODED else column
 
 
 _ENTRY_WIDTH: Final = len(_rows.ENTRY_COLUMNS)
@@ -147,6 +150,18 @@ def seals_hold(keys: KeyRing, previous: str, rows: Sequence[sa.Row[Any]], prefix
     return seal_problem(keys, previous, chain) is None
 
 
+def _same_entry(stored: dict[str, Any], held: dict[str, Any]) -> bool:
+    """Whether a decoded row is the kept entry, compared as canonical JSON.
+
+    Not with ``==``: Python's equality takes ``true`` for ``1`` and would accept a row edited
+    that way. Canonical JSON tells them apart, and takes ``1.0`` for ``1`` as the replay does.
+    """
+    try:
+        return canonical_json(stored) == canonical_json(held)
+    except (CanonicalError, TypeError, ValueError):
+        return False
+
+
 def loaded(
     conn: sa.Connection,
     case_id: str,
@@ -202,7 +217,7 @@ def loaded(
             return None
     held = ledger.entries
     for r in stored[len(compared) : have]:
-        if _rows.snapshot_entry(r._mapping, "entry_") != held[r.raw_seq - 1].to_json():
+        if not _same_entry(_rows.snapshot_entry(r._mapping, "entry_"), held[r.raw_seq - 1].to_json()):
             return None
     if len(stored) > have:
         found = replayed_tail(ledger, stored[have:], methodology_of)
