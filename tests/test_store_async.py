@@ -114,6 +114,9 @@ def test_only_an_async_connection_of_the_stores_own_engine_is_taken(
         ):
             with pytest.raises(InvalidInput, match="another engine"):
                 await store.fire("T-3", "engage_fully", NOTES, actor=ACTOR, connection=foreign)
+        unstarted = store.engine.connect()  # not awaited: no connection yet
+        with pytest.raises(InvalidInput, match="not started"):
+            await store.fire("T-3", "engage_fully", NOTES, actor=ACTOR, connection=unstarted)
         assert (await store.summary("T-3")).last_seq == 0
 
     run(db_url, clock, body)

@@ -76,7 +76,15 @@ def _sync_connection(connection: object) -> sa.Connection | None:
             f"expected an AsyncConnection (from store.transaction()), got {shown(connection)}",
             argument="connection",
         )
-    return connection.sync_connection
+    sync = connection.sync_connection
+    if sync is None:
+        # Not yet awaited (``engine.connect()`` without ``await`` or ``async with``): joining it
+        # would silently write in a transaction of the store's own instead of the caller's.
+        raise InvalidInput(
+            "the AsyncConnection is not started: use `async with store.transaction() as conn`",
+            argument="connection",
+        )
+    return sync
 
 
 class AsyncStore:
@@ -138,7 +146,7 @@ class AsyncStore:
         return self._store.record_refusals
 
     async def close(self) -> None:
-        """Close every pooled connection; the store cannot be used afterwards."""
+        """Close every pooled connection (a later call opens new ones, as a disposed engine does)."""
         await self._async_engine.dispose()
 
     @contextlib.asynccontextmanager
