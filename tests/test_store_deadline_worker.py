@@ -510,3 +510,55 @@ def test_the_worker_command_fires_once(tmp_path: Path, clock: FakeClock) -> None
     assert bad.exit_code == 2
     missing = runner.invoke(main, ["worker", str(tmp_path / "nope.db"), "--once"])
     assert missing.exit_code == 2 and "no such database file" in missing.output
+
+
+# --- a broken or locked case does not stop the others -----------------------------------------
+
+
+def test_a_case_whose_rows_were_edited_does_not_stop_the_others(db_url: str, clock: FakeClock) -> None:
+    """The escalation of a case whose rows were edited cannot be taken: it says so, and the rest fire."""
+    from resolveflow.store._tables import entries
+
+    methodology = escalating()
+    with resolveflow.store.connect(db_url, clock=clock, methodologies=[methodology]) as store:
+        store.create_schema()
+        for case_id in ("A-1", "B-1"):
+            store.open_case(methodology, case_id=case_id)
+            store.fire(case_id, "agree_plan", plan(clock, HOUR), actor=ACTOR)
+        with store.engine.begin() as conn:  # A-1's entry edited behind the store's back
+            where = (entries.c.case_id == "A-1", entries.c.seq == 1)
+            conn.execute(sa.update(entries).where(*where).values(actor="x"))
+        clock.advance(days=1)
+        # A store that has kept nothing, as after a restart: escalating A-1 replays it, finds the edit.
+        with resolveflow.store.connect(db_url, clock=clock, methodologies=[methodology]) as restarted:
+            report = DeadlineWorker(restarted).run_once()
+            assert (report.due, report.missed, report.escalated, report.refused) == (2, 2, 1, 1)
+            refused = next(e for e in deadline_events(restarted) if e.type == "deadline.escalation_refused")
+            assert refused.case_id == "A-1"
+            assert refused.envelope["refusals"][0]["code"] == "TamperedHistory"
+            assert [e.action for e in restarted.load("B-1").history] == ["agree_plan", "escalate"]
+
+
+def test_deleted_marks_are_a_failed_promise_not_a_raw_error(store: Store, clock: FakeClock) -> None:
+    planned(store, clock, "C-1", items=1)
+    clock.advance(days=30)
+    worker = DeadlineWorker(store)
+    assert worker.run_once().fired == 2
+    with store.engine.begin() as conn:  # an operator "clean-up": the events stay in the outbox
+        conn.execute(sa.delete(deadline_marks))
+    report = worker.run_once()
+    assert report.failed == 1 and report.fired == 0
+    assert sum(fired(store).values()) == 2  # nothing written twice
+
+
+def test_a_pass_that_fires_nothing_sleeps_even_with_a_full_batch(store: Store, clock: FakeClock) -> None:
+    planned(store, clock, "C-1", items=2)
+    clock.advance(days=30)
+    worker = DeadlineWorker(store, batch_size=1)
+    assert worker.run(interval=1, passes=10, sleep=lambda _s: None).fired == 4
+    with store.engine.begin() as conn:
+        conn.execute(sa.delete(deadline_marks))  # every promise now fails (its event id is taken)
+    slept: list[float] = []
+    report = worker.run(interval=1, passes=3, sleep=slept.append)
+    assert report.failed >= 3 and report.fired == 0
+    assert slept == [1.0, 1.0]  # no busy loop: a batch that fired nothing waits for the interval

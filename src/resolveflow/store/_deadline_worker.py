@@ -33,6 +33,7 @@ system actor: the guards decide, and a refusal becomes a
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import math
 import threading
 import time
@@ -51,15 +52,16 @@ from resolveflow._history import format_time
 from resolveflow._methodology import Methodology
 from resolveflow._shown import shown
 from resolveflow.exceptions import (
-    InvalidEvidence,
     InvalidInput,
     Refused,
     ResolveflowError,
-    UnknownAction,
+    StoreUnavailable,
 )
 from resolveflow.store import _engine, _outbox
 from resolveflow.store._args import count_arg
 from resolveflow.store._tables import cases, deadline_marks, deadlines
+
+_log = logging.getLogger("resolveflow.worker")
 
 if TYPE_CHECKING:
     from resolveflow.store._store import Store
@@ -83,6 +85,9 @@ class WorkerReport:
         escalated: escalation actions recorded.
         refused: escalation actions the guards refused (each a ``deadline.escalation_refused`` event).
         skipped: promises left because another worker held their case (PostgreSQL).
+        failed: promises that could not be fired because their case's stored rows are not what
+            resolveflow wrote (``TamperedHistory`` and the like; logged on ``resolveflow.worker``
+            and tried again at the next pass). The others are fired all the same.
         passes: how many passes this covers.
     """
 
@@ -91,9 +96,12 @@ class WorkerReport:
     escalated: int = 0
     refused: int = 0
     skipped: int = 0
+    failed: int = 0
     passes: int = 0
 
-    def __add__(self, other: WorkerReport) -> WorkerReport:
+    def __add__(self, other: object) -> WorkerReport:
+        if not isinstance(other, WorkerReport):
+            return NotImplemented
         return WorkerReport(
             **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in attrs.fields(WorkerReport)}
         )
@@ -191,7 +199,10 @@ class DeadlineWorker:
         while (limit is None or total.passes < limit) and not (stop is not None and stop.is_set()):
             found, report = self._pass()
             total += report
-            if found < self._batch and (limit is None or total.passes < limit):
+            # At once again only after a full batch that fired something: a batch of promises whose
+            # cases are locked or broken is retried after the interval, not in a busy loop.
+            busy = found >= self._batch and report.fired > 0
+            if not busy and (limit is None or total.passes < limit):
                 if stop is not None:
                     stop.wait(wait)
                 else:
@@ -208,17 +219,17 @@ class DeadlineWorker:
 
     def _pass(self) -> tuple[int, WorkerReport]:
         now = self._store._now()
-        counts = {"due": 0, "missed": 0, "escalated": 0, "refused": 0, "skipped": 0}
+        counts = {"due": 0, "missed": 0, "escalated": 0, "refused": 0, "skipped": 0, "failed": 0}
         # A span per pass and counters of what fired, when resolveflow.tracing is instrumented.
         with _telemetry.span("resolveflow.worker.pass"):
             with _engine.read(self._store.engine, "worker") as conn:
                 coming = conn.execute(self._due_query(now)).all()
             for row in coming:
-                self._count(counts, self._fire_due(row, now))
+                self._count(counts, self._isolated(self._fire_due, row, now))
             with _engine.read(self._store.engine, "worker") as conn:
                 missed = conn.execute(self._missed_query(now)).all()
             for row in missed:
-                self._count(counts, self._fire_missed(row, now))
+                self._count(counts, self._isolated(self._fire_missed, row, now))
         for event in ("due", "missed"):
             if counts[event]:
                 _telemetry.add(
@@ -232,6 +243,32 @@ class DeadlineWorker:
                     {"resolveflow.escalation.outcome": outcome},
                 )
         return max(len(coming), len(missed)), WorkerReport(**counts, passes=1)
+
+    @staticmethod
+    def _isolated(
+        fire: Callable[[sa.Row[Any], _dt.datetime], tuple[str, ...]], row: sa.Row[Any], now: _dt.datetime
+    ) -> tuple[str, ...]:
+        """One promise fired in its own transaction; a broken case does not stop the others.
+
+        A database that cannot be used stops the pass (StoreUnavailable); anything else wrong
+        with this one case (rows edited behind the store's back, a definition no longer
+        registered, an event id already in the outbox) rolls back its transaction, is logged
+        and counted, and the pass goes on.
+        """
+        try:
+            return fire(row, now)
+        except StoreUnavailable:
+            raise
+        except (ResolveflowError, sa.exc.IntegrityError) as error:
+            _log.warning(
+                "deadline worker: case %r, promise %s %r could not be fired (%s); it is tried again "
+                "at the next pass",
+                row.case_id,
+                row.kind,
+                row.ref,
+                type(error).__name__,
+            )
+            return ("failed",)
 
     @staticmethod
     def _count(counts: dict[str, int], results: tuple[str, ...]) -> None:
@@ -383,7 +420,11 @@ class DeadlineWorker:
                 actor=escalation.system_actor(),
                 connection=conn,
             )
-        except (Refused, InvalidEvidence, InvalidInput, UnknownAction) as error:
+        except StoreUnavailable:
+            raise
+        except ResolveflowError as error:
+            # Refused by the guards, or not takeable at all (bad evidence, an unknown action, the
+            # case's rows not what resolveflow wrote): the promise is still missed, and says why.
             event_id = deadline_event_id(
                 row.case_id, row.kind, row.ref, row.due, "deadline.escalation_refused"
             )
