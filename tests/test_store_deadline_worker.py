@@ -562,3 +562,20 @@ def test_a_pass_that_fires_nothing_sleeps_even_with_a_full_batch(store: Store, c
     report = worker.run(interval=1, passes=3, sleep=slept.append)
     assert report.failed >= 3 and report.fired == 0
     assert slept == [1.0, 1.0]  # no busy loop: a batch that fired nothing waits for the interval
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [{"when": dt.datetime(2026, 1, 1)}, {"n": float("nan")}, {1: "int key"}, {"x": object()}],
+    ids=["datetime", "nan", "int-key", "object"],
+)
+def test_escalation_evidence_must_be_json_data(evidence: dict[Any, Any]) -> None:
+    with pytest.raises(InvalidMethodology, match="evidence must be JSON data"):
+        Escalation(action="escalate", role="supervisor", evidence=evidence)
+
+
+def test_escalation_evidence_is_a_copy_of_its_own() -> None:
+    given = {"notes": "Escalated by the worker."}
+    escalation = Escalation(action="escalate", role="supervisor", evidence=given)
+    given["notes"] = "changed afterwards"
+    assert escalation.evidence == {"notes": "Escalated by the worker."}

@@ -18,6 +18,7 @@ from the methodology the case is on, when the promise comes due.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, Protocol
@@ -25,6 +26,7 @@ from typing import Any, Final, Protocol
 import attrs
 
 from resolveflow._actor import ROLE, Actor, check_actor_id
+from resolveflow._canonical import CanonicalError, canonical_text
 from resolveflow._shown import shown
 from resolveflow.exceptions import InvalidInput, InvalidMethodology
 
@@ -115,10 +117,21 @@ class Escalation:
             check_actor_id(self.actor)
         except InvalidInput as error:
             raise InvalidMethodology(str(error), where=where) from None
-        if self.evidence is not None and not isinstance(self.evidence, Mapping):
-            raise InvalidMethodology(
-                f"evidence must be None or a mapping of JSON values, got {shown(self.evidence)}", where=where
-            )
+        if self.evidence is not None:
+            if not isinstance(self.evidence, Mapping):
+                raise InvalidMethodology(
+                    f"evidence must be None or a mapping of JSON values, got {shown(self.evidence)}",
+                    where=where,
+                )
+            # JSON data only (what a file can hold and a fire can take), kept as a copy of its own:
+            # a datetime, NaN or an int key is refused here, not when the methodology is written out.
+            try:
+                copied = json.loads(canonical_text(dict(self.evidence)))
+            except CanonicalError as error:
+                raise InvalidMethodology(
+                    f"evidence must be JSON data: at {error.path}, {error.reason}", where=where
+                ) from None
+            object.__setattr__(self, "evidence", copied)
 
     def system_actor(self) -> Actor:
         """The actor the worker takes the action as: ``actor`` holding ``role``."""
