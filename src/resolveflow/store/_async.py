@@ -109,7 +109,17 @@ class AsyncStore:
         >>> tmp.cleanup()
     """
 
-    def __init__(self, engine: AsyncEngine, **options: Any) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock | None = None,
+        record_refusals: bool = False,
+        methodologies: Iterable[Methodology] = (),
+        cached_entries: int = DEFAULT_CACHED_ENTRIES,
+        idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
+        keys: KeyRing | None = None,
+    ) -> None:
         from sqlalchemy.ext.asyncio import AsyncEngine
 
         if not isinstance(engine, AsyncEngine):
@@ -119,7 +129,17 @@ class AsyncStore:
                 argument="engine",
             )
         self._async_engine = engine
-        self._store = Store(engine.sync_engine, owns_engine=False, **options)
+        # The store closes nothing of the engine's itself: close() disposes of the async engine.
+        self._store = Store(
+            engine.sync_engine,
+            owns_engine=False,
+            clock=clock,
+            record_refusals=record_refusals,
+            methodologies=methodologies,
+            cached_entries=cached_entries,
+            idempotency_window=idempotency_window,
+            keys=keys,
+        )
 
     def __repr__(self) -> str:
         return f"<AsyncStore {self._async_engine.url.render_as_string(hide_password=True)!r}>"
