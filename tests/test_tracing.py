@@ -577,3 +577,23 @@ def test_a_deadline_worker_pass_has_its_span_and_counts_what_fired(
     assert tick.status.status_code is StatusCode.UNSET
     assert telemetry.count("resolveflow.deadlines.fired", deadline_event="due") == report.due
     assert telemetry.count("resolveflow.deadlines.fired", deadline_event="missed") == report.missed
+
+
+def test_the_overdue_gauge_survives_instrumenting_again(sync_store: Store, clock: FakeClock) -> None:
+    """The SDK keeps the first gauge registered under a name: instrumenting again must still report."""
+    store = sync_store
+    store.open_case(SEVEN_AS_1_0, case_id="S-5")
+    drive(store, "S-5", seven_as_to_act(clock, 2), clock)
+    later = clock.now + dt.timedelta(days=5)
+    telemetry = Telemetry()
+    try:
+        resolveflow.tracing.uninstrument()
+        resolveflow.tracing.instrument(
+            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider
+        )
+        stop = resolveflow.tracing.watch_overdue(store, clock=lambda: later)
+        ((_, value),) = telemetry.metrics()[resolveflow.tracing.OVERDUE]
+        assert value == 2
+        stop()
+    finally:
+        telemetry.close()

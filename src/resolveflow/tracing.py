@@ -40,6 +40,7 @@ import importlib.util
 import inspect
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any, Final
@@ -136,12 +137,17 @@ class _State:
         )
         self.counters: dict[str, Counter] = {}
         self.originals: list[tuple[object, str, object]] = []
-        meter.create_observable_gauge(
-            OVERDUE,
-            callbacks=[self.observe_overdue],
-            unit="{promise}",
-            description="Promises past due on open cases",
-        )
+        if meter not in _gauged:
+            # Once per meter: the SDK keeps the first instrument registered under a name and drops
+            # a later one's callback, so instrumenting again must not register it again. The
+            # callback reads whichever instrumentation is current.
+            meter.create_observable_gauge(
+                OVERDUE,
+                callbacks=[_observe_overdue],
+                unit="{promise}",
+                description="Promises past due on open cases",
+            )
+            _gauged.add(meter)
 
     # --- spans -----------------------------------------------------------------
 
@@ -223,6 +229,13 @@ class _State:
 
 
 _state: _State | None = None
+_gauged: weakref.WeakSet[Any] = weakref.WeakSet()  # the meters the overdue gauge is registered on
+
+
+def _observe_overdue(options: CallbackOptions) -> Iterable[Observation]:
+    """The overdue gauge's callback: the current instrumentation's watches (none when off)."""
+    state = _state
+    return [] if state is None else state.observe_overdue(options)
 
 
 def _refusal_codes(error: BaseException) -> list[str] | None:
