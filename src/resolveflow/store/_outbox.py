@@ -23,7 +23,6 @@ after it. A consumer resumes from the position of the last event it handled.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
@@ -44,7 +43,7 @@ from resolveflow.store._tables import outbox
 MAX_EVENTS_PAGE: Final = 10_000
 """The most events one :meth:`Store.events` call returns."""
 
-_ROW_COLUMNS: Final = (
+ROW_COLUMNS: Final = (
     outbox.c.position,
     outbox.c.event_id,
     outbox.c.case_id,
@@ -227,25 +226,12 @@ def _horizon() -> sa.ColumnElement[Any]:
 
 def page_query(dialect: str, after_xact: int, after: int, limit: int) -> sa.Select[Any]:
     """The events after ``(after_xact, after)`` in the order consumers read them."""
-    query = sa.select(*_ROW_COLUMNS).where(
+    query = sa.select(*ROW_COLUMNS).where(
         sa.tuple_(outbox.c.xact_id, outbox.c.position) > sa.tuple_(sa.literal(after_xact), sa.literal(after))
     )
     if dialect == "postgresql":
         query = query.where(outbox.c.xact_id < _horizon())
     return query.order_by(outbox.c.xact_id, outbox.c.position).limit(limit)
-
-
-@contextlib.contextmanager
-def _decoding(conn: sa.Connection, query: sa.Select[Any]) -> Iterator[None]:
-    try:
-        yield
-    except Exception as error:
-        if not _unreadable.unreadable(error):
-            raise
-        found = _unreadable.unreadable_row(conn, query, outbox.c.case_id, "outbox rows")
-        if found is None:
-            raise
-        raise found from error
 
 
 def _stored(row: sa.Row[Any]) -> StoredEvent:
@@ -289,7 +275,7 @@ def events(engine: sa.Engine, after: object, limit: object) -> EventPage:
                 )
             after_xact = found.xact_id
         query = page_query(engine.dialect.name, after_xact, start, size)
-        with _decoding(conn, query):
+        with _unreadable.decoding_rows(conn, query, outbox.c.case_id, "outbox rows"):
             rows = conn.execute(query).all()
         page = tuple(_stored(row) for row in rows)
     return EventPage(events=page, next_after=page[-1].position if page else start)

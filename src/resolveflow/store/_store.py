@@ -1163,7 +1163,10 @@ class Store:
         query = query.order_by(cases.c.case_id)
         if limit is not None:
             query = query.limit(count_arg(limit, "limit", minimum=1))
-        with _engine.read(self._engine, operation) as conn, _decoding_rows(conn, query, cases.c.case_id):
+        with (
+            _engine.read(self._engine, operation) as conn,
+            _unreadable.decoding_rows(conn, query, cases.c.case_id),
+        ):
             return [_summary(row) for row in conn.execute(query)]
 
     def cases_at(
@@ -1279,7 +1282,7 @@ class Store:
             query = query.limit(count_arg(limit, "limit", minimum=1))
         with (
             _engine.read(self._engine, "overdue") as conn,
-            _decoding_rows(conn, query, deadlines.c.case_id, "deadline rows"),
+            _unreadable.decoding_rows(conn, query, deadlines.c.case_id, "deadline rows"),
         ):
             return [Deadline(**row._mapping) for row in conn.execute(query)]
 
@@ -1340,22 +1343,6 @@ def _decoding(conn: sa.Connection, case_id: str) -> Iterator[None]:
         if not _unreadable.unreadable(error):
             raise
         raise _unreadable.unreadable_case(conn, case_id) from error
-
-
-@contextlib.contextmanager
-def _decoding_rows(
-    conn: sa.Connection, query: sa.Select[Any], case_column: sa.ColumnElement[Any], rows: str = "rows"
-) -> Iterator[None]:
-    """A read of many cases' rows: a row that does not decode is TamperedHistory naming its case."""
-    try:
-        yield
-    except Exception as error:
-        if not _unreadable.unreadable(error):
-            raise
-        found = _unreadable.unreadable_row(conn, query, case_column, rows)
-        if found is None:  # the failure did not happen again: nothing to name
-            raise
-        raise found from error
 
 
 def _iterate(values: object, argument: str) -> Iterator[object]:

@@ -11,6 +11,8 @@ only a damaged database takes, and an error that names the case and the entry.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -133,3 +135,19 @@ def unreadable_row(
         case_id=case_id,
         entry=stored_last_seq(conn, case_id),
     )
+
+
+@contextlib.contextmanager
+def decoding_rows(
+    conn: sa.Connection, query: sa.Select[Any], case_column: sa.ColumnElement[Any], rows: str = "rows"
+) -> Iterator[None]:
+    """A read of many cases' rows: a row that does not decode is TamperedHistory naming its case."""
+    try:
+        yield
+    except Exception as error:
+        if not unreadable(error):
+            raise
+        found = unreadable_row(conn, query, case_column, rows)
+        if found is None:  # the failure did not happen again: nothing to name
+            raise
+        raise found from error
