@@ -240,11 +240,17 @@ def test_the_least_recently_written_cases_are_dropped_first(db_url: str, clock: 
 @settings(max_examples=60, deadline=None)
 @given(
     limit=st.integers(1, 50),
-    puts=st.lists(st.tuples(st.sampled_from("abcdefgh"), st.integers(0, 60)), max_size=40),
+    puts=st.lists(
+        st.tuples(st.sampled_from("abcdefgh"), st.integers(0, 60), st.none() | st.integers(0, 60)),
+        max_size=40,
+    ),
 )
-def test_the_cache_never_holds_more_than_its_bound(limit: int, puts: list[tuple[str, int]]) -> None:
+def test_the_cache_never_holds_more_than_its_bound(
+    limit: int, puts: list[tuple[str, int, int | None]]
+) -> None:
+    """Ledgers and the rows a load compared count alike; what goes, goes with its rows."""
     cache = LedgerCache(limit)
-    for case_id, size in puts:
+    for case_id, size, compared in puts:
         ledger = Ledger(NOTES, case_id)
         when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
         actor = resolveflow.Actor("a")
@@ -252,11 +258,14 @@ def test_the_cache_never_holds_more_than_its_bound(limit: int, puts: list[tuple[
         assert action is not None
         for n in range(size):
             ledger.accept(action, {"notes": str(n)}, actor, when)
-        cache.put(case_id, ledger)
+        seen = None if compared is None else ((), tuple((n,) for n in range(min(compared, size))))
+        cache.put(case_id, ledger, seen)
         assert cache.held <= limit
-        if size + 1 <= limit:  # what fits is kept, and it is the ledger just put
-            assert cache.take(case_id) is ledger
-            cache.put(case_id, ledger)
+        assert set(cache._seen) <= set(cache._ledgers)  # no rows kept without their ledger
+        cost = size + 1 + (len(seen[1]) if seen is not None else 0)
+        if cost <= limit:  # what fits is kept, and it is the ledger just put, with its rows
+            assert cache.take_with_seen(case_id) == (ledger, seen)
+            cache.put(case_id, ledger, seen)
         else:
             assert cache.take(case_id) is None
 
@@ -405,3 +414,25 @@ def test_an_edit_that_python_equality_cannot_see_is_found_by_the_next_load(
         with pytest.raises(TamperedHistory) as info:
             store.load("B-1")
         assert info.value.entry == 1
+
+
+def test_the_load_after_a_write_decodes_only_the_entry_it_added(
+    notes_store: Store, clock: FakeClock, replays: Replays, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resolveflow.store._kept as kept
+
+    long_case(notes_store, clock, 50)
+    notes_store.load("N-1")  # a full replay, kept
+    notes_store.load("N-1")  # every row compared and kept as seen
+    decoded: list[int] = []
+    snapshot_entry = kept._rows.snapshot_entry
+
+    def counting(values: Any, prefix: str = "") -> dict[str, Any]:
+        decoded.append(values[f"{prefix}seq"])
+        return snapshot_entry(values, prefix)
+
+    monkeypatch.setattr(kept._rows, "snapshot_entry", counting)
+    replays.reset()
+    note(notes_store, clock)  # the write keeps the compared rows: they are the history's first 50
+    assert len(notes_store.load("N-1").history) == 51
+    assert decoded == [51] and (replays.full, replays.tail) == (0, 0)

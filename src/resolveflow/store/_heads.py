@@ -72,8 +72,7 @@ class LedgerCache:
     def take(self, case_id: str) -> Ledger | None:
         """The ledger of ``case_id``, removed: the caller has it alone until it :meth:`put`\\ s it back.
 
-        The raw rows kept beside it are dropped (a write appends; the next load
-        compares the rows again).
+        The rows a load compared with it are dropped with it (see :meth:`take_with_seen`).
         """
         found = self.take_with_seen(case_id)
         return found[0] if found is not None else None

@@ -47,7 +47,7 @@ from resolveflow.store._errors import (
     IdempotencyConflict,
     TamperedHistory,
 )
-from resolveflow.store._heads import DEFAULT_CACHED_ENTRIES, LedgerCache
+from resolveflow.store._heads import DEFAULT_CACHED_ENTRIES, LedgerCache, Seen
 from resolveflow.store._outbox import EventPage
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
 from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
@@ -470,10 +470,11 @@ class Store:
             idempotency_key = text_arg(idempotency_key, "idempotency_key")
         joined = _engine.joined(self._engine, connection)
         held: Ledger | None = None  # the ledger this write uses, taken from the cache or replayed
+        seen: Seen | None = None  # the rows a load compared with it (still its first entries after)
         untouched = -1  # its length before the action: put back unchanged when the action is refused
         try:
             with _engine.write(self._engine, "fire", joined) as conn:
-                row, held = self._writable(conn, case_id)
+                row, held, seen = self._writable(conn, case_id)
                 untouched = len(held)
                 case = Case(held, clock=self._clock)
                 # None for a request fire() refuses whatever the key: it gets the same error as without one.
@@ -485,7 +486,7 @@ class Store:
                 if idempotency_key is not None and request_print is not None:
                     earlier = self._idempotent(conn, case, idempotency_key, request_print)
                     if earlier is not None:
-                        self._keep(case_id, held)
+                        self._keep(case_id, held, seen)
                         return earlier
                 if expected_seq is not None and expected_seq != row.last_seq:
                     raise ConcurrencyConflict(
@@ -502,17 +503,17 @@ class Store:
                     _remember_key(conn, case.id, idempotency_key, request_print, entry, self._now())
                 if after != before:
                     _write_deadlines(conn, case.id, after)
-            self._keep(case_id, held)  # committed: the database holds what the ledger holds
+            self._keep(case_id, held, seen)  # committed: the database holds what the ledger holds
             return entry
         except Refused as refused:
             if held is not None and len(held) == untouched:
-                self._keep(case_id, held)  # a refused action changes nothing
+                self._keep(case_id, held, seen)  # a refused action changes nothing
             if self._record_refusals:
                 self._record_refusal(case_id, refused, actor, at, joined)
             raise
         except (InvalidEvidence, UnknownAction, InvalidInput):
             if held is not None and len(held) == untouched:
-                self._keep(case_id, held)
+                self._keep(case_id, held, seen)
             raise
 
     def fire_with_retry(
@@ -691,23 +692,26 @@ class Store:
 
     # --- the ledgers kept between writes (see _heads.py) -----------------------
 
-    def _keep(self, case_id: str, ledger: Ledger) -> None:
+    def _keep(self, case_id: str, ledger: Ledger, seen: Seen | None = None) -> None:
         if self._cache is not None:
-            self._cache.put(case_id, ledger)
+            self._cache.put(case_id, ledger, seen)
 
-    def _writable(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Ledger]:
-        """The case row and a ledger at the database's head: the kept one updated, else a replay.
+    def _writable(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Ledger, Seen | None]:
+        """The case row, a ledger at the database's head, and the rows a load compared with it.
 
-        The row is the case row joined with its last entry row (``entry_*`` None for a case
-        without entries).
+        The kept ledger brought up to date, else a replay (which compared no rows). The row is
+        the case row joined with its last entry row (``entry_*`` None for a case without
+        entries). The compared rows stay true of the history's first entries as it grows, so
+        the next load decodes only what was written since.
         """
-        kept = self._cache.take(case_id) if self._cache is not None else None
+        kept = self._cache.take_with_seen(case_id) if self._cache is not None else None
         if kept is not None:
-            found = self._brought_up_to_date(conn, case_id, kept)
+            ledger, seen = kept
+            found = self._brought_up_to_date(conn, case_id, ledger)
             if found is not None:
-                return found
+                return (*found, seen)
         row, case = self._read(conn, case_id)
-        return row, case_ledger(case)
+        return row, case_ledger(case), None
 
     def _brought_up_to_date(
         self, conn: sa.Connection, case_id: str, ledger: Ledger
