@@ -597,3 +597,22 @@ def test_the_overdue_gauge_survives_instrumenting_again(sync_store: Store, clock
         stop()
     finally:
         telemetry.close()
+
+
+def test_a_relay_round_has_its_span_and_counts_its_deliveries(
+    sync_store: Store, clock: FakeClock, telemetry: Telemetry
+) -> None:
+    store = sync_store
+    store.open_case("engage", case_id="R-1")
+    clock.advance(minutes=1)
+    store.fire("R-1", "engage_fully", NOTES, actor="ana")
+    received: list[str] = []
+    relay = resolveflow.store.Relay(
+        store, [resolveflow.store.Listener("audit", lambda event: received.append(event.type))]
+    )
+    done = relay.run_once()
+    assert done.delivered == 1 and received == ["action_accepted"]
+    (round_span,) = telemetry.named("resolveflow.relay.round")
+    assert round_span.status.status_code is StatusCode.UNSET
+    assert telemetry.count("resolveflow.relay.deliveries", delivery_outcome="delivered") == 1
+    assert "ana" not in telemetry.strings()  # no actor, payload or case id in what is exported

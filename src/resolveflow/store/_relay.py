@@ -24,6 +24,7 @@ from typing import Final
 
 import attrs
 
+from resolveflow import _telemetry
 from resolveflow._shown import shown
 from resolveflow._webhook_post import check_url, post
 from resolveflow.exceptions import InvalidInput
@@ -268,11 +269,16 @@ class Relay:
                 _deliveries.ensure_cursor(engine, subscriber.name, self._store._now())
             self._ready = True
         total = RelayRound()
-        for subscriber in self._subscribers:
-            queued = _deliveries.enqueue(engine, subscriber.name, self._store._now(), self._batch)
-            claimed_at = self._store._now()
-            claimed = _deliveries.claim(engine, subscriber.name, claimed_at, self._batch, self._lease)
-            total += RelayRound(queued=queued) + self._deliver(subscriber, claimed, claimed_at)
+        # A span per round and counters of the outcomes, when resolveflow.tracing is instrumented
+        # (subscriber names only: never a URL, a payload or a case id).
+        with _telemetry.span("resolveflow.relay.round"):
+            for subscriber in self._subscribers:
+                queued = _deliveries.enqueue(engine, subscriber.name, self._store._now(), self._batch)
+                claimed_at = self._store._now()
+                claimed = _deliveries.claim(engine, subscriber.name, claimed_at, self._batch, self._lease)
+                done = self._deliver(subscriber, claimed, claimed_at)
+                total += RelayRound(queued=queued) + done
+                _counted(subscriber.name, done)
         return total
 
     def _deliver(
@@ -334,6 +340,14 @@ class Relay:
         while not stopping.is_set():
             self.drain()
             stopping.wait(pause)
+
+
+def _counted(subscriber: str, done: RelayRound) -> None:
+    """What a round did for one subscriber, on the tracing counters (nothing when tracing is off)."""
+    for outcome, count in (("delivered", done.delivered), ("failed", done.failed), ("dead", done.dead)):
+        if count:
+            attributes = {"resolveflow.delivery.outcome": outcome, "resolveflow.subscriber": subscriber}
+            _telemetry.add("resolveflow.relay.deliveries", count, attributes)
 
 
 def _subscriber_arg(value: object) -> str | None:
