@@ -145,7 +145,7 @@ EXPECTED: dict[str, set[str]] = {
     "resolveflow.webhooks": {
         "DEFAULT_TOLERANCE", "MAX_HEADERS", "MAX_ID_CHARS", "MAX_SECRETS", "MAX_SECRET_BYTES",
         "MAX_SIGNATURES", "MAX_SIGNATURE_CHARS", "MIN_SECRET_BYTES", "SECRET_PREFIX", "Secret",
-        "WebhookVerificationError", "sign", "verify",
+        "WebhookVerificationError", "message_id", "sign", "verify",
     },
 }  # fmt: skip
 PUBLIC_MODULES = sorted(EXPECTED)

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from resolveflow import webhooks
 from resolveflow.exceptions import InvalidInput, ResolveflowError, WebhookVerificationError
 from resolveflow.testing import ManualClock
-from resolveflow.webhooks import Secret, sign, verify
+from resolveflow.webhooks import Secret, message_id, sign, verify
 
 T = 1_767_603_600  # 2026-01-05T09:00:00Z
 KEY = bytes(range(32))
@@ -614,3 +614,20 @@ def test_hostile_secret_lists_give_invalid_input_quickly(secrets: Any) -> None:
 def test_int_subclasses_are_read_as_plain_ints() -> None:
     assert verify(BODY, headers_for(), SECRET_TEXT, now=Sly(T), tolerance=Sly(0))
     assert sign(BODY, msg_id="evt_42", secrets=SECRET_TEXT, timestamp=Sly(T)) == headers_for()
+
+
+def test_message_id_reads_the_id_as_verify_does_whatever_the_header_case_or_padding() -> None:
+    secret = Secret.generate()
+    body = b'{"type": "action_accepted"}'
+    signed = sign(body, msg_id="evt_1", secrets=[secret], timestamp=1_700_000_000)
+    sent = {
+        "Webhook-Id": signed["webhook-id"] + " ",
+        **{k: v for k, v in signed.items() if k != "webhook-id"},
+    }
+    assert verify(body, sent, [secret], now=1_700_000_000) == {"type": "action_accepted"}
+    assert message_id(sent) == message_id(signed) == "evt_1"  # one key to de-duplicate on
+    with pytest.raises(WebhookVerificationError) as missing:
+        message_id({"webhook-timestamp": "1", "webhook-signature": "v1,x"})
+    assert missing.value.code == "missing_header"
+    with pytest.raises(InvalidInput):
+        message_id("webhook-id: evt_1")

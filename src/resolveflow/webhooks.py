@@ -62,6 +62,7 @@ __all__ = [
     "SECRET_PREFIX",
     "Secret",
     "WebhookVerificationError",
+    "message_id",
     "sign",
     "verify",
 ]
@@ -660,3 +661,28 @@ def verify(
             "not_json",
             "the signature is valid but the body is not JSON (pass as_json=False for its bytes)",
         ) from None
+
+
+def message_id(headers: object) -> str:
+    """The ``webhook-id`` of a request, read as :func:`verify` reads it: what to de-duplicate on.
+
+    Header names in any case, the value trimmed of spaces and tabs, so that a retry is
+    recognised however a proxy or framework spelled the header. Call it after :func:`verify`
+    accepted the request (only then is the id the sender's).
+
+    Raises:
+        WebhookVerificationError: the header is missing, repeated or malformed.
+        InvalidInput: ``headers`` is not headers.
+
+    Example:
+        >>> from resolveflow.webhooks import message_id
+        >>> message_id({"Webhook-Id": "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W ", "webhook-timestamp": "1",
+        ...             "webhook-signature": "v1,x"})
+        'msg_2KWPBgLlAfxdpx2AI54pPJ85f4W'
+    """
+    found = _read_headers(headers)
+    msg_id = found[_ID_HEADER]
+    problem = _id_problem(msg_id)
+    if problem:
+        raise _refuse("malformed_header", f"{_ID_HEADER} {problem}", _ID_HEADER)
+    return msg_id
