@@ -34,7 +34,7 @@ from resolveflow.exceptions import InvalidInput, InvalidMethodology, Refused
 from resolveflow.guards import HasRole
 from resolveflow.store import DeadlineWorker, Store, StoredEvent, WorkerReport
 from resolveflow.store._deadline_worker import deadline_event_id
-from resolveflow.store._tables import deadline_marks, refusals
+from resolveflow.store._tables import deadline_marks, deadlines, refusals
 from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, seven_as_to_act
 from tests.conftest import T0, FakeClock
 
@@ -546,6 +546,9 @@ def test_deleted_marks_are_a_failed_promise_not_a_raw_error(store: Store, clock:
     assert worker.run_once().fired == 2
     with store.engine.begin() as conn:  # an operator "clean-up": the events stay in the outbox
         conn.execute(sa.delete(deadline_marks))
+    assert worker.run_once() == WorkerReport(passes=1)  # the promises stay fired: nothing again
+    with store.engine.begin() as conn:  # and a "reset" of the promises as well
+        conn.execute(sa.update(deadlines).values(due_fired=False))
     report = worker.run_once()
     assert report.failed == 1 and report.fired == 0
     assert sum(fired(store).values()) == 2  # nothing written twice
@@ -556,8 +559,9 @@ def test_a_pass_that_fires_nothing_sleeps_even_with_a_full_batch(store: Store, c
     clock.advance(days=30)
     worker = DeadlineWorker(store, batch_size=1)
     assert worker.run(interval=1, passes=10, sleep=lambda _s: None).fired == 4
-    with store.engine.begin() as conn:
-        conn.execute(sa.delete(deadline_marks))  # every promise now fails (its event id is taken)
+    with store.engine.begin() as conn:  # every promise now fails (its event id is taken)
+        conn.execute(sa.delete(deadline_marks))
+        conn.execute(sa.update(deadlines).values(due_fired=False))
     slept: list[float] = []
     report = worker.run(interval=1, passes=3, sleep=slept.append)
     assert report.failed >= 3 and report.fired == 0
@@ -579,3 +583,49 @@ def test_escalation_evidence_is_a_copy_of_its_own() -> None:
     escalation = Escalation(action="escalate", role="supervisor", evidence=given)
     given["notes"] = "changed afterwards"
     assert escalation.evidence == {"notes": "Escalated by the worker."}
+
+
+# --- a pass reads only what it has not fired ------------------------------------------------------
+
+
+def due_fired(store: Store, case_id: str) -> dict[str, bool]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(deadlines.c.ref, deadlines.c.due_fired).where(deadlines.c.case_id == case_id)
+        ).all()
+    return {row.ref: bool(row.due_fired) for row in rows}
+
+
+def test_a_fired_promise_stays_fired_when_its_case_rewrites_its_promises(
+    store: Store, clock: FakeClock
+) -> None:
+    planned(store, clock, "C-1", items=2)  # item-1 due in 2 days + 1 hour, item-2 an hour later
+    clock.advance(days=2, hours=1, minutes=30)
+    assert DeadlineWorker(store, grace=dt.timedelta(days=1)).run_once().due == 1
+    assert due_fired(store, "C-1") == {"item-1": True, "item-2": False}
+    drive(store, "C-1", [("complete_item", {"item_id": "item-2"})], clock)  # the promises are rewritten
+    assert due_fired(store, "C-1") == {"item-1": True}
+    assert DeadlineWorker(store).run_once().due == 0
+
+
+def test_the_due_query_reads_only_promises_not_fired(store: Store, clock: FakeClock) -> None:
+    """With many overdue promises already fired, the plan reads the partial index of unfired ones."""
+    for n in range(30):
+        planned(store, clock, f"C-{n}", items=2)
+    clock.advance(days=3)
+    DeadlineWorker(store, grace=dt.timedelta(days=300), batch_size=1000).run_once()
+    for n in range(5):  # and some promises not due yet, as a live desk has
+        planned(store, clock, f"F-{n}", items=2)
+    compiled = DeadlineWorker(store)._due_query(clock.now).compile(dialect=store.engine.dialect)
+    # The plan does not depend on the values: times as text, whatever the driver's parameter style.
+    values = {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in compiled.params.items()}
+    args: Any = tuple(values[n] for n in compiled.positiontup) if compiled.positiontup else values
+    postgres = store.dialect == "postgresql"
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        if postgres:  # a few dozen rows: a scan is cheaper; ask what the indexes can do
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+        rows = conn.exec_driver_sql(prefix + str(compiled), args).all()
+    plan = "\n".join(str(row[0] if postgres else row[-1]) for row in rows)
+    assert "ix_resolveflow_deadlines_unfired" in plan, plan

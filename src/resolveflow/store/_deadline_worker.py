@@ -278,21 +278,13 @@ class DeadlineWorker:
     # --- what is to fire -----------------------------------------------------------------
 
     def _due_query(self, now: _dt.datetime) -> sa.Select[Any]:
-        marked = (
-            sa.select(deadline_marks.c.case_id)
-            .where(
-                deadline_marks.c.case_id == deadlines.c.case_id,
-                deadline_marks.c.kind == deadlines.c.kind,
-                deadline_marks.c.ref == deadlines.c.ref,
-                deadline_marks.c.due == deadlines.c.due,
-                deadline_marks.c.mark == "due",
-            )
-            .exists()
-        )
+        # Only promises whose deadline.due was not fired (ix_resolveflow_deadlines_unfired): what it
+        # reads does not grow with the overdue promises already fired that wait on open cases.
+        d = deadlines.c
         return (
-            sa.select(deadlines.c.case_id, deadlines.c.kind, deadlines.c.ref, deadlines.c.due)
-            .where(deadlines.c.due <= now, ~marked)
-            .order_by(deadlines.c.due, deadlines.c.case_id, deadlines.c.kind, deadlines.c.ref)
+            sa.select(d.case_id, d.kind, d.ref, d.due)
+            .where(d.due_fired == sa.false(), d.due <= now)
+            .order_by(d.due, d.case_id, d.kind, d.ref)
             .limit(self._batch)
         )
 
@@ -312,6 +304,12 @@ class DeadlineWorker:
             cases.c.methodology_id, cases.c.methodology_version, cases.c.step, cases.c.last_seq
         ).where(cases.c.case_id == case_id)
         return conn.execute(query.with_for_update(skip_locked=True)).first()
+
+    @staticmethod
+    def _set_fired(conn: sa.Connection, row: sa.Row[Any]) -> None:
+        d = deadlines.c
+        where = (d.case_id == row.case_id, d.kind == row.kind, d.ref == row.ref, d.due == row.due)
+        conn.execute(sa.update(deadlines).where(*where).values(due_fired=True))
 
     @staticmethod
     def _open(conn: sa.Connection, row: sa.Row[Any]) -> Any:
@@ -366,8 +364,9 @@ class DeadlineWorker:
             escalation = self._escalation(case, row.kind)
             grace = escalation.grace if escalation is not None else self._grace
             event_id = deadline_event_id(row.case_id, row.kind, row.ref, row.due, "deadline.due")
+            self._set_fired(conn, row)
             if not self._mark(conn, row, "due", event_id, row.due + grace, now):
-                return ()
+                return ()  # fired before (the flag was lost when the promises were rewritten)
             envelope = self._envelope(event_id, "deadline.due", row, case, promise, row.due, row.due + grace)
             _outbox.record_envelopes(conn, row.case_id, case.last_seq, [envelope], now)
         return ("due",)

@@ -1503,9 +1503,20 @@ def _remember_key(
 
 
 def _write_deadlines(conn: sa.Connection, case_id: str, rows: list[dict[str, Any]]) -> None:
-    conn.execute(sa.delete(deadlines).where(deadlines.c.case_id == case_id))
+    """The case's open promises replace the stored ones; a promise the worker fired stays fired."""
+    d = deadlines.c
+    fired = {
+        (row.kind, row.ref, row.due)
+        for row in conn.execute(
+            sa.select(d.kind, d.ref, d.due).where(d.case_id == case_id, d.due_fired.is_(True))
+        )
+    }
+    conn.execute(sa.delete(deadlines).where(d.case_id == case_id))
     if rows:
-        conn.execute(sa.insert(deadlines), rows)
+        conn.execute(
+            sa.insert(deadlines),
+            [{**row, "due_fired": (row["kind"], row["ref"], row["due"]) in fired} for row in rows],
+        )
 
 
 def connect(

@@ -138,8 +138,24 @@ deadlines = sa.Table(
     sa.Column("methodology_id", sa.String(NAME), nullable=False),
     sa.Column("description", sa.Text, nullable=False),
     sa.Column("due", UTCDateTime, nullable=False),
+    # Set once the deadline worker has fired the promise's deadline.due: its query reads only the
+    # promises not fired yet (the index below), so a pass costs the same however many overdue
+    # promises it already fired wait on open cases.
+    sa.Column("due_fired", sa.Boolean, nullable=False, server_default=sa.false()),
     # In the query's order, so that it needs no sort and a limit stops early.
     sa.Index("ix_resolveflow_deadlines_due", "due", "case_id", "kind", "ref"),
+)
+# The promises the deadline worker has not fired, in its query's order: a partial index, so that
+# the promises it fired are not in it at all.
+_UNFIRED = deadlines.c.due_fired == sa.false()
+sa.Index(
+    "ix_resolveflow_deadlines_unfired",
+    deadlines.c.due,
+    deadlines.c.case_id,
+    deadlines.c.kind,
+    deadlines.c.ref,
+    postgresql_where=_UNFIRED,
+    sqlite_where=_UNFIRED,
 )
 
 # Filled only when the store records refusals; kept in the schema either way
