@@ -279,10 +279,16 @@ def test_several_workers_at_once_fire_every_promise_exactly_once(db_url: str, cl
 
 _KILLED_WORKER = textwrap.dedent(
     """
-    import datetime, sys, resolveflow.store
-    from resolveflow.store import DeadlineWorker
+    import datetime, sys, time, resolveflow.store
+    from resolveflow.store import DeadlineWorker, _outbox
     now = datetime.datetime.fromisoformat(sys.argv[2])
     store = resolveflow.store.connect(sys.argv[1], clock=lambda: now)
+    # Each event takes a while to write, so that the kill lands mid-run however fast the machine.
+    record = _outbox.record_envelopes
+    def slowly(*args, **kwargs):
+        time.sleep(0.02)
+        return record(*args, **kwargs)
+    _outbox.record_envelopes = slowly
     print("ready", flush=True)
     DeadlineWorker(store, batch_size=1).run(interval=0.01)
     """
