@@ -1408,3 +1408,20 @@ def test_the_documented_error_messages_are_real() -> None:
             assert real.startswith(doc_line[:-3]), (doc_line, real)
         else:
             assert real == doc_line
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "resolveflow: 1\nid: " + "x" * 10_000 + " engage\n",  # a value no pattern accepts
+        "resolveflow: 1\nid: heard\n" + "k" * 10_000 + ": 1\n",  # an unknown key, an identifier
+        "resolveflow: 1\nid: heard\n'" + "é" * 10_000 + "': 1\n",  # an unknown key, not one
+        "resolveflow: 1\nid: heard\nversion: '" + "v" * 10_000 + "'\n",
+    ],
+    ids=["long-value", "long-identifier-key", "long-other-key", "long-version"],
+)
+def test_a_huge_value_or_key_is_shown_cut_short_in_the_error(text: str) -> None:
+    """What the file holds is quoted in the message at most 80 characters at a time."""
+    with pytest.raises(InvalidMethodologyFile) as info:
+        methodology_from_text(text, "yaml")
+    assert len(str(info.value)) < 1_000, str(info.value)[:300]

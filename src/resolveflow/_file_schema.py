@@ -41,6 +41,7 @@ from resolveflow._file_patterns import (
 )
 from resolveflow._guard_kinds import KindTable, current_table, guard_schema
 from resolveflow._schema import JSONSCHEMA_DIALECT
+from resolveflow._shown import shown
 
 FORMAT_VERSION: Final = 1
 """The file format version this resolveflow reads and writes (the ``resolveflow:`` key)."""
@@ -533,7 +534,7 @@ def problem_from_error(error: Any) -> SchemaProblem:
     schema_path = list(error.relative_schema_path)
     if "propertyNames" in schema_path:
         hint = PATTERN_HINTS.get(schema.get("pattern", ""), "")
-        return SchemaProblem((*path, instance), f"{instance!r} is not a valid name; {hint}", at_key=True)
+        return SchemaProblem((*path, instance), f"{shown(instance)} is not a valid name; {hint}", at_key=True)
     if validator == "type":
         wanted = value if isinstance(value, list) else [value]
         expected = " or ".join(_TYPE_WORDS.get(str(w), str(w)) for w in wanted)
@@ -555,17 +556,17 @@ def problem_from_error(error: Any) -> SchemaProblem:
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return SchemaProblem(
             (*path, key) if key else path,
-            f"unexpected key {key!r}{phrase}{hint}; allowed keys are: {_listed(allowed)}",
+            f"unexpected key {shown(key)}{phrase}{hint}; allowed keys are: {_listed(allowed)}",
             at_key=bool(key),
         )
     if validator == "enum":
         what = schema.get("title", "value")
-        return SchemaProblem(path, f"unknown {what} {instance!r}; expected one of: {_listed(value)}")
+        return SchemaProblem(path, f"unknown {what} {shown(instance)}; expected one of: {_listed(value)}")
     if validator == "const":
         if path == ("resolveflow",):
             return SchemaProblem(
                 path,
-                f"this file is format version {instance!r}, and this resolveflow reads "
+                f"this file is format version {shown(instance)}, and this resolveflow reads "
                 f"format version {FORMAT_VERSION}",
             )
         return SchemaProblem(path, f"expected {value!r}, got {describe_value(instance)}")
@@ -573,7 +574,7 @@ def problem_from_error(error: Any) -> SchemaProblem:
         hint = PATTERN_HINTS.get(value, f"expected text matching {value}")
         if value == NON_BLANK_PATTERN:
             return SchemaProblem(path, "must not be blank")
-        return SchemaProblem(path, f"{instance!r} is not valid here; {hint}")
+        return SchemaProblem(path, f"{shown(instance)} is not valid here; {hint}")
     if validator == "minLength":
         return SchemaProblem(path, "must not be empty")
     if validator == "minItems":
@@ -584,11 +585,11 @@ def problem_from_error(error: Any) -> SchemaProblem:
         seen: list[object] = []
         for item in instance:
             if item in seen:
-                return SchemaProblem(path, f"lists {item!r} twice")
+                return SchemaProblem(path, f"lists {shown(item)} twice")
             seen.append(item)
         return SchemaProblem(path, "lists an item twice")
     if validator == "minimum":
-        return SchemaProblem(path, f"must be at least {value}, got {instance!r}")
+        return SchemaProblem(path, f"must be at least {value}, got {shown(instance)}")
     return SchemaProblem(path, str(error.message))
 
 

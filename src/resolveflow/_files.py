@@ -74,7 +74,7 @@ __all__ = [
 Path = tuple[str | int, ...]
 T = TypeVar("T")
 
-_IDENTIFIER_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_IDENTIFIER_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,79}")  # longer keys are shown cut short
 
 
 def format_path(path: Iterable[str | int]) -> str:
@@ -86,7 +86,7 @@ def format_path(path: Iterable[str | int]) -> str:
         elif _IDENTIFIER_KEY.fullmatch(part):
             out += f".{part}" if out else part
         else:
-            out += f"[{part!r}]"
+            out += f"[{shown(part)}]"  # a key from the file: cut short, whatever its length
     return out
 
 
