@@ -231,6 +231,28 @@ def _postgres() -> tuple[str | None, Callable[[], None], str | None]:
     return server.create_database("bench"), server.stop, None
 
 
+def on_both_databases(
+    name: str, bench: Callable[[Store], dict[str, Any]], **options: Any
+) -> dict[str, dict[str, Any]]:
+    """``bench`` on a fresh SQLite file, then on PostgreSQL (``{"skipped": reason}`` without a server)."""
+    result: dict[str, dict[str, Any]] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix=f"resolveflow-{name}-") as tmp,
+        resolveflow.store.connect(Path(tmp) / f"{name}.db", **options) as store,
+    ):
+        result["sqlite"] = bench(store)
+    pg_url, stop_pg, pg_skip = _postgres()
+    try:
+        if pg_url is None:
+            result["postgresql"] = {"skipped": pg_skip}
+        else:
+            with resolveflow.store.connect(pg_url, **options) as store:
+                result["postgresql"] = bench(store)
+    finally:
+        stop_pg()
+    return result
+
+
 def run(quick: bool) -> dict[str, Any]:
     """Run the store benchmark; ``quick`` loads 2,000 cases instead of 100,000.
 

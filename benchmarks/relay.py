@@ -25,14 +25,12 @@ import argparse
 import http.server
 import json
 import statistics
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import resolveflow.store
-from benchmarks.bench_store import _postgres
+from benchmarks.bench_store import on_both_databases
 from resolveflow.store import Listener, Relay, Store, Webhook
 from resolveflow.webhooks import Secret
 
@@ -145,20 +143,7 @@ def bench_backend(store: Store, events: int, lag_events: int, rate: float = 100.
 def run(events: int = 2000, lag_events: int = 300, rate: float = 100.0) -> dict[str, Any]:
     """Both databases; ``postgresql`` is ``{"skipped": reason}`` without a server."""
     result: dict[str, Any] = {"events": events, "lag_events": lag_events, "rate": rate}
-    with (
-        tempfile.TemporaryDirectory(prefix="resolveflow-relay-") as tmp,
-        resolveflow.store.connect(Path(tmp) / "relay.db") as store,
-    ):
-        result["sqlite"] = bench_backend(store, events, lag_events, rate)
-    pg_url, stop_pg, pg_skip = _postgres()
-    try:
-        if pg_url is None:
-            result["postgresql"] = {"skipped": pg_skip}
-        else:
-            with resolveflow.store.connect(pg_url) as store:
-                result["postgresql"] = bench_backend(store, events, lag_events, rate)
-    finally:
-        stop_pg()
+    result |= on_both_databases("relay", lambda store: bench_backend(store, events, lag_events, rate))
     return result
 
 

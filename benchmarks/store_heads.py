@@ -31,15 +31,13 @@ import argparse
 import datetime as dt
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Final
 
 import sqlalchemy as sa
 
-import resolveflow.store
-from benchmarks.bench_store import _postgres
+from benchmarks.bench_store import on_both_databases
 from benchmarks.history_length import ACTOR, CONTACT_JSON, LOOP, _grown
 from resolveflow.store import Store
 
@@ -146,20 +144,7 @@ def bench_backend(store: Store, rounds: int) -> dict[str, Any]:
 def run(rounds: int = 200) -> dict[str, Any]:
     """Both databases; ``postgresql`` is ``{"skipped": reason}`` without a server."""
     result: dict[str, Any] = {"lengths": list(LENGTHS), "rounds": rounds, "load_length": LOAD_LENGTH}
-    with (
-        tempfile.TemporaryDirectory(prefix="resolveflow-heads-") as tmp,
-        resolveflow.store.connect(Path(tmp) / "heads.db", methodologies=[LOOP]) as store,
-    ):
-        result["sqlite"] = bench_backend(store, rounds)
-    pg_url, stop_pg, pg_skip = _postgres()
-    try:
-        if pg_url is None:
-            result["postgresql"] = {"skipped": pg_skip}
-        else:
-            with resolveflow.store.connect(pg_url, methodologies=[LOOP]) as store:
-                result["postgresql"] = bench_backend(store, rounds)
-    finally:
-        stop_pg()
+    result |= on_both_databases("heads", lambda store: bench_backend(store, rounds), methodologies=[LOOP])
     return result
 
 

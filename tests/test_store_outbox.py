@@ -428,7 +428,6 @@ def test_concurrent_writers_never_make_a_tail_miss_an_event(pg_store: Store, clo
     done = threading.Event()
     errors: list[BaseException] = []
     tailed: list[StoredEvent] = []
-    naive_missed: set[int] = set()
 
     def writer(number: int) -> None:
         rng = random.Random(number)
@@ -445,19 +444,17 @@ def test_concurrent_writers_never_make_a_tail_miss_an_event(pg_store: Store, clo
             errors.append(error)
 
     def tail() -> None:
-        after, naive_after, naive_seen = 0, 0, set()
+        # The race a position-only reader loses is shown deterministically above; here many
+        # writers hold commits back at random, and the tail must still see every event once.
+        after = 0
         try:
             while True:
                 finished = done.is_set()
                 page = store.events(after=after, limit=3)
                 tailed.extend(page)
                 after = page.next_after
-                naive = naive_positions(store, naive_after)
-                naive_seen.update(naive)
-                naive_after = max([naive_after, *naive])
                 if finished and not page.events:
                     break
-            naive_missed.update(set(naive_positions(store, 0)) - naive_seen)
         except BaseException as error:
             errors.append(error)
 
@@ -478,7 +475,6 @@ def test_concurrent_writers_never_make_a_tail_miss_an_event(pg_store: Store, clo
     for number in range(writers):
         seqs = [e.seq for e in tailed if e.case_id == f"W-{number}" and e.type == "action_accepted"]
         assert seqs == list(range(1, fires + 1)), "a case's events out of order"
-    print(f"a reader trusting positions alone would have missed {len(naive_missed)} event(s)")
 
 
 def test_the_page_records_are_public(store: Store) -> None:
