@@ -530,7 +530,10 @@ def overdue_counts(store: Store, now: _dt.datetime | None = None) -> dict[tuple[
     """Overdue promises per ``(methodology id, kind)``: one grouped query, for dashboards and workers.
 
     Counts what :meth:`Store.overdue <resolveflow.store.Store.overdue>` lists,
-    without reading the rows. Needs the ``sql`` extra, not the ``otel`` one.
+    without reading the rows: a tenant's, for a store scoped with
+    ``for_tenant``; every tenant's together, for the store ``connect()``
+    returned (an operations gauge, as the deadline worker serves them all).
+    Needs the ``sql`` extra, not the ``otel`` one.
 
     Args:
         store: the store to count in.
@@ -565,6 +568,8 @@ def overdue_counts(store: Store, now: _dt.datetime | None = None) -> dict[tuple[
         .where(deadlines.c.due < when)
         .group_by(deadlines.c.methodology_id, deadlines.c.kind)
     )
+    if store.tenant is not None:
+        query = query.where(deadlines.c.tenant == store.tenant)
     with _engine.read(store.engine, "overdue_counts") as conn:
         return {(str(m), str(k)): int(n) for m, k, n in conn.execute(query)}
 

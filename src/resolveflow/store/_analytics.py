@@ -23,9 +23,9 @@ from resolveflow._methodology import Methodology
 from resolveflow._shown import shown
 from resolveflow.evidence import Reschedule
 from resolveflow.exceptions import InvalidInput, TamperedHistory, UnknownMethodology
-from resolveflow.store import _engine, _unreadable
+from resolveflow.store import _engine, _rows, _unreadable
 from resolveflow.store._args import text_arg
-from resolveflow.store._tables import cases, deadlines, entries, refusals
+from resolveflow.store._tables import NO_TENANT, cases, deadlines, entries, refusals
 
 
 @runtime_checkable
@@ -37,6 +37,9 @@ class Store(Protocol):
 
     @property
     def record_refusals(self) -> bool: ...
+
+    @property
+    def tenant(self) -> str | None: ...
 
     def _now(self) -> _dt.datetime: ...
 
@@ -275,7 +278,7 @@ def _read(
             cases.c.methodology_version,
             cases.c.outcome,
             cases.c.created_at,
-        ).join(cases, cases.c.case_id == entries.c.case_id)
+        ).join(cases, _rows.same_case(cases, entries))
     ).order_by(entries.c.case_id, entries.c.seq)
     with conn.execution_options(stream_results=True, yield_per=_STREAM).execute(query) as history:
         for group in _case_groups(history):
@@ -283,7 +286,7 @@ def _read(
     refusal_rows = conn.execute(
         only(
             sa.select(refusals.c.case_id, cases.c.methodology_id, refusals.c.action, refusals.c.codes).join(
-                cases, cases.c.case_id == refusals.c.case_id
+                cases, _rows.same_case(cases, refusals)
             )
         )
     ).all()
@@ -295,7 +298,7 @@ def _read(
                 sa.func.count().label("n"),
                 sa.func.min(deadlines.c.due).label("oldest"),
             )
-            .join(cases, cases.c.case_id == deadlines.c.case_id)
+            .join(cases, _rows.same_case(cases, deadlines))
             .where(deadlines.c.due < when)
         )
         .group_by(cases.c.methodology_id, deadlines.c.kind)
@@ -306,24 +309,22 @@ def _read(
 
 def _first_unreadable(conn: sa.Connection, only: Any) -> TamperedHistory | None:
     """The first row that does not decode, table by table, as its case's TamperedHistory."""
-    sources: list[tuple[sa.Select[Any], sa.ColumnElement[Any], str]] = [
+    sources: list[tuple[sa.Select[Any], sa.Column[Any], str]] = [
         (only(sa.select(cases)).order_by(cases.c.case_id), cases.c.case_id, "rows"),
         (
-            only(sa.select(entries).join(cases, cases.c.case_id == entries.c.case_id)).order_by(
+            only(sa.select(entries).join(cases, _rows.same_case(cases, entries))).order_by(
                 entries.c.case_id, entries.c.seq
             ),
             entries.c.case_id,
             "entry rows",
         ),
         (
-            only(sa.select(refusals).join(cases, cases.c.case_id == refusals.c.case_id)).order_by(
-                refusals.c.id
-            ),
+            only(sa.select(refusals).join(cases, _rows.same_case(cases, refusals))).order_by(refusals.c.id),
             refusals.c.case_id,
             "refusal rows",
         ),
         (
-            only(sa.select(deadlines).join(cases, cases.c.case_id == deadlines.c.case_id)).order_by(
+            only(sa.select(deadlines).join(cases, _rows.same_case(cases, deadlines))).order_by(
                 deadlines.c.case_id, deadlines.c.kind, deadlines.c.ref
             ),
             deadlines.c.case_id,
@@ -337,14 +338,14 @@ def _first_unreadable(conn: sa.Connection, only: Any) -> TamperedHistory | None:
     return None
 
 
-def _check_codes(conn: sa.Connection, refusal_rows: _Rows) -> None:
+def _check_codes(conn: sa.Connection, tenant: str, refusal_rows: _Rows) -> None:
     """Each refusal row's codes are a list of codes (an edited one could be any JSON)."""
     for case_id, _, _, codes in refusal_rows:
         if not (isinstance(codes, list) and all(isinstance(code, str) for code in codes)):
             raise TamperedHistory(
                 f"one of its refusal rows holds {shown(codes)} as its codes, not a list of codes",
                 case_id=case_id,
-                entry=_unreadable.stored_last_seq(conn, case_id),
+                entry=_unreadable.stored_last_seq(conn, tenant, case_id),
             )
 
 
@@ -382,7 +383,11 @@ def analyze(store: Store, *, now: _dt.datetime | None = None, methodology_id: st
     if methodology_id is not None:
         methodology_id = text_arg(methodology_id, "methodology_id")
 
+    tenant = store.tenant or NO_TENANT
+
     def only(query: sa.Select[Any]) -> sa.Select[Any]:
+        # Every query reads the cases table: its tenant is the store's.
+        query = query.where(cases.c.tenant == tenant)
         return query if methodology_id is None else query.where(cases.c.methodology_id == methodology_id)
 
     walker = _Walker(store)
@@ -396,7 +401,7 @@ def analyze(store: Store, *, now: _dt.datetime | None = None, methodology_id: st
             if found is None:  # the failure did not happen again: nothing to name
                 raise
             raise found from error
-        _check_codes(conn, refusal_rows)
+        _check_codes(conn, tenant, refusal_rows)
 
     order = {mid: _step_order(store, mid, version) for mid, version in versions}
 

@@ -17,6 +17,7 @@ asyncio support runs on asyncio (so on anyio's asyncio backend, not trio).
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import functools
 import importlib.util
@@ -119,6 +120,7 @@ class AsyncStore:
         cached_entries: int = DEFAULT_CACHED_ENTRIES,
         idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
         keys: KeyRing | None = None,
+        tenant: str | None = None,
     ) -> None:
         from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -129,6 +131,7 @@ class AsyncStore:
                 argument="engine",
             )
         self._async_engine = engine
+        self._owns_engine = True
         # The store closes nothing of the engine's itself: close() disposes of the async engine.
         self._store = Store(
             engine.sync_engine,
@@ -139,10 +142,30 @@ class AsyncStore:
             cached_entries=cached_entries,
             idempotency_window=idempotency_window,
             keys=keys,
+            tenant=tenant,
         )
 
     def __repr__(self) -> str:
-        return f"<AsyncStore {self._async_engine.url.render_as_string(hide_password=True)!r}>"
+        scope = f" tenant={self.tenant!r}" if self.tenant is not None else ""
+        return f"<AsyncStore {self._async_engine.url.render_as_string(hide_password=True)!r}{scope}>"
+
+    @property
+    def tenant(self) -> str | None:
+        """The tenant whose cases this store sees, or None (see :meth:`Store.tenant`)."""
+        return self._store.tenant
+
+    def for_tenant(self, tenant: str) -> AsyncStore:
+        """This store, scoped to one tenant, as :meth:`Store.for_tenant` (not awaited: it reads nothing).
+
+        Closing the scoped store leaves the engine open: it is this store's.
+
+        Raises:
+            InvalidInput: a blank or over-long tenant id, or this store is scoped already.
+        """
+        scoped = copy.copy(self)
+        scoped._store = self._store.for_tenant(tenant)
+        scoped._owns_engine = False
+        return scoped
 
     async def __aenter__(self) -> AsyncStore:
         return self
@@ -166,8 +189,12 @@ class AsyncStore:
         return self._store.record_refusals
 
     async def close(self) -> None:
-        """Close every pooled connection (a later call opens new ones, as a disposed engine does)."""
-        await self._async_engine.dispose()
+        """Close every pooled connection (a later call opens new ones, as a disposed engine does).
+
+        A store from :meth:`for_tenant` leaves the engine to the store it was made from.
+        """
+        if self._owns_engine:
+            await self._async_engine.dispose()
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -181,6 +208,7 @@ class AsyncStore:
             yield connection
 
     create_schema = _awaited(Store.create_schema)
+    upgrade_schema = _awaited(Store.upgrade_schema)
     forget_expired_keys = _awaited(Store.forget_expired_keys)
     load = _awaited(Store.load)
     verify = _awaited(Store.verify)
@@ -295,6 +323,7 @@ def connect_async(
     cached_entries: int = DEFAULT_CACHED_ENTRIES,
     idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
     keys: KeyRing | None = None,
+    tenant: str | None = None,
 ) -> AsyncStore:
     """Open an :class:`AsyncStore`: :func:`connect`'s arguments, for asyncio applications.
 
@@ -330,4 +359,5 @@ def connect_async(
         cached_entries=cached_entries,
         idempotency_window=idempotency_window,
         keys=keys,
+        tenant=tenant,
     )

@@ -91,9 +91,9 @@ class AuditReport:
         }
 
 
-def case_ids(conn: sa.Connection, after: str | None, count: int) -> list[str]:
-    """Up to ``count`` case ids after ``after``, in key order (keyset paging: no OFFSET)."""
-    query = sa.select(cases.c.case_id).order_by(cases.c.case_id).limit(count)
+def case_ids(conn: sa.Connection, tenant: str, after: str | None, count: int) -> list[str]:
+    """Up to ``count`` of a tenant's case ids after ``after``, in key order (keyset paging: no OFFSET)."""
+    query = sa.select(cases.c.case_id).where(cases.c.tenant == tenant).order_by(cases.c.case_id).limit(count)
     if after is not None:
         query = query.where(cases.c.case_id > after)
     return [str(case_id) for case_id in conn.execute(query).scalars()]
@@ -116,6 +116,7 @@ def audit_case(case_id: str, replay: Callable[[str], int]) -> tuple[int, AuditFi
 
 def sweep(
     engine: sa.Engine,
+    tenant: str,
     operation: str,
     handle: Callable[[str], int],
     *,
@@ -124,7 +125,7 @@ def sweep(
     batch_size: object,
     on_finding: Callable[[str], None] = lambda _case_id: None,
 ) -> AuditReport:
-    """Run ``handle`` (a case id -> its entry count) on stored cases in id order, resumably.
+    """Run ``handle`` (a case id -> its entry count) on a tenant's stored cases in id order, resumably.
 
     The arguments are checked first; ids are read ``batch_size`` at a time, each
     batch in a read transaction of its own; a case ``handle`` cannot replay is a
@@ -139,7 +140,7 @@ def sweep(
     while more and (most is None or seen < most):
         want = size if most is None else min(size, most - seen)
         with _engine.read(engine, operation) as conn:
-            ids = case_ids(conn, start, want)
+            ids = case_ids(conn, tenant, start, want)
         for case_id in ids:
             count, finding = audit_case(case_id, handle)
             entries += count
@@ -151,7 +152,7 @@ def sweep(
         start = ids[-1] if ids else start
     if more:  # stopped by the limit: is there anything after it?
         with _engine.read(engine, operation) as conn:
-            more = bool(case_ids(conn, start, 1))
+            more = bool(case_ids(conn, tenant, start, 1))
     return AuditReport(
         checked=seen,
         entries=entries,

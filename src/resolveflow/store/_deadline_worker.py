@@ -28,6 +28,11 @@ kind, else the worker's ``grace``. With an escalation, the worker then
 takes its action on the case, in the same transaction, as the escalation's
 system actor: the guards decide, and a refusal becomes a
 ``deadline.escalation_refused`` event instead of an entry.
+
+**Tenants.** Given the store :func:`connect` returned, a worker serves every
+tenant's promises (one process for the whole database); given a store scoped
+with ``for_tenant``, that tenant's only. Each event names its case's tenant, and
+an escalation is fired through that tenant's store.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ from resolveflow.exceptions import (
     ResolveflowError,
     StoreUnavailable,
 )
-from resolveflow.store import _engine, _outbox
+from resolveflow.store import _engine, _outbox, _rows
 from resolveflow.store._args import count_arg
 from resolveflow.store._tables import cases, deadline_marks, deadlines
 
@@ -168,6 +173,8 @@ class DeadlineWorker:
                 f"expected a timedelta from 0 to {MAX_GRACE.days} days, got {shown(grace)}", argument="grace"
             )
         self._store = store
+        # None: the store connect() returned, whose worker serves every tenant; else that tenant only.
+        self._tenant = store.tenant
         self._grace = grace
         self._batch = count_arg(batch_size, "batch_size", minimum=1, maximum=MAX_BATCH)
         self._actor = check_actor_id(actor)
@@ -281,46 +288,57 @@ class DeadlineWorker:
         # Only promises whose deadline.due was not fired (ix_resolveflow_deadlines_unfired): what it
         # reads does not grow with the overdue promises already fired that wait on open cases.
         d = deadlines.c
-        return (
-            sa.select(d.case_id, d.kind, d.ref, d.due)
+        query = (
+            sa.select(d.tenant, d.case_id, d.kind, d.ref, d.due)
             .where(d.due_fired == sa.false(), d.due <= now)
-            .order_by(d.due, d.case_id, d.kind, d.ref)
+            .order_by(d.due, d.tenant, d.case_id, d.kind, d.ref)
             .limit(self._batch)
         )
+        return query if self._tenant is None else query.where(d.tenant == self._tenant)
 
     def _missed_query(self, now: _dt.datetime) -> sa.Select[Any]:
         m = deadline_marks.c
-        return (
-            sa.select(m.case_id, m.kind, m.ref, m.due)
+        query = (
+            sa.select(m.tenant, m.case_id, m.kind, m.ref, m.due)
             .where(m.missed_at.is_not(None), m.missed_at < now)
-            .order_by(m.missed_at, m.case_id, m.kind, m.ref)
+            .order_by(m.missed_at, m.tenant, m.case_id, m.kind, m.ref)
             .limit(self._batch)
         )
+        return query if self._tenant is None else query.where(m.tenant == self._tenant)
 
     # --- firing: one transaction each --------------------------------------------------------
 
-    def _locked_case(self, conn: sa.Connection, case_id: str) -> Any:
+    def _locked_case(self, conn: sa.Connection, row: sa.Row[Any]) -> Any:
         query = sa.select(
             cases.c.methodology_id, cases.c.methodology_version, cases.c.step, cases.c.last_seq
-        ).where(cases.c.case_id == case_id)
+        ).where(_rows.of_case(cases, row.tenant, row.case_id))
         return conn.execute(query.with_for_update(skip_locked=True)).first()
 
     @staticmethod
-    def _set_fired(conn: sa.Connection, row: sa.Row[Any]) -> None:
-        d = deadlines.c
-        where = (d.case_id == row.case_id, d.kind == row.kind, d.ref == row.ref, d.due == row.due)
+    def _promise_key(table: sa.Table, row: sa.Row[Any]) -> tuple[sa.ColumnElement[bool], ...]:
+        c = table.c
+        return (_rows.of_case(table, row.tenant, row.case_id), c.kind == row.kind, c.ref == row.ref)
+
+    def _set_fired(self, conn: sa.Connection, row: sa.Row[Any]) -> None:
+        where = (*self._promise_key(deadlines, row), deadlines.c.due == row.due)
         conn.execute(sa.update(deadlines).where(*where).values(due_fired=True))
 
-    @staticmethod
-    def _open(conn: sa.Connection, row: sa.Row[Any]) -> Any:
+    def _open(self, conn: sa.Connection, row: sa.Row[Any]) -> Any:
         """The deadline row of the promise, if it is still open with the same due time."""
         d = deadlines.c
         found = conn.execute(
-            sa.select(d.description, d.due).where(
-                d.case_id == row.case_id, d.kind == row.kind, d.ref == row.ref
-            )
+            sa.select(d.description, d.due).where(*self._promise_key(deadlines, row))
         ).first()
         return found if found is not None and found.due == row.due else None
+
+    @staticmethod
+    def _event_id(row: sa.Row[Any], event_type: str) -> str:
+        unscoped = deadline_event_id(row.case_id, row.kind, row.ref, row.due, event_type)
+        return _outbox.scoped_event_id(row.tenant, unscoped)
+
+    def _store_of(self, tenant: str) -> Store:
+        """The store of the case's tenant, to fire its escalation through the guards."""
+        return self._store if self._tenant is not None or not tenant else self._store.for_tenant(tenant)
 
     def _escalation(self, case: sa.Row[Any], kind: str) -> Escalation | None:
         try:
@@ -341,6 +359,7 @@ class DeadlineWorker:
         """Insert the mark; False when it was there already (fired before)."""
         insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(deadline_marks)
         values = {
+            "tenant": row.tenant,
             "case_id": row.case_id,
             "kind": row.kind,
             "ref": row.ref,
@@ -355,7 +374,7 @@ class DeadlineWorker:
 
     def _fire_due(self, row: sa.Row[Any], now: _dt.datetime) -> tuple[str, ...]:
         with _engine.write(self._store.engine, "worker") as conn:
-            case = self._locked_case(conn, row.case_id)
+            case = self._locked_case(conn, row)
             if case is None:
                 return ("skipped",)
             promise = self._open(conn, row)
@@ -363,21 +382,21 @@ class DeadlineWorker:
                 return ()  # kept, or made again for another time, since the query
             escalation = self._escalation(case, row.kind)
             grace = escalation.grace if escalation is not None else self._grace
-            event_id = deadline_event_id(row.case_id, row.kind, row.ref, row.due, "deadline.due")
+            event_id = self._event_id(row, "deadline.due")
             self._set_fired(conn, row)
             if not self._mark(conn, row, "due", event_id, row.due + grace, now):
                 return ()  # fired before (the flag was lost when the promises were rewritten)
             envelope = self._envelope(event_id, "deadline.due", row, case, promise, row.due, row.due + grace)
-            _outbox.record_envelopes(conn, row.case_id, case.last_seq, [envelope], now)
+            _outbox.record_envelopes(conn, row.tenant, row.case_id, case.last_seq, [envelope], now)
         return ("due",)
 
     def _fire_missed(self, row: sa.Row[Any], now: _dt.datetime) -> tuple[str, ...]:
         m = deadline_marks.c
         with _engine.write(self._store.engine, "worker") as conn:
-            case = self._locked_case(conn, row.case_id)
+            case = self._locked_case(conn, row)
             if case is None:
                 return ("skipped",)
-            key = (m.case_id == row.case_id, m.kind == row.kind, m.ref == row.ref, m.due == row.due)
+            key = (*self._promise_key(deadline_marks, row), m.due == row.due)
             waiting = conn.execute(
                 sa.select(m.missed_at).where(
                     *key, m.mark == "due", m.missed_at.is_not(None), m.missed_at < now
@@ -389,14 +408,14 @@ class DeadlineWorker:
             promise = self._open(conn, row)
             if promise is None:
                 return ()  # kept in time
-            event_id = deadline_event_id(row.case_id, row.kind, row.ref, row.due, "deadline.missed")
+            event_id = self._event_id(row, "deadline.missed")
             if not self._mark(conn, row, "missed", event_id, None, now):
                 return ()
             escalation = self._escalation(case, row.kind)
             missed_at = waiting.missed_at
             envelope = self._envelope(event_id, "deadline.missed", row, case, promise, missed_at, missed_at)
             envelope["escalation"] = None if escalation is None else _declared(escalation)
-            _outbox.record_envelopes(conn, row.case_id, case.last_seq, [envelope], now)
+            _outbox.record_envelopes(conn, row.tenant, row.case_id, case.last_seq, [envelope], now)
             if escalation is None:
                 return ("missed",)
             return ("missed", self._escalate(conn, row, case, promise, escalation, missed_at, now))
@@ -412,7 +431,7 @@ class DeadlineWorker:
         now: _dt.datetime,
     ) -> str:
         try:
-            self._store.fire(
+            self._store_of(row.tenant).fire(
                 row.case_id,
                 escalation.action,
                 None if escalation.evidence is None else dict(escalation.evidence),
@@ -424,9 +443,7 @@ class DeadlineWorker:
         except ResolveflowError as error:
             # Refused by the guards, or not takeable at all (bad evidence, an unknown action, the
             # case's rows not what resolveflow wrote): the promise is still missed, and says why.
-            event_id = deadline_event_id(
-                row.case_id, row.kind, row.ref, row.due, "deadline.escalation_refused"
-            )
+            event_id = self._event_id(row, "deadline.escalation_refused")
             envelope = self._envelope(
                 event_id, "deadline.escalation_refused", row, case, promise, now, missed_at
             )
@@ -438,7 +455,7 @@ class DeadlineWorker:
                 if isinstance(error, Refused)
                 else [{"code": type(error).__name__, "message": str(error)}]
             )
-            _outbox.record_envelopes(conn, row.case_id, case.last_seq, [envelope], now)
+            _outbox.record_envelopes(conn, row.tenant, row.case_id, case.last_seq, [envelope], now)
             return "refused"
         return "escalated"
 
@@ -453,7 +470,9 @@ class DeadlineWorker:
         missed_at: _dt.datetime,
     ) -> dict[str, Any]:
         """The event, in the shape of every other event's envelope, with the promise under ``deadline``."""
+        tenant = {"tenant": row.tenant} if row.tenant else {}  # as every stored event of a tenant's case
         return {
+            **tenant,
             "event_id": event_id,
             "type": event_type,
             "case_id": row.case_id,

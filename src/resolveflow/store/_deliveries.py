@@ -61,6 +61,7 @@ class Delivery:
         next_attempt_at: when it is next due (while pending).
         last_error: why the last attempt failed, if it did.
         updated_at: when the relay last wrote it (the store's clock).
+        tenant: the case's tenant, or None for a case stored without one.
     """
 
     delivery_id: str
@@ -73,6 +74,7 @@ class Delivery:
     next_attempt_at: _dt.datetime
     last_error: str | None
     updated_at: _dt.datetime
+    tenant: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The delivery as JSON-ready values (times as ISO 8601 text)."""
@@ -144,7 +146,9 @@ def enqueue(engine: sa.Engine, subscriber: str, now: _dt.datetime, limit: int) -
         cursor = conn.execute(query).first()
         if cursor is None:
             return 0  # another relay is queuing for this subscriber
-        events = sa.select(outbox.c.position, outbox.c.xact_id, outbox.c.case_id, outbox.c.event_id).where(
+        events = sa.select(
+            outbox.c.position, outbox.c.xact_id, outbox.c.tenant, outbox.c.case_id, outbox.c.event_id
+        ).where(
             sa.tuple_(outbox.c.xact_id, outbox.c.position)
             > sa.tuple_(sa.literal(cursor.after_xact), sa.literal(cursor.after_position))
         )
@@ -160,6 +164,7 @@ def enqueue(engine: sa.Engine, subscriber: str, now: _dt.datetime, limit: int) -
                     "subscriber": subscriber,
                     "position": row.position,
                     "delivery_id": delivery_id(subscriber, row.event_id),
+                    "tenant": row.tenant,
                     "case_id": row.case_id,
                     "event_id": row.event_id,
                     "state": PENDING,
@@ -190,6 +195,7 @@ def claim(
             deliveries.c.delivery_id,
             deliveries.c.attempts,
             outbox.c.event_id,
+            outbox.c.tenant,
             outbox.c.case_id,
             outbox.c.seq,
             outbox.c.event_type,
@@ -204,6 +210,7 @@ def claim(
             sa.or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until <= now),
             ~sa.exists().where(
                 earlier.c.subscriber == subscriber,
+                earlier.c.tenant == deliveries.c.tenant,
                 earlier.c.case_id == deliveries.c.case_id,
                 earlier.c.state == PENDING,
                 earlier.c.position < deliveries.c.position,
@@ -307,6 +314,7 @@ def _delivery(row: sa.Row[Any]) -> Delivery:
         subscriber=row.subscriber,
         position=row.position,
         case_id=row.case_id,
+        tenant=row.tenant or None,
         event_id=row.event_id,
         state=row.state,
         attempts=row.attempts,

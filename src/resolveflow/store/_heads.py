@@ -50,12 +50,15 @@ from resolveflow._ledger import Ledger
 Seen = tuple[tuple[Any, ...], tuple[tuple[Any, ...], ...]]
 """What a load compared with a kept ledger: the case row's values and each entry row's, as stored."""
 
+CaseKey = tuple[str, str]
+"""A case in the cache: its tenant and its id (two tenants may use one case id)."""
+
 DEFAULT_CACHED_ENTRIES: Final = 100_000
 """Entries kept replayed in memory across all cases, by default (a few hundred bytes each beyond evidence)."""
 
 
 class LedgerCache:
-    """Ledgers by case id, least recently used dropped first once ``max_entries`` would be passed.
+    """Ledgers by case (tenant and id), least recently used dropped first past ``max_entries``.
 
     Beside a ledger, the raw entry rows a load has compared with it (oldest
     first, a prefix of its history); they go whenever the ledger is taken.
@@ -64,55 +67,55 @@ class LedgerCache:
     def __init__(self, max_entries: int) -> None:
         self._max = max_entries
         self._held = 0
-        self._ledgers: collections.OrderedDict[str, Ledger] = collections.OrderedDict()
-        self._seen: dict[str, Seen] = {}
-        self._sizes: dict[str, int] = {}
+        self._ledgers: collections.OrderedDict[CaseKey, Ledger] = collections.OrderedDict()
+        self._seen: dict[CaseKey, Seen] = {}
+        self._sizes: dict[CaseKey, int] = {}
         self._lock = threading.Lock()
 
-    def take(self, case_id: str) -> Ledger | None:
-        """The ledger of ``case_id``, removed: the caller has it alone until it :meth:`put`\\ s it back.
+    def take(self, key: CaseKey) -> Ledger | None:
+        """The ledger of ``key``, removed: the caller has it alone until it :meth:`put`\\ s it back.
 
         The rows a load compared with it are dropped with it (see :meth:`take_with_seen`).
         """
-        found = self.take_with_seen(case_id)
+        found = self.take_with_seen(key)
         return found[0] if found is not None else None
 
-    def take_with_seen(self, case_id: str) -> tuple[Ledger, Seen | None] | None:
-        """The ledger of ``case_id`` and the rows a load compared with it (or None), both removed."""
+    def take_with_seen(self, key: CaseKey) -> tuple[Ledger, Seen | None] | None:
+        """The ledger of ``key`` and the rows a load compared with it (or None), both removed."""
         with self._lock:
-            ledger = self._ledgers.pop(case_id, None)
-            seen = self._seen.pop(case_id, None)
+            ledger = self._ledgers.pop(key, None)
+            seen = self._seen.pop(key, None)
             if ledger is None:
                 return None
-            self._held -= self._sizes.pop(case_id)
+            self._held -= self._sizes.pop(key)
             return ledger, seen
 
-    def put(self, case_id: str, ledger: Ledger, seen: Seen | None = None) -> None:
+    def put(self, key: CaseKey, ledger: Ledger, seen: Seen | None = None) -> None:
         """Keep ``ledger`` (whose history the database holds, committed) for the next write or load.
 
         ``seen``: the rows a load just compared with it (its entry rows: a prefix of its history).
         """
         size = len(ledger) + (len(seen[1]) if seen is not None else 0) + 1  # an empty case costs its index
         with self._lock:
-            old = self._sizes.pop(case_id, None)
+            old = self._sizes.pop(key, None)
             if old is not None:
                 self._held -= old
-                del self._ledgers[case_id]
-            self._seen.pop(case_id, None)
+                del self._ledgers[key]
+            self._seen.pop(key, None)
             if size > self._max:
                 return  # too long to keep at all (and an older ledger of it is gone too)
-            self._ledgers[case_id] = ledger
+            self._ledgers[key] = ledger
             if seen is not None:
-                self._seen[case_id] = seen
-            self._sizes[case_id] = size
+                self._seen[key] = seen
+            self._sizes[key] = size
             self._held += size
             while self._held > self._max:
                 dropped, _ = self._ledgers.popitem(last=False)
                 self._held -= self._sizes.pop(dropped)
                 self._seen.pop(dropped, None)
 
-    def drop(self, case_id: str) -> None:
-        self.take(case_id)
+    def drop(self, key: CaseKey) -> None:
+        self.take(key)
 
     def clear(self) -> None:
         with self._lock:

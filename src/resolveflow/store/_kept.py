@@ -75,8 +75,8 @@ def _case_and_entries(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
     return (
         sa.select(*columns)
         .select_from(cases)
-        .outerjoin(entries, entries.c.case_id == cases.c.case_id)
-        .where(cases.c.case_id == sa.bindparam("case_id"))
+        .outerjoin(entries, _rows.same_case(entries, cases))
+        .where(_rows.one_case(cases))
         .order_by(entries.c.seq)
     )
 
@@ -164,7 +164,7 @@ def _same_entry(stored: dict[str, Any], held: dict[str, Any]) -> bool:
 
 def loaded(
     conn: sa.Connection,
-    case_id: str,
+    binds: dict[str, object],
     ledger: Ledger,
     seen: Seen | None,
     *,
@@ -180,10 +180,10 @@ def loaded(
     next ones, up to the ledger's length, must be the ledger's entries (and,
     with a key ring, carry seals that chain on); rows past the ledger are
     replayed through the guards. The case row must then say what the ledger
-    says.
+    says. ``binds`` names the case (its ``tenant`` and ``case_id``).
     """
     if seen is not None:
-        rows = conn.execute(_RAW, {"case_id": case_id}).all()
+        rows = conn.execute(_RAW, binds).all()
         if not rows:
             return None  # the full read raises CaseNotFound
         if (
@@ -193,7 +193,7 @@ def loaded(
         ):
             return ledger, seen
     compared = seen[1] if seen is not None else ()
-    rows = conn.execute(_DECODING, {"case_id": case_id, "seen": len(compared)}).all()
+    rows = conn.execute(_DECODING, {**binds, "seen": len(compared)}).all()
     if not rows:
         return None
     row = rows[0]

@@ -19,11 +19,18 @@ got its id before the case's previous writer did). Events are read in
 ``pg_snapshot_xmin(pg_current_snapshot())``, below which every transaction has
 ended: what a reader sees is then final, and everything committed later sorts
 after it. A consumer resumes from the position of the last event it handled.
+
+**Tenants.** Every row keeps the tenant of its case (``""`` for none). A
+tenant's event carries ``"tenant"`` in its envelope, and its id is derived
+from the tenant as well as from the case's (``scoped_event_id``), so that two
+tenants' cases with the same id never share an event id. ``Store.events``
+reads one tenant's events; the relay reads every tenant's.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
@@ -43,9 +50,12 @@ from resolveflow.store._tables import outbox
 MAX_EVENTS_PAGE: Final = 10_000
 """The most events one :meth:`Store.events` call returns."""
 
+_TENANT_NAMESPACE: Final = uuid.UUID("3d2f8c61-0e4b-4f7a-b8c9-6a1e5d0f2b74")
+
 ROW_COLUMNS: Final = (
     outbox.c.position,
     outbox.c.event_id,
+    outbox.c.tenant,
     outbox.c.case_id,
     outbox.c.seq,
     outbox.c.event_type,
@@ -70,8 +80,10 @@ class StoredEvent:
             ``deadline.due``, ``deadline.missed`` and ``deadline.escalation_refused``.
         case_id: the case.
         seq: the entry's sequence number.
-        envelope: the event as :meth:`resolveflow.Event.to_json` gives it.
+        envelope: the event as :meth:`resolveflow.Event.to_json` gives it (with
+            ``"tenant"`` for a tenant's case).
         recorded_at: when the store wrote it (its clock, UTC).
+        tenant: the case's tenant, or None for a case stored without one.
     """
 
     position: int
@@ -81,6 +93,7 @@ class StoredEvent:
     seq: int
     envelope: dict[str, Any] = attrs.field(eq=True, hash=False)
     recorded_at: _dt.datetime
+    tenant: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The envelope with the event's ``position`` and ``recorded_at`` (for a webhook body)."""
@@ -116,22 +129,40 @@ def _own_xact(conn: sa.Connection) -> sa.ColumnElement[Any]:
     return sa.cast(sa.cast(sa.func.pg_current_xact_id(), sa.Text), sa.BigInteger)
 
 
-def _xact_after_case(conn: sa.Connection, case_id: str) -> sa.ColumnElement[Any]:
+def _xact_after_case(conn: sa.Connection, tenant: str, case_id: str) -> sa.ColumnElement[Any]:
     """This transaction's id, or the case's previous event's when higher: a case's events stay in order."""
     own = _own_xact(conn)
     if conn.dialect.name != "postgresql":
         return own
-    previous = sa.select(sa.func.max(outbox.c.xact_id)).where(outbox.c.case_id == case_id).scalar_subquery()
+    previous = (
+        sa.select(sa.func.max(outbox.c.xact_id))
+        .where(outbox.c.tenant == tenant, outbox.c.case_id == case_id)
+        .scalar_subquery()
+    )
     return sa.func.greatest(own, sa.func.coalesce(previous, 0))
 
 
-def _row(event: Event, now: _dt.datetime) -> dict[str, Any]:
+def scoped_event_id(tenant: str, event_id: str) -> str:
+    """A case's event id as stored: the same for a case without a tenant, one of the tenant's own else."""
+    return str(uuid.uuid5(_TENANT_NAMESPACE, f"{tenant}\x00{event_id}")) if tenant else event_id
+
+
+def scoped_envelope(tenant: str, envelope: dict[str, Any]) -> dict[str, Any]:
+    """An envelope as stored: a tenant's names the tenant and has the tenant's event id."""
+    if not tenant:
+        return envelope
+    return {**envelope, "event_id": scoped_event_id(tenant, envelope["event_id"]), "tenant": tenant}
+
+
+def _row(tenant: str, event: Event, now: _dt.datetime) -> dict[str, Any]:
+    envelope = scoped_envelope(tenant, event.to_json())
     return {
-        "event_id": event.event_id,
+        "event_id": envelope["event_id"],
+        "tenant": tenant,
         "case_id": event.case_id,
         "seq": event.seq,
         "event_type": event.type,
-        "envelope": event.to_json(),
+        "envelope": envelope,
         "created_at": now,
     }
 
@@ -152,11 +183,14 @@ def case_events(case: Case) -> list[Event]:
     return events
 
 
-def record_entry(conn: sa.Connection, case: Case, entry: HistoryEntry, now: _dt.datetime) -> None:
+def record_entry(
+    conn: sa.Connection, tenant: str, case: Case, entry: HistoryEntry, now: _dt.datetime
+) -> None:
     """Write the events of ``entry``, just recorded on ``case``, in the transaction of ``conn``."""
-    rows = [_row(event, now) for event in accepted_events(case.id, case.methodology, entry, entry.from_step)]
+    events = accepted_events(case.id, case.methodology, entry, entry.from_step)
+    rows = [_row(tenant, event, now) for event in events]
     try:
-        conn.execute(sa.insert(outbox).values(xact_id=_xact_after_case(conn, case.id)), rows)
+        conn.execute(sa.insert(outbox).values(xact_id=_xact_after_case(conn, tenant, case.id)), rows)
     except sa.exc.IntegrityError as error:
         # The entry row was just inserted, so an event of it already there was not written by resolveflow.
         raise TamperedHistory(
@@ -165,16 +199,23 @@ def record_entry(conn: sa.Connection, case: Case, entry: HistoryEntry, now: _dt.
 
 
 def record_envelopes(
-    conn: sa.Connection, case_id: str, seq: int, envelopes: Sequence[dict[str, Any]], now: _dt.datetime
+    conn: sa.Connection,
+    tenant: str,
+    case_id: str,
+    seq: int,
+    envelopes: Sequence[dict[str, Any]],
+    now: _dt.datetime,
 ) -> None:
     """Write events that are not an entry's (the deadline worker's), after the case's others.
 
-    Each envelope holds at least ``event_id`` and ``type``; ``seq`` is the case's
-    last entry when they were written. A taken event id raises IntegrityError.
+    Each envelope holds at least ``event_id`` and ``type`` (as stored: made with
+    :func:`scoped_envelope`); ``seq`` is the case's last entry when they were
+    written. A taken event id raises IntegrityError.
     """
     rows = [
         {
             "event_id": envelope["event_id"],
+            "tenant": tenant,
             "case_id": case_id,
             "seq": seq,
             "event_type": envelope["type"],
@@ -184,12 +225,12 @@ def record_envelopes(
         for envelope in envelopes
     ]
     if rows:
-        conn.execute(sa.insert(outbox).values(xact_id=_xact_after_case(conn, case_id)), rows)
+        conn.execute(sa.insert(outbox).values(xact_id=_xact_after_case(conn, tenant, case_id)), rows)
 
 
-def record_cases(conn: sa.Connection, batch: Sequence[Case], now: _dt.datetime) -> None:
+def record_cases(conn: sa.Connection, tenant: str, batch: Sequence[Case], now: _dt.datetime) -> None:
     """Write the events of every entry of newly stored cases, in the transaction of ``conn``."""
-    rows = [_row(event, now) for case in batch for event in case_events(case)]
+    rows = [_row(tenant, event, now) for case in batch for event in case_events(case)]
     if not rows:
         return
     try:
@@ -224,11 +265,16 @@ def _horizon() -> sa.ColumnElement[Any]:
     return sa.cast(sa.cast(sa.func.pg_snapshot_xmin(sa.func.pg_current_snapshot()), sa.Text), sa.BigInteger)
 
 
-def page_query(dialect: str, after_xact: int, after: int, limit: int) -> sa.Select[Any]:
-    """The events after ``(after_xact, after)`` in the order consumers read them."""
+def page_query(
+    dialect: str, after_xact: int, after: int, limit: int, tenant: str | None = None
+) -> sa.Select[Any]:
+    """The events after ``(after_xact, after)`` in the order consumers read them: one tenant's, or
+    (``tenant`` None, for the relay) every tenant's."""
     query = sa.select(*ROW_COLUMNS).where(
         sa.tuple_(outbox.c.xact_id, outbox.c.position) > sa.tuple_(sa.literal(after_xact), sa.literal(after))
     )
+    if tenant is not None:
+        query = query.where(outbox.c.tenant == tenant)
     if dialect == "postgresql":
         query = query.where(outbox.c.xact_id < _horizon())
     return query.order_by(outbox.c.xact_id, outbox.c.position).limit(limit)
@@ -242,6 +288,7 @@ def _stored(row: sa.Row[Any]) -> StoredEvent:
         or envelope.get("type") != row.event_type
         or envelope.get("case_id") != row.case_id
         or envelope.get("seq") != row.seq
+        or envelope.get("tenant", "") != row.tenant
     ):
         raise TamperedHistory(
             f"outbox row {row.position} does not hold the event its columns name",
@@ -256,17 +303,21 @@ def _stored(row: sa.Row[Any]) -> StoredEvent:
         seq=row.seq,
         envelope=envelope,
         recorded_at=row.created_at,
+        tenant=row.tenant or None,
     )
 
 
-def events(engine: sa.Engine, after: object, limit: object) -> EventPage:
-    """The page of :meth:`Store.events`: arguments checked, one read transaction."""
+def events(engine: sa.Engine, tenant: str, after: object, limit: object) -> EventPage:
+    """The page of :meth:`Store.events`, a tenant's events: arguments checked, one read transaction."""
     start = count_arg(after, "after", minimum=0)
     size = count_arg(limit, "limit", minimum=1, maximum=MAX_EVENTS_PAGE)
     with _engine.read(engine, "events") as conn:
         after_xact = -1
         if start:
-            found = conn.execute(sa.select(outbox.c.xact_id).where(outbox.c.position == start)).first()
+            # Another tenant's position is no position at all here: the same error, nothing learned.
+            found = conn.execute(
+                sa.select(outbox.c.xact_id).where(outbox.c.position == start, outbox.c.tenant == tenant)
+            ).first()
             if found is None:
                 raise InvalidInput(
                     f"expected 0 (from the first event) or the position of a stored event, such as a "
@@ -274,7 +325,7 @@ def events(engine: sa.Engine, after: object, limit: object) -> EventPage:
                     argument="after",
                 )
             after_xact = found.xact_id
-        query = page_query(engine.dialect.name, after_xact, start, size)
+        query = page_query(engine.dialect.name, after_xact, start, size, tenant)
         with _unreadable.decoding_rows(conn, query, outbox.c.case_id, "outbox rows"):
             rows = conn.execute(query).all()
         page = tuple(_stored(row) for row in rows)

@@ -222,6 +222,7 @@ class Relay:
     ) -> None:
         if not isinstance(store, Store):
             raise InvalidInput(f"expected a resolveflow.store.Store, got {shown(store)}", argument="store")
+        _whole_store(store)
         if isinstance(subscribers, Webhook | Listener) or not isinstance(subscribers, Sequence):
             raise InvalidInput("expected a list of Webhook and Listener objects", argument="subscribers")
         found = list(subscribers)
@@ -354,6 +355,17 @@ def _subscriber_arg(value: object) -> str | None:
     return None if value is None else _name(value)
 
 
+def _whole_store(store: Store) -> None:
+    # A subscriber's cursor and deliveries cover the whole outbox: a relay on one tenant's store
+    # would share them with (and skip the events of) every other relay of that subscriber.
+    if store.tenant is not None:
+        raise InvalidInput(
+            f"the relay serves every tenant's events (each names its tenant); give it the store "
+            f"connect() returned, not the store of tenant {shown(store.tenant)}",
+            argument="store",
+        )
+
+
 def dead_letters(
     store: Store, *, subscriber: str | None = None, after: int = 0, limit: int = 100
 ) -> list[Delivery]:
@@ -370,6 +382,7 @@ def dead_letters(
     """
     if not isinstance(store, Store):
         raise InvalidInput(f"expected a resolveflow.store.Store, got {shown(store)}", argument="store")
+    _whole_store(store)
     name = _subscriber_arg(subscriber)
     start = count_arg(after, "after", minimum=0)
     size = count_arg(limit, "limit", minimum=1, maximum=10_000)
@@ -392,6 +405,7 @@ def replay_dead_letters(
     """
     if not isinstance(store, Store):
         raise InvalidInput(f"expected a resolveflow.store.Store, got {shown(store)}", argument="store")
+    _whole_store(store)
     ids: list[str] | None = None
     if delivery_ids is not None:
         if isinstance(delivery_ids, str) or not isinstance(delivery_ids, Sequence):

@@ -30,8 +30,26 @@ from resolveflow.store._tables import deadlines
 END_OF_TIME: Final = _dt.datetime.max.replace(tzinfo=_dt.UTC)
 
 
-def entry_row(case_id: str, entry: HistoryEntry, seal: str | None = None) -> dict[str, Any]:
+def of_case(
+    table: sa.Table, tenant: str | sa.BindParameter[Any], case_id: str | sa.BindParameter[Any]
+) -> sa.ColumnElement[bool]:
+    """The rows of one case of one tenant: a case id alone never names a case."""
+    return sa.and_(table.c.tenant == tenant, table.c.case_id == case_id)
+
+
+def one_case(table: sa.Table) -> sa.ColumnElement[bool]:
+    """:func:`of_case`, with the ``tenant`` and ``case_id`` bind parameters (for queries built once)."""
+    return of_case(table, sa.bindparam("tenant"), sa.bindparam("case_id"))
+
+
+def same_case(table: sa.Table, other: sa.Table) -> sa.ColumnElement[bool]:
+    """A join on the case: its tenant and its id."""
+    return sa.and_(table.c.tenant == other.c.tenant, table.c.case_id == other.c.case_id)
+
+
+def entry_row(tenant: str, case_id: str, entry: HistoryEntry, seal: str | None = None) -> dict[str, Any]:
     return {
+        "tenant": tenant,
         "case_id": case_id,
         "seq": entry.seq,
         "action": entry.action,
@@ -151,10 +169,11 @@ def typed_evidence(methodology: Methodology, action: str, data: object) -> objec
     return INVALID if errors else record
 
 
-def case_row(case: Case, *, created_at: _dt.datetime) -> dict[str, Any]:
+def case_row(tenant: str, case: Case, *, created_at: _dt.datetime) -> dict[str, Any]:
     outcome = case.outcome
     last = case.history[-1] if case.history else None
     return {
+        "tenant": tenant,
         "case_id": case.id,
         "methodology_id": case.methodology.id,
         "methodology_version": case.methodology.version,
@@ -169,10 +188,11 @@ def case_row(case: Case, *, created_at: _dt.datetime) -> dict[str, Any]:
     }
 
 
-def promises(case: Case) -> list[dict[str, Any]]:
+def promises(tenant: str, case: Case) -> list[dict[str, Any]]:
     """The case's open plan items and pending follow-up, as deadline rows."""
     return [
         {
+            "tenant": tenant,
             "case_id": case.id,
             "methodology_id": case.methodology.id,
             "kind": item.kind,

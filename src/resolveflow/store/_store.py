@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as _dt
 import os
 import random
@@ -36,7 +37,7 @@ from resolveflow.exceptions import (
     UnknownAction,
     UnknownMethodology,
 )
-from resolveflow.store import _engine, _kept, _outbox, _rows, _unreadable
+from resolveflow.store import _engine, _kept, _outbox, _rows, _unreadable, _upgrade
 from resolveflow.store._analytics import Analytics, analyze
 from resolveflow.store._args import count_arg, text_arg
 from resolveflow.store._audit import AuditReport, sweep
@@ -50,29 +51,27 @@ from resolveflow.store._errors import (
 from resolveflow.store._heads import DEFAULT_CACHED_ENTRIES, LedgerCache, Seen
 from resolveflow.store._outbox import EventPage
 from resolveflow.store._records import CaseSummary, Deadline, HistoryPage
-from resolveflow.store._tables import cases, deadlines, entries, idempotency, metadata, refusals
+from resolveflow.store._tables import NO_TENANT, cases, deadlines, entries, idempotency, metadata, refusals
 
 _MAX_PAGE: Final = 1000
 IDEMPOTENCY_WINDOW: Final = _dt.timedelta(hours=24)
 """How long an idempotency key stands for its first request, by default."""
 MAX_IDEMPOTENCY_WINDOW: Final = _dt.timedelta(days=366)
-_NOT_SUMMARISED: Final = frozenset({"hash_recipe", "definitions"})  # how the case is kept, not what it is
+_NOT_SUMMARISED: Final = frozenset({"tenant", "hash_recipe", "definitions"})  # how it is kept, not what it is
 
-# Built once: the store runs these on every call.
-_CASE: Final = sa.select(cases).where(cases.c.case_id == sa.bindparam("case_id"))
+# Built once: the store runs these on every call. Every query names the tenant with the case id.
+_CASE: Final = sa.select(cases).where(_rows.one_case(cases))
 _CASE_AND_ENTRIES: Final = (
     sa.select(cases, *(entries.c[name].label(f"entry_{name}") for name in _rows.ENTRY_COLUMNS))
-    .outerjoin(entries, entries.c.case_id == cases.c.case_id)
-    .where(cases.c.case_id == sa.bindparam("case_id"))
+    .outerjoin(entries, _rows.same_case(entries, cases))
+    .where(_rows.one_case(cases))
     .order_by(entries.c.seq)
 )
 # The case row and its entries from a sequence number on (the last one a kept ledger holds).
 _CASE_AND_TAIL: Final = (
     sa.select(cases, *(entries.c[name].label(f"entry_{name}") for name in _rows.ENTRY_COLUMNS))
-    .outerjoin(
-        entries, sa.and_(entries.c.case_id == cases.c.case_id, entries.c.seq >= sa.bindparam("from_seq"))
-    )
-    .where(cases.c.case_id == sa.bindparam("case_id"))
+    .outerjoin(entries, sa.and_(_rows.same_case(entries, cases), entries.c.seq >= sa.bindparam("from_seq")))
+    .where(_rows.one_case(cases))
     .order_by(entries.c.seq)
 )
 
@@ -111,6 +110,7 @@ class Store:
         cached_entries: int = DEFAULT_CACHED_ENTRIES,
         idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
         keys: KeyRing | None = None,
+        tenant: str | None = None,
     ) -> None:
         if not isinstance(engine, sa.Engine):
             raise InvalidInput(
@@ -122,6 +122,8 @@ class Store:
         if not isinstance(record_refusals, bool):
             raise InvalidInput("expected True or False", argument="record_refusals")
         self._engine = engine
+        # The tenant whose cases this store reads and writes; NO_TENANT ("") for cases stored without one.
+        self._tenant = NO_TENANT if tenant is None else text_arg(tenant, "tenant")
         self._clock = clock
         self._record_refusals = record_refusals
         self._owns_engine = owns_engine
@@ -149,7 +151,8 @@ class Store:
             self._known[methodology.key] = methodology
 
     def __repr__(self) -> str:
-        return f"<Store {self._engine.url.render_as_string(hide_password=True)!r}>"
+        scope = f" tenant={self._tenant!r}" if self._tenant else ""
+        return f"<Store {self._engine.url.render_as_string(hide_password=True)!r}{scope}>"
 
     def __enter__(self) -> Store:
         return self
@@ -170,6 +173,58 @@ class Store:
         return str(self._engine.dialect.name)
 
     @property
+    def tenant(self) -> str | None:
+        """The tenant whose cases this store sees, or None: the cases stored without a tenant."""
+        return self._tenant or None
+
+    def for_tenant(self, tenant: str) -> Store:
+        """This store, scoped to one tenant: every method sees that tenant's cases and nothing else.
+
+        Cases, entries, idempotency keys, deadlines, refusals and events are
+        all kept under their tenant, so two tenants may use the same case id,
+        and no method of the returned store can read or change another
+        tenant's rows. The store shares this one's engine, options, key ring,
+        methodologies and the ledgers kept between writes (kept per tenant), so
+        it is cheap: make one per request. Closing it leaves the engine open.
+        A store from :func:`connect` without ``tenant=`` sees only the cases
+        stored without a tenant. See docs/tenants.md.
+
+        Args:
+            tenant: your id for the tenant (1 to 200 characters, no NUL).
+
+        Returns:
+            A :class:`Store` scoped to ``tenant``.
+
+        Raises:
+            InvalidInput: a blank or over-long tenant id; or this store is itself
+                scoped to a tenant (scope the store :func:`connect` returned: a
+                tenant's store cannot lead to another tenant's).
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> acme, globex = store.for_tenant("acme"), store.for_tenant("globex")
+            >>> _ = acme.open_case("engage", case_id="T-1")
+            >>> _ = globex.open_case("engage", case_id="T-1")  # the same id, another tenant
+            >>> _ = acme.fire("T-1", "engage_fully", {"notes": "Late."}, actor="ana")
+            >>> acme.load("T-1").step, globex.load("T-1").step
+            ('empathize', 'engage')
+            >>> store.close(); tmp.cleanup()
+        """
+        if self._tenant:
+            raise InvalidInput(
+                f"this store is already scoped to tenant {shown(self._tenant)}: call for_tenant() on the "
+                "store connect() returned",
+                argument="tenant",
+            )
+        scoped = copy.copy(self)
+        scoped._tenant = text_arg(tenant, "tenant")
+        scoped._owns_engine = False  # the engine is this store's to close
+        return scoped
+
+    @property
     def record_refusals(self) -> bool:
         """True when refused actions are written to ``resolveflow_refusals`` for analytics."""
         return self._record_refusals
@@ -181,10 +236,49 @@ class Store:
         SQL of :func:`resolveflow.store.schema_sql` with your migration tool.
 
         Raises:
+            InvalidInput: the database holds tables made before tenants (run
+                :meth:`upgrade_schema` once instead).
             StoreUnavailable: the database cannot be reached or written.
         """
+        old = _upgrade.needs_upgrade(self._engine)
+        if old:
+            raise InvalidInput(
+                f"the database's tables were made before tenants ({', '.join(old)}): upgrade them once "
+                "with store.upgrade_schema() or `resolveflow store upgrade DATABASE_URL`",
+                argument="database",
+            )
         with _engine.guarded("create_schema"):
             metadata.create_all(self._engine)
+
+    def upgrade_schema(self) -> list[str]:
+        """Bring a database made before tenants to today's schema (one transaction), and create what is missing.
+
+        Each table made before tenants is rebuilt with its ``tenant`` column
+        first in its keys, every row kept under no tenant (what it was);
+        columns added since it was made take their defaults. On a database that
+        is already up to date it only creates missing tables, as
+        :meth:`create_schema`. Stop the application's writers while it runs: it
+        rewrites every row. See docs/persistence.md, "Upgrading".
+
+        Returns:
+            The names of the tables rebuilt (empty when none needed it).
+
+        Raises:
+            StoreUnavailable: the database cannot be used (nothing was changed).
+
+        Example:
+            >>> import os, tempfile, resolveflow.store
+            >>> tmp = tempfile.TemporaryDirectory()
+            >>> store = resolveflow.store.connect(os.path.join(tmp.name, "cases.db"))
+            >>> store.create_schema()
+            >>> store.upgrade_schema()
+            []
+            >>> store.close(); tmp.cleanup()
+        """
+        rebuilt = _upgrade.upgrade(self._engine)
+        with _engine.guarded("upgrade_schema"):
+            metadata.create_all(self._engine)
+        return rebuilt
 
     def close(self) -> None:
         """Release the store's connections (an engine passed in by you is left alone)."""
@@ -270,7 +364,7 @@ class Store:
         created = self._now() if at is None else check_time(at, "at")
         try:
             with _engine.write(self._engine, "open_case", joined) as conn:
-                conn.execute(sa.insert(cases), _rows.case_row(case, created_at=created))
+                conn.execute(sa.insert(cases), _rows.case_row(self._tenant, case, created_at=created))
         except sa.exc.IntegrityError as error:
             raise CaseExists(case.id) from error
         return case
@@ -351,19 +445,22 @@ class Store:
 
     def _import_batch(self, batch: Sequence[tuple[Case, _dt.datetime]], joined: sa.Connection | None) -> int:
         ids = [case.id for case, _ in batch]
-        promised = [row for case, _ in batch for row in _storable_promises(case)]
+        promised = [row for case, _ in batch for row in _storable_promises(self._tenant, case)]
         try:
             with _engine.write(self._engine, "import_cases", joined) as conn:
-                taken = conn.execute(sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))).first()
+                taken = conn.execute(self._taken_query(ids)).first()
                 if taken is not None:
                     raise CaseExists(taken.case_id)
                 if len(set(ids)) != len(ids):
                     raise CaseExists(next(i for i in ids if ids.count(i) > 1))
-                conn.execute(sa.insert(cases), [_rows.case_row(case, created_at=at) for case, at in batch])
+                conn.execute(
+                    sa.insert(cases),
+                    [_rows.case_row(self._tenant, case, created_at=at) for case, at in batch],
+                )
                 rows = [row for case, _ in batch for row in self._entry_rows(case)]
                 if rows:
                     conn.execute(sa.insert(entries), rows)
-                    _outbox.record_cases(conn, [case for case, _ in batch], self._now())
+                    _outbox.record_cases(conn, self._tenant, [case for case, _ in batch], self._now())
                 if promised:
                     conn.execute(sa.insert(deadlines), promised)
         except sa.exc.IntegrityError as error:
@@ -374,13 +471,19 @@ class Store:
     def _entry_rows(self, case: Case) -> list[dict[str, Any]]:
         """A case's entry rows, sealed with the current key when the store has a ring."""
         history = case.history
+        tenant = self._tenant
         if self._keys is None:
-            return [_rows.entry_row(case.id, entry) for entry in history]
+            return [_rows.entry_row(tenant, case.id, entry) for entry in history]
         seals = chain_seals(self._keys, case_ledger(case).genesis, [entry.hash for entry in history])
-        return [_rows.entry_row(case.id, entry, seal) for entry, seal in zip(history, seals, strict=True)]
+        return [
+            _rows.entry_row(tenant, case.id, entry, seal) for entry, seal in zip(history, seals, strict=True)
+        ]
+
+    def _taken_query(self, ids: list[str]) -> sa.Select[Any]:
+        return sa.select(cases.c.case_id).where(cases.c.tenant == self._tenant, cases.c.case_id.in_(ids))
 
     def _taken(self, ids: list[str], joined: sa.Connection | None) -> str:
-        query = sa.select(cases.c.case_id).where(cases.c.case_id.in_(ids))
+        query = self._taken_query(ids)
         if joined is not None:
             with _engine.guarded("import_cases"):
                 taken = joined.execute(query).scalar()
@@ -492,17 +595,18 @@ class Store:
                     raise ConcurrencyConflict(
                         case_id=case_id, expected_seq=expected_seq, current_seq=row.last_seq
                     )
-                before = _rows.promises(case)
+                tenant = self._tenant
+                before = _rows.promises(tenant, case)
                 entry = case.fire(action, evidence, actor=actor, at=at)
-                after = _rows.promises(case)
+                after = _rows.promises(tenant, case)
                 _check_promises([row for row in after if row not in before], entry)
-                _advance(conn, case, entry)
-                _insert_entry(conn, case.id, entry, self._seal_after(case, entry, row))
-                _outbox.record_entry(conn, case, entry, self._now())
+                _advance(conn, tenant, case, entry)
+                _insert_entry(conn, tenant, case.id, entry, self._seal_after(case, entry, row))
+                _outbox.record_entry(conn, tenant, case, entry, self._now())
                 if idempotency_key is not None and request_print is not None:
-                    _remember_key(conn, case.id, idempotency_key, request_print, entry, self._now())
+                    _remember_key(conn, tenant, case.id, idempotency_key, request_print, entry, self._now())
                 if after != before:
-                    _write_deadlines(conn, case.id, after)
+                    _write_deadlines(conn, tenant, case.id, after)
             self._keep(case_id, held, seen)  # committed: the database holds what the ledger holds
             return entry
         except Refused as refused:
@@ -578,20 +682,17 @@ class Store:
     def _idempotent(
         self, conn: sa.Connection, case: Case, key: str, request_print: str
     ) -> HistoryEntry | None:
+        this_key = sa.and_(
+            _rows.of_case(idempotency, self._tenant, case.id), idempotency.c.idempotency_key == key
+        )
         found = conn.execute(
-            sa.select(idempotency.c.fingerprint, idempotency.c.seq, idempotency.c.created_at).where(
-                idempotency.c.case_id == case.id, idempotency.c.idempotency_key == key
-            )
+            sa.select(idempotency.c.fingerprint, idempotency.c.seq, idempotency.c.created_at).where(this_key)
         ).first()
         if found is None:
             return None
         if found.created_at < self._now() - self._idempotency_window:
             # Expired: the key is free again, and this request is a new one (its row is replaced).
-            conn.execute(
-                sa.delete(idempotency).where(
-                    idempotency.c.case_id == case.id, idempotency.c.idempotency_key == key
-                )
-            )
+            conn.execute(sa.delete(idempotency).where(this_key))
             return None
         if found.fingerprint != request_print:
             raise IdempotencyConflict(case_id=case.id, key=key, seq=found.seq)
@@ -613,7 +714,9 @@ class Store:
         An expired key is already treated as unused by :meth:`fire`; this only
         keeps the table small. Run it on a schedule: each call deletes at most
         ``limit`` keys (oldest first) in one transaction, so call it again while
-        it returns ``limit``.
+        it returns ``limit``. A store scoped to a tenant (:meth:`for_tenant`)
+        deletes that tenant's keys only; the store :func:`connect` returned,
+        run as maintenance, deletes every tenant's.
 
         Args:
             limit: the most keys to delete in this call (1 to 1,000,000).
@@ -636,16 +739,15 @@ class Store:
         """
         most = count_arg(limit, "limit", minimum=1, maximum=1_000_000)
         cutoff = self._now() - self._idempotency_window
+        i = idempotency.c
+        expired = sa.select(i.tenant, i.case_id, i.idempotency_key).where(i.created_at < cutoff)
+        if self._tenant:
+            expired = expired.where(i.tenant == self._tenant)
         with _engine.write(self._engine, "forget_expired_keys") as conn:
-            oldest = (
-                sa.select(idempotency.c.case_id, idempotency.c.idempotency_key)
-                .where(idempotency.c.created_at < cutoff)
-                .order_by(idempotency.c.created_at)
-                .limit(most)
-            ).subquery()
+            oldest = expired.order_by(i.created_at).limit(most).subquery()
             result = conn.execute(
                 sa.delete(idempotency).where(
-                    sa.tuple_(idempotency.c.case_id, idempotency.c.idempotency_key).in_(sa.select(oldest))
+                    sa.tuple_(i.tenant, i.case_id, i.idempotency_key).in_(sa.select(oldest))
                 )
             )
             return int(result.rowcount)
@@ -660,6 +762,7 @@ class Store:
             conn.execute(
                 sa.insert(refusals),
                 {
+                    "tenant": self._tenant,
                     "case_id": case_id,
                     "action": refused.action,
                     "step": refused.step,
@@ -694,7 +797,11 @@ class Store:
 
     def _keep(self, case_id: str, ledger: Ledger, seen: Seen | None = None) -> None:
         if self._cache is not None:
-            self._cache.put(case_id, ledger, seen)
+            self._cache.put((self._tenant, case_id), ledger, seen)
+
+    def _binds(self, case_id: str, **more: object) -> dict[str, object]:
+        """The bind parameters of a query built with ``_rows.one_case``."""
+        return {"tenant": self._tenant, "case_id": case_id, **more}
 
     def _writable(self, conn: sa.Connection, case_id: str) -> tuple[sa.Row[Any], Ledger, Seen | None]:
         """The case row, a ledger at the database's head, and the rows a load compared with it.
@@ -704,7 +811,7 @@ class Store:
         entries). The compared rows stay true of the history's first entries as it grows, so
         the next load decodes only what was written since.
         """
-        kept = self._cache.take_with_seen(case_id) if self._cache is not None else None
+        kept = self._cache.take_with_seen((self._tenant, case_id)) if self._cache is not None else None
         if kept is not None:
             ledger, seen = kept
             found = self._brought_up_to_date(conn, case_id, ledger)
@@ -718,8 +825,8 @@ class Store:
     ) -> tuple[sa.Row[Any], Ledger] | None:
         """``ledger`` with the entries written since it was kept replayed onto it; None: replay all."""
         have = len(ledger)
-        with _decoding(conn, case_id):
-            rows = conn.execute(_CASE_AND_TAIL, {"case_id": case_id, "from_seq": max(have, 1)}).all()
+        with _decoding(conn, self._tenant, case_id):
+            rows = conn.execute(_CASE_AND_TAIL, self._binds(case_id, from_seq=max(have, 1))).all()
         if not rows:
             raise CaseNotFound(case_id)
         row = rows[0]
@@ -747,8 +854,8 @@ class Store:
         return rows[-1], ledger  # the case row with the last entry's columns (for its seal)
 
     def _case_row(self, conn: sa.Connection, case_id: str) -> sa.Row[Any]:
-        with _decoding(conn, case_id):
-            row = conn.execute(_CASE, {"case_id": case_id}).first()
+        with _decoding(conn, self._tenant, case_id):
+            row = conn.execute(_CASE, self._binds(case_id)).first()
         if row is None:
             raise CaseNotFound(case_id)
         if type(row.last_seq) is not int or row.last_seq < 0:
@@ -766,8 +873,8 @@ class Store:
         every guard as well and checks the seals apart (``verify``, ``reseal``;
         ``unsealed_ok`` lets the audit pass entries without a seal, for ``reseal``).
         """
-        with _decoding(conn, case_id):
-            rows = conn.execute(_CASE_AND_ENTRIES, {"case_id": case_id}).all()
+        with _decoding(conn, self._tenant, case_id):
+            rows = conn.execute(_CASE_AND_ENTRIES, self._binds(case_id)).all()
         if not rows:
             raise CaseNotFound(case_id)
         row = rows[0]
@@ -860,20 +967,21 @@ class Store:
         """
         case_id = text_arg(case_id, "case_id")
         cache = self._cache
+        key = (self._tenant, case_id)
         with _engine.read(self._engine, "load") as conn:
-            kept = cache.take_with_seen(case_id) if cache is not None else None
+            kept = cache.take_with_seen(key) if cache is not None else None
             if kept is not None and cache is not None:
-                with _decoding(conn, case_id):
+                with _decoding(conn, self._tenant, case_id):
                     found = _kept.loaded(
-                        conn, case_id, *kept, keys=self._keys, methodology_of=self._methodology
+                        conn, self._binds(case_id), *kept, keys=self._keys, methodology_of=self._methodology
                     )
                 if found is not None:
-                    cache.put(case_id, *found)
+                    cache.put(key, *found)
                     return Case(found[0].copy(), clock=self._clock)
             case = self._read(conn, case_id)[1]
         if cache is not None:
             # Kept for the next write or load; the caller's case gets its own ledger.
-            cache.put(case_id, case_ledger(case).copy())
+            cache.put(key, case_ledger(case).copy())
         return case
 
     def verify(
@@ -924,10 +1032,17 @@ class Store:
 
         def forget(case_id: str) -> None:
             if self._cache is not None:
-                self._cache.drop(case_id)
+                self._cache.drop((self._tenant, case_id))
 
         return sweep(
-            self._engine, "verify", replay, after=after, limit=limit, batch_size=batch_size, on_finding=forget
+            self._engine,
+            self._tenant,
+            "verify",
+            replay,
+            after=after,
+            limit=limit,
+            batch_size=batch_size,
+            on_finding=forget,
         )
 
     def reseal(
@@ -984,13 +1099,18 @@ class Store:
                 if rows:
                     conn.execute(
                         sa.update(entries)
-                        .where(entries.c.case_id == case_id, entries.c.seq == sa.bindparam("at_seq"))
+                        .where(
+                            _rows.of_case(entries, self._tenant, case_id),
+                            entries.c.seq == sa.bindparam("at_seq"),
+                        )
                         .values(seal=sa.bindparam("new_seal")),
                         [{"at_seq": r["seq"], "new_seal": r["seal"]} for r in rows],
                     )
             return int(row.last_seq)
 
-        return sweep(self._engine, "reseal", reseal_one, after=after, limit=limit, batch_size=batch_size)
+        return sweep(
+            self._engine, self._tenant, "reseal", reseal_one, after=after, limit=limit, batch_size=batch_size
+        )
 
     def summary(self, case_id: str) -> CaseSummary:
         """A stored case's row (step, outcome, last sequence number...) without replaying it.
@@ -1048,12 +1168,12 @@ class Store:
             if after >= row.last_seq:
                 # Nothing after it; and no sequence number past the last one reaches SQL.
                 return HistoryPage(case_id=case_id, entries=(), next_after_seq=None)
-            with _decoding(conn, case_id):
+            with _decoding(conn, self._tenant, case_id):
                 rows = list(
                     conn.execute(
                         sa.select(entries)
                         .where(
-                            entries.c.case_id == case_id,
+                            _rows.of_case(entries, self._tenant, case_id),
                             entries.c.seq >= after,
                             entries.c.seq <= min(row.last_seq, after + size),
                         )
@@ -1063,7 +1183,7 @@ class Store:
         with _engine.read(self._engine, "history") as conn:
             migrated = conn.execute(
                 sa.select(entries.c.seq).where(
-                    entries.c.case_id == case_id, entries.c.action == MIGRATE_ACTION
+                    _rows.of_case(entries, self._tenant, case_id), entries.c.action == MIGRATE_ACTION
                 )
             ).first()
         if migrated is not None:
@@ -1147,7 +1267,7 @@ class Store:
             0
             >>> store.close(); tmp.cleanup()
         """
-        return _outbox.events(self._engine, after, limit)
+        return _outbox.events(self._engine, self._tenant, after, limit)
 
     # --- queries -------------------------------------------------------------
 
@@ -1159,7 +1279,7 @@ class Store:
         after: str | None,
         limit: int | None,
     ) -> list[CaseSummary]:
-        query = sa.select(cases).where(condition)
+        query = sa.select(cases).where(cases.c.tenant == self._tenant, condition)
         if methodology_id is not None:
             query = query.where(cases.c.methodology_id == text_arg(methodology_id, "methodology_id"))
         if after is not None:
@@ -1240,7 +1360,7 @@ class Store:
                 deadlines.c.description,
                 deadlines.c.due,
             )
-            .where(deadlines.c.due < now)
+            .where(deadlines.c.tenant == self._tenant, deadlines.c.due < now)
             .order_by(deadlines.c.due, deadlines.c.case_id, deadlines.c.kind, deadlines.c.ref)
         )
 
@@ -1339,14 +1459,14 @@ def _tampered(case_id: str, seq: int, reason: str) -> NoReturn:
 
 
 @contextlib.contextmanager
-def _decoding(conn: sa.Connection, case_id: str) -> Iterator[None]:
+def _decoding(conn: sa.Connection, tenant: str, case_id: str) -> Iterator[None]:
     """A read of one case's rows: a row that does not decode is TamperedHistory naming it."""
     try:
         yield
     except Exception as error:
         if not _unreadable.unreadable(error):
             raise
-        raise _unreadable.unreadable_case(conn, case_id) from error
+        raise _unreadable.unreadable_case(conn, tenant, case_id) from error
 
 
 def _iterate(values: object, argument: str) -> Iterator[object]:
@@ -1393,8 +1513,8 @@ def _registered(methodology: Methodology) -> Methodology | None:
         return None
 
 
-def _storable_promises(case: Case) -> list[dict[str, Any]]:
-    rows = _rows.promises(case)
+def _storable_promises(tenant: str, case: Case) -> list[dict[str, Any]]:
+    rows = _rows.promises(tenant, case)
     evidence = {f"entry {entry.seq}": entry.evidence_json for entry in case.history}
     problem = _rows.unstorable_promise(rows, evidence)
     if problem is not None:
@@ -1451,11 +1571,11 @@ def _verified_entry(
 # that tests can make one of them fail to prove that the others roll back.
 
 
-def _advance(conn: sa.Connection, case: Case, entry: HistoryEntry) -> None:
+def _advance(conn: sa.Connection, tenant: str, case: Case, entry: HistoryEntry) -> None:
     outcome = case.outcome
     result = conn.execute(
         sa.update(cases)
-        .where(cases.c.case_id == case.id, cases.c.last_seq == entry.seq - 1)
+        .where(_rows.of_case(cases, tenant, case.id), cases.c.last_seq == entry.seq - 1)
         .values(
             last_seq=entry.seq,
             step=case.step,
@@ -1466,15 +1586,19 @@ def _advance(conn: sa.Connection, case: Case, entry: HistoryEntry) -> None:
         )
     )
     if result.rowcount != 1:
-        current = conn.execute(sa.select(cases.c.last_seq).where(cases.c.case_id == case.id)).scalar()
+        current = conn.execute(
+            sa.select(cases.c.last_seq).where(_rows.of_case(cases, tenant, case.id))
+        ).scalar()
         raise ConcurrencyConflict(
             case_id=case.id, expected_seq=entry.seq - 1, current_seq=current if current is not None else -1
         )
 
 
-def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry, seal: str | None = None) -> None:
+def _insert_entry(
+    conn: sa.Connection, tenant: str, case_id: str, entry: HistoryEntry, seal: str | None = None
+) -> None:
     try:
-        conn.execute(sa.insert(entries), _rows.entry_row(case_id, entry, seal))
+        conn.execute(sa.insert(entries), _rows.entry_row(tenant, case_id, entry, seal))
     except sa.exc.IntegrityError as error:
         # The case row was just moved on under its lock, so a row already at this
         # sequence number was not written by resolveflow.
@@ -1486,11 +1610,18 @@ def _insert_entry(conn: sa.Connection, case_id: str, entry: HistoryEntry, seal: 
 
 
 def _remember_key(
-    conn: sa.Connection, case_id: str, key: str, request_print: str, entry: HistoryEntry, now: _dt.datetime
+    conn: sa.Connection,
+    tenant: str,
+    case_id: str,
+    key: str,
+    request_print: str,
+    entry: HistoryEntry,
+    now: _dt.datetime,
 ) -> None:
     conn.execute(
         sa.insert(idempotency),
         {
+            "tenant": tenant,
             "case_id": case_id,
             "idempotency_key": key,
             "fingerprint": request_print,
@@ -1502,16 +1633,15 @@ def _remember_key(
     )
 
 
-def _write_deadlines(conn: sa.Connection, case_id: str, rows: list[dict[str, Any]]) -> None:
+def _write_deadlines(conn: sa.Connection, tenant: str, case_id: str, rows: list[dict[str, Any]]) -> None:
     """The case's open promises replace the stored ones; a promise the worker fired stays fired."""
     d = deadlines.c
+    this_case = _rows.of_case(deadlines, tenant, case_id)
     fired = {
         (row.kind, row.ref, row.due)
-        for row in conn.execute(
-            sa.select(d.kind, d.ref, d.due).where(d.case_id == case_id, d.due_fired.is_(True))
-        )
+        for row in conn.execute(sa.select(d.kind, d.ref, d.due).where(this_case, d.due_fired.is_(True)))
     }
-    conn.execute(sa.delete(deadlines).where(d.case_id == case_id))
+    conn.execute(sa.delete(deadlines).where(this_case))
     if rows:
         conn.execute(
             sa.insert(deadlines),
@@ -1529,6 +1659,7 @@ def connect(
     cached_entries: int = DEFAULT_CACHED_ENTRIES,
     idempotency_window: _dt.timedelta = IDEMPOTENCY_WINDOW,
     keys: KeyRing | None = None,
+    tenant: str | None = None,
 ) -> Store:
     """Open a store on a database: a file path means SQLite, a URL any SQLAlchemy database.
 
@@ -1560,6 +1691,9 @@ def connect(
             one whose seal does not (a row forged even with its hashes
             recomputed) is :class:`TamperedHistory`. See :meth:`Store.reseal`
             for entries written before.
+        tenant: scope the store to one tenant's cases (see
+            :meth:`Store.for_tenant`, which scopes a store you already have).
+            None: the cases stored without a tenant.
 
     Returns:
         A :class:`Store`. Close it with ``store.close()`` or a ``with`` block.
@@ -1585,4 +1719,5 @@ def connect(
         cached_entries=cached_entries,
         idempotency_window=idempotency_window,
         keys=keys,
+        tenant=tenant,
     )

@@ -46,6 +46,13 @@ class UTCDateTime(sa.TypeDecorator[_dt.datetime]):
         return value.astimezone(_dt.UTC)
 
 
+def _case_key(name: str) -> sa.ForeignKeyConstraint:
+    """A row of a stored case: its tenant and case id."""
+    return sa.ForeignKeyConstraint(
+        ["tenant", "case_id"], ["resolveflow_cases.tenant", "resolveflow_cases.case_id"], name=name
+    )
+
+
 def _json() -> sa.types.TypeEngine[Any]:
     # Plain JSON (text) rather than JSONB on PostgreSQL: JSONB rewrites numbers
     # (1e16 comes back as an integer), which would break the hash chain.
@@ -55,9 +62,23 @@ def _json() -> sa.types.TypeEngine[Any]:
 metadata = sa.MetaData()
 """The SQLAlchemy metadata of resolveflow's tables, for Alembic or your own migration tool."""
 
+NO_TENANT = ""
+"""The ``tenant`` of cases stored without one (a store not scoped with ``for_tenant``)."""
+
+
+def _tenant(*, primary_key: bool = True) -> sa.Column[str]:
+    # First in every key and index: a tenant's rows are one range, and no query of one tenant can
+    # reach another's. Empty for cases stored without a tenant (never NULL: NULL is not equal to
+    # itself, so it could not be part of a key).
+    return sa.Column(
+        "tenant", sa.String(ID), primary_key=primary_key, nullable=False, server_default=NO_TENANT
+    )
+
+
 cases = sa.Table(
     "resolveflow_cases",
     metadata,
+    _tenant(),
     sa.Column("case_id", sa.String(ID), primary_key=True),
     sa.Column("methodology_id", sa.String(NAME), nullable=False),
     sa.Column("methodology_version", sa.String(NAME), nullable=False),
@@ -74,20 +95,16 @@ cases = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.CheckConstraint("last_seq >= 0", name="ck_resolveflow_cases_last_seq"),
-    sa.Index("ix_resolveflow_cases_step", "step", "case_id"),
-    sa.Index("ix_resolveflow_cases_outcome", "outcome", "case_id"),
-    sa.Index("ix_resolveflow_cases_methodology", "methodology_id", "step"),
+    sa.Index("ix_resolveflow_cases_step", "tenant", "step", "case_id"),
+    sa.Index("ix_resolveflow_cases_outcome", "tenant", "outcome", "case_id"),
+    sa.Index("ix_resolveflow_cases_methodology", "tenant", "methodology_id", "step"),
 )
 
 entries = sa.Table(
     "resolveflow_entries",
     metadata,
-    sa.Column(
-        "case_id",
-        sa.String(ID),
-        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_entries_case"),
-        primary_key=True,
-    ),
+    _tenant(),
+    sa.Column("case_id", sa.String(ID), primary_key=True),
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("action", sa.String(NAME), nullable=False),
     sa.Column("from_step", sa.String(NAME), nullable=False),
@@ -103,11 +120,13 @@ entries = sa.Table(
     # NULL when it has none (and in databases made before the column).
     sa.Column("seal", sa.String(SEAL), nullable=True),
     sa.CheckConstraint("seq >= 1", name="ck_resolveflow_entries_seq"),
+    _case_key("fk_resolveflow_entries_case"),
 )
 
 idempotency = sa.Table(
     "resolveflow_idempotency",
     metadata,
+    _tenant(),
     sa.Column("case_id", sa.String(ID), primary_key=True),
     sa.Column("idempotency_key", sa.String(ID), primary_key=True),
     sa.Column("fingerprint", sa.String(HASH), nullable=False),
@@ -115,8 +134,8 @@ idempotency = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     # The key stands for a real entry of the same case.
     sa.ForeignKeyConstraint(
-        ["case_id", "seq"],
-        ["resolveflow_entries.case_id", "resolveflow_entries.seq"],
+        ["tenant", "case_id", "seq"],
+        ["resolveflow_entries.tenant", "resolveflow_entries.case_id", "resolveflow_entries.seq"],
         name="fk_resolveflow_idempotency_entry",
     ),
 )
@@ -126,12 +145,8 @@ idempotency = sa.Table(
 deadlines = sa.Table(
     "resolveflow_deadlines",
     metadata,
-    sa.Column(
-        "case_id",
-        sa.String(ID),
-        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_deadlines_case"),
-        primary_key=True,
-    ),
+    _tenant(),
+    sa.Column("case_id", sa.String(ID), primary_key=True),
     sa.Column("kind", sa.String(20), primary_key=True),
     sa.Column("ref", sa.String(ID), primary_key=True),
     # Copied from the case (it never changes) so that the overdue query reads one index and no join.
@@ -143,14 +158,16 @@ deadlines = sa.Table(
     # promises it already fired wait on open cases.
     sa.Column("due_fired", sa.Boolean, nullable=False, server_default=sa.false()),
     # In the query's order, so that it needs no sort and a limit stops early.
-    sa.Index("ix_resolveflow_deadlines_due", "due", "case_id", "kind", "ref"),
+    sa.Index("ix_resolveflow_deadlines_due", "tenant", "due", "case_id", "kind", "ref"),
+    _case_key("fk_resolveflow_deadlines_case"),
 )
 # The promises the deadline worker has not fired, in its query's order: a partial index, so that
-# the promises it fired are not in it at all.
+# the promises it fired are not in it at all. The worker serves every tenant: due time first.
 _UNFIRED = deadlines.c.due_fired == sa.false()
 sa.Index(
     "ix_resolveflow_deadlines_unfired",
     deadlines.c.due,
+    deadlines.c.tenant,
     deadlines.c.case_id,
     deadlines.c.kind,
     deadlines.c.ref,
@@ -164,18 +181,15 @@ refusals = sa.Table(
     "resolveflow_refusals",
     metadata,
     sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
-    sa.Column(
-        "case_id",
-        sa.String(ID),
-        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_refusals_case"),
-        nullable=False,
-    ),
+    _tenant(primary_key=False),
+    sa.Column("case_id", sa.String(ID), nullable=False),
     sa.Column("action", sa.String(NAME), nullable=False),
     sa.Column("step", sa.String(NAME), nullable=False),
     sa.Column("codes", _json(), nullable=False),
     sa.Column("actor", sa.String(ID), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
-    sa.Index("ix_resolveflow_refusals_case", "case_id", "at"),
+    sa.Index("ix_resolveflow_refusals_case", "tenant", "case_id", "at"),
+    _case_key("fk_resolveflow_refusals_case"),
 )
 
 
@@ -192,20 +206,19 @@ outbox = sa.Table(
         "position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
     sa.Column("event_id", sa.String(EVENT_ID), nullable=False),
-    sa.Column(
-        "case_id",
-        sa.String(ID),
-        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_outbox_case"),
-        nullable=False,
-    ),
+    _tenant(primary_key=False),
+    sa.Column("case_id", sa.String(ID), nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
     sa.Column("event_type", sa.String(NAME), nullable=False),
     sa.Column("envelope", _json(), nullable=False),
     sa.Column("xact_id", sa.BigInteger, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("event_id", name="uq_resolveflow_outbox_event_id"),
+    # Every tenant's events, for the relay; and one tenant's, for Store.events.
     sa.Index("ix_resolveflow_outbox_order", "xact_id", "position"),
-    sa.Index("ix_resolveflow_outbox_case", "case_id", "xact_id"),
+    sa.Index("ix_resolveflow_outbox_tenant", "tenant", "xact_id", "position"),
+    sa.Index("ix_resolveflow_outbox_case", "tenant", "case_id", "xact_id"),
+    _case_key("fk_resolveflow_outbox_case"),
     # Positions are never reused, not even the last one after a rollback or a delete.
     sqlite_autoincrement=True,
 )
@@ -219,12 +232,8 @@ outbox = sa.Table(
 deadline_marks = sa.Table(
     "resolveflow_deadline_marks",
     metadata,
-    sa.Column(
-        "case_id",
-        sa.String(ID),
-        sa.ForeignKey("resolveflow_cases.case_id", name="fk_resolveflow_deadline_marks_case"),
-        primary_key=True,
-    ),
+    _tenant(),
+    sa.Column("case_id", sa.String(ID), primary_key=True),
     sa.Column("kind", sa.String(20), primary_key=True),
     sa.Column("ref", sa.String(ID), primary_key=True),
     sa.Column("due", UTCDateTime, primary_key=True),
@@ -233,6 +242,7 @@ deadline_marks = sa.Table(
     sa.Column("missed_at", UTCDateTime, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_resolveflow_deadline_marks_missed", "missed_at"),
+    _case_key("fk_resolveflow_deadline_marks_case"),
 )
 
 
@@ -244,6 +254,7 @@ deliveries = sa.Table(
     sa.Column("subscriber", sa.String(NAME), primary_key=True),
     sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
     sa.Column("delivery_id", sa.String(HASH), nullable=False),
+    _tenant(primary_key=False),
     sa.Column("case_id", sa.String(ID), nullable=False),
     sa.Column("event_id", sa.String(EVENT_ID), nullable=False),
     sa.Column("state", sa.String(10), nullable=False),  # pending, delivered or dead
@@ -256,7 +267,7 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("delivery_id", name="uq_resolveflow_deliveries_delivery_id"),
     sa.Index("ix_resolveflow_deliveries_due", "subscriber", "state", "next_attempt_at"),
-    sa.Index("ix_resolveflow_deliveries_case", "subscriber", "case_id", "position"),
+    sa.Index("ix_resolveflow_deliveries_case", "subscriber", "tenant", "case_id", "position"),
 )
 
 relay_cursors = sa.Table(

@@ -76,22 +76,28 @@ def _identity(
     return conn.execute(only.offset(position).limit(1), params or {}).first()
 
 
-def stored_last_seq(conn: sa.Connection, case_id: str) -> int:
+def stored_last_seq(conn: sa.Connection, tenant: str, case_id: str) -> int:
     """The case row's last sequence number, or 0 when it is missing or not a whole number."""
-    found = conn.execute(sa.select(cases.c.last_seq).where(cases.c.case_id == case_id)).scalar()
+    found = conn.execute(
+        sa.select(cases.c.last_seq).where(cases.c.tenant == tenant, cases.c.case_id == case_id)
+    ).scalar()
     return found if type(found) is int and found >= 0 else 0
 
 
-def _in_case(conn: sa.Connection, case_id: str) -> TamperedHistory | None:
+def _in_case(conn: sa.Connection, tenant: str, case_id: str) -> TamperedHistory | None:
     """The first row of a case that does not decode (its case row, else an entry row), or None."""
-    found = first_failure(conn, sa.select(cases).where(cases.c.case_id == case_id))
+    found = first_failure(conn, sa.select(cases).where(cases.c.tenant == tenant, cases.c.case_id == case_id))
     if found is not None:
         return TamperedHistory(
             f"its case row does not read back: {found[1]}",
             case_id=case_id,
-            entry=stored_last_seq(conn, case_id),
+            entry=stored_last_seq(conn, tenant, case_id),
         )
-    entry_rows = sa.select(entries).where(entries.c.case_id == case_id).order_by(entries.c.seq)
+    entry_rows = (
+        sa.select(entries)
+        .where(entries.c.tenant == tenant, entries.c.case_id == case_id)
+        .order_by(entries.c.seq)
+    )
     found = first_failure(conn, entry_rows)
     if found is None:
         return None
@@ -101,45 +107,52 @@ def _in_case(conn: sa.Connection, case_id: str) -> TamperedHistory | None:
     return TamperedHistory(f"entry row {seq} does not read back: {why}", case_id=case_id, entry=seq)
 
 
-def unreadable_case(conn: sa.Connection, case_id: str) -> TamperedHistory:
+def unreadable_case(conn: sa.Connection, tenant: str, case_id: str) -> TamperedHistory:
     """What to raise when reading a case's rows failed to decode: the first row that does not."""
-    found = _in_case(conn, case_id)
+    found = _in_case(conn, tenant, case_id)
     if found is not None:
         return found
     # Each row decodes on its own, yet the read failed: still name the case.
-    return TamperedHistory("its rows do not read back", case_id=case_id, entry=stored_last_seq(conn, case_id))
+    return TamperedHistory(
+        "its rows do not read back", case_id=case_id, entry=stored_last_seq(conn, tenant, case_id)
+    )
 
 
 def unreadable_row(
     conn: sa.Connection,
     query: sa.Select[Any],
-    case_column: sa.ColumnElement[Any],
+    case_column: sa.Column[Any],
     rows: str,
     params: dict[str, Any] | None = None,
 ) -> TamperedHistory | None:
     """For a query over rows that each belong to a case (in a unique order), the first row that
-    does not decode, as its case's TamperedHistory; ``rows`` names them (``"deadline rows"``)."""
+    does not decode, as its case's TamperedHistory; ``rows`` names them (``"deadline rows"``).
+
+    ``case_column`` is the ``case_id`` column of the table the rows are from; its
+    ``tenant`` column says whose case it is.
+    """
     found = first_failure(conn, query, params)
     if found is None:
         return None
     position, why = found
-    key = _identity(conn, query, params, position, case_column)
-    case_id = key[0] if key is not None else None
-    if not isinstance(case_id, str):
+    tenant_column = case_column.table.c.tenant
+    key = _identity(conn, query, params, position, tenant_column, case_column)
+    tenant, case_id = (key.tenant, key.case_id) if key is not None else (None, None)
+    if not isinstance(tenant, str) or not isinstance(case_id, str):
         return None
-    in_case = _in_case(conn, case_id)
+    in_case = _in_case(conn, tenant, case_id)
     if in_case is not None:
         return in_case
     return TamperedHistory(
         f"one of its {rows} does not read back: {why}",
         case_id=case_id,
-        entry=stored_last_seq(conn, case_id),
+        entry=stored_last_seq(conn, tenant, case_id),
     )
 
 
 @contextlib.contextmanager
 def decoding_rows(
-    conn: sa.Connection, query: sa.Select[Any], case_column: sa.ColumnElement[Any], rows: str = "rows"
+    conn: sa.Connection, query: sa.Select[Any], case_column: sa.Column[Any], rows: str = "rows"
 ) -> Iterator[None]:
     """A read of many cases' rows: a row that does not decode is TamperedHistory naming its case."""
     try:

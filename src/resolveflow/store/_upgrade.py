@@ -1,0 +1,107 @@
+"""Bringing a database made before tenants to today's schema: ``Store.upgrade_schema``.
+
+Tenants put a ``tenant`` column first in every key, and no database lets a
+primary key change in place on every version (SQLite not at all). So each
+table of the old schema is rebuilt: renamed aside, created again from the
+metadata, filled from the old one with ``tenant = ''`` (the cases stored
+without a tenant, which is what they were), and the old one dropped. Columns
+the old table lacked (a database older still) take their defaults, which say
+what such rows were (``hash_recipe`` ``json-sorted``, no seal, not fired).
+Everything happens in one write transaction (PostgreSQL's DDL is
+transactional; SQLite's runs inside ``BEGIN IMMEDIATE``): a failure leaves the
+database as it was.
+
+Renamed tables keep their indexes and constraints, whose names would collide
+with the new ones' (PostgreSQL and SQLite name indexes per schema), so those
+are dropped from the old tables first.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import sqlalchemy as sa
+
+from resolveflow.store import _engine
+from resolveflow.store._tables import metadata
+
+_ASIDE: Final = "_before_tenants"
+"""The suffix of an old table while its rows are copied."""
+
+
+def _has_tenant(inspector: sa.Inspector, table: str) -> bool:
+    return any(column["name"] == "tenant" for column in inspector.get_columns(table))
+
+
+def needs_upgrade(engine: sa.Engine) -> list[str]:
+    """The store's tables present without a ``tenant`` column (made before tenants)."""
+    with _engine.guarded("upgrade_schema"):
+        inspector = sa.inspect(engine)
+        present = set(inspector.get_table_names())
+        return [
+            t.name for t in metadata.sorted_tables if t.name in present and not _has_tenant(inspector, t.name)
+        ]
+
+
+def _drop_names(conn: sa.Connection, name: str) -> None:
+    """Drop what of the old table ``name`` holds a schema-wide name: its indexes (and on PostgreSQL
+    its foreign keys, unique and primary key constraints)."""
+    inspector = sa.inspect(conn)
+    quote = conn.dialect.identifier_preparer.quote
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        for fk in inspector.get_foreign_keys(name):
+            conn.exec_driver_sql(f"ALTER TABLE {quote(name)} DROP CONSTRAINT {quote(str(fk['name']))}")
+    for index in inspector.get_indexes(name):
+        conn.exec_driver_sql(f"DROP INDEX {quote(str(index['name']))}")
+    if postgres:
+        for unique in inspector.get_unique_constraints(name):
+            conn.exec_driver_sql(f"ALTER TABLE {quote(name)} DROP CONSTRAINT {quote(str(unique['name']))}")
+        primary = inspector.get_pk_constraint(name).get("name")
+        if primary:
+            conn.exec_driver_sql(f"ALTER TABLE {quote(name)} DROP CONSTRAINT {quote(str(primary))}")
+
+
+def upgrade(engine: sa.Engine) -> list[str]:
+    """Rebuild every table made before tenants (see the module's doc); the names of those rebuilt."""
+    old = needs_upgrade(engine)
+    if not old:
+        return []
+    quote = engine.dialect.identifier_preparer.quote
+    with _engine.write(engine, "upgrade_schema") as conn:
+        columns = {name: [c["name"] for c in sa.inspect(conn).get_columns(name)] for name in old}
+        # Dependents first, so that no old table still refers to one renamed before it.
+        for name in reversed(old):
+            _drop_names(conn, name)
+            conn.exec_driver_sql(f"ALTER TABLE {quote(name)} RENAME TO {quote(name + _ASIDE)}")
+        metadata.create_all(conn)
+        for table in metadata.sorted_tables:
+            if table.name not in columns:
+                continue
+            kept = [c for c in columns[table.name] if c in table.c]
+            listed = ", ".join(quote(c) for c in kept)
+            conn.exec_driver_sql(
+                f"INSERT INTO {quote(table.name)} (tenant, {listed}) "
+                f"SELECT '', {listed} FROM {quote(table.name + _ASIDE)}"
+            )
+        for name in reversed(old):
+            conn.exec_driver_sql(f"DROP TABLE {quote(name + _ASIDE)}")
+        if conn.dialect.name == "postgresql":
+            _restart_sequences(conn, old)
+    return old
+
+
+def _restart_sequences(conn: sa.Connection, rebuilt: list[str]) -> None:
+    """Serial keys copied with their values: their sequences go on after the highest one."""
+    for table in metadata.sorted_tables:
+        if table.name not in rebuilt:
+            continue
+        for column in table.primary_key.columns:
+            if column.autoincrement is True:
+                conn.execute(
+                    sa.text(
+                        "SELECT setval(pg_get_serial_sequence(:table, :column), "
+                        f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
+                    ),
+                    {"table": table.name, "column": column.name},
+                )
