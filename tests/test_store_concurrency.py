@@ -117,11 +117,11 @@ def test_the_compare_and_set_catches_a_writer_that_got_in_between(
     real_advance = store_module._advance
 
     def someone_else_first(
-        conn: sa.Connection, case: resolveflow.Case, entry: resolveflow.HistoryEntry
+        conn: sa.Connection, tenant: str, case: resolveflow.Case, entry: resolveflow.HistoryEntry
     ) -> None:
         # Inside the transaction, after the read: the row moves on under this writer.
         conn.execute(sa.update(cases).where(cases.c.case_id == "C-1").values(last_seq=cases.c.last_seq + 1))
-        real_advance(conn, case, entry)
+        real_advance(conn, tenant, case, entry)
 
     monkeypatch.setattr(store_module, "_advance", someone_else_first)
     with pytest.raises(ConcurrencyConflict) as info:
@@ -140,13 +140,13 @@ def test_two_postgresql_writers_from_the_same_point_one_loses(
         interleaved: list[resolveflow.HistoryEntry] = []
 
         def other_writer_commits_first(
-            conn: sa.Connection, case: resolveflow.Case, entry: resolveflow.HistoryEntry
+            conn: sa.Connection, tenant: str, case: resolveflow.Case, entry: resolveflow.HistoryEntry
         ) -> None:
             if not interleaved:
                 # A second process appends and commits between this writer's read and its write.
                 monkeypatch.setattr(store_module, "_advance", real_advance)
                 interleaved.append(store.fire("C-1", "engage_fully", {"notes": "Other."}, actor="bo"))
-            real_advance(conn, case, entry)
+            real_advance(conn, tenant, case, entry)
 
         monkeypatch.setattr(store_module, "_advance", other_writer_commits_first)
         with pytest.raises(ConcurrencyConflict) as info:

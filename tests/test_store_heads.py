@@ -234,7 +234,7 @@ def test_the_least_recently_written_cases_are_dropped_first(db_url: str, clock: 
         long_case(store, clock, 5, case_id="D")
         note(store, clock, case_id="D")  # 28 > 25: A goes
         cache = store._cache
-        assert cache is not None and cache.take("A") is None and cache.take("B") is not None
+        assert cache is not None and cache.take(("", "A")) is None and cache.take(("", "B")) is not None
 
 
 @settings(max_examples=60, deadline=None)
@@ -259,15 +259,16 @@ def test_the_cache_never_holds_more_than_its_bound(
         for n in range(size):
             ledger.accept(action, {"notes": str(n)}, actor, when)
         seen = None if compared is None else ((), tuple((n,) for n in range(min(compared, size))))
-        cache.put(case_id, ledger, seen)
+        key = ("", case_id)
+        cache.put(key, ledger, seen)
         assert cache.held <= limit
         assert set(cache._seen) <= set(cache._ledgers)  # no rows kept without their ledger
         cost = size + 1 + (len(seen[1]) if seen is not None else 0)
         if cost <= limit:  # what fits is kept, and it is the ledger just put, with its rows
-            assert cache.take_with_seen(case_id) == (ledger, seen)
-            cache.put(case_id, ledger, seen)
+            assert cache.take_with_seen(key) == (ledger, seen)
+            cache.put(key, ledger, seen)
         else:
-            assert cache.take(case_id) is None
+            assert cache.take(key) is None
 
 
 # --- loads of a kept case: every row compared, nothing replayed (store/_kept.py) ------------------

@@ -388,9 +388,11 @@ def test_a_connection_killed_mid_fire_is_store_unavailable_and_nothing_is_record
         before = raw_rows(store)
         real_advance = store_module._advance
 
-        def killed(conn: sa.Connection, case: resolveflow.Case, entry: resolveflow.HistoryEntry) -> None:
+        def killed(
+            conn: sa.Connection, tenant: str, case: resolveflow.Case, entry: resolveflow.HistoryEntry
+        ) -> None:
             conn.exec_driver_sql("SELECT pg_terminate_backend(pg_backend_pid())")
-            real_advance(conn, case, entry)
+            real_advance(conn, tenant, case, entry)
 
         monkeypatch.setattr(store_module, "_advance", killed)
         with pytest.raises(StoreUnavailable) as info:

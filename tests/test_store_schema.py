@@ -80,11 +80,13 @@ def test_the_overdue_query_uses_its_index(store: Store, clock: FakeClock) -> Non
 def test_the_case_indexes_exist(store: Store) -> None:
     inspector = sa.inspect(store.engine)
     indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("resolveflow_cases")}
-    assert indexes["ix_resolveflow_cases_step"] == ["step", "case_id"]
-    assert indexes["ix_resolveflow_cases_outcome"] == ["outcome", "case_id"]
+    # A tenant's cases are one range of each index (the tenant first); cases without one are tenant "".
+    assert indexes["ix_resolveflow_cases_step"] == ["tenant", "step", "case_id"]
+    assert indexes["ix_resolveflow_cases_outcome"] == ["tenant", "outcome", "case_id"]
     deadline_indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("resolveflow_deadlines")}
-    assert deadline_indexes["ix_resolveflow_deadlines_due"] == ["due", "case_id", "kind", "ref"]
-    assert deadline_indexes["ix_resolveflow_deadlines_unfired"] == ["due", "case_id", "kind", "ref"]
+    assert deadline_indexes["ix_resolveflow_deadlines_due"] == ["tenant", "due", "case_id", "kind", "ref"]
+    # The worker serves every tenant: due time first.
+    assert deadline_indexes["ix_resolveflow_deadlines_unfired"] == ["due", "tenant", "case_id", "kind", "ref"]
     assert {c["name"] for c in inspector.get_columns("resolveflow_refusals")} >= {
         "case_id",
         "action",
@@ -94,50 +96,3 @@ def test_the_case_indexes_exist(store: Store) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    "columns",
-    [
-        ("seal",),
-        ("actor_roles", "seal"),
-        ("definitions", "actor_roles", "seal"),
-        ("hash_recipe", "definitions", "actor_roles", "seal"),
-        ("due_fired",),
-        ("hash_recipe", "definitions", "actor_roles", "seal", "due_fired"),
-    ],
-)
-def test_the_documented_alter_tables_upgrade_an_older_database(
-    db_url: str, backend: str, clock: FakeClock, columns: tuple[str, ...]
-) -> None:
-    """A database without later columns gets them from the documented statements, in order."""
-    old_sql = documented_sql(backend)
-    upgrades = []
-    for column in columns:
-        old_sql = re.sub(rf"\n\s*{column} [^\n]*,", "", old_sql)
-        # An index on the column came with it (its CREATE INDEX is in the same upgrade block).
-        index = rf"\n\nCREATE INDEX [^\n]*{column}[^\n]*;"
-        indexes = [found.strip().rstrip(";") for found in re.findall(index, old_sql)]
-        old_sql = re.sub(index, "", old_sql)
-        assert column not in old_sql
-        upgrade = re.search(
-            rf"```sql\n(ALTER TABLE resolveflow_\w+ ADD COLUMN {column}[^`]*?)\n```", DOC.read_text()
-        )
-        assert upgrade, f"docs/persistence.md lost its ALTER TABLE for {column}"
-        upgrades.extend(s.strip().rstrip(";") for s in upgrade.group(1).split(";\n") if s.strip())
-        # Its index as the schema spells it for this database (the docs give both spellings).
-        assert all(statement in DOC.read_text() for statement in indexes)
-        upgrades.extend(indexes)
-    with resolveflow.store.connect(db_url, clock=clock) as store:
-        with store.engine.begin() as conn:
-            for statement in old_sql.split(";\n"):
-                if statement.strip():
-                    conn.exec_driver_sql(statement)
-            for statement in upgrades:
-                conn.exec_driver_sql(statement)
-        store.open_case(SEVEN_AS_1_0, case_id="C-1")
-        drive(store, "C-1", seven_as_to_act(clock, 1))
-        loaded = store.load("C-1")
-        assert loaded.step == "act" and loaded.hash_recipe == "jcs"
-        digest = resolveflow.files.definition_digest(SEVEN_AS_1_0)
-        with store.engine.begin() as conn:
-            column = conn.exec_driver_sql("SELECT definitions FROM resolveflow_cases").scalar_one()
-        assert column == f'{{"1.0":"{digest}"}}' and loaded.definitions == {"1.0": digest}

@@ -364,8 +364,9 @@ def _without_password(database_url: str) -> str:
         return database_url
 
 
-def _open_store(database_url: str) -> Any:
-    """A store on ``database_url`` (the ``sql`` extra), or a CommandError saying why not."""
+def _open_store(database_url: str, tenant: str | None = None) -> Any:
+    """A store on ``database_url`` (the ``sql`` extra), scoped to ``tenant`` when given, or a
+    CommandError saying why not."""
     import sqlalchemy.exc
 
     import resolveflow.store
@@ -374,22 +375,28 @@ def _open_store(database_url: str) -> Any:
         # connect() would create an empty SQLite file: a typo would report on nothing.
         raise CommandError(f"no such database file: {database_url}")
     try:
-        return resolveflow.store.connect(database_url)
+        return resolveflow.store.connect(database_url, tenant=tenant)
     except (sqlalchemy.exc.SQLAlchemyError, InvalidInput) as error:
         raise CommandError(f"cannot open {_without_password(database_url)}: {error}") from error
 
 
+_TENANT_HELP = "Only this tenant's cases (default: the cases stored without a tenant)."
+
+
 @main.group(cls=_Group)
 def store() -> None:
-    """Stored cases: the audit that replays them all."""
+    """Stored cases: the audit that replays them all, and the schema upgrade."""
 
 
 @store.command("verify")
 @click.argument("database_url", metavar="DATABASE_URL")
 @click.option("--after", metavar="CASE_ID", help="Start after this case id (to resume an earlier audit).")
 @click.option("--limit", type=click.IntRange(min=1), help="Check at most this many cases.")
+@click.option("--tenant", metavar="TENANT", help=_TENANT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def store_verify(database_url: str, after: str | None, limit: int | None, as_json: bool) -> int:
+def store_verify(
+    database_url: str, after: str | None, limit: int | None, tenant: str | None, as_json: bool
+) -> int:
     """Replay every stored case through its guards and hash chain; exit 1 if any does not replay.
 
     Prints each case that does not replay with its first bad entry, then what
@@ -398,7 +405,7 @@ def store_verify(database_url: str, after: str | None, limit: int | None, as_jso
     them (registered by a plugin).
     """
     shown = _without_password(database_url)
-    opened = _open_store(database_url)
+    opened = _open_store(database_url, tenant)
     try:
         report = opened.verify(after=after, limit=limit)
     except StoreUnavailable as error:
@@ -421,6 +428,26 @@ def store_verify(database_url: str, after: str | None, limit: int | None, as_jso
     return 0 if report.clean else 1
 
 
+@store.command("upgrade")
+@click.argument("database_url", metavar="DATABASE_URL")
+def store_upgrade(database_url: str) -> None:
+    """Rebuild the tables of a database made before tenants, in one transaction.
+
+    Every row is kept, under no tenant. Stop the application's writers first:
+    it rewrites every row. A database already up to date gets only the tables
+    it lacks.
+    """
+    shown = _without_password(database_url)
+    opened = _open_store(database_url)
+    try:
+        rebuilt = opened.upgrade_schema()
+    except StoreUnavailable as error:
+        raise CommandError(f"cannot upgrade {shown}: {error.reason}") from error
+    finally:
+        opened.close()
+    click.echo(f"rebuilt {', '.join(rebuilt)}" if rebuilt else "up to date: nothing to rebuild")
+
+
 @main.command()
 @click.argument("database_url", metavar="DATABASE_URL")
 @click.option(
@@ -428,14 +455,15 @@ def store_verify(database_url: str, after: str | None, limit: int | None, as_jso
     type=_FilePath(dir_okay=False, path_type=Path),
     help="Also write an SVG chart of time spent in each step.",
 )
-def report(database_url: str, chart: Path | None) -> None:
+@click.option("--tenant", metavar="TENANT", help=_TENANT_HELP)
+def report(database_url: str, chart: Path | None, tenant: str | None) -> None:
     """Analytics over stored cases: time in step, outcomes, refusals, overdue items."""
     import sqlalchemy.exc
 
     from resolveflow.store import report as print_report
 
     shown = _without_password(database_url)
-    opened = _open_store(database_url)
+    opened = _open_store(database_url, tenant)
     try:
         # The report's own text is markup (bold counts); what it prints from the store is ids.
         print_report(opened, console=_console(markup=True), chart_path=chart)
@@ -468,6 +496,11 @@ def report(database_url: str, chart: Path | None) -> None:
 )
 @click.option("--once", is_flag=True, help="Run one pass and exit.")
 @click.option("--passes", type=click.IntRange(min=1), help="Stop after this many passes.")
+@click.option(
+    "--tenant",
+    metavar="TENANT",
+    help="Only this tenant's promises (default: every tenant's, and those of none).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was fired as JSON.")
 def worker(
     database_url: str,
@@ -476,6 +509,7 @@ def worker(
     interval: float,
     once: bool,
     passes: int | None,
+    tenant: str | None,
     as_json: bool,
 ) -> None:
     """Fire deadline.due and deadline.missed events for stored promises, and escalate missed ones.
@@ -488,7 +522,7 @@ def worker(
     from resolveflow.store import DeadlineWorker, WorkerReport
 
     shown = _without_password(database_url)
-    opened = _open_store(database_url)
+    opened = _open_store(database_url, tenant)
     total = WorkerReport()
     try:
         runner = DeadlineWorker(opened, grace=_dt.timedelta(seconds=grace), batch_size=batch_size)

@@ -251,7 +251,7 @@ class Store:
             metadata.create_all(self._engine)
 
     def upgrade_schema(self) -> list[str]:
-        """Bring a database made before tenants to today's schema (one transaction), and create what is missing.
+        """Bring a database made before tenants to today's schema in one transaction; create what is missing.
 
         Each table made before tenants is rebuilt with its ``tenant`` column
         first in its keys, every row kept under no tenant (what it was);

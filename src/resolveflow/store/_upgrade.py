@@ -34,32 +34,41 @@ def _has_tenant(inspector: sa.Inspector, table: str) -> bool:
 
 
 def needs_upgrade(engine: sa.Engine) -> list[str]:
-    """The store's tables present without a ``tenant`` column (made before tenants)."""
+    """The store's tables present without the ``tenant`` column they have now (made before tenants).
+
+    The relay's cursors have none: a cursor covers every tenant's events.
+    """
     with _engine.guarded("upgrade_schema"):
         inspector = sa.inspect(engine)
         present = set(inspector.get_table_names())
         return [
-            t.name for t in metadata.sorted_tables if t.name in present and not _has_tenant(inspector, t.name)
+            t.name
+            for t in metadata.sorted_tables
+            if "tenant" in t.c and t.name in present and not _has_tenant(inspector, t.name)
         ]
 
 
 def _drop_names(conn: sa.Connection, name: str) -> None:
     """Drop what of the old table ``name`` holds a schema-wide name: its indexes (and on PostgreSQL
-    its foreign keys, unique and primary key constraints)."""
+    its foreign keys, unique and primary key constraints, whose indexes go with them)."""
     inspector = sa.inspect(conn)
     quote = conn.dialect.identifier_preparer.quote
-    postgres = conn.dialect.name == "postgresql"
-    if postgres:
-        for fk in inspector.get_foreign_keys(name):
-            conn.exec_driver_sql(f"ALTER TABLE {quote(name)} DROP CONSTRAINT {quote(str(fk['name']))}")
-    for index in inspector.get_indexes(name):
-        conn.exec_driver_sql(f"DROP INDEX {quote(str(index['name']))}")
-    if postgres:
-        for unique in inspector.get_unique_constraints(name):
-            conn.exec_driver_sql(f"ALTER TABLE {quote(name)} DROP CONSTRAINT {quote(str(unique['name']))}")
+    table = quote(name)
+    constraints: list[str] = []
+    if conn.dialect.name == "postgresql":
+        constraints += [str(fk["name"]) for fk in inspector.get_foreign_keys(name)]
+        constraints += [str(u["name"]) for u in inspector.get_unique_constraints(name)]
         primary = inspector.get_pk_constraint(name).get("name")
-        if primary:
-            conn.exec_driver_sql(f"ALTER TABLE {quote(name)} DROP CONSTRAINT {quote(str(primary))}")
+        constraints += [str(primary)] if primary else []
+    indexes = [
+        str(index["name"])
+        for index in inspector.get_indexes(name)
+        if str(index["name"]) not in constraints and not index.get("duplicates_constraint")
+    ]
+    for constraint in constraints:
+        conn.exec_driver_sql(f"ALTER TABLE {table} DROP CONSTRAINT {quote(constraint)}")
+    for index in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {quote(index)}")
 
 
 def upgrade(engine: sa.Engine) -> list[str]:
@@ -76,19 +85,23 @@ def upgrade(engine: sa.Engine) -> list[str]:
             conn.exec_driver_sql(f"ALTER TABLE {quote(name)} RENAME TO {quote(name + _ASIDE)}")
         metadata.create_all(conn)
         for table in metadata.sorted_tables:
-            if table.name not in columns:
-                continue
-            kept = [c for c in columns[table.name] if c in table.c]
-            listed = ", ".join(quote(c) for c in kept)
-            conn.exec_driver_sql(
-                f"INSERT INTO {quote(table.name)} (tenant, {listed}) "
-                f"SELECT '', {listed} FROM {quote(table.name + _ASIDE)}"
-            )
+            if table.name in columns:
+                _copy(conn, table, columns[table.name])
         for name in reversed(old):
             conn.exec_driver_sql(f"DROP TABLE {quote(name + _ASIDE)}")
         if conn.dialect.name == "postgresql":
             _restart_sequences(conn, old)
     return old
+
+
+def _copy(conn: sa.Connection, table: sa.Table, old_columns: list[str]) -> None:
+    """Every row of the old table into the new one, under no tenant (one statement, in the database)."""
+    quote = conn.dialect.identifier_preparer.quote
+    listed = ", ".join(quote(c) for c in old_columns if c in table.c)
+    conn.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} (tenant, {listed}) "
+        f"SELECT '', {listed} FROM {quote(table.name + _ASIDE)}"
+    )
 
 
 def _restart_sequences(conn: sa.Connection, rebuilt: list[str]) -> None:
