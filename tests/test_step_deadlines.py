@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 import resolveflow
 from resolveflow import Action, Escalation, Methodology, Outcome, Step, evidence
-from resolveflow._step_deadlines import STEP_DEADLINE, deadline_ref
+from resolveflow._step_deadlines import deadline_ref
+from resolveflow.evidence import STEP_DEADLINE
 from resolveflow.exceptions import InvalidMethodology
 from resolveflow.guards import Guard, GuardContext, HasRole, Refusal, Rule, WithinDeadline
 from tests.conftest import T0, FakeClock

@@ -32,7 +32,7 @@ import attrs
 from resolveflow.exceptions import InvalidMethodology
 
 _MAX_PROMISES: Final = 1000  # per record: a hook cannot make one entry cost without bound
-RESERVED_KIND: Final = "step_deadline"  # the methodology's step deadlines (_step_deadlines.py)
+STEP_DEADLINE: Final = "step_deadline"  # the methodology's own: its step deadlines (_step_deadlines.py)
 
 
 @attrs.frozen(kw_only=True)
@@ -71,9 +71,9 @@ def promises_made(record: object) -> tuple[Promise, ...]:
     for item in _items(record, "promises_made", hook()):
         if not isinstance(item, Promise):
             _wrong(record, "promises_made", "Promise values", item)
-        if item.kind == RESERVED_KIND:
+        if item.kind == STEP_DEADLINE:
             raise InvalidMethodology(
-                f"the promise kind {RESERVED_KIND!r} is the methodology's own (its WithinDeadline "
+                f"the promise kind {STEP_DEADLINE!r} is the methodology's own (its WithinDeadline "
                 "guards); give the record's promises another kind",
                 where=f"evidence record {type(record).__name__}.promises_made()",
             )

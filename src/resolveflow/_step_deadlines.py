@@ -44,13 +44,10 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from resolveflow._guards import WithinDeadline
-from resolveflow._promise import RESERVED_KIND, Promise
+from resolveflow._promise import STEP_DEADLINE, Promise
 
 if TYPE_CHECKING:
     from resolveflow._methodology import Methodology
-
-STEP_DEADLINE: Final = RESERVED_KIND
-"""The promise kind of a methodology's step deadline (kept in 20 characters by the store)."""
 
 MAX_REF: Final = 200  # the deadlines table's ref column
 _DIGEST: Final = 16
