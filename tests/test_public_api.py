@@ -96,7 +96,7 @@ EXPECTED: dict[str, set[str]] = {
         "methodology_to_dict",
     },
     "resolveflow.evidence": {
-        "FOLLOW_UP", "PLAN_ITEM", "Acknowledgement", "Apology", "Assurance", "CauseAnalysis",
+        "FOLLOW_UP", "PLAN_ITEM", "STEP_DEADLINE", "Acknowledgement", "Apology", "Assurance", "CauseAnalysis",
         "CauseAssessment", "CauseCategory", "ClosingEvaluation", "CustomerAccount", "Empathy",
         "Engagement", "Grievances", "Handoff", "ImmediateRemedy", "ItemCompletion", "LiabilityReview",
         "Plan", "PlanItem", "PreventionKind", "PreventionMeasure", "ProblemAcknowledgement",

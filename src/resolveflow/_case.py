@@ -24,6 +24,7 @@ from resolveflow._migration import Migration
 from resolveflow._seal import KeyRing
 from resolveflow._shown import shown
 from resolveflow._snapshot import definitions_of, snapshot_of
+from resolveflow._step_deadlines import step_deadlines
 from resolveflow._view import ActionView, CaseView, OverdueItem, build_view, durations_of
 from resolveflow.exceptions import InvalidInput, Refused
 
@@ -460,11 +461,17 @@ class Case:
     # --- deadlines -----------------------------------------------------------
 
     def overdue(self, now: _dt.datetime | None = None) -> tuple[OverdueItem, ...]:
-        """Promises past their due time: whatever the recorded evidence promised and is still open.
+        """Promises past their due time: what the recorded evidence promised, and the step's deadlines.
 
         The built-in records promise plan items (kept by completing them) and
         call-backs (kept by the next action); records of your own can promise
-        too (see :class:`resolveflow.evidence.Promise`).
+        too (see :class:`resolveflow.evidence.Promise`). The methodology promises
+        too: an action leaving the current step that must be taken within a time
+        limit (a :class:`~resolveflow.guards.WithinDeadline` guard) is a
+        ``"step_deadline"`` promise, ref ``"<action>:<guard name>"``, due that long
+        after the case last entered the guard's step, kept when the case leaves
+        the step. Record promises come first, oldest first, then step deadlines
+        in the order of the actions.
 
         Args:
             now: the time to judge by (default: the case's clock).
@@ -477,11 +484,21 @@ class Case:
         when = self.now() if now is None else check_time(now, "now")
         if self.closed:
             return ()
-        return tuple(
+        ledger = self._ledger
+        index = ledger.index
+        made = tuple(
             OverdueItem(kind=kind, ref=ref, description=promise.description, due=promise.due)
-            for (kind, ref), promise in self._ledger.index.promises.items()
+            for (kind, ref), promise in index.promises.items()
             if promise.due < when
         )
+        declared = tuple(
+            OverdueItem(
+                kind=promise.kind, ref=str(promise.ref), description=promise.description, due=promise.due
+            )
+            for promise in step_deadlines(ledger.methodology, ledger.step, index.entered)
+            if promise.due < when
+        )
+        return made + declared if declared else made
 
     # --- snapshots -----------------------------------------------------------
 

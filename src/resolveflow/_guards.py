@@ -120,7 +120,11 @@ class GuardContext:
         return None if position is None else self.history[position].evidence
 
     def open_promises(self, kind: str | None = None) -> tuple[Promise, ...]:
-        """Promises recorded and not yet settled (of one kind, or all), oldest first."""
+        """Promises recorded and not yet settled (of one kind, or all), oldest first.
+
+        Only what the records promised: the methodology's step deadlines (kind
+        ``"step_deadline"``, in ``Case.overdue``) are what guards enforce, not among these.
+        """
         promises = self._idx().promises.values()
         return tuple(p for p in promises if kind is None or p.kind == kind)
 

@@ -319,6 +319,10 @@ class Methodology:
     _engine: Engine = attrs.field(init=False, repr=False, eq=False, alias="_engine")
     # The definition's digest, filled on first use by resolveflow._digest (a case binds it).
     _digest: str | None = attrs.field(init=False, default=None, repr=False, eq=False, alias="_digest")
+    # Step -> the step deadlines its actions declare, filled on first use by resolveflow._step_deadlines.
+    _step_deadlines: dict[str, tuple[Any, ...]] = attrs.field(
+        init=False, factory=dict, repr=False, eq=False, alias="_step_deadlines"
+    )
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.id, str) or not _ID.fullmatch(self.id):

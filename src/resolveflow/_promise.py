@@ -14,6 +14,11 @@ entry is recorded, and keeps the promises still open. Guards ask for them
 (``GuardContext.open_promises``) and ``Case.overdue`` reports those past due;
 the store keeps them as deadline rows. A third party's methodology gets the
 same treatment for its own dated records without touching resolveflow.
+
+The methodology promises too: its step deadlines (``_step_deadlines.py``,
+kind ``"step_deadline"``, which a record may not use) are derived from the
+current step, not recorded, and join these in ``Case.overdue`` and the store's
+deadline rows, but not in ``GuardContext.open_promises``.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import attrs
 from resolveflow.exceptions import InvalidMethodology
 
 _MAX_PROMISES: Final = 1000  # per record: a hook cannot make one entry cost without bound
+STEP_DEADLINE: Final = "step_deadline"  # the methodology's own: its step deadlines (_step_deadlines.py)
 
 
 @attrs.frozen(kw_only=True)
@@ -65,6 +71,12 @@ def promises_made(record: object) -> tuple[Promise, ...]:
     for item in _items(record, "promises_made", hook()):
         if not isinstance(item, Promise):
             _wrong(record, "promises_made", "Promise values", item)
+        if item.kind == STEP_DEADLINE:
+            raise InvalidMethodology(
+                f"the promise kind {STEP_DEADLINE!r} is the methodology's own (its WithinDeadline "
+                "guards); give the record's promises another kind",
+                where=f"evidence record {type(record).__name__}.promises_made()",
+            )
         out.append(item)
     return tuple(out)
 

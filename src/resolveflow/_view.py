@@ -63,8 +63,10 @@ class OverdueItem:
     """Something promised to the customer whose due time has passed.
 
     Attributes:
-        kind: ``"plan_item"`` or ``"follow_up"``.
-        ref: the plan item's id, or the action that scheduled the follow-up.
+        kind: ``"plan_item"``, ``"follow_up"``, ``"step_deadline"`` (a time limit the
+            methodology sets on an action leaving the current step) or a record's own kind.
+        ref: the plan item's id, the action that scheduled the follow-up, or
+            ``"<action>:<guard name>"`` for a step deadline.
         description: what was promised.
         due: when it was due.
     """

@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from resolveflow._promise import STEP_DEADLINE as _STEP_DEADLINE
 from resolveflow._promise import Promise
 from resolveflow._public import publish as _publish
 from resolveflow._schema import METADATA_KEY
@@ -37,10 +38,14 @@ PLAN_ITEM = "plan_item"
 """The kind of the promises a :class:`Plan` makes, one per item."""
 FOLLOW_UP = "follow_up"
 """The kind of the promise a :class:`Reschedule` makes: to talk again at a time."""
+STEP_DEADLINE = _STEP_DEADLINE
+"""``"step_deadline"``: the kind of the methodology's own promises, its ``WithinDeadline`` guards on
+leaving the current step (see :meth:`resolveflow.Case.overdue`); no record may promise it."""
 
 __all__ = [
     "FOLLOW_UP",
     "PLAN_ITEM",
+    "STEP_DEADLINE",
     "Accomplishment",
     "Acknowledgement",
     "Apology",

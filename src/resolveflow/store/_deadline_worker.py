@@ -1,8 +1,10 @@
 """The deadline worker: promises that come due fire ``deadline.due``, then ``deadline.missed``, once each.
 
 The promises are what the records declared (``promises_made``, see
-``resolveflow/_promise.py``), kept by the store as deadline rows with every
-entry: plan items, call-backs of a reschedule, a third party's own kinds. The
+``resolveflow/_promise.py``) and the methodology's step deadlines (its
+``WithinDeadline`` guards, ``resolveflow/_step_deadlines.py``), kept by the
+store as deadline rows with every entry: plan items, call-backs of a
+reschedule, a third party's own kinds, time limits on leaving a step. The
 worker only reads those rows; it has no list of its own.
 
 **Exactly once.** Each firing is one write transaction: the case row is locked,

@@ -58,8 +58,8 @@ class Deadline:
     Attributes:
         case_id: the case that made it.
         methodology_id: the case's methodology.
-        kind: ``"plan_item"`` or ``"follow_up"``, as in :class:`resolveflow.OverdueItem`.
-        ref: the plan item's id, or the action that scheduled the follow-up.
+        kind: ``"plan_item"``, ``"follow_up"``, ``"step_deadline"`` ... (as in ``OverdueItem``).
+        ref: the plan item's id, the action that scheduled the follow-up, ``"<action>:<guard>"`` ...
         description: what was promised.
         due: when it is due (UTC).
     """
