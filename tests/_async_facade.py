@@ -42,6 +42,9 @@ class BlockingAsyncStore:
 
         return call
 
+    def for_tenant(self, tenant: str) -> BlockingAsyncStore:
+        return BlockingAsyncStore(self._async.for_tenant(tenant), self._portal, self.engine)
+
     def transaction(self) -> Any:
         raise NotImplementedError("the caller's transaction is tested apart, with AsyncConnection")
 
