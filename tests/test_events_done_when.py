@@ -303,7 +303,10 @@ def test_relay_and_worker_killed_again_and_again_deliver_every_event_and_fire_ev
                 delivered = len(receiver.deduplicated())
                 return len(deadline_events(store)) >= owed and delivered >= len(every_event(store))
 
-            assert settle(caught_up, 60), f"{where}: the worker and the relay did not catch up"
+            assert settle(caught_up, 60), (
+                f"{where}: not caught up: {len(deadline_events(store))} of {owed} deadline events in the "
+                f"outbox, {len(receiver.deduplicated())} of {len(every_event(store))} events received"
+            )
             time.sleep(LEASE / 2)  # anything extra would show by now
             relay.send_signal(signal.SIGTERM)
             assert relay.wait(30) == 0, relay.stderr.read() if relay.stderr else ""
