@@ -367,6 +367,10 @@ def test_relay_and_worker_killed_again_and_again_deliver_every_event_and_fire_ev
             assert (item.payload["position"], item.payload["type"]) == (event.position, event.type), where
         in_outbox = positions_by_case(store)
         assert all(positions == sorted(positions) for positions in in_outbox.values()), where
+        seqs: dict[str, list[int]] = collections.defaultdict(list)
+        for item in once:  # a deadline event has the seq of the entry before it: seqs never go back
+            seqs[item.payload["case_id"]].append(item.payload["seq"])
+        assert all(found == sorted(found) for found in seqs.values()), where
         assert by_case(once) == in_outbox, f"{where}: a case's events arrived out of order"
         for case_id, arrived in by_case(receiver.received).items():
             # A redelivery repeats an event already received, never one after it was passed.
