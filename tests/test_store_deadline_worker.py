@@ -27,14 +27,13 @@ from click.testing import CliRunner
 
 import resolveflow
 import resolveflow.store
-from resolveflow import evidence as ev
 from resolveflow._escalation import Escalation
 from resolveflow.cli import main
 from resolveflow.exceptions import InvalidInput, InvalidMethodology, Refused
-from resolveflow.guards import HasRole
 from resolveflow.store import DeadlineWorker, Store, StoredEvent, WorkerReport
 from resolveflow.store._deadline_worker import deadline_event_id
 from resolveflow.store._tables import deadline_marks, deadlines, refusals
+from tests._deadline_support import escalating
 from tests._store_support import ACTOR, SEVEN_AS_1_0, drive, seven_as_to_act
 from tests.conftest import T0, FakeClock
 
@@ -68,40 +67,6 @@ def planned(store: Store, clock: FakeClock, case_id: str, items: int = 2) -> Non
     """A seven-as case at the act step with a plan of ``items`` items, due in 2 days + n hours."""
     store.open_case(SEVEN_AS_1_0, case_id=case_id)
     drive(store, case_id, seven_as_to_act(clock, items), clock)
-
-
-def escalating(
-    *, escalation_role: str = "supervisor", grace: dt.timedelta = 2 * HOUR
-) -> resolveflow.Methodology:
-    """One step with a plan, item completions, an escalation only a supervisor may take, and a close."""
-    return resolveflow.Methodology(
-        id="escalating",
-        version="1.0",
-        title="Escalating",
-        source="A methodology made up for a test.",
-        initial="open",
-        required_steps=("open",),
-        roles=("supervisor", "agent"),
-        steps=(resolveflow.Step(id="open", title="Open"),),
-        outcomes=(resolveflow.Outcome(id="done", title="Done", successful=True),),
-        actions=(
-            resolveflow.Action(
-                name="agree_plan", title="Plan", sources="open", target="open", evidence=ev.Plan
-            ),
-            resolveflow.Action(
-                name="complete_item", title="Done", sources="open", target="open", evidence=ev.ItemCompletion
-            ),
-            resolveflow.Action(
-                name="escalate",
-                title="Escalate",
-                sources="open",
-                target="open",
-                guards=(HasRole(role="supervisor"),),
-            ),
-            resolveflow.Action(name="close", title="Close", sources="open", target="done"),
-        ),
-        escalations=(Escalation(kind="plan_item", action="escalate", role=escalation_role, grace=grace),),
-    )
 
 
 def plan(clock: FakeClock, *due_in: dt.timedelta) -> dict[str, Any]:
