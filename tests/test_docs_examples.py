@@ -20,6 +20,7 @@ RUNNABLE = [
     "async.md",
     "tracing.md",
     "deadlines-and-escalation.md",
+    "tenants.md",
 ]
 
 
