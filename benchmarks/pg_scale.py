@@ -147,7 +147,7 @@ def _queries(store: Store) -> dict[str, Any]:
             conn.execute(
                 sa.text(
                     "EXPLAIN SELECT case_id FROM resolveflow_cases"
-                    " WHERE step = 'working' ORDER BY case_id LIMIT 100"
+                    " WHERE tenant = '' AND step = 'working' ORDER BY case_id LIMIT 100"
                 )
             )
             .scalars()

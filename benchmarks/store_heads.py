@@ -110,7 +110,8 @@ def bench_backend(store: Store, rounds: int) -> dict[str, Any]:
     def read_rows() -> None:
         with store.engine.connect() as conn:
             conn.execute(
-                sa.text("SELECT * FROM resolveflow_entries WHERE case_id = :c ORDER BY seq"), {"c": "LOAD-1"}
+                sa.text("SELECT * FROM resolveflow_entries WHERE tenant = '' AND case_id = :c ORDER BY seq"),
+                {"c": "LOAD-1"},
             ).all()
 
     load_rounds = max(5, rounds // 10)

@@ -94,5 +94,3 @@ def test_the_case_indexes_exist(store: Store) -> None:
         "at",
         "actor",
     }
-
-
