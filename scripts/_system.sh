@@ -1,5 +1,6 @@
 # System packages the tests use for real: Graphviz (SVG diagrams), a PostgreSQL server and
-# Chromium (the example desk's browser tests drive /usr/bin/chromium with Playwright).
+# Chromium (the example desk's browser tests drive /usr/bin/chromium with Playwright), curl and jq
+# (examples/http/walk_case.sh, the HTTP API's non-Python client).
 # Installed with apt when missing; under CI=true a package that cannot be installed is an error.
 
 apt_install() {
@@ -30,6 +31,8 @@ ensure_system_packages() {
     command -v dot >/dev/null 2>&1 || want+=(graphviz)
     find_pg_bin >/dev/null || want+=(postgresql)
     [ -x /usr/bin/chromium ] || want+=(chromium)
+    command -v curl >/dev/null 2>&1 || want+=(curl)
+    command -v jq >/dev/null 2>&1 || want+=(jq)
     if ! apt_install "${want[@]}"; then
         if [ "${CI:-}" = "true" ]; then
             echo "could not install system packages: ${want[*]}" >&2
