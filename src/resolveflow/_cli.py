@@ -864,5 +864,9 @@ def relay_replay(
     click.echo(f"{count} dead letter(s) replayed")
 
 
+from resolveflow._cli_server import add_server_commands  # noqa: E402 - the HTTP API's commands
+
+add_server_commands(main)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
