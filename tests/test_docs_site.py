@@ -42,6 +42,7 @@ PUBLIC_MODULES = (
     "resolveflow.exceptions",
     "resolveflow.files",
     "resolveflow.guards",
+    "resolveflow.server",
     "resolveflow.store",
     "resolveflow.testing",
     "resolveflow.tracing",

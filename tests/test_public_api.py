@@ -132,6 +132,8 @@ EXPECTED: dict[str, set[str]] = {
         "EventPage", "StoredEvent", "AsyncStore", "connect_async", "DeadlineWorker", "WorkerReport",
         "Delivery", "Listener", "Relay", "RelayRound", "Webhook", "dead_letters", "replay_dead_letters",
     },
+    # issue 16: the JSON HTTP API (the server extra)
+    "resolveflow.server": {"MAX_BODY", "MAX_DEPTH", "Grant", "create_app", "load_tokens", "openapi_document"},
     "resolveflow.testing": {
         "ManualClock", "action_sequences", "assert_no_step_skippable", "case_machine", "evidence_for",
         "invalid_evidence_for", "registered",
@@ -305,6 +307,8 @@ def test_public_names_have_docstrings(module_name: str) -> None:
                 "Clock": "resolveflow._clock",
                 "ENGINE_REFUSAL_CODES": "resolveflow._refusal",
                 "metadata": "resolveflow.store._tables",
+                "MAX_BODY": "resolveflow.server._body",
+                "MAX_DEPTH": "resolveflow.server._body",
             }.get(name, module_name)
             assert name in attribute_docstrings(defined_in), f"{module_name}.{name} has no docstring"
 

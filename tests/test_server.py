@@ -81,7 +81,9 @@ def assert_problem(response: Any, status: int, kind: str | None = None) -> dict[
 
 
 def open_case(client: TestClient, case_id: str = "T-1", methodology: str = "engage", **more: Any) -> Any:
-    response = client.post("/cases", json={"methodology": methodology, "case_id": case_id, **more}, headers=auth())
+    response = client.post(
+        "/cases", json={"methodology": methodology, "case_id": case_id, **more}, headers=auth()
+    )
     assert response.status_code == 201, response.text
     return response
 
@@ -103,7 +105,9 @@ def test_show_methodology_and_version(client: TestClient) -> None:
     assert shown["summary"]["version"] == resolveflow.versions("seven-as")[-1]
     old = client.get("/methodologies/seven-as?version=1.0", headers=auth()).json()
     assert old["definition"]["version"] == "1.0"
-    assert_problem(client.get("/methodologies/seven-as?version=9.9", headers=auth()), 404, "unknown-methodology")
+    assert_problem(
+        client.get("/methodologies/seven-as?version=9.9", headers=auth()), 404, "unknown-methodology"
+    )
     assert_problem(client.get("/methodologies/seven-as?version=x", headers=auth()), 400, "invalid-parameter")
     missing = assert_problem(client.get("/methodologies/no-such", headers=auth()), 404, "unknown-methodology")
     assert "engage" in missing["available"]
@@ -137,7 +141,10 @@ def test_evidence_schemas(client: TestClient) -> None:
     schemas = client.get("/methodologies/seven-as/schemas?version=1.0", headers=auth()).json()
     methodology = resolveflow.get_methodology("seven-as", "1.0")
     assert set(schemas["actions"]) == {a.name for a in methodology.actions}
-    assert schemas["actions"]["agree_plan"]["evidence_schema"] == methodology.action("agree_plan").evidence_schema()
+    assert (
+        schemas["actions"]["agree_plan"]["evidence_schema"]
+        == methodology.action("agree_plan").evidence_schema()
+    )
 
 
 # --- cases ------------------------------------------------------------------------------------
@@ -253,14 +260,18 @@ def test_if_match_stale_and_idempotent_retries(any_client: TestClient) -> None:
     forged = '"1-0000000000000000"'
     nxt, evidence2 = ENGAGE_WALK[1]
     assert_problem(
-        client.post(f"/cases/T-1/actions/{nxt}", json={"evidence": evidence2}, headers=auth(**{"If-Match": forged})),
+        client.post(
+            f"/cases/T-1/actions/{nxt}", json={"evidence": evidence2}, headers=auth(**{"If-Match": forged})
+        ),
         412,
         "stale",
     )
     assert len(client.get("/cases/T-1/history", headers=auth()).json()["entries"]) == 1
 
 
-@pytest.mark.parametrize("value", ['W/"0-abcdefabcdefabcd"', "0", '"0"', '"x-y"', '"1-ab", "2-cd"', "garbage"])
+@pytest.mark.parametrize(
+    "value", ['W/"0-abcdefabcdefabcd"', "0", '"0"', '"x-y"', '"1-ab", "2-cd"', "garbage"]
+)
 def test_garbled_if_match_is_400(client: TestClient, value: str) -> None:
     open_case(client, "T-1")
     action, evidence = ENGAGE_WALK[0]
@@ -273,10 +284,15 @@ def test_garbled_if_match_is_400(client: TestClient, value: str) -> None:
 def test_if_match_star_and_no_if_match_act_on_the_current_state(client: TestClient) -> None:
     open_case(client, "T-1")
     action, evidence = ENGAGE_WALK[0]
-    star = client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth(**{"If-Match": "*"}))
+    star = client.post(
+        f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth(**{"If-Match": "*"})
+    )
     assert star.status_code == 200
     action, evidence = ENGAGE_WALK[1]
-    assert client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()).status_code == 200
+    assert (
+        client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()).status_code
+        == 200
+    )
 
 
 def test_refusals_409_by_state_422_by_evidence(client: TestClient) -> None:
@@ -291,7 +307,9 @@ def test_refusals_409_by_state_422_by_evidence(client: TestClient) -> None:
     # A guard that reads the evidence refuses it: what was sent must change.
     sent = {"points": ["Late."], "customer_finished": False}
     by_evidence = assert_problem(
-        client.post("/cases/T-1/actions/hear_grievances", json={"evidence": sent}, headers=auth()), 422, "refused"
+        client.post("/cases/T-1/actions/hear_grievances", json={"evidence": sent}, headers=auth()),
+        422,
+        "refused",
     )
     assert [r["code"] for r in by_evidence["refusals"]] == ["customer_finished"]
     assert set(by_evidence["refusals"][0]) == {"code", "message", "missing"}
@@ -301,7 +319,9 @@ def test_refusals_409_by_state_422_by_evidence(client: TestClient) -> None:
         "invalid-evidence",
     )
     assert {e["path"] for e in invalid["errors"]} >= {"customer_finished"}
-    unknown = assert_problem(client.post("/cases/T-1/actions/fly_away", headers=auth()), 404, "unknown-action")
+    unknown = assert_problem(
+        client.post("/cases/T-1/actions/fly_away", headers=auth()), 404, "unknown-action"
+    )
     assert unknown["available"]
     assert len(client.get("/cases/T-1/history", headers=auth()).json()["entries"]) == 1
 
@@ -313,7 +333,9 @@ def test_the_actor_comes_from_the_token(client: TestClient) -> None:
         f"/cases/T-1/actions/{action}", json={"evidence": evidence, "actor": "mallory"}, headers=auth()
     )
     assert_problem(response, 400, "bad-body")
-    client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth(LEAD)).raise_for_status()
+    client.post(
+        f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth(LEAD)
+    ).raise_for_status()
     entry = client.get("/cases/T-1/history", headers=auth()).json()["entries"][0]
     assert entry["actor"] == {"id": "lee", "roles": ["agent", "legal"]}
 
@@ -321,7 +343,9 @@ def test_the_actor_comes_from_the_token(client: TestClient) -> None:
 def test_history_pages(client: TestClient) -> None:
     open_case(client, "T-1")
     for action, evidence in ENGAGE_WALK:
-        client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()).raise_for_status()
+        client.post(
+            f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()
+        ).raise_for_status()
     page = client.get("/cases/T-1/history?limit=2", headers=auth()).json()
     assert [e["seq"] for e in page["entries"]] == [1, 2] and page["next_after_seq"] == 2
     rest = client.get("/cases/T-1/history?after_seq=2&limit=2", headers=auth()).json()
@@ -333,7 +357,9 @@ def test_history_pages(client: TestClient) -> None:
 def test_snapshot_restores(client: TestClient) -> None:
     open_case(client, "T-1")
     action, evidence = ENGAGE_WALK[0]
-    client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()).raise_for_status()
+    client.post(
+        f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()
+    ).raise_for_status()
     snapshot = client.get("/cases/T-1/snapshot", headers=auth()).json()
     assert resolveflow.restore(snapshot).step == "empathize"
 
@@ -346,14 +372,24 @@ def test_overdue_per_case_and_across_cases(client: TestClient, clock: FakeClock)
         ("hear_grievances", {"points": ["Late."], "customer_finished": True}),
         ("give_apology", {"statement": "I am sorry."}),
         ("give_assurance", {"commitment": "We will fix it."}),
-        ("agree_plan", {"items": [{"id": "leg", "description": "Fit a leg", "due": due}], "agreed_with": "Sam"}),
+        (
+            "agree_plan",
+            {"items": [{"id": "leg", "description": "Fit a leg", "due": due}], "agreed_with": "Sam"},
+        ),
     ]
     for action, evidence in walk:
-        client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()).raise_for_status()
+        client.post(
+            f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()
+        ).raise_for_status()
     later = (clock() + dt.timedelta(days=2)).isoformat()
     per_case = client.get("/cases/T-1/overdue", params={"now": later}, headers=auth()).json()["overdue"]
     assert [(o["kind"], o["ref"]) for o in per_case] == [("plan_item", "leg")]
-    assert client.get("/cases/T-1/overdue", params={"now": clock().isoformat()}, headers=auth()).json()["overdue"] == []
+    assert (
+        client.get("/cases/T-1/overdue", params={"now": clock().isoformat()}, headers=auth()).json()[
+            "overdue"
+        ]
+        == []
+    )
     across = client.get("/overdue", params={"now": later}, headers=auth()).json()["overdue"]
     assert [(o["case_id"], o["ref"]) for o in across] == [("T-1", "leg")]
     assert_problem(client.get("/overdue?now=2026-01-01T00:00:00", headers=auth()), 400, "invalid-parameter")
@@ -364,14 +400,19 @@ def test_case_queries(client: TestClient) -> None:
     for case_id in ("A-1", "A-2", "A-3"):
         open_case(client, case_id)
     action, evidence = ENGAGE_WALK[0]
-    client.post(f"/cases/A-2/actions/{action}", json={"evidence": evidence}, headers=auth()).raise_for_status()
+    client.post(
+        f"/cases/A-2/actions/{action}", json={"evidence": evidence}, headers=auth()
+    ).raise_for_status()
     open_cases = client.get("/cases", headers=auth()).json()
     assert [c["case_id"] for c in open_cases["cases"]] == ["A-1", "A-2", "A-3"]
     at_engage = client.get("/cases?step=engage&limit=1", headers=auth()).json()
     assert [c["case_id"] for c in at_engage["cases"]] == ["A-1"] and at_engage["next_after"] == "A-1"
     after = client.get("/cases?step=engage&after=A-1", headers=auth()).json()
     assert [c["case_id"] for c in after["cases"]] == ["A-3"]
-    assert client.get("/cases?step=empathize&methodology=engage", headers=auth()).json()["cases"][0]["case_id"] == "A-2"
+    assert (
+        client.get("/cases?step=empathize&methodology=engage", headers=auth()).json()["cases"][0]["case_id"]
+        == "A-2"
+    )
     assert client.get("/cases?outcome=resolved", headers=auth()).json()["cases"] == []
     assert_problem(client.get("/cases?step=a&outcome=b", headers=auth()), 400)
     assert_problem(client.get("/cases?step=Not-A-Step", headers=auth()), 400)
@@ -380,7 +421,9 @@ def test_case_queries(client: TestClient) -> None:
 def test_analytics(client: TestClient) -> None:
     open_case(client, "T-1")
     for action, evidence in ENGAGE_WALK:
-        client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()).raise_for_status()
+        client.post(
+            f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()
+        ).raise_for_status()
     figures = client.get("/analytics", headers=auth()).json()
     assert figures["cases"] == 1 and figures["entries"] == 3
     assert {"methodology_id": "engage", "outcome": "resolved", "count": 1} in figures["outcomes"]
@@ -394,7 +437,9 @@ def test_a_token_with_a_tenant_sees_that_tenant_only(client: TestClient) -> None
     assert created.status_code == 201
     assert [c["case_id"] for c in client.get("/cases", headers=auth(ACME)).json()["cases"]] == ["T-1"]
     action, evidence = ENGAGE_WALK[0]
-    client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth(ACME)).raise_for_status()
+    client.post(
+        f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth(ACME)
+    ).raise_for_status()
     assert client.get("/cases/T-1", headers=auth()).json()["step"]["id"] == "engage"
     assert client.get("/cases/T-1", headers=auth(ACME)).json()["step"]["id"] == "empathize"
 
@@ -414,7 +459,12 @@ def test_a_token_with_a_tenant_sees_that_tenant_only(client: TestClient) -> None
     ],
 )
 def test_missing_or_bad_token_is_401(client: TestClient, headers: dict[str, str]) -> None:
-    for method, path in (("GET", "/cases"), ("POST", "/cases"), ("GET", "/methodologies"), ("GET", "/nowhere")):
+    for method, path in (
+        ("GET", "/cases"),
+        ("POST", "/cases"),
+        ("GET", "/methodologies"),
+        ("GET", "/nowhere"),
+    ):
         response = client.request(method, path, headers=headers)
         assert_problem(response, 401, "unauthenticated")
         assert response.headers["www-authenticate"].startswith("Bearer")
@@ -453,13 +503,17 @@ def test_bad_json(client: TestClient) -> None:
 
 
 def test_wrong_media_type(client: TestClient) -> None:
-    response = client.post("/cases", content=b"methodology=engage", headers=auth(**{"Content-Type": "text/plain"}))
+    response = client.post(
+        "/cases", content=b"methodology=engage", headers=auth(**{"Content-Type": "text/plain"})
+    )
     assert_problem(response, 415)
 
 
 def test_huge_body_is_413(client: TestClient) -> None:
     body = json.dumps({"methodology": "engage", "case_id": "x", "pad": "x" * MAX_BODY}).encode()
-    assert_problem(client.post("/cases", content=body, headers=auth(**{"Content-Type": "application/json"})), 413)
+    assert_problem(
+        client.post("/cases", content=body, headers=auth(**{"Content-Type": "application/json"})), 413
+    )
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         yield b'{"pad": "'
@@ -470,7 +524,11 @@ def test_huge_body_is_413(client: TestClient) -> None:
     response = client.post("/cases", content=chunks(), headers=auth(**{"Content-Type": "application/json"}))
     assert_problem(response, 413, "body-too-large")
     assert_problem(
-        client.post("/cases", content=b"{}", headers=auth(**{"Content-Length": "1x", "Content-Type": "application/json"})),
+        client.post(
+            "/cases",
+            content=b"{}",
+            headers=auth(**{"Content-Length": "1x", "Content-Type": "application/json"}),
+        ),
         400,
     )
 
@@ -486,7 +544,9 @@ def test_deep_json_is_400(client: TestClient) -> None:
     assert_problem(response, 400, "json-too-deep")
     # Deep inside a string is not deep.
     text = json.dumps({"evidence": {"notes": "[" * 1000}})
-    ok = client.post("/cases/T-1/actions/engage_fully", content=text, headers=auth(**{"Content-Type": "application/json"}))
+    ok = client.post(
+        "/cases/T-1/actions/engage_fully", content=text, headers=auth(**{"Content-Type": "application/json"})
+    )
     assert ok.status_code == 200
 
 
@@ -567,7 +627,9 @@ def test_served_methodologies_limit_what_is_listed_and_opened(tmp_path: Path, cl
     with TestClient(app) as client:
         listed = client.get("/methodologies", headers=auth()).json()["methodologies"]
         assert [(m["id"], m["versions"]) for m in listed] == [("engage", ["1.0"])]
-        assert_problem(client.post("/cases", json={"methodology": "seven-as", "case_id": "x"}, headers=auth()), 404)
+        assert_problem(
+            client.post("/cases", json={"methodology": "seven-as", "case_id": "x"}, headers=auth()), 404
+        )
         assert open_case(client, "x").json()["methodology"]["version"] == "1.0"
         document = client.get("/openapi.json").json()
         assert sorted(document["x-resolveflow-evidence"]) == ["engage"]

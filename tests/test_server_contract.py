@@ -16,13 +16,12 @@ from typing import Any
 import httpx2 as http
 import pytest
 import schemathesis
-from schemathesis import GenerationMode
 from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 
 from resolveflow.server import openapi_document
 from tests._http_server import ACME_TOKEN, RunningServer, running_server
-
 
 __all__ = ["running_server"]
 
@@ -69,7 +68,12 @@ def test_no_server_errors_and_responses_match_the_document(
 
 def test_a_tenant_token_also_gets_no_server_errors(running_server: RunningServer) -> None:
     headers = {"Authorization": f"Bearer {ACME_TOKEN}"}
-    for method, path in (("GET", "/cases"), ("GET", "/analytics"), ("GET", "/overdue"), ("GET", "/cases/T-1")):
+    for method, path in (
+        ("GET", "/cases"),
+        ("GET", "/analytics"),
+        ("GET", "/overdue"),
+        ("GET", "/cases/T-1"),
+    ):
         response = http.request(method, f"{running_server.url}{path}", headers=headers)
         assert response.status_code < 500, response.text
 

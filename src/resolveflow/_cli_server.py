@@ -62,7 +62,9 @@ def add_server_commands(group: click.Group) -> None:
     )
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-    @click.option("--allow-origin", "allowed", multiple=True, metavar="ORIGIN", help="A browser origin to accept.")
+    @click.option(
+        "--allow-origin", "allowed", multiple=True, metavar="ORIGIN", help="A browser origin to accept."
+    )
     @click.option("--create-schema", is_flag=True, help="Create the store's tables first (a new database).")
     @click.option("--log-level", default="info", show_default=True)
     def serve(

@@ -55,7 +55,7 @@ class Grant:
     tenant: str | None = None
 
 
-def _grant(token: object, value: object) -> Grant:
+def _grant(value: object) -> Grant:
     if isinstance(value, Grant):
         return value
     if isinstance(value, Actor):
@@ -94,7 +94,7 @@ class Tokens:
         if not isinstance(tokens, Mapping):
             raise InvalidInput("tokens must map each token to an Actor or a Grant", argument="tokens")
         self._grants: list[tuple[bytes, Grant]] = [
-            (_digest(_token(token)), _grant(token, value)) for token, value in tokens.items()
+            (_digest(_token(token)), _grant(value)) for token, value in tokens.items()
         ]
 
     def __len__(self) -> int:
@@ -190,7 +190,9 @@ def load_tokens(path: str | os.PathLike[str]) -> dict[str, Grant]:
     try:
         data: Any = tomllib.loads(text) if file.suffix.lower() == ".toml" else json.loads(text)
     except (ValueError, RecursionError):
-        raise InvalidInput(f"the tokens file {file} is not valid {file.suffix or 'JSON'}", argument="tokens") from None
+        raise InvalidInput(
+            f"the tokens file {file} is not valid {file.suffix or 'JSON'}", argument="tokens"
+        ) from None
     if not isinstance(data, dict):
         raise InvalidInput(f"the tokens file {file} must map tokens to actors", argument="tokens")
     grants: dict[str, Grant] = {}
@@ -200,7 +202,7 @@ def load_tokens(path: str | os.PathLike[str]) -> dict[str, Grant]:
             raise InvalidInput(f"{where}: expected {{actor, roles, tenant}}", argument="tokens")
         try:
             actor = Actor(spec["actor"], roles=spec.get("roles", ()))
-            grants[_token(token)] = _grant(token, (actor, spec.get("tenant")))
+            grants[_token(token)] = _grant((actor, spec.get("tenant")))
         except InvalidInput as error:
             raise InvalidInput(f"{where}: {error}", argument="tokens") from None
     return grants

@@ -26,7 +26,6 @@ from resolveflow.server._body import json_object, read_json
 from resolveflow.server._etag import HASH_PREFIX, etag, parse_if_match
 from resolveflow.server._problems import Problem, problem_for, stale_conflict
 
-
 _OPEN = frozenset({"methodology", "case_id", "version"})
 _EVIDENCE = frozenset({"evidence"})
 

@@ -167,7 +167,9 @@ def _schemas() -> dict[str, Any]:
             },
             ("action", "allowed", "refusals", "target", "pending"),
         ),
-        "FireResult": _object({"entry": _ref("HistoryEntry"), "case": _ref("CaseSummary")}, ("entry", "case")),
+        "FireResult": _object(
+            {"entry": _ref("HistoryEntry"), "case": _ref("CaseSummary")}, ("entry", "case")
+        ),
         "HistoryPage": _object(
             {
                 "case_id": _TEXT,
@@ -246,7 +248,9 @@ def _paths(evidence_refs: list[dict[str, str]]) -> dict[str, Any]:
     case_id = _path("case_id", {"type": "string", "minLength": 1, "maxLength": MAX_ID}, "The case's id.")
     action = _path("action", {"type": "string", "pattern": _NAME_PATTERN}, "The action's name.")
     methodology_id = _path(
-        "methodology_id", {"type": "string", "pattern": "^[a-z][a-z0-9]*(-[a-z0-9]+)*$"}, "The methodology id."
+        "methodology_id",
+        {"type": "string", "pattern": "^[a-z][a-z0-9]*(-[a-z0-9]+)*$"},
+        "The methodology id.",
     )
     version = _query("version", {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)*$"}, "Default: the latest.")
     now = _query("now", {"type": "string", "format": "date-time"}, "RFC 3339 with an offset; default: now.")
@@ -280,7 +284,11 @@ def _paths(evidence_refs: list[dict[str, str]]) -> dict[str, Any]:
             "get": _operation(
                 "list_methodologies",
                 "The methodologies served, latest version of each",
-                {"200": _ok(_object({"methodologies": _array(_ref("MethodologySummary"))}, ["methodologies"]))},
+                {
+                    "200": _ok(
+                        _object({"methodologies": _array(_ref("MethodologySummary"))}, ["methodologies"])
+                    )
+                },
                 tags=methodologies,
             )
         },
@@ -310,7 +318,9 @@ def _paths(evidence_refs: list[dict[str, str]]) -> dict[str, Any]:
                 parameters=[
                     methodology_id,
                     version,
-                    _query("format", {"type": "string", "enum": ["mermaid", "dot", "svg"]}, "Default: mermaid."),
+                    _query(
+                        "format", {"type": "string", "enum": ["mermaid", "dot", "svg"]}, "Default: mermaid."
+                    ),
                 ],
                 tags=methodologies,
             )
@@ -374,7 +384,11 @@ def _paths(evidence_refs: list[dict[str, str]]) -> dict[str, Any]:
             "post": _operation(
                 "fire_action",
                 "Take the action: one entry in the case's history, or a problem and nothing recorded",
-                {"200": _ok(_ref("FireResult"), "Recorded (or the first attempt's entry, for a retry)", etag=True)},
+                {
+                    "200": _ok(
+                        _ref("FireResult"), "Recorded (or the first attempt's entry, for a retry)", etag=True
+                    )
+                },
                 parameters=[
                     case_id,
                     action,
@@ -423,7 +437,11 @@ def _paths(evidence_refs: list[dict[str, str]]) -> dict[str, Any]:
             "get": _operation(
                 "case_overdue",
                 "The case's promises past due",
-                {"200": _ok(_object({"case_id": _TEXT, "overdue": _array(_ref("OverdueItem"))}, ["overdue"]))},
+                {
+                    "200": _ok(
+                        _object({"case_id": _TEXT, "overdue": _array(_ref("OverdueItem"))}, ["overdue"])
+                    )
+                },
                 parameters=[case_id, now],
                 tags=cases,
             )
@@ -432,7 +450,11 @@ def _paths(evidence_refs: list[dict[str, str]]) -> dict[str, Any]:
             "get": _operation(
                 "overdue",
                 "Promises past due on every open case, the longest overdue first",
-                {"200": _ok(_object({"now": _TEXT, "overdue": _array(_ref("Deadline"))}, ["now", "overdue"]))},
+                {
+                    "200": _ok(
+                        _object({"now": _TEXT, "overdue": _array(_ref("Deadline"))}, ["now", "overdue"])
+                    )
+                },
                 parameters=[now, limit],
                 tags=cases,
             )
@@ -485,7 +507,9 @@ def openapi_document(methodologies: Iterable[Methodology] | None = None) -> dict
             schema.setdefault("description", f"{methodology.id} {methodology.version}: {spec.title}")
             schemas[component] = schema
             refs.append(_ref(component))
-            index.setdefault(methodology.id, {}).setdefault(methodology.version, {})[spec.name] = _ref(component)
+            index.setdefault(methodology.id, {}).setdefault(methodology.version, {})[spec.name] = _ref(
+                component
+            )
     return {
         "openapi": "3.1.0",
         "info": {
