@@ -491,6 +491,11 @@ def test_foreign_origin_is_403_and_an_allowed_one_gets_cors(client: TestClient) 
         },
     )
     assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == ORIGIN
+    foreign = client.options(
+        "/cases", headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}
+    )
+    assert_problem(foreign, 403, "origin-not-allowed")
 
 
 # --- hostile input ----------------------------------------------------------------------------
@@ -579,7 +584,8 @@ def test_wrong_method_is_405(client: TestClient) -> None:
     for method, path in (("DELETE", "/cases"), ("PUT", "/cases/T-1"), ("GET", "/cases/T-1/actions/x")):
         response = client.request(method, path, headers=auth())
         assert_problem(response, 405, "method-not-allowed")
-        assert "allow" in response.headers
+    assert client.delete("/cases", headers=auth()).headers["allow"] == "GET, HEAD, POST"
+    assert client.put("/cases/T-1", headers=auth()).headers["allow"] == "GET, HEAD"
 
 
 def test_a_store_that_cannot_be_used_is_503_with_retry_after(tmp_path: Path, clock: FakeClock) -> None:

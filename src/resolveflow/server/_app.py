@@ -1,7 +1,8 @@
 """The ASGI application: the gate every request passes, the routes, and errors as problems.
 
-In this order, before a route sees a request: the Origin check (403), then the
-bearer token (401; ``GET /openapi.json`` is open to all). Routes read bodies
+In this order, before a route sees a request: the Origin check (403), CORS
+(for the allowed origins only), then the bearer token (401; ``GET
+/openapi.json`` is open to all). Routes read bodies
 within :data:`~resolveflow.server.MAX_BODY` and :data:`~resolveflow.server.MAX_DEPTH`.
 Every error, of resolveflow or of routing (404, 405), leaves as
 ``application/problem+json``; an unexpected one as a 500 problem that says
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -34,9 +35,7 @@ from resolveflow.server._auth import Grant, Tokens, bearer, check_origin, origin
 from resolveflow.server._body import MAX_BODY, MAX_DEPTH
 from resolveflow.server._openapi import openapi_document
 from resolveflow.server._problems import Problem, problem_for
-
-if TYPE_CHECKING:
-    from resolveflow.store import AsyncStore
+from resolveflow.store import AsyncStore
 
 logger = logging.getLogger("resolveflow.server")
 OPEN_PATHS = frozenset({"/openapi.json"})
@@ -49,9 +48,15 @@ def _route_path(scope: Scope) -> str:
 
 
 class Gate:
-    """ASGI middleware: the Origin check, then the bearer token; the grant goes to ``request.state``."""
+    """ASGI middleware refusing a request with a problem before the app sees it.
 
-    def __init__(self, app: ASGIApp, *, tokens: Tokens, allowed_origins: frozenset[str]) -> None:
+    ``origins`` set: the Origin check (outermost, so that a foreign CORS preflight gets a
+    problem too); ``tokens`` set: the bearer token, whose grant goes to ``request.state``.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, tokens: Tokens | None = None, allowed_origins: frozenset[str] | None = None
+    ) -> None:
         self.app = app
         self.tokens = tokens
         self.allowed_origins = allowed_origins
@@ -62,8 +67,9 @@ class Gate:
             return
         request = Request(scope)
         try:
-            check_origin(request.headers, self.allowed_origins)
-            if _route_path(scope) not in OPEN_PATHS:
+            if self.allowed_origins is not None:
+                check_origin(request.headers, self.allowed_origins)
+            if self.tokens is not None and _route_path(scope) not in OPEN_PATHS:
                 scope.setdefault("state", {})["grant"] = bearer(request.headers, self.tokens)
         except Problem as problem:
             await problem.response(request.url.path)(scope, receive, send)
@@ -84,15 +90,27 @@ async def _resolveflow_error(request: Request, exc: Exception) -> Response:
     return problem.response(request.url.path)
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette's own Allow names one route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, Route) and route.methods and route.path_regex.match(_route_path(request.scope)):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = _allowed_methods(request)
     kinds = {404: "not-found", 405: "method-not-allowed"}
     detail = {
         404: "no such route: see /openapi.json for the routes",
         405: f"{request.method} is not allowed here",
     }.get(status, str(exc.detail))
-    return Problem(status, kinds.get(status, "http-error"), detail, headers=exc.headers).response(
+    return Problem(status, kinds.get(status, "http-error"), detail, headers=headers).response(
         request.url.path
     )
 
@@ -147,8 +165,6 @@ def create_app(
         >>> sorted(r.path for r in app.routes)[:2]
         ['/analytics', '/cases']
     """
-    from resolveflow.store import AsyncStore
-
     if not isinstance(store, AsyncStore):
         raise InvalidInput(
             f"expected an AsyncStore (resolveflow.store.connect_async), got {shown(store)}", argument="store"
@@ -161,7 +177,7 @@ def create_app(
     served = None if methodologies is None else list(methodologies)
     if served is not None and not all(isinstance(m, Methodology) for m in served):
         raise InvalidInput("methodologies must be Methodology objects", argument="methodologies")
-    middleware = []
+    middleware = [Middleware(Gate, allowed_origins=allowed)]
     if allowed:
         middleware.append(
             Middleware(
@@ -172,7 +188,7 @@ def create_app(
                 expose_headers=["ETag", "Location", "Retry-After"],
             )
         )
-    middleware.append(Middleware(Gate, tokens=known, allowed_origins=allowed))
+    middleware.append(Middleware(Gate, tokens=known))
     handlers: dict[Any, Any] = {
         Problem: _problem,
         ResolveflowError: _resolveflow_error,
