@@ -660,3 +660,23 @@ def test_load_tokens(tmp_path: Path) -> None:
         with pytest.raises(resolveflow.InvalidInput) as raised:
             load_tokens(bad)
         assert "token-for-ana" not in str(raised.value)
+
+
+def test_mounted_under_a_prefix(tmp_path: Path, clock: FakeClock) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    with resolveflow.store.connect(str(tmp_path / "c.db")) as setup:
+        setup.create_schema()
+    store = resolveflow.store.connect_async(str(tmp_path / "c.db"), clock=clock)
+    outer = Starlette(routes=[Mount("/api", app=create_app(store, tokens=TOKENS))])
+    with TestClient(outer) as client:
+        assert client.get("/api/openapi.json").status_code == 200
+        assert_problem(client.get("/api/cases"), 401)
+        opened = client.post("/api/cases", json={"methodology": "engage", "case_id": "a b/c"}, headers=auth())
+        assert opened.headers["location"] == "/api/cases/a%20b%2Fc"
+        assert client.get("/api/cases/a%20b", headers=auth()).status_code == 404
+        action, evidence = ENGAGE_WALK[0]
+        fired = client.post("/api/cases/x/actions/" + action, json={"evidence": evidence}, headers=auth())
+        assert_problem(fired, 404, "case-not-found")
+    anyio.run(store.close)

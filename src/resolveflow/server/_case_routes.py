@@ -40,9 +40,10 @@ def _grant(request: Request) -> Grant:
     return grant
 
 
-def case_url(case_id: str) -> str:
-    """The case's path under the API's root."""
-    return f"/cases/{quote(case_id, safe='')}"
+def case_url(request: Request, case_id: str) -> str:
+    """The case's path, under the prefix the API is mounted at."""
+    root: str = request.scope.get("root_path", "")
+    return f"{root}/cases/{quote(case_id, safe='')}"
 
 
 def _case_etag(case: Case) -> str:
@@ -91,7 +92,7 @@ async def open_case(request: Request) -> Response:
     methodology = api.methodology(methodology_id, version)
     case = await api.store_for(request).open_case(methodology, case_id=case_id)
     view = case.view(actor=_grant(request).actor)
-    headers = {"Location": case_url(case.id), "ETag": _case_etag(case)}
+    headers = {"Location": case_url(request, case.id), "ETag": _case_etag(case)}
     return JSONResponse(view.to_json(), status_code=201, headers=headers)
 
 
@@ -106,9 +107,9 @@ async def view_case(request: Request) -> Response:
 
 
 async def check_action(request: Request) -> Response:
-    case = await _load(request)
     action = _params.action(request)
     data = await _body(request, _EVIDENCE)
+    case = await _load(request)
     decision = case.check(action, data.get("evidence"), actor=_grant(request).actor)
     return JSONResponse(decision.to_json(), headers={"ETag": _case_etag(case)})
 
@@ -150,7 +151,9 @@ async def fire_action(request: Request) -> Response:
         raise stale_conflict(error, if_match=expected is not None) from None
     row = await store.summary(case_id)
     body = {"entry": entry.to_json(), "case": row.to_json()}
-    return JSONResponse(body, headers={"ETag": etag(row.last_seq, row.head), "Location": case_url(case_id)})
+    return JSONResponse(
+        body, headers={"ETag": etag(row.last_seq, row.head), "Location": case_url(request, case_id)}
+    )
 
 
 async def history(request: Request) -> Response:
