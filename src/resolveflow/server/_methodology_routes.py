@@ -8,9 +8,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from resolveflow._diagram import to_dot, to_mermaid, to_svg
-from resolveflow._files import methodology_to_dict
 from resolveflow._methodology import Methodology
+from resolveflow.diagrams import to_dot, to_mermaid, to_svg
+from resolveflow.files import methodology_to_dict
 from resolveflow.server import _params
 from resolveflow.server._api import Api
 from resolveflow.server._problems import Problem
