@@ -11,6 +11,7 @@ case routes are reached beyond 404. Derandomized and small, to stay quick.
 
 from __future__ import annotations
 
+import concurrent.futures
 from typing import Any
 
 import httpx2 as http
@@ -81,3 +82,25 @@ def test_a_tenant_token_also_gets_no_server_errors(running_server: RunningServer
 def test_the_server_log_holds_no_token(running_server: RunningServer) -> None:
     http.get(f"{running_server.url}/cases", headers={"Authorization": f"Bearer {running_server.token}"})
     assert running_server.token not in running_server.log.read_text(errors="replace")
+
+
+def test_racing_fires_with_one_etag_record_one_entry(running_server: RunningServer) -> None:
+    headers = {"Authorization": f"Bearer {running_server.token}"}
+    base = running_server.url
+    opened = http.post(f"{base}/cases", json={"methodology": "engage", "case_id": "RACE-1"}, headers=headers)
+    etag = opened.headers["etag"]
+
+    def fire(number: int) -> int:
+        response = http.post(
+            f"{base}/cases/RACE-1/actions/engage_fully",
+            json={"evidence": {"notes": f"Attempt {number}."}},
+            headers={**headers, "If-Match": etag, "Idempotency-Key": f"race-{number}"},
+            timeout=30,
+        )
+        return response.status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(fire, range(8)))
+    assert sorted(statuses) == [200] + [412] * 7, statuses
+    history = http.get(f"{base}/cases/RACE-1/history", headers=headers).json()["entries"]
+    assert len(history) == 1
