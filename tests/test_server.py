@@ -616,6 +616,8 @@ def test_create_app_refuses_bad_configuration(tmp_path: Path) -> None:
         {"store": store, "tokens": TOKENS, "allowed_origins": "https://x.example"},
         {"store": store, "tokens": TOKENS, "allowed_origins": ["x.example"]},
         {"store": store, "tokens": TOKENS, "max_body": 0},
+        {"store": store, "tokens": {AGENT: (Actor("ana"), "x" * 201)}},
+        {"store": store.for_tenant("acme"), "tokens": {AGENT: (Actor("ana"), "globex")}},
     ]
     for arguments in bad:
         with pytest.raises(resolveflow.InvalidInput):

@@ -40,7 +40,10 @@ class Api:
         self.clock = clock or system_clock
         self.max_body = max_body
         self.max_depth = max_depth
-        self._scoped: dict[str, AsyncStore] = {}
+        # Made now, so that a tenant id the store refuses fails here rather than in a request.
+        self._scoped: dict[str, AsyncStore] = {
+            tenant: store.for_tenant(tenant) for tenant in tokens.tenants()
+        }
 
     def now(self) -> _dt.datetime:
         return check_time(self.clock(), "clock")
@@ -48,12 +51,7 @@ class Api:
     def store_for(self, request: Request) -> AsyncStore:
         """The store the request's token sees: the tenant's, when the token names one."""
         grant: Grant = request.state.grant
-        if grant.tenant is None:
-            return self.store
-        scoped = self._scoped.get(grant.tenant)
-        if scoped is None:
-            scoped = self._scoped[grant.tenant] = self.store.for_tenant(grant.tenant)
-        return scoped
+        return self.store if grant.tenant is None else self._scoped[grant.tenant]
 
     def methodologies(self) -> list[Methodology]:
         """Every methodology served, each version, by id then version."""

@@ -100,6 +100,10 @@ class Tokens:
     def __len__(self) -> int:
         return len(self._grants)
 
+    def tenants(self) -> set[str]:
+        """Every tenant a token names."""
+        return {grant.tenant for _, grant in self._grants if grant.tenant is not None}
+
     def grant_for(self, presented: str) -> Grant | None:
         """The grant of ``presented``, comparing with every known token (no early exit)."""
         digest = _digest(presented)
