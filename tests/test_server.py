@@ -682,3 +682,28 @@ def test_mounted_under_a_prefix(tmp_path: Path, clock: FakeClock) -> None:
         fired = client.post("/api/cases/x/actions/" + action, json={"evidence": evidence}, headers=auth())
         assert_problem(fired, 404, "case-not-found")
     anyio.run(store.close)
+
+
+def test_a_lost_race_without_if_match_is_409_and_a_bug_is_a_bare_500(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_case(client, "T-1")
+    store = client.app.state.api.store  # type: ignore[attr-defined]
+
+    async def lose(*args: Any, **kwargs: Any) -> Any:
+        raise resolveflow.ConcurrencyConflict(case_id="T-1", expected_seq=0, current_seq=1)
+
+    monkeypatch.setattr(store, "fire", lose)
+    action, evidence = ENGAGE_WALK[0]
+    raced = client.post(f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth())
+    assert assert_problem(raced, 409, "conflict")["current_seq"] == 1
+
+    async def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("secret internals /srv/app/config.py")
+
+    monkeypatch.setattr(store, "load", crash)
+    quiet = TestClient(client.app, raise_server_exceptions=False)
+    response = quiet.get("/cases/T-1", headers=auth())
+    problem = assert_problem(response, 500, "internal")
+    assert "secret" not in response.text and "RuntimeError" not in response.text
+    assert problem["detail"] == "the request could not be completed"
