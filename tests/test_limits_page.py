@@ -39,3 +39,13 @@ def test_every_limit_on_the_page_is_the_one_in_the_code() -> None:
     )
     assert f"to {window} days (default {default} hours)" in PAGE
     assert f"(default {_spelled(_heads.DEFAULT_CACHED_ENTRIES)})" in PAGE
+
+
+def test_the_http_api_limits_on_the_page_are_the_ones_in_the_code() -> None:
+    from resolveflow.server import _auth, _body, _params
+
+    assert f"at most {_spelled(_body.MAX_BODY)} bytes" in PAGE
+    assert f"nested at most {_body.MAX_DEPTH} arrays" in PAGE
+    assert f"tokens of {_auth.MIN_TOKEN} to {_auth.MAX_TOKEN} characters" in PAGE
+    assert f"path ids of 1 to {_params.MAX_ID} characters" in PAGE
+    assert f"pages of 1 to {_spelled(_params.MAX_PAGE)} items" in PAGE
