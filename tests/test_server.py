@@ -707,3 +707,15 @@ def test_a_lost_race_without_if_match_is_409_and_a_bug_is_a_bare_500(
     problem = assert_problem(response, 500, "internal")
     assert "secret" not in response.text and "RuntimeError" not in response.text
     assert problem["detail"] == "the request could not be completed"
+
+
+def test_if_none_match_on_the_view(client: TestClient) -> None:
+    etag = open_case(client, "T-1").headers["etag"]
+    unchanged = client.get("/cases/T-1", headers=auth(**{"If-None-Match": f'"x", {etag}'}))
+    assert unchanged.status_code == 304 and unchanged.headers["etag"] == etag and unchanged.content == b""
+    action, evidence = ENGAGE_WALK[0]
+    client.post(
+        f"/cases/T-1/actions/{action}", json={"evidence": evidence}, headers=auth()
+    ).raise_for_status()
+    changed = client.get("/cases/T-1", headers=auth(**{"If-None-Match": etag}))
+    assert changed.status_code == 200 and changed.headers["etag"] != etag

@@ -102,8 +102,14 @@ async def _load(request: Request) -> Case:
 
 async def view_case(request: Request) -> Response:
     case = await _load(request)
+    tag = _case_etag(case)
+    seen = request.headers.get("if-none-match")
+    if seen is not None and tag in (t.strip() for t in seen.split(",")):
+        # The screen is up to date (a poll): nothing to send. The view's overdue items and
+        # durations depend on the time too; a client that shows them asks without the header.
+        return Response(status_code=304, headers={"ETag": tag})
     view = case.view(actor=_grant(request).actor)
-    return JSONResponse(view.to_json(), headers={"ETag": _case_etag(case)})
+    return JSONResponse(view.to_json(), headers={"ETag": tag})
 
 
 async def check_action(request: Request) -> Response:

@@ -365,8 +365,20 @@ def _paths(evidence_refs: list[dict[str, str]]) -> dict[str, Any]:
             "get": _operation(
                 "view_case",
                 "The view: step guidance, progress, every action enabled or refused with its form schema",
-                {"200": _ok(_ref("CaseView"), etag=True)},
-                parameters=[case_id],
+                {
+                    "200": _ok(_ref("CaseView"), etag=True),
+                    "304": {"description": "Not modified (If-None-Match)", "headers": dict(_ETAG_HEADER)},
+                },
+                parameters=[
+                    case_id,
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "schema": _TEXT,
+                        "description": "The ETag the client has: 304 while the case has not moved.",
+                    },
+                ],
                 tags=cases,
             )
         },
