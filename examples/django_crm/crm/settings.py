@@ -58,6 +58,8 @@ def database(url: str | None) -> dict[str, Any]:
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             # Writers queue for the lock instead of failing with "database is locked" (resolveflow.W001).
             "OPTIONS": {"transaction_mode": "IMMEDIATE"},
+            # A file, not memory, for the test database too: the tests look at it from a second connection.
+            "TEST": {"NAME": os.environ.get("SQLITE_TEST_PATH", str(BASE_DIR / "test-db.sqlite3"))},
         }
     parts = urlsplit(url)
     if not parts.scheme.startswith(("postgres", "postgresql")):

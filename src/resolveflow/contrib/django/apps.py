@@ -29,11 +29,14 @@ class ResolveflowConfig(AppConfig):
         post_migrate.connect(_create_role_permissions, sender=self)
 
 
-def _create_role_permissions(*, using: str, apps: Any, **_kwargs: Any) -> None:
+def _create_role_permissions(*, using: str = "default", apps: Any = None, **_kwargs: Any) -> None:
     """A permission ``resolveflow.role_<role>`` for each role a registered methodology names."""
+    from django.apps import apps as installed
+
     import resolveflow
     from resolveflow.contrib.django._roles import ROLE_PREFIX
 
+    apps = apps or installed  # flush sends post_migrate without the migration state's apps
     try:
         permission = apps.get_model("auth", "Permission")
         content_type = apps.get_model("contenttypes", "ContentType")
