@@ -15,7 +15,7 @@ STORE_TABLES = [table.name for table in reversed(metadata.sorted_tables)]
 
 
 @pytest.fixture
-def clean_store(transactional_db: None) -> Iterator[None]:
+def clean_store(transactional_db: None) -> Iterator[None]:  # noqa: ARG001 - requested for its effect
     """A transactional test (real commits), with resolveflow's tables emptied after it."""
     yield
     with connection.cursor() as cursor:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-
 from tickets.models import Ticket
 from tickets.services import engage, open_ticket
 
@@ -35,7 +34,8 @@ def test_the_list_shows_each_ticket_s_step(admin_client: Any) -> None:
 def test_the_change_page_cannot_write_the_case(admin_client: Any) -> None:
     ticket = open_ticket("Crushed parcel", "Bo")
     url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
-    response = admin_client.post(url, {"subject": "Renamed", "customer": "Bo", "status": "new", "case_id": "x"})
+    form = {"subject": "Renamed", "customer": "Bo", "status": "new", "case_id": "x"}
+    response = admin_client.post(url, form)
     assert response.status_code == 302
     assert Ticket.objects.get(pk=ticket.pk).case_id == ticket.case_id
     assert Ticket.objects.get(pk=ticket.pk).subject == "Renamed"

@@ -1,4 +1,4 @@
-"""In pytest-django's default mode each test runs inside a transaction that is rolled back: the store joins it."""
+"""pytest-django's default: each test runs in a transaction that is rolled back. The store joins it."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from tickets.services import engage, open_ticket
 
 from resolveflow.contrib.django import store
-from tickets.services import engage, open_ticket
 
 
 @pytest.mark.django_db
@@ -18,3 +18,11 @@ def test_the_store_writes_inside_the_test_s_transaction(agent: Any) -> None:
     engage(ticket, agent, "Parcel arrived crushed.")
     assert store().summary(ticket.case_id).step == "empathize"
     assert connection.in_atomic_block  # nothing committed the test's transaction
+
+
+def test_the_models_module_s_examples_run() -> None:
+    import doctest
+
+    import resolveflow.contrib.django.models
+
+    assert doctest.testmod(resolveflow.contrib.django.models).failed == 0

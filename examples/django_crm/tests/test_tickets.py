@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
+from tickets.models import Ticket
+from tickets.services import engage, open_ticket
 
 from resolveflow.contrib.django import actor_for, store
 from resolveflow.contrib.django.models import Case
 from resolveflow.exceptions import InvalidInput, Refused
 from resolveflow.store import CaseExists
-from tickets.models import Ticket
-from tickets.services import engage, open_ticket
 
 pytestmark = pytest.mark.usefixtures("clean_store")
 
@@ -33,11 +33,16 @@ def test_a_ticket_and_its_case_commit_together(committed: Any) -> None:
 
 def test_an_exception_in_atomic_rolls_back_both(committed: Any, agent: Any) -> None:
     ticket = open_ticket("Late delivery", "Cy")
-    with pytest.raises(Boom), transaction.atomic():
-        engage(ticket, agent, "It came a week late.")
-        Ticket.objects.create(subject="Another", customer="Di")
-        assert ticket.case.step == "empathize"  # seen inside the transaction
-        raise Boom
+
+    def engage_then_fail() -> None:
+        with transaction.atomic():
+            engage(ticket, agent, "It came a week late.")
+            Ticket.objects.create(subject="Another", customer="Di")
+            assert ticket.case.step == "empathize"  # seen inside the transaction
+            raise Boom
+
+    with pytest.raises(Boom):
+        engage_then_fail()
     assert committed("tickets_ticket") == 1
     assert committed("resolveflow_entries") == 0
     assert Ticket.objects.get(pk=ticket.pk).status == "new"
@@ -48,9 +53,13 @@ def test_an_exception_in_atomic_rolls_back_both(committed: Any, agent: Any) -> N
 
 
 def test_an_exception_rolls_back_a_new_ticket_and_its_case(committed: Any) -> None:
-    with pytest.raises(Boom), transaction.atomic():
-        open_ticket("Never stored", "Ed")
-        raise Boom
+    def open_then_fail() -> None:
+        with transaction.atomic():
+            open_ticket("Never stored", "Ed")
+            raise Boom
+
+    with pytest.raises(Boom):
+        open_then_fail()
     assert committed("tickets_ticket") == 0
     assert committed("resolveflow_cases") == 0
 
@@ -83,7 +92,8 @@ def test_roles_come_from_permissions_directly_or_through_groups(agent: Any, djan
     ticket = open_ticket("Broken screen", "Ida")
     engage(ticket, agent, "Screen cracked on arrival.")
     lawyers = Group.objects.create(name="lawyers")
-    lawyers.permissions.add(Permission.objects.get(content_type__app_label="resolveflow", codename="role_legal"))
+    legal = Permission.objects.get(content_type__app_label="resolveflow", codename="role_legal")
+    lawyers.permissions.add(legal)
     lee = django_user_model.objects.create_user(username="lee", password="not-used")
     lee.groups.add(lawyers)
     lee = django_user_model.objects.get(pk=lee.pk)  # permissions are cached per user object
@@ -138,7 +148,8 @@ def test_store_transaction_gives_a_connection_for_your_own_statements(committed:
     with transaction.atomic():
         ticket = Ticket.objects.create(subject="Raw SQL", customer="Lou")
         with cases.transaction() as conn:
-            conn.execute(sa.text("UPDATE tickets_ticket SET status = 'raw' WHERE id = :id"), {"id": ticket.pk})
+            mark = sa.text("UPDATE tickets_ticket SET status = 'raw' WHERE id = :id")
+            conn.execute(mark, {"id": ticket.pk})
             cases.open_case("engage", case_id="RAW-1", connection=conn)
     assert committed("tickets_ticket", "WHERE status = 'raw'") == 1
     assert committed("resolveflow_cases", "WHERE case_id = 'RAW-1'") == 1

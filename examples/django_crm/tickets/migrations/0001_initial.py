@@ -4,26 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('resolveflow', '0001_initial'),
+        ("resolveflow", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Ticket',
+            name="Ticket",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('case_id', models.CharField(blank=True, editable=False, max_length=200, null=True, unique=True)),
-                ('methodology', models.CharField(blank=True, editable=False, max_length=100)),
-                ('subject', models.CharField(max_length=200)),
-                ('customer', models.CharField(max_length=200)),
-                ('status', models.CharField(default='new', max_length=20)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "case_id",
+                    models.CharField(blank=True, editable=False, max_length=200, null=True, unique=True),
+                ),
+                ("methodology", models.CharField(blank=True, editable=False, max_length=100)),
+                ("subject", models.CharField(max_length=200)),
+                ("customer", models.CharField(max_length=200)),
+                ("status", models.CharField(default="new", max_length=20)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
     ]

@@ -29,11 +29,12 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
 
+from resolveflow._public import publish as _publish
 from resolveflow.contrib.django._bridge import engine_for
-from resolveflow.contrib.django._roles import ROLE_PREFIX, actor_for, roles_from_permissions
+from resolveflow.contrib.django._roles import actor_for, roles_from_permissions
 from resolveflow.store import Store
 
-__all__ = ["ROLE_PREFIX", "actor_for", "engine_for", "roles_from_permissions", "store"]
+__all__ = ["actor_for", "engine_for", "roles_from_permissions", "store"]
 
 _stores: dict[tuple[str, str | None], Store] = {}
 
@@ -72,3 +73,6 @@ def store(using: str = DEFAULT_DB_ALIAS, tenant: str | None = None, **options: A
             base = _stores.setdefault((using, None), Store(engine_for(using), owns_engine=False))
         found = base if tenant is None else _stores.setdefault(key, base.for_tenant(tenant))
     return found
+
+
+_publish(__name__, globals(), __all__)

@@ -170,6 +170,11 @@ _lock = threading.Lock()
 def engine_for(using: str = DEFAULT_DB_ALIAS) -> sa.Engine:
     """The SQLAlchemy engine over Django's connection ``using`` (one per alias, made once).
 
+    Its connections are Django's connection for ``using`` in the calling
+    thread, and each transaction begun on it is a ``transaction.atomic()``
+    block (a savepoint inside yours). :func:`store` is built on it; use it
+    for your own SQLAlchemy Core queries in Django's transaction.
+
     Raises:
         InvalidInput: ``using`` is not in ``settings.DATABASES``, or names a
             database other than SQLite or PostgreSQL.

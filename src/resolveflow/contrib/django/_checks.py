@@ -1,10 +1,15 @@
-"""Django system checks: settings under which the store would not behave as documented."""
+"""Django system checks: settings under which the store would not behave as documented.
+
+Example:
+    >>> from resolveflow.contrib.django import _checks
+    >>> callable(_checks.register)
+    True
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core import checks
 
 from resolveflow.contrib.django._bridge import _DRIVERS
@@ -15,6 +20,9 @@ def register() -> None:
 
 
 def _databases(**_kwargs: Any) -> list[checks.CheckMessage]:
+    # Imported here: a module-level LazySettings breaks doctest's search of the module.
+    from django.conf import settings
+
     found: list[checks.CheckMessage] = []
     for alias, config in settings.DATABASES.items():
         engine = str(config.get("ENGINE", ""))
