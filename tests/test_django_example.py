@@ -56,3 +56,32 @@ def test_the_example_crm_passes_on_postgresql(tmp_path: Path, pg_url: str) -> No
     url = pg_url.replace("postgresql+psycopg://", "postgresql://", 1)
     summary, elapsed = run_example(tmp_path, DATABASE_URL=url)
     print(f"postgresql: {summary} ({elapsed:.1f} s)")
+
+
+# --- docs/django.md is the example project -------------------------------------------
+GUIDE = ROOT / "docs" / "django.md"
+FENCE = re.compile(r'^```python(?: title="(?P<title>[^"]+)")?\n(?P<body>.*?)^```[ \t]*$', re.M | re.S)
+
+
+def guide_blocks() -> list[tuple[str | None, str]]:
+    return [(m["title"], m["body"]) for m in FENCE.finditer(GUIDE.read_text(encoding="utf-8"))]
+
+
+def test_the_guide_shows_whole_files_of_the_example_project() -> None:
+    titled = [(title, body) for title, body in guide_blocks() if title]
+    assert {title for title, _ in titled} >= {
+        "examples/django_crm/tickets/models.py",
+        "examples/django_crm/tickets/services.py",
+        "examples/django_crm/tickets/admin.py",
+    }
+    for title, body in titled:
+        assert (ROOT / title).read_text(encoding="utf-8") == body, f"docs/django.md differs from {title}"
+
+
+def test_the_guide_s_other_snippets_are_excerpts_of_the_example_project() -> None:
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in sorted(EXAMPLE.rglob("*.py")))
+    excerpts = [body for title, body in guide_blocks() if not title]
+    assert excerpts
+    for body in excerpts:
+        assert body in sources, f"not in examples/django_crm: {body!r}"
+
