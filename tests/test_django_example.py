@@ -84,4 +84,3 @@ def test_the_guide_s_other_snippets_are_excerpts_of_the_example_project() -> Non
     assert excerpts
     for body in excerpts:
         assert body in sources, f"not in examples/django_crm: {body!r}"
-
