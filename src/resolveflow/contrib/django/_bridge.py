@@ -29,9 +29,12 @@ what the proxy does instead (see docs/design-notes.md, "The Django bridge"):
   so the store's reads run at the isolation level of Django's transaction;
 - psycopg notice handlers, which the dialect adds at every connect: not added
   (they would pile up on a connection that is never closed);
-- JSON: Django tells psycopg to return ``json``/``jsonb`` as text; the
-  store's cursors are plain psycopg cursors with the store's own bounded JSON
-  loader registered on the cursor only, so Django's connection is unchanged;
+- JSON and times: Django tells psycopg to return ``json``/``jsonb`` as text,
+  and stamps ``timestamptz`` values with Django's time zone (none with
+  ``USE_TZ = False``) rather than the session's; the store's cursors are
+  plain psycopg cursors with the store's bounded JSON loader and psycopg's own
+  ``timestamptz`` loader registered on the cursor only, so Django's
+  connection is unchanged;
 - SQLite: Django opens its connection with ``detect_types`` and a converter
   for ``DATETIME`` columns, which would hand SQLAlchemy datetimes where it
   expects text; the store's cursors give those values back as ISO text.
@@ -117,11 +120,15 @@ class DjangoConnection:
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         if self._vendor == "postgresql":
             import psycopg
+            from psycopg.types.datetime import TimestamptzLoader
             from psycopg.types.json import set_json_loads
 
-            # A plain psycopg cursor (Django's own binds client-side), decoding JSON the store's way.
+            # A plain psycopg cursor (Django's own binds client-side), decoding JSON the store's way,
+            # and times as psycopg does: Django's loader stamps them with Django's time zone (or none,
+            # with USE_TZ = False) whatever the session's is.
             cursor = psycopg.Cursor(self._raw) if not (args or kwargs) else self._raw.cursor(*args, **kwargs)
             set_json_loads(load_json, cursor)
+            cursor.adapters.register_loader("timestamptz", TimestamptzLoader)
             return cursor
         return _SQLiteCursor(self._raw.cursor(*args, **kwargs))
 
