@@ -85,3 +85,19 @@ def test_the_main_suite_never_configures_django() -> None:
     from django.conf import settings
 
     assert not settings.configured
+
+
+def test_the_system_check_warns_about_deferred_sqlite_transactions() -> None:
+    from resolveflow.contrib.django._checks import problems
+
+    sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": "crm.sqlite3"}
+    postgres = {"ENGINE": "django.db.backends.postgresql", "NAME": "crm"}
+    warned = problems({"default": sqlite, "reports": {**sqlite, "OPTIONS": {"transaction_mode": "deferred"}}})
+    assert [(w.id, "'reports'" in w.msg) for w in warned] == [
+        ("resolveflow.W001", False),
+        ("resolveflow.W001", True),
+    ]
+    assert (
+        problems({"default": postgres, "other": {**sqlite, "OPTIONS": {"transaction_mode": "immediate"}}})
+        == []
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from tickets.services import engage, open_ticket
 from resolveflow.contrib.django import actor_for, store
 from resolveflow.contrib.django.models import Case
 from resolveflow.exceptions import InvalidInput, Refused
-from resolveflow.store import CaseExists
+from resolveflow.store import CaseExists, ConcurrencyConflict
 
 pytestmark = pytest.mark.usefixtures("clean_store")
 
@@ -132,13 +133,14 @@ def test_the_mixin_refuses_what_it_cannot_do(agent: Any) -> None:
         ticket.fire("engage_fully", {"notes": "x"})
 
 
-def test_tenants_keep_their_cases_apart() -> None:
+def test_tenants_keep_their_cases_apart(committed: Any) -> None:
     acme, globex = store(tenant="acme"), store(tenant="globex")
     acme.open_case("engage", case_id="T-1")
     globex.open_case("engage", case_id="T-1")
     acme.fire("T-1", "engage_fully", {"notes": "Late."}, actor="ana")
     assert (acme.load("T-1").step, globex.load("T-1").step) == ("empathize", "engage")
     assert sorted(Case.objects.values_list("tenant", "step")) == [("acme", "empathize"), ("globex", "engage")]
+    assert committed("resolveflow_entries", "WHERE tenant = 'acme'") == 1  # outside atomic(): committed
 
 
 def test_store_transaction_gives_a_connection_for_your_own_statements(committed: Any) -> None:
@@ -153,3 +155,31 @@ def test_store_transaction_gives_a_connection_for_your_own_statements(committed:
             cases.open_case("engage", case_id="RAW-1", connection=conn)
     assert committed("tickets_ticket", "WHERE status = 'raw'") == 1
     assert committed("resolveflow_cases", "WHERE case_id = 'RAW-1'") == 1
+
+
+def test_two_agents_at_once_record_one_entry(committed: Any) -> None:
+    ticket = open_ticket("Crushed parcel", "Bo")
+    ready = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def act(agent: str) -> None:
+        try:  # each thread has its own Django connection, so its own transaction
+            mine = Ticket.objects.get(pk=ticket.pk)
+            ready.wait()
+            mine.fire("engage_fully", {"notes": f"{agent} engaged."}, actor=agent)
+            outcomes.append("recorded")
+        except (ConcurrencyConflict, Refused) as lost:
+            outcomes.append(type(lost).__name__)
+        except Exception as error:
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=act, args=(name,)) for name in ("ana", "bo")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) in (["ConcurrencyConflict", "recorded"], ["Refused", "recorded"]), outcomes
+    assert committed("resolveflow_entries") == 1
+    assert ticket.case.step == "empathize"

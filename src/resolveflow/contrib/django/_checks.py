@@ -1,34 +1,41 @@
 """Django system checks: settings under which the store would not behave as documented.
 
 Example:
-    >>> from resolveflow.contrib.django import _checks
-    >>> callable(_checks.register)
-    True
+    >>> from resolveflow.contrib.django._checks import problems
+    >>> sqlite = {"ENGINE": "django.db.backends.sqlite3", "NAME": "crm.sqlite3"}
+    >>> [p.id for p in problems({"default": sqlite})]
+    ['resolveflow.W001']
+    >>> problems({"default": {**sqlite, "OPTIONS": {"transaction_mode": "IMMEDIATE"}}})
+    []
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core import checks
 
-from resolveflow.contrib.django._bridge import _DRIVERS
-
 
 def register() -> None:
-    checks.register(_databases, checks.Tags.database, deploy=False)
+    # Not tagged "database": those run only with `check --database`, and this reads settings only.
+    checks.register(_settings_databases)
 
 
-def _databases(**_kwargs: Any) -> list[checks.CheckMessage]:
+def _settings_databases(**_kwargs: Any) -> list[checks.CheckMessage]:
     # Imported here: a module-level LazySettings breaks doctest's search of the module.
     from django.conf import settings
 
+    return problems(settings.DATABASES)
+
+
+def problems(databases: Mapping[str, Mapping[str, Any]]) -> list[checks.CheckMessage]:
+    """What is wrong for resolveflow in a ``DATABASES`` setting."""
     found: list[checks.CheckMessage] = []
-    for alias, config in settings.DATABASES.items():
+    for alias, config in databases.items():
         engine = str(config.get("ENGINE", ""))
-        vendor = engine.rpartition(".")[2]
-        if vendor == "sqlite3":
-            mode = str(config.get("OPTIONS", {}).get("transaction_mode", "")).upper()
+        if engine == "django.db.backends.sqlite3":
+            mode = str((config.get("OPTIONS") or {}).get("transaction_mode") or "").upper()
             if mode not in ("IMMEDIATE", "EXCLUSIVE"):
                 found.append(
                     checks.Warning(
@@ -38,11 +45,4 @@ def _databases(**_kwargs: Any) -> list[checks.CheckMessage]:
                         id="resolveflow.W001",
                     )
                 )
-        elif vendor not in ("postgresql",) and vendor.replace("3", "") not in _DRIVERS:
-            found.append(
-                checks.Info(
-                    f"database {alias!r} ({engine}) cannot hold resolveflow's cases (SQLite or PostgreSQL)",
-                    id="resolveflow.I001",
-                )
-            )
     return found
