@@ -222,11 +222,3 @@ def engine_for(using: str = DEFAULT_DB_ALIAS) -> sa.Engine:
 
         _engines[using] = engine
         return engine
-
-
-def forget_engines() -> None:
-    """Drop the engines made so far (settings.DATABASES changed, as in some tests)."""
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()

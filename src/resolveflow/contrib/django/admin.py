@@ -70,10 +70,16 @@ class CaseAdminMixin:
                 for entry in page.entries
             ),
         )
+        more = (
+            ""
+            if page.next_after_seq is None
+            else f"The first {len(page.entries)} entries of a longer history."
+        )
         return format_html(
             '<table class="resolveflow-history"><thead><tr><th>#</th><th>Action</th><th>Steps</th>'
-            "<th>Actor</th><th>At (UTC)</th></tr></thead><tbody>{}</tbody></table>",
+            "<th>Actor</th><th>At (UTC)</th></tr></thead><tbody>{}</tbody></table>{}",
             rows,
+            more,
         )
 
     @admin.display(description="Diagram (Mermaid)")
