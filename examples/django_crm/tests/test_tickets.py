@@ -183,3 +183,10 @@ def test_two_agents_at_once_record_one_entry(committed: Any) -> None:
     assert sorted(outcomes) in (["ConcurrencyConflict", "recorded"], ["Refused", "recorded"]), outcomes
     assert committed("resolveflow_entries") == 1
     assert ticket.case.step == "empathize"
+
+
+def test_a_store_with_options_is_a_new_one_and_unknown_options_are_refused() -> None:
+    assert store(record_refusals=True).record_refusals and store() is store()
+    with pytest.raises(InvalidInput) as raised:
+        store(pool_size=5)
+    assert raised.value.argument == "options"

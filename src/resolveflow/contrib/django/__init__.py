@@ -32,6 +32,7 @@ from django.db import DEFAULT_DB_ALIAS
 from resolveflow._public import publish as _publish
 from resolveflow.contrib.django._bridge import engine_for
 from resolveflow.contrib.django._roles import actor_for, roles_from_permissions
+from resolveflow.exceptions import InvalidInput
 from resolveflow.store import Store
 
 __all__ = ["actor_for", "engine_for", "roles_from_permissions", "store"]
@@ -52,8 +53,8 @@ def store(using: str = DEFAULT_DB_ALIAS, tenant: str | None = None, **options: A
 
     Without options the store is made once per database and tenant and then
     shared (it keeps replayed cases between writes); with options
-    (``record_refusals=True``, ``keys=``, ``clock=`` ..., as for
-    :func:`resolveflow.store.connect`), a new one each call.
+    (``record_refusals=True``, ``keys=``, ``clock=``, ``methodologies=`` ...:
+    the keyword arguments of :class:`~resolveflow.store.Store`), a new one each call.
 
     Args:
         using: the alias in ``settings.DATABASES`` (SQLite or PostgreSQL).
@@ -64,7 +65,14 @@ def store(using: str = DEFAULT_DB_ALIAS, tenant: str | None = None, **options: A
         InvalidInput: an unknown alias, another database, a bad tenant or option.
     """
     if options:
-        return Store(engine_for(using), owns_engine=False, tenant=tenant, **options)
+        if "owns_engine" in options:
+            raise InvalidInput(
+                "the engine is Django's connection: the store never owns it", argument="options"
+            )
+        try:
+            return Store(engine_for(using), owns_engine=False, tenant=tenant, **options)
+        except TypeError as error:  # an option Store does not take
+            raise InvalidInput(str(error), argument="options") from None
     key = (using, tenant)
     found = _stores.get(key)
     if found is None:
