@@ -190,3 +190,22 @@ def test_a_store_with_options_is_a_new_one_and_unknown_options_are_refused() -> 
     with pytest.raises(InvalidInput) as raised:
         store(pool_size=5)
     assert raised.value.argument == "options"
+
+
+def test_superusers_hold_every_role_and_inactive_users_none(django_user_model: Any) -> None:
+    boss = django_user_model.objects.create_superuser(username="boss", password="not-used")
+    assert actor_for(boss).roles >= {"legal", "go_to_rep", "complaints_manager"}
+    gone = django_user_model.objects.create_user(username="gone", password="not-used", is_active=False)
+    gone.user_permissions.add(
+        Permission.objects.get(content_type__app_label="resolveflow", codename="role_legal")
+    )
+    assert actor_for(django_user_model.objects.get(pk=gone.pk)).roles == frozenset()
+
+
+def test_an_unknown_database_alias_is_refused() -> None:
+    from resolveflow.contrib.django import engine_for
+
+    with pytest.raises(InvalidInput) as raised:
+        store(using="nowhere")
+    assert raised.value.argument == "using"
+    assert engine_for() is engine_for("default")
