@@ -21,6 +21,7 @@ RUNNABLE = [
     "tracing.md",
     "deadlines-and-escalation.md",
     "tenants.md",
+    "fastapi.md",
 ]
 
 

@@ -240,7 +240,7 @@ class Store:
                 :meth:`upgrade_schema` once instead).
             StoreUnavailable: the database cannot be reached or written.
         """
-        old = _upgrade.needs_upgrade(self._engine)
+        old = _upgrade.needs_upgrade(self._engine, "create_schema")
         if old:
             raise InvalidInput(
                 f"the database's tables were made before tenants ({', '.join(old)}): upgrade them once "

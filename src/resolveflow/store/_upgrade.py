@@ -33,12 +33,12 @@ def _has_tenant(inspector: sa.Inspector, table: str) -> bool:
     return any(column["name"] == "tenant" for column in inspector.get_columns(table))
 
 
-def needs_upgrade(engine: sa.Engine) -> list[str]:
+def needs_upgrade(engine: sa.Engine, operation: str = "upgrade_schema") -> list[str]:
     """The store's tables present without the ``tenant`` column they have now (made before tenants).
 
     The relay's cursors have none: a cursor covers every tenant's events.
     """
-    with _engine.guarded("upgrade_schema"):
+    with _engine.guarded(operation):
         inspector = sa.inspect(engine)
         present = set(inspector.get_table_names())
         return [
