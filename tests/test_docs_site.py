@@ -47,6 +47,7 @@ PUBLIC_MODULES = (
     "resolveflow.testing",
     "resolveflow.tracing",
     "resolveflow.webhooks",
+    "resolveflow.contrib.django",
 )
 # Public names without a docstring, which mkdocstrings leaves out of the reference.
 # Each wants a docstring in src/; drop it from here when it has one.

@@ -143,6 +143,8 @@ EXPECTED: dict[str, set[str]] = {
         "FIRES", "OVERDUE", "REFUSALS", "instrument", "instrumented", "overdue_counts", "uninstrument",
         "watch_overdue",
     },
+    # issue 16: the Django integration (the django extra)
+    "resolveflow.contrib.django": {"actor_for", "engine_for", "roles_from_permissions", "store"},
     # issue 15: Standard Webhooks signatures (stdlib only)
     "resolveflow.webhooks": {
         "DEFAULT_TOLERANCE", "MAX_HEADERS", "MAX_ID_CHARS", "MAX_SECRETS", "MAX_SECRET_BYTES",
@@ -324,7 +326,13 @@ def test_the_main_entry_points_show_examples() -> None:
 
 
 def test_private_modules_are_private() -> None:
-    public = {"cli", "methodologies", "pytest_plugin", *(name.split(".")[1] for name in PUBLIC_MODULES[1:])}
+    public = {
+        "cli",
+        "contrib",
+        "methodologies",
+        "pytest_plugin",
+        *(n.split(".")[1] for n in PUBLIC_MODULES[1:]),
+    }
     for info in pkgutil.iter_modules(resolveflow.__path__):
         assert info.name.startswith("_") or info.name in public, info.name
 
