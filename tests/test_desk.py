@@ -1,4 +1,4 @@
-"""The example help desk (examples/desk) over HTTP, with Starlette's test client.
+"""The help desk (resolveflow.desk) over HTTP, with Starlette's test client.
 
 Every page, the forms generated from ``evidence_schema`` (each widget kind, and
 every registered methodology's first forms), a seven A's case walked to
@@ -60,9 +60,12 @@ if MISSING and os.environ.get("CI") != "true":
     pytest.skip(MISSING, allow_module_level=True)
 if not MISSING:
     from argon2 import PasswordHasher
-    from examples.desk import auth, create_app, guard
-    from examples.desk.forms import MAX_ROWS, build_fields, compact_rows, to_evidence
     from starlette.testclient import TestClient
+
+    from resolveflow.desk import _auth as auth
+    from resolveflow.desk import _guard as guard
+    from resolveflow.desk import create_app
+    from resolveflow.desk._forms import MAX_ROWS, build_fields, compact_rows, to_evidence
 
 
 @pytest.fixture(autouse=True)
@@ -283,13 +286,64 @@ def test_an_existing_database_without_tables_or_cases_starts(tmp_path: Path, clo
 def test_the_server_reports_a_database_it_cannot_use_on_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from examples.desk.__main__ import main
+    from resolveflow.desk import main
 
     garbage = tmp_path / "desk.db"
     garbage.write_text("this is not a database\n" * 100, encoding="utf-8")
     assert main(["--db", str(garbage), "--port", "0"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"resolveflow desk: cannot start on {garbage}: ")
+
+
+def test_resolveflow_desk_is_a_command_of_the_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    runner = CliRunner()
+    shown = runner.invoke(main, ["desk", "--help"])
+    assert shown.exit_code == 0
+    for option in ("--db", "--host", "--port", "--zone", "--no-demo", "--methodologies"):
+        assert option in shown.output
+    garbage = tmp_path / "desk.db"
+    garbage.write_text("this is not a database\n" * 100, encoding="utf-8")
+    failed = runner.invoke(main, ["desk", "--db", str(garbage), "--port", "0"])
+    assert failed.exit_code == 1
+    assert failed.output.startswith(f"resolveflow desk: cannot start on {garbage}: ")
+
+
+def test_python_m_resolveflow_desk_runs() -> None:
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "resolveflow.desk", "--help"], capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "python -m resolveflow.desk" in shown.stdout and "--db" in shown.stdout
+
+
+def test_the_templates_and_stylesheet_are_package_data() -> None:
+    """They are read from the installed package (a wheel holds them: hatchling ships every file
+    under src/resolveflow that git does not ignore), not from a checkout."""
+    import importlib.resources
+    import subprocess
+    import tomllib
+
+    desk = importlib.resources.files("resolveflow.desk")
+    for name in ("base.html", "case.html", "cases.html", "_fields.html", "signin.html"):
+        assert (desk / "templates" / name).is_file(), name
+    for name in ("desk.css", "favicon.svg"):
+        assert (desk / "static" / name).is_file(), name
+    root = Path(__file__).resolve().parents[1]
+    wheel = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["tool"]["hatch"]["build"]["targets"]
+    assert wheel["wheel"] == {"packages": ["src/resolveflow"]}, "check that the desk's files still ship"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "src/resolveflow/desk/templates/base.html",
+         "src/resolveflow/desk/static/desk.css"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert ignored.stdout == "", f"git ignores (so the wheel leaves out) {ignored.stdout}"
 
 
 def test_demo_data_can_be_left_out(empty_desk: TestClient) -> None:
@@ -1231,3 +1285,15 @@ def test_role_refusals_show_for_the_signed_in_agent_and_roles_are_recorded(
             assert response.status_code == 303, response.text
         entry = store.load("R-1").history[-1]
         assert (entry.actor, entry.roles) == ("sam", {"agent", "go_to_rep", "supervisor"})
+
+
+def test_the_desk_has_an_svg_favicon_open_to_all(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(tmp_path / "desk.db", clock=clock, demo=False)
+    with browser_like(app) as client:  # not signed in: the sign-in page shows the icon too
+        page = client.get("/signin").text
+        assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+        old_style = client.get("/favicon.ico", follow_redirects=False)
+        assert (old_style.status_code, old_style.headers["location"]) == (301, "/static/favicon.svg")
+        icon = client.get("/static/favicon.svg")
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+        assert icon.text.startswith("<svg") and len(icon.content) < 2000

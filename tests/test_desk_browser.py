@@ -1,6 +1,6 @@
 """The example help desk in a real browser: Playwright driving Debian's Chromium.
 
-The desk runs as ``python -m examples.desk`` in a subprocess on a free
+The desk runs as ``resolveflow desk`` (``python -m resolveflow.cli desk``) in a subprocess on a free
 127.0.0.1 port with a temporary SQLite file (so the demo cases are there too).
 An agent signs in (and out) through the form, an action is refused for a role
 the agent lacks and approved by a second agent (four eyes), a seven A's case is walked from
@@ -99,7 +99,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "examples.desk",
+            "resolveflow.cli",
+            "desk",
             "--db",
             str(db),
             "--port",

@@ -864,5 +864,9 @@ def relay_replay(
     click.echo(f"{count} dead letter(s) replayed")
 
 
+from resolveflow._cli_desk import desk as _desk  # noqa: E402  (it imports CommandError from here)
+
+main.add_command(_desk)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

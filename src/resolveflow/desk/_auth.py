@@ -13,7 +13,7 @@
   from it.
 * :func:`posted_form` is the only way a handler reads a POST: it refuses a
   form without the session's CSRF token. :func:`same_origin` (checked by the
-  guard, :mod:`examples.desk.guard`, before any handler runs) refuses a POST
+  guard, :mod:`resolveflow.desk._guard`, before any handler runs) refuses a POST
   whose ``Origin`` (or, without one, ``Referer``) is not the desk's own.
 """
 

@@ -1,8 +1,8 @@
 """The help desk's web application: Starlette routes over a resolveflow SQLite store.
 
 Pages are rendered on the server and every change is a plain form POST, so the
-desk works without JavaScript. Agents sign in (:mod:`examples.desk.auth`); every
-request passes the guard (:mod:`examples.desk.guard`) before it gets here, and
+desk works without JavaScript. Agents sign in (:mod:`resolveflow.desk._auth`); every
+request passes the guard (:mod:`resolveflow.desk._guard`) before it gets here, and
 every POST handler reads its form through ``auth.posted_form``, which checks the
 CSRF token. Cases go through the async store (``resolveflow.store.connect_async``),
 awaited on the event loop; only the agents' sign-in work (argon2 hashing and the
@@ -38,10 +38,12 @@ from starlette.templating import Jinja2Templates
 import resolveflow
 import resolveflow.store
 
-from . import auth, guard, pages
-from .forms import TooManyRows, compact_rows, errors_by_path, has_fields, to_evidence
-from .seed import create_demo_database
-from .throttle import SignInThrottle, keys_for
+from . import _auth as auth
+from . import _guard as guard
+from . import _pages as pages
+from ._forms import TooManyRows, compact_rows, errors_by_path, has_fields, to_evidence
+from ._seed import create_demo_database
+from ._throttle import SignInThrottle, keys_for
 
 HERE = Path(__file__).resolve().parent
 # Case ids appear in URLs; keeping them to these characters keeps every link plain.
@@ -417,6 +419,11 @@ async def fire(request: Request) -> Response:
     return await _fire(desk, request, case_id, action, posted, actor)
 
 
+async def favicon(_request: Request) -> Response:
+    """Browsers that ignore the page's ``<link rel="icon">`` ask for /favicon.ico: send them the SVG."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 # --- the application --------------------------------------------------------------------
 
 
@@ -439,7 +446,7 @@ def create_app(
 ) -> Starlette:
     """The desk on a SQLite file, which is created (with demo cases) when it does not exist yet.
 
-    A new file is seeded all or nothing (see :func:`~examples.desk.seed.create_demo_database`);
+    A new file is seeded all or nothing (see :func:`~resolveflow.desk._seed.create_demo_database`);
     an existing one is used as it is, with any of the store's and the agents' tables it lacks
     created, and the demo agents added when it has no agent at all.
 
@@ -460,7 +467,7 @@ def create_app(
             behind a TLS proxy. Off by default because the desk listens on plain HTTP
             on 127.0.0.1, where a ``Secure`` cookie would never come back.
         throttle: counts failed sign-ins per agent id and per address (default:
-            :class:`~examples.desk.throttle.SignInThrottle` on ``clock``, 5 failures
+            :class:`~resolveflow.desk._throttle.SignInThrottle` on ``clock``, 5 failures
             per 15 minutes).
 
     Raises:
@@ -508,6 +515,7 @@ def create_app(
         Route(guard.SIGN_IN, sign_in_page, methods=["GET"], name="sign_in_page"),
         Route(guard.SIGN_IN, sign_in, methods=["POST"], name="sign_in"),
         Route("/signout", sign_out, methods=["POST"], name="sign_out"),
+        Route(guard.FAVICON, favicon, name="favicon"),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [

@@ -14,7 +14,7 @@ from markupsafe import Markup
 import resolveflow
 import resolveflow.store
 
-from .forms import Field, build_fields, has_fields, unplaced_errors, unwrap
+from ._forms import Field, build_fields, has_fields, unplaced_errors, unwrap
 
 
 @dataclass
