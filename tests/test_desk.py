@@ -415,11 +415,16 @@ def test_the_case_page_shows_guidance_progress_refusals_overdue_and_history(desk
     assert "5 of 7 required steps passed" in text
     assert page.count('class="done"') == 5
     assert re.search(r'<li class="current" data-step="act">', page)
-    # The enabled action is a form; the refused one shows code, message and what is missing.
+    # The enabled action is a form; the refused one says why in words, naming what is missing.
     assert 'id="action-complete_item"' in page
     refused = page.split('id="refused-complete_plan"')[1].split("</div>")[0]
-    assert "all_plan_items_done" in refused
-    assert "plan_item:leg" in refused and "plan_item:call" in refused
+    assert 'data-code="all_plan_items_done"' in refused  # the stable code, for scripts, not for reading
+    assert "all_plan_items_done" not in text_of(refused) and "plan_item:" not in text_of(refused)
+    assert "Finish every item of the agreed plan first." in text_of(refused)
+    assert "plan item “leg” (Courier a replacement leg); plan item “call” (Call to check it fits)" in (
+        html.unescape(refused)
+    )
+    assert "7 entries" in text  # and "1 entry" for one (test_one_entry_is_one_entry)
     overdue = page.split('id="overdue"')[1].split("</section>")[0]
     assert "Courier a replacement leg" in overdue and "leg" in overdue
     assert "Refund the delivery fee" in text  # the plan, in the history
@@ -599,9 +604,17 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(
     assert [e.actor for e in case.history] == ["ana"] * 10
 
 
+def redirected_to_the_form(response: Any, case_id: str, action: str) -> None:
+    """Post/Redirect/Get: the POST answered 303 to the case page, at the form, which was shown."""
+    assert [r.status_code for r in response.history] == [303], response.text[:200]
+    location = response.history[0].headers["location"]
+    assert re.fullmatch(rf"/cases/{case_id}\?form=[A-Za-z0-9_-]+#action-{action}", location), location
+    assert response.status_code == 200
+
+
 def test_invalid_evidence_redisplays_the_form_with_field_errors(desk: TestClient) -> None:
     response = submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "   "})
-    assert response.status_code == 422
+    redirected_to_the_form(response, "DESK-103", "acknowledge_feelings")
     block = form_block(response.text, "acknowledge_feelings")
     assert re.search(r'class="field-error" data-for="feelings">is required', block)
     assert "Not recorded" in response.text
@@ -609,24 +622,80 @@ def test_invalid_evidence_redisplays_the_form_with_field_errors(desk: TestClient
     bad_number = submit(
         desk, "DESK-106", "decide_solution", {"solution": "Refund", "answers": "Time lost", "value": "-3"}
     )
-    assert bad_number.status_code == 422
+    redirected_to_the_form(bad_number, "DESK-106", "decide_solution")
     block = form_block(bad_number.text, "decide_solution")
     assert re.search(r'data-for="value">must be at least 0', block)
     assert ">Refund</textarea>" in block  # what was typed is kept
 
 
-def test_a_refusal_shows_its_reasons_and_keeps_the_answers(desk: TestClient) -> None:
+def test_a_refusal_shows_its_reasons_once_in_words_and_keeps_the_answers(desk: TestClient) -> None:
     submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Upset."})
     response = submit(desk, "DESK-103", "hear_grievances", {"points": "Late\nRude driver"})
-    assert response.status_code == 409
-    notice = response.text.split('id="notice"')[1].split("</div>")[0]
-    assert "was refused" in notice
-    assert "customer_finished" in notice
-    assert "Let the customer finish" in notice
+    redirected_to_the_form(response, "DESK-103", "hear_grievances")
     block = form_block(response.text, "hear_grievances")
+    notice = block.split('id="notice"')[1].split("</div>")[0]
+    assert "is not possible yet" in notice
+    reason = "Let the customer finish saying everything before moving on."
+    assert reason in notice
+    assert "Still needed: “The customer has finished” ticked." in html.unescape(text_of(notice))
+    # Once on the page, and no raw code or missing path in what a person reads.
+    assert text_of(response.text).count(reason) == 1
+    actions = response.text.split('id="actions"')[1].split('id="history"')[0]
+    assert "customer_finished" not in text_of(actions)
+    assert response.text.count('id="notice"') == 1
+    # The box it is about is marked, and what was typed is kept.
+    assert re.search(r'name="customer_finished" value="true"\s+aria-invalid="true"', block)
     assert "Late\nRude driver</textarea>" in block
-    assert re.search(r'data-for="customer_finished">Let the customer finish', block)
     assert stored(desk, "DESK-103").step == "air_grievances"
+    # A reload (GET of the page the browser is on) shows the same form and reason again.
+    again = desk.get(response.history[0].headers["location"])
+    assert again.status_code == 200 and reason in text_of(again.text)
+    assert "Late\nRude driver</textarea>" in form_block(again.text, "hear_grievances")
+
+
+def test_a_kept_form_is_its_agents_and_cases_only(desk: TestClient, tmp_path: Path) -> None:
+    submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Upset."})
+    response = submit(desk, "DESK-103", "hear_grievances", {"points": "Private words"})
+    location = response.history[0].headers["location"].split("#")[0]
+    token = location.split("form=")[1]
+    # Another case with the same token: no answers shown, a note that the form is not kept.
+    other = desk.get(f"/cases/DESK-101?form={token}")
+    assert other.status_code == 200 and "Private words" not in other.text
+    assert "That form is no longer kept" in text_of(other.text)
+    assert desk.get("/cases/DESK-103?form=no/such").status_code == 400
+    # Another agent on the same case: the same.
+    with signed_in(desk.app, "lee") as lee:
+        seen = lee.get(location)
+        assert seen.status_code == 200 and "Private words" not in seen.text
+
+
+def test_the_action_url_in_the_address_bar_goes_to_the_case(desk: TestClient) -> None:
+    response = desk.get("/cases/DESK-103/actions/hear_grievances", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/cases/DESK-103")
+    assert desk.get("/cases", follow_redirects=False).headers["location"] == "/"
+
+
+def test_one_entry_is_one_entry(desk: TestClient) -> None:
+    text = text_of(desk.get("/cases/DESK-104").text)
+    assert "· 1 entry" in text and "1 entries" not in text
+    assert "· 0 entries" in text_of(desk.get("/cases/DESK-103").text)
+
+
+def test_plan_items_are_chosen_from_the_open_ones(desk: TestClient) -> None:
+    block = form_block(desk.get("/cases/DESK-101").text, "complete_item")
+    select = re.search(r'<select [^>]*name="item_id"[^>]*>(.*?)</select>', block, re.S)
+    assert select, "the plan item is a select"
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))
+    # "refund" is done already: only the open items, with what each one promised.
+    assert options == [
+        ("", "— choose —"),
+        ("leg", "Courier a replacement leg (leg)"),
+        ("call", "Call to check it fits (call)"),
+    ]
+    response = submit(desk, "DESK-101", "complete_item", {"item_id": "leg"}, follow_redirects=False)
+    assert response.status_code == 303
+    block = form_block(desk.get("/cases/DESK-101").text, "complete_item")
+    assert 'value="leg"' not in block and 'value="call"' in block
 
 
 def test_a_stale_page_cannot_act(desk: TestClient) -> None:
@@ -713,10 +782,12 @@ def test_plan_refusals_mark_the_item_field(desk: TestClient, clock: FakeClock) -
         "agree_plan",
         {"agreed_with": "Mr Lee", "items[0].id": "a", "items[0].description": "First", "items[0].due": past},
     )
-    assert response.status_code == 409
-    assert re.search(
-        r'data-for="items\[0\]\.due">Each plan item needs', form_block(response.text, "agree_plan")
-    )
+    redirected_to_the_form(response, "DESK-103", "agree_plan")
+    block = form_block(response.text, "agree_plan")
+    assert re.search(r'aria-invalid="true" name="items\[0\]\.due"', block)
+    notice = html.unescape(text_of(block.split('id="notice"')[1].split("</div>")[0]))
+    assert "Each plan item needs" in notice and "“Plan items, row 1: Due”" in notice
+    assert text_of(response.text).count("Each plan item needs") == 1
 
 
 def test_typed_times_are_read_in_the_desk_zone(tmp_path: Path, clock: FakeClock) -> None:
@@ -1277,7 +1348,8 @@ def test_role_refusals_show_for_the_signed_in_agent_and_roles_are_recorded(
             page = ana.get("/cases/R-1").text
             assert "Only someone with the role &#39;supervisor&#39; may do this." in page
             refused = post(ana, "/cases/R-1/actions/approve_it", {"_expected_seq": "1"})
-            assert refused.status_code in (409, 422) and store.summary("R-1").last_seq == 1
+            assert [r.status_code for r in refused.history] == [303]
+            assert store.summary("R-1").last_seq == 1
         with signed_in(app, "sam") as sam:
             response = post(
                 sam, "/cases/R-1/actions/approve_it", {"_expected_seq": "1"}, follow_redirects=False
