@@ -575,3 +575,106 @@ def test_four_eyes_a_second_agent_approves_what_the_first_proposed(
         expect(sam.locator("#action-approve_it")).to_have_count(0)
     finally:
         sam.context.close()
+
+
+# --- desktop and phone widths: no page wider than the screen, screenshots for the docs -----------
+
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+DOCS_IMAGES = ROOT / "docs" / "images"
+# What docs/desk.md shows: the tests write them, so they show the desk as it is.
+DOC_SHOTS = ("desk-cases.png", "desk-case.png", "desk-case-phone.png", "desk-refused-phone.png")
+# The docs' screenshots are the viewport (not the whole page) to keep them small.
+MAX_DOC_SHOT_BYTES = 250_000
+
+
+def overflow(page: Page) -> str | None:
+    """None when the page is no wider than the viewport, else its width and the elements sticking out."""
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if scroll <= inner:
+        return None
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+            .slice(0, 5)
+            .map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} to `
+                      + `${Math.round(e.getBoundingClientRect().right)}px`)"""
+    )
+    return f"{page.url} is {scroll} px wide in a {inner} px viewport: {wide}"
+
+
+def test_the_overflow_check_can_fail(page: Page) -> None:
+    page.set_viewport_size(WIDTHS["phone"])
+    page.set_content('<body style="margin:0"><div id="wide" style="width:600px">wide</div></body>')
+    found = overflow(page)
+    assert found is not None and "600 px wide in a 390 px viewport" in found and "div#wide" in found
+    page.set_content('<body style="margin:0"><div style="width:380px">fits</div></body>')
+    assert overflow(page) is None
+
+
+def doc_shot(page: Page, name: str) -> None:
+    path = DOCS_IMAGES / name
+    DOCS_IMAGES.mkdir(exist_ok=True)
+    page.screenshot(path=str(path), animations="disabled")
+    assert MIN_SCREENSHOT_BYTES < path.stat().st_size < MAX_DOC_SHOT_BYTES, (name, path.stat().st_size)
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def width(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def test_no_page_is_wider_than_the_screen(server: str, browser: Browser, session: Any, width: str) -> None:
+    size = WIDTHS[width]
+    problems: list[str] = []
+    # Signed out: the sign-in page (with the demo agents' table) and an error page.
+    context = browser.new_context(viewport=size)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        for path in ("/signin", "/signin?next=%2Fcases%2FDESK-101"):
+            page.goto(server + path)
+            problems.append(overflow(page) or "")
+    finally:
+        context.close()
+    # Signed in: every page a link or button leads to, every demo case, a refusal and an error.
+    context = browser.new_context(viewport=size, storage_state=session)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        paths = ["/", "/cases/new", "/cases/no-such-case", *(f"/cases/DESK-10{n}" for n in range(1, 9))]
+        for path in paths:
+            response = page.goto(server + path)
+            assert response is not None and response.status in (200, 404), path
+            problems.append(overflow(page) or "")
+            # The header's button stays on the screen (it used to fall off the bar at 390 px).
+            box = page.locator("#sign-out").bounding_box()
+            assert box is not None and box["x"] + box["width"] <= size["width"], (path, box)
+        case_id = f"WIDE-{width}"
+        page.goto(server + "/cases/new")
+        page.locator('input[name="methodology"][value="seven-as"]').check()
+        page.locator("#case-id").fill(case_id)
+        page.locator("#open-case button[type=submit]").click()
+        act(page, "acknowledge_feelings", {"feelings": "Furious: " + "a very long complaint " * 20})
+        act(page, "hear_grievances", {"points": "Nobody-answered-the-phone-for-three-whole-days"})
+        expect(page.locator("#action-hear_grievances #notice")).to_be_visible()
+        problems.append(overflow(page) or "")
+        if width == "phone":
+            doc_shot(page, "desk-refused-phone.png")
+            page.goto(server + "/cases/DESK-101")
+            doc_shot(page, "desk-case-phone.png")
+        else:
+            page.goto(server + "/")
+            doc_shot(page, "desk-cases.png")
+            page.goto(server + "/cases/DESK-101")
+            doc_shot(page, "desk-case.png")
+    finally:
+        context.close()
+    assert not [p for p in problems if p], [p for p in problems if p]
+
+
+def test_the_docs_show_the_screenshots_the_tests_make() -> None:
+    text = (ROOT / "docs" / "desk.md").read_text(encoding="utf-8")
+    for name in DOC_SHOTS:
+        assert f"](images/{name})" in text, f"docs/desk.md does not show {name}"
+        assert (DOCS_IMAGES / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
