@@ -1369,3 +1369,77 @@ def test_the_desk_has_an_svg_favicon_open_to_all(tmp_path: Path, clock: FakeCloc
         icon = client.get("/static/favicon.svg")
         assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
         assert icon.text.startswith("<svg") and len(icon.content) < 2000
+
+
+# --- the case list's filters, the promise calendar, the reports --------------------------
+
+
+def row_ids(page: str) -> list[str]:
+    return re.findall(r'<tr id="row-([^"]+)"', page)
+
+
+def test_the_case_list_filters_by_step_outcome_overdue_and_agent(desk: TestClient) -> None:
+    everything = row_ids(desk.get("/").text)
+    assert len(everything) == 8
+    assert row_ids(desk.get("/?step=act").text) == ["DESK-101"]
+    assert set(row_ids(desk.get("/?overdue=1").text)) == {"DESK-101", "DESK-102"}
+    assert row_ids(desk.get("/?outcome=resolved").text) == ["DESK-105"]
+    assert row_ids(desk.get("/?outcome=closed").text) == ["DESK-105"]
+    assert set(row_ids(desk.get("/?outcome=open").text)) == set(everything) - {"DESK-105"}
+    # The agent filter: the cases an agent recorded something on.
+    assert row_ids(desk.get("/?agent=ana").text) == []
+    submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Cross."}, follow_redirects=False)
+    page = desk.get("/?agent=ana").text
+    assert row_ids(page) == ["DESK-103"]
+    assert "1 of 8 cases match." in text_of(page) and 'id="clear-filters"' in page
+    assert set(row_ids(desk.get("/?agent=demo&overdue=1").text)) == {"DESK-101", "DESK-102"}
+    # The filters offer what there is, and keep what was chosen.
+    form = desk.get("/?step=act&agent=ana").text.split('id="filters"')[1].split("</form>")[0]
+    assert '<option value="act" selected>Act on the plan</option>' in form
+    assert '<option value="ana" selected>ana</option>' in form
+    for agent in ("kim", "lee", "sam"):
+        assert f'<option value="{agent}" >{agent}</option>' in form
+    # Nothing matches: said so; odd values are no filter, not an error.
+    assert "No open cases match." in text_of(desk.get("/?step=nowhere").text)
+    assert desk.get("/?step=" + "x" * 5000).status_code == 200
+    assert desk.get("/?agent=%00").status_code == 200
+
+
+def test_the_promise_calendar(desk: TestClient, clock: FakeClock) -> None:
+    page = desk.get("/promises").text
+    late = text_of(page.split('id="overdue-promises"')[1].split("</section>")[0])
+    assert "Courier a replacement leg" in late and "Too upset to agree anything today." in late
+    soon = text_of(page.split('id="due-soon"')[1].split("</section>")[0])
+    # The demo plan's last item falls due a day from now.
+    assert "Tomorrow" in soon and "Call to check it fits" in soon and "DESK-101" in soon
+    assert "Courier a replacement leg" not in soon
+    clock.advance(days=30)
+    page = desk.get("/promises").text
+    assert "Nothing falls due in the next 14 days." in text_of(page)
+    assert "Call to check it fits" in text_of(page.split('id="overdue-promises"')[1].split("</section>")[0])
+
+
+def test_the_reports_page_shows_the_reports_figures_and_chart(desk: TestClient) -> None:
+    page = desk.get("/reports").text
+    text = text_of(page)
+    analytics = resolveflow.store.analyze(desk_store(desk.app))
+    assert f"{analytics.cases} cases" in text
+    chart = page.split('id="time-in-step"')[1].split("</section>")[0]
+    assert "<svg" in chart and "<?xml" not in chart
+    assert "seven-as" in chart and "air_grievances" in chart
+    outcomes = text_of(page.split('id="outcomes"')[1].split("</section>")[0])
+    assert "four-steps resolved 1" in outcomes
+    resolution = text_of(page.split('id="resolution"')[1].split("</section>")[0])
+    assert "four-steps resolved" in resolution
+    overdue = text_of(page.split('id="overdue-counts"')[1].split("</section>")[0])
+    assert "plan item" in overdue and "follow up" in overdue
+    # A refusal shows up in its table.
+    submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Cross."}, follow_redirects=False)
+    submit(desk, "DESK-103", "hear_grievances", {"points": "Late"})
+    refusals = text_of(desk.get("/reports").text.split('id="refusals"')[1].split("</section>")[0])
+    assert "customer finished 1" in refusals
+
+
+def test_an_empty_desk_has_reports_and_promises(empty_desk: TestClient) -> None:
+    assert "No cases yet." in text_of(empty_desk.get("/reports").text)
+    assert "Nothing is late." in text_of(empty_desk.get("/promises").text)

@@ -582,7 +582,14 @@ def test_four_eyes_a_second_agent_approves_what_the_first_proposed(
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 DOCS_IMAGES = ROOT / "docs" / "images"
 # What docs/desk.md shows: the tests write them, so they show the desk as it is.
-DOC_SHOTS = ("desk-cases.png", "desk-case.png", "desk-case-phone.png", "desk-refused-phone.png")
+DOC_SHOTS = (
+    "desk-cases.png",
+    "desk-case.png",
+    "desk-case-phone.png",
+    "desk-refused-phone.png",
+    "desk-reports.png",
+    "desk-promises-phone.png",
+)
 # The docs' screenshots are the viewport (not the whole page) to keep them small.
 MAX_DOC_SHOT_BYTES = 250_000
 
@@ -642,7 +649,15 @@ def test_no_page_is_wider_than_the_screen(server: str, browser: Browser, session
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()
-        paths = ["/", "/cases/new", "/cases/no-such-case", *(f"/cases/DESK-10{n}" for n in range(1, 9))]
+        paths = [
+            "/",
+            "/?overdue=1&agent=demo",
+            "/promises",
+            "/reports",
+            "/cases/new",
+            "/cases/no-such-case",
+            *(f"/cases/DESK-10{n}" for n in range(1, 9)),
+        ]
         for path in paths:
             response = page.goto(server + path)
             assert response is not None and response.status in (200, 404), path
@@ -663,11 +678,15 @@ def test_no_page_is_wider_than_the_screen(server: str, browser: Browser, session
             doc_shot(page, "desk-refused-phone.png")
             page.goto(server + "/cases/DESK-101")
             doc_shot(page, "desk-case-phone.png")
+            page.goto(server + "/promises")
+            doc_shot(page, "desk-promises-phone.png")
         else:
             page.goto(server + "/")
             doc_shot(page, "desk-cases.png")
             page.goto(server + "/cases/DESK-101")
             doc_shot(page, "desk-case.png")
+            page.goto(server + "/reports")
+            doc_shot(page, "desk-reports.png")
     finally:
         context.close()
     assert not [p for p in problems if p], [p for p in problems if p]

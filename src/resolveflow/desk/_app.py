@@ -46,7 +46,7 @@ from . import _auth as auth
 from . import _guard as guard
 from . import _pages as pages
 from ._forms import TooManyRows, compact_rows, errors_by_path, has_fields, to_evidence
-from ._seed import create_demo_database
+from ._seed import DEMO_ACTOR, create_demo_database
 from ._throttle import SignInThrottle, keys_for
 
 HERE = Path(__file__).resolve().parent
@@ -284,8 +284,40 @@ async def sign_out(request: Request) -> Response:
 async def case_list(request: Request) -> Response:
     desk = _desk(request)
     open_rows, closed_rows, deadlines = await pages.case_rows(desk.store, desk.clock.now())
-    context = {"open_rows": open_rows, "closed_rows": closed_rows, "deadlines": deadlines}
+    filters = pages.Filters.from_query(request.query_params)
+    every = open_rows + closed_rows
+    agents = await run_in_threadpool(auth.agent_ids, desk.engine)
+    context = {
+        "open_rows": await pages.filtered(desk.store, open_rows, filters),
+        "closed_rows": await pages.filtered(desk.store, closed_rows, filters),
+        "deadlines": deadlines,
+        "filters": filters,
+        "choices": {
+            **pages.filter_choices(every),
+            # The demo cases were recorded by the seed, under its own name.
+            "agent": [(a, a) for a in agents] + [(DEMO_ACTOR, f"{DEMO_ACTOR} (the seeded entries)")],
+        },
+        "total": len(every),
+    }
     return desk.render(request, "cases.html", context)
+
+
+# How far ahead the promise calendar looks.
+CALENDAR_DAYS = 14
+
+
+async def promises(request: Request) -> Response:
+    desk = _desk(request)
+    overdue, days = await pages.promise_calendar(desk.store, desk.clock, CALENDAR_DAYS)
+    context = {"overdue": overdue, "days": days, "horizon": CALENDAR_DAYS}
+    return desk.render(request, "promises.html", context)
+
+
+async def reports(request: Request) -> Response:
+    desk = _desk(request)
+    analytics = await desk.store.analytics(now=desk.clock.now())
+    context = {"analytics": analytics, "chart": pages.chart(analytics), "span": pages.span}
+    return desk.render(request, "reports.html", context)
 
 
 def _methodologies() -> list[resolveflow.Methodology]:
@@ -585,6 +617,8 @@ def create_app(
     routes = [
         Route("/", case_list, name="cases"),
         Route("/cases/new", new_case, name="new_case"),
+        Route("/promises", promises, name="promises"),
+        Route("/reports", reports, name="reports"),
         Route("/cases", open_case, methods=["POST"], name="open_case"),
         Route("/cases", lambda _request: RedirectResponse("/", status_code=303), methods=["GET"]),
         Route("/cases/{case_id}", show_case, name="case"),

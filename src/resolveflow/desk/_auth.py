@@ -171,6 +171,12 @@ def demo_agents(engine: sa.Engine) -> list[tuple[Agent, str]]:
     return sorted(listed, key=lambda pair: order[pair[0].id])
 
 
+def agent_ids(engine: sa.Engine) -> list[str]:
+    """Every agent's id, sorted (the case list's agent filter offers them)."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(AGENTS.c.id).order_by(AGENTS.c.id)).scalars())
+
+
 # A hash to verify against when the agent does not exist, so that an unknown id takes as long as
 # a wrong password and the sign-in form does not tell which agents exist.
 _DUMMY_HASHES: dict[tuple[int, int, int], str] = {}

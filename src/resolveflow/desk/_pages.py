@@ -105,6 +105,11 @@ def duration(seconds: float) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
+def span(delta: dt.timedelta) -> str:
+    """A timedelta as :func:`duration` shows it."""
+    return duration(delta.total_seconds())
+
+
 def new_key() -> str:
     """An idempotency key for one rendered form: a double submit records once."""
     return secrets.token_urlsafe(12)
@@ -173,6 +178,109 @@ async def case_rows(
     rows.sort(key=lambda r: r.summary.updated_at, reverse=True)
     open_rows = [r for r in rows if r.summary.outcome is None]
     return open_rows, [r for r in rows if r.summary.outcome is not None], deadlines
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The case list's filters, from its query string; empty means "any"."""
+
+    step: str = ""
+    outcome: str = ""  # "", "open", "closed" or an outcome's id
+    overdue: bool = False
+    agent: str = ""
+
+    @property
+    def active(self) -> bool:
+        return bool(self.step or self.outcome or self.overdue or self.agent)
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> Filters:
+        def value(name: str) -> str:
+            text = query.get(name, "").strip()
+            return text if len(text) <= 200 and text.isprintable() else ""
+
+        return cls(
+            step=value("step"),
+            outcome=value("outcome"),
+            overdue=query.get("overdue") == "1",
+            agent=value("agent"),
+        )
+
+
+async def _acted_on_by(store: resolveflow.store.AsyncStore, case_id: str, agent: str) -> bool:
+    """Whether ``agent`` recorded any entry of the case (its history read page by page)."""
+    after = 0
+    while True:
+        page = await store.history(case_id, after_seq=after, limit=200)
+        if any(entry.actor == agent for entry in page.entries):
+            return True
+        if page.next_after_seq is None:
+            return False
+        after = page.next_after_seq
+
+
+async def filtered(store: resolveflow.store.AsyncStore, rows: list[Row], filters: Filters) -> list[Row]:
+    """The rows the filters keep; the agent filter reads the histories of the rows left by the others."""
+    kept = [
+        row
+        for row in rows
+        if (not filters.step or row.summary.step == filters.step)
+        and (
+            not filters.outcome
+            or (filters.outcome == "open" and row.summary.outcome is None)
+            or (filters.outcome == "closed" and row.summary.outcome is not None)
+            or row.summary.outcome == filters.outcome
+        )
+        and (not filters.overdue or row.overdue)
+    ]
+    if filters.agent:
+        kept = [row for row in kept if await _acted_on_by(store, row.summary.case_id, filters.agent)]
+    return kept
+
+
+def filter_choices(rows: list[Row]) -> dict[str, list[tuple[str, str]]]:
+    """The values each filter offers, from the cases there are: (value, label) pairs."""
+    steps = sorted(
+        {(r.summary.step, r.step_title) for r in rows if r.summary.outcome is None}, key=lambda p: p[1]
+    )
+    outcomes = sorted(
+        {(r.summary.step, r.outcome_title or r.summary.step) for r in rows if r.summary.outcome}
+    )
+    return {
+        "step": steps,
+        "outcome": [("open", "Open"), ("closed", "Closed (any outcome)"), *outcomes],
+    }
+
+
+# --- promises and reports ---------------------------------------------------------------
+
+
+@dataclass
+class Day:
+    label: str
+    deadlines: list[resolveflow.store.Deadline]
+
+
+async def promise_calendar(
+    store: resolveflow.store.AsyncStore, clock: Clock, days: int
+) -> tuple[list[resolveflow.store.Deadline], list[Day]]:
+    """(the overdue promises, oldest first; the ones due in the next ``days`` days, by local day)."""
+    now = clock.now()
+    overdue = await store.overdue(now)
+    soon = [d for d in await store.overdue(now + dt.timedelta(days=days)) if d.due > now]
+    by_day: dict[dt.date, list[resolveflow.store.Deadline]] = {}
+    for deadline in sorted(soon, key=lambda d: d.due):
+        by_day.setdefault(deadline.due.astimezone(clock.zone).date(), []).append(deadline)
+    today = now.astimezone(clock.zone).date()
+    names = {today: "Today", today + dt.timedelta(days=1): "Tomorrow"}
+    calendar = [Day(names.get(day, f"{day:%A %d %B}"), found) for day, found in by_day.items()]
+    return sorted(overdue, key=lambda d: d.due), calendar
+
+
+def chart(analytics: resolveflow.store.Analytics) -> Markup:
+    """The report's time-in-step chart, inline (its labels are escaped by the store)."""
+    svg = resolveflow.store.time_in_step_svg(analytics)
+    return Markup(svg[svg.index("<svg") :])
 
 
 # --- the case page ----------------------------------------------------------------------
