@@ -1443,3 +1443,24 @@ def test_the_reports_page_shows_the_reports_figures_and_chart(desk: TestClient) 
 def test_an_empty_desk_has_reports_and_promises(empty_desk: TestClient) -> None:
     assert "No cases yet." in text_of(empty_desk.get("/reports").text)
     assert "Nothing is late." in text_of(empty_desk.get("/promises").text)
+
+
+def test_resolveflow_desk_says_which_extra_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    # As if the desk extra were not installed: the desk's modules unloaded, Starlette not importable.
+    for name in [n for n in sys.modules if n == "resolveflow.desk" or n.startswith("resolveflow.desk.")]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in [n for n in sys.modules if n == "starlette" or n.startswith("starlette.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    # Were the desk to start after all, it would fail to bind this address rather than serve forever.
+    result = CliRunner().invoke(main, ["desk", "--host", "256.0.0.1", "--port", "0"])
+    assert result.exit_code == 2
+    assert result.output == (
+        "resolveflow desk: the command needs the desk extra: pip install 'resolveflow[cli,desk]'\n"
+    )

@@ -864,7 +864,7 @@ def relay_replay(
     click.echo(f"{count} dead letter(s) replayed")
 
 
-from resolveflow._cli_desk import desk as _desk  # noqa: E402  (it imports CommandError from here)
+from resolveflow._cli_desk import desk as _desk  # noqa: E402  (registered once main exists)
 
 main.add_command(_desk)
 
