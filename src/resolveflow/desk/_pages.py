@@ -417,6 +417,7 @@ def action_form(
             item.kind = "select"
             item.options = tuple(open_items)
             item.option_labels = {ref: f"{description} ({ref})" for ref, description in open_items.items()}
+            item.help = "The items of the agreed plan that are not done yet." if open_items else None
     placed = unplaced_errors(fields, mine.errors if mine else {})
     return ActionForm(
         view=view,
