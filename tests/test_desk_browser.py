@@ -697,3 +697,22 @@ def test_the_docs_show_the_screenshots_the_tests_make() -> None:
     for name in DOC_SHOTS:
         assert f"](images/{name})" in text, f"docs/desk.md does not show {name}"
         assert (DOCS_IMAGES / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_the_filters_promises_and_reports_from_the_header(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    page.locator("#filter-overdue").check()
+    page.locator("#filters button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/\?.*overdue=1"))
+    expect(page.locator("#open-cases tr[id^=row-]")).to_have_count(2)
+    expect(page.locator("#row-DESK-101")).to_be_visible()
+    expect(page.locator("#row-DESK-102")).to_be_visible()
+    expect(page.locator("#filter-overdue")).to_be_checked()
+    page.locator("#clear-filters").click()
+    expect(page.locator("#filter-count")).to_have_count(0)
+    page.get_by_role("link", name="Promises").click()
+    expect(page.locator("h1")).to_have_text("Promises")
+    expect(page.locator("#overdue-promises")).to_contain_text("Courier a replacement leg")
+    page.get_by_role("link", name="Reports").click()
+    expect(page.locator("h1")).to_have_text("Reports")
+    expect(page.locator("#time-in-step svg")).to_have_count(1)
