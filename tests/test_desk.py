@@ -1,4 +1,4 @@
-"""The example help desk (examples/desk) over HTTP, with Starlette's test client.
+"""The help desk (resolveflow.desk) over HTTP, with Starlette's test client.
 
 Every page, the forms generated from ``evidence_schema`` (each widget kind, and
 every registered methodology's first forms), a seven A's case walked to
@@ -60,9 +60,12 @@ if MISSING and os.environ.get("CI") != "true":
     pytest.skip(MISSING, allow_module_level=True)
 if not MISSING:
     from argon2 import PasswordHasher
-    from examples.desk import auth, create_app, guard
-    from examples.desk.forms import MAX_ROWS, build_fields, compact_rows, to_evidence
     from starlette.testclient import TestClient
+
+    from resolveflow.desk import _auth as auth
+    from resolveflow.desk import _guard as guard
+    from resolveflow.desk import create_app
+    from resolveflow.desk._forms import MAX_ROWS, build_fields, compact_rows, to_evidence
 
 
 @pytest.fixture(autouse=True)
@@ -283,13 +286,64 @@ def test_an_existing_database_without_tables_or_cases_starts(tmp_path: Path, clo
 def test_the_server_reports_a_database_it_cannot_use_on_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from examples.desk.__main__ import main
+    from resolveflow.desk import main
 
     garbage = tmp_path / "desk.db"
     garbage.write_text("this is not a database\n" * 100, encoding="utf-8")
     assert main(["--db", str(garbage), "--port", "0"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"resolveflow desk: cannot start on {garbage}: ")
+
+
+def test_resolveflow_desk_is_a_command_of_the_cli(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    runner = CliRunner()
+    shown = runner.invoke(main, ["desk", "--help"])
+    assert shown.exit_code == 0
+    for option in ("--db", "--host", "--port", "--zone", "--no-demo", "--methodologies"):
+        assert option in shown.output
+    garbage = tmp_path / "desk.db"
+    garbage.write_text("this is not a database\n" * 100, encoding="utf-8")
+    failed = runner.invoke(main, ["desk", "--db", str(garbage), "--port", "0"])
+    assert failed.exit_code == 1
+    assert failed.output.startswith(f"resolveflow desk: cannot start on {garbage}: ")
+
+
+def test_python_m_resolveflow_desk_runs() -> None:
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "resolveflow.desk", "--help"], capture_output=True, text=True, check=False
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "python -m resolveflow.desk" in shown.stdout and "--db" in shown.stdout
+
+
+def test_the_templates_and_stylesheet_are_package_data() -> None:
+    """They are read from the installed package (a wheel holds them: hatchling ships every file
+    under src/resolveflow that git does not ignore), not from a checkout."""
+    import importlib.resources
+    import subprocess
+    import tomllib
+
+    desk = importlib.resources.files("resolveflow.desk")
+    for name in ("base.html", "case.html", "cases.html", "_fields.html", "signin.html"):
+        assert (desk / "templates" / name).is_file(), name
+    for name in ("desk.css", "favicon.svg"):
+        assert (desk / "static" / name).is_file(), name
+    root = Path(__file__).resolve().parents[1]
+    wheel = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["tool"]["hatch"]["build"]["targets"]
+    assert wheel["wheel"] == {"packages": ["src/resolveflow"]}, "check that the desk's files still ship"
+    ignored = subprocess.run(
+        ["git", "check-ignore", "--no-index", "src/resolveflow/desk/templates/base.html",
+         "src/resolveflow/desk/static/desk.css"],
+        cwd=root, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert ignored.stdout == "", f"git ignores (so the wheel leaves out) {ignored.stdout}"
 
 
 def test_demo_data_can_be_left_out(empty_desk: TestClient) -> None:
@@ -361,11 +415,16 @@ def test_the_case_page_shows_guidance_progress_refusals_overdue_and_history(desk
     assert "5 of 7 required steps passed" in text
     assert page.count('class="done"') == 5
     assert re.search(r'<li class="current" data-step="act">', page)
-    # The enabled action is a form; the refused one shows code, message and what is missing.
+    # The enabled action is a form; the refused one says why in words, naming what is missing.
     assert 'id="action-complete_item"' in page
     refused = page.split('id="refused-complete_plan"')[1].split("</div>")[0]
-    assert "all_plan_items_done" in refused
-    assert "plan_item:leg" in refused and "plan_item:call" in refused
+    assert 'data-code="all_plan_items_done"' in refused  # the stable code, for scripts, not for reading
+    assert "all_plan_items_done" not in text_of(refused) and "plan_item:" not in text_of(refused)
+    assert "Finish every item of the agreed plan first." in text_of(refused)
+    assert "plan item “leg” (Courier a replacement leg); plan item “call” (Call to check it fits)" in (
+        html.unescape(refused)
+    )
+    assert "7 entries" in text  # and "1 entry" for one (test_one_entry_is_one_entry)
     overdue = page.split('id="overdue"')[1].split("</section>")[0]
     assert "Courier a replacement leg" in overdue and "leg" in overdue
     assert "Refund the delivery fee" in text  # the plan, in the history
@@ -545,9 +604,17 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(
     assert [e.actor for e in case.history] == ["ana"] * 10
 
 
+def redirected_to_the_form(response: Any, case_id: str, action: str) -> None:
+    """Post/Redirect/Get: the POST answered 303 to the case page, at the form, which was shown."""
+    assert [r.status_code for r in response.history] == [303], response.text[:200]
+    location = response.history[0].headers["location"]
+    assert re.fullmatch(rf"/cases/{case_id}\?form=[A-Za-z0-9_-]+#action-{action}", location), location
+    assert response.status_code == 200
+
+
 def test_invalid_evidence_redisplays_the_form_with_field_errors(desk: TestClient) -> None:
     response = submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "   "})
-    assert response.status_code == 422
+    redirected_to_the_form(response, "DESK-103", "acknowledge_feelings")
     block = form_block(response.text, "acknowledge_feelings")
     assert re.search(r'class="field-error" data-for="feelings">is required', block)
     assert "Not recorded" in response.text
@@ -555,24 +622,80 @@ def test_invalid_evidence_redisplays_the_form_with_field_errors(desk: TestClient
     bad_number = submit(
         desk, "DESK-106", "decide_solution", {"solution": "Refund", "answers": "Time lost", "value": "-3"}
     )
-    assert bad_number.status_code == 422
+    redirected_to_the_form(bad_number, "DESK-106", "decide_solution")
     block = form_block(bad_number.text, "decide_solution")
     assert re.search(r'data-for="value">must be at least 0', block)
     assert ">Refund</textarea>" in block  # what was typed is kept
 
 
-def test_a_refusal_shows_its_reasons_and_keeps_the_answers(desk: TestClient) -> None:
+def test_a_refusal_shows_its_reasons_once_in_words_and_keeps_the_answers(desk: TestClient) -> None:
     submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Upset."})
     response = submit(desk, "DESK-103", "hear_grievances", {"points": "Late\nRude driver"})
-    assert response.status_code == 409
-    notice = response.text.split('id="notice"')[1].split("</div>")[0]
-    assert "was refused" in notice
-    assert "customer_finished" in notice
-    assert "Let the customer finish" in notice
+    redirected_to_the_form(response, "DESK-103", "hear_grievances")
     block = form_block(response.text, "hear_grievances")
+    notice = block.split('id="notice"')[1].split("</div>")[0]
+    assert "is not possible yet" in notice
+    reason = "Let the customer finish saying everything before moving on."
+    assert reason in notice
+    assert "Still needed: “The customer has finished” ticked." in html.unescape(text_of(notice))
+    # Once on the page, and no raw code or missing path in what a person reads.
+    assert text_of(response.text).count(reason) == 1
+    actions = response.text.split('id="actions"')[1].split('id="history"')[0]
+    assert "customer_finished" not in text_of(actions)
+    assert response.text.count('id="notice"') == 1
+    # The box it is about is marked, and what was typed is kept.
+    assert re.search(r'name="customer_finished" value="true"\s+aria-invalid="true"', block)
     assert "Late\nRude driver</textarea>" in block
-    assert re.search(r'data-for="customer_finished">Let the customer finish', block)
     assert stored(desk, "DESK-103").step == "air_grievances"
+    # A reload (GET of the page the browser is on) shows the same form and reason again.
+    again = desk.get(response.history[0].headers["location"])
+    assert again.status_code == 200 and reason in text_of(again.text)
+    assert "Late\nRude driver</textarea>" in form_block(again.text, "hear_grievances")
+
+
+def test_a_kept_form_is_its_agents_and_cases_only(desk: TestClient, tmp_path: Path) -> None:
+    submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Upset."})
+    response = submit(desk, "DESK-103", "hear_grievances", {"points": "Private words"})
+    location = response.history[0].headers["location"].split("#")[0]
+    token = location.split("form=")[1]
+    # Another case with the same token: no answers shown, a note that the form is not kept.
+    other = desk.get(f"/cases/DESK-101?form={token}")
+    assert other.status_code == 200 and "Private words" not in other.text
+    assert "That form is no longer kept" in text_of(other.text)
+    assert desk.get("/cases/DESK-103?form=no/such").status_code == 400
+    # Another agent on the same case: the same.
+    with signed_in(desk.app, "lee") as lee:
+        seen = lee.get(location)
+        assert seen.status_code == 200 and "Private words" not in seen.text
+
+
+def test_the_action_url_in_the_address_bar_goes_to_the_case(desk: TestClient) -> None:
+    response = desk.get("/cases/DESK-103/actions/hear_grievances", follow_redirects=False)
+    assert (response.status_code, response.headers["location"]) == (303, "/cases/DESK-103")
+    assert desk.get("/cases", follow_redirects=False).headers["location"] == "/"
+
+
+def test_one_entry_is_one_entry(desk: TestClient) -> None:
+    text = text_of(desk.get("/cases/DESK-104").text)
+    assert "· 1 entry" in text and "1 entries" not in text
+    assert "· 0 entries" in text_of(desk.get("/cases/DESK-103").text)
+
+
+def test_plan_items_are_chosen_from_the_open_ones(desk: TestClient) -> None:
+    block = form_block(desk.get("/cases/DESK-101").text, "complete_item")
+    select = re.search(r'<select [^>]*name="item_id"[^>]*>(.*?)</select>', block, re.S)
+    assert select, "the plan item is a select"
+    options = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))
+    # "refund" is done already: only the open items, with what each one promised.
+    assert options == [
+        ("", "— choose —"),
+        ("leg", "Courier a replacement leg (leg)"),
+        ("call", "Call to check it fits (call)"),
+    ]
+    response = submit(desk, "DESK-101", "complete_item", {"item_id": "leg"}, follow_redirects=False)
+    assert response.status_code == 303
+    block = form_block(desk.get("/cases/DESK-101").text, "complete_item")
+    assert 'value="leg"' not in block and 'value="call"' in block
 
 
 def test_a_stale_page_cannot_act(desk: TestClient) -> None:
@@ -659,10 +782,12 @@ def test_plan_refusals_mark_the_item_field(desk: TestClient, clock: FakeClock) -
         "agree_plan",
         {"agreed_with": "Mr Lee", "items[0].id": "a", "items[0].description": "First", "items[0].due": past},
     )
-    assert response.status_code == 409
-    assert re.search(
-        r'data-for="items\[0\]\.due">Each plan item needs', form_block(response.text, "agree_plan")
-    )
+    redirected_to_the_form(response, "DESK-103", "agree_plan")
+    block = form_block(response.text, "agree_plan")
+    assert re.search(r'aria-invalid="true" name="items\[0\]\.due"', block)
+    notice = html.unescape(text_of(block.split('id="notice"')[1].split("</div>")[0]))
+    assert "Each plan item needs" in notice and "“Plan items, row 1: Due”" in notice
+    assert text_of(response.text).count("Each plan item needs") == 1
 
 
 def test_typed_times_are_read_in_the_desk_zone(tmp_path: Path, clock: FakeClock) -> None:
@@ -1223,7 +1348,8 @@ def test_role_refusals_show_for_the_signed_in_agent_and_roles_are_recorded(
             page = ana.get("/cases/R-1").text
             assert "Only someone with the role &#39;supervisor&#39; may do this." in page
             refused = post(ana, "/cases/R-1/actions/approve_it", {"_expected_seq": "1"})
-            assert refused.status_code in (409, 422) and store.summary("R-1").last_seq == 1
+            assert [r.status_code for r in refused.history] == [303]
+            assert store.summary("R-1").last_seq == 1
         with signed_in(app, "sam") as sam:
             response = post(
                 sam, "/cases/R-1/actions/approve_it", {"_expected_seq": "1"}, follow_redirects=False
@@ -1231,3 +1357,110 @@ def test_role_refusals_show_for_the_signed_in_agent_and_roles_are_recorded(
             assert response.status_code == 303, response.text
         entry = store.load("R-1").history[-1]
         assert (entry.actor, entry.roles) == ("sam", {"agent", "go_to_rep", "supervisor"})
+
+
+def test_the_desk_has_an_svg_favicon_open_to_all(tmp_path: Path, clock: FakeClock) -> None:
+    app = make_app(tmp_path / "desk.db", clock=clock, demo=False)
+    with browser_like(app) as client:  # not signed in: the sign-in page shows the icon too
+        page = client.get("/signin").text
+        assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+        old_style = client.get("/favicon.ico", follow_redirects=False)
+        assert (old_style.status_code, old_style.headers["location"]) == (301, "/static/favicon.svg")
+        icon = client.get("/static/favicon.svg")
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+        assert icon.text.startswith("<svg") and len(icon.content) < 2000
+
+
+# --- the case list's filters, the promise calendar, the reports --------------------------
+
+
+def row_ids(page: str) -> list[str]:
+    return re.findall(r'<tr id="row-([^"]+)"', page)
+
+
+def test_the_case_list_filters_by_step_outcome_overdue_and_agent(desk: TestClient) -> None:
+    everything = row_ids(desk.get("/").text)
+    assert len(everything) == 8
+    assert row_ids(desk.get("/?step=act").text) == ["DESK-101"]
+    assert set(row_ids(desk.get("/?overdue=1").text)) == {"DESK-101", "DESK-102"}
+    assert row_ids(desk.get("/?outcome=resolved").text) == ["DESK-105"]
+    assert row_ids(desk.get("/?outcome=closed").text) == ["DESK-105"]
+    assert set(row_ids(desk.get("/?outcome=open").text)) == set(everything) - {"DESK-105"}
+    # The agent filter: the cases an agent recorded something on.
+    assert row_ids(desk.get("/?agent=ana").text) == []
+    submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Cross."}, follow_redirects=False)
+    page = desk.get("/?agent=ana").text
+    assert row_ids(page) == ["DESK-103"]
+    assert "1 of 8 cases match." in text_of(page) and 'id="clear-filters"' in page
+    assert set(row_ids(desk.get("/?agent=demo&overdue=1").text)) == {"DESK-101", "DESK-102"}
+    # The filters offer what there is, and keep what was chosen.
+    form = desk.get("/?step=act&agent=ana").text.split('id="filters"')[1].split("</form>")[0]
+    assert '<option value="act" selected>Act on the plan</option>' in form
+    assert '<option value="ana" selected>ana</option>' in form
+    for agent in ("kim", "lee", "sam"):
+        assert f'<option value="{agent}" >{agent}</option>' in form
+    # Nothing matches: said so; odd values are no filter, not an error.
+    assert "No open cases match." in text_of(desk.get("/?step=nowhere").text)
+    assert desk.get("/?step=" + "x" * 5000).status_code == 200
+    assert desk.get("/?agent=%00").status_code == 200
+
+
+def test_the_promise_calendar(desk: TestClient, clock: FakeClock) -> None:
+    page = desk.get("/promises").text
+    late = text_of(page.split('id="overdue-promises"')[1].split("</section>")[0])
+    assert "Courier a replacement leg" in late and "Too upset to agree anything today." in late
+    soon = text_of(page.split('id="due-soon"')[1].split("</section>")[0])
+    # The demo plan's last item falls due a day from now.
+    assert "Tomorrow" in soon and "Call to check it fits" in soon and "DESK-101" in soon
+    assert "Courier a replacement leg" not in soon
+    clock.advance(days=30)
+    page = desk.get("/promises").text
+    assert "Nothing falls due in the next 14 days." in text_of(page)
+    assert "Call to check it fits" in text_of(page.split('id="overdue-promises"')[1].split("</section>")[0])
+
+
+def test_the_reports_page_shows_the_reports_figures_and_chart(desk: TestClient) -> None:
+    page = desk.get("/reports").text
+    text = text_of(page)
+    analytics = resolveflow.store.analyze(desk_store(desk.app))
+    assert f"{analytics.cases} cases" in text
+    chart = page.split('id="time-in-step"')[1].split("</section>")[0]
+    assert "<svg" in chart and "<?xml" not in chart
+    assert "seven-as" in chart and "air_grievances" in chart
+    outcomes = text_of(page.split('id="outcomes"')[1].split("</section>")[0])
+    assert "four-steps resolved 1" in outcomes
+    resolution = text_of(page.split('id="resolution"')[1].split("</section>")[0])
+    assert "four-steps resolved" in resolution
+    overdue = text_of(page.split('id="overdue-counts"')[1].split("</section>")[0])
+    assert "plan item" in overdue and "follow up" in overdue
+    # A refusal shows up in its table.
+    submit(desk, "DESK-103", "acknowledge_feelings", {"feelings": "Cross."}, follow_redirects=False)
+    submit(desk, "DESK-103", "hear_grievances", {"points": "Late"})
+    refusals = text_of(desk.get("/reports").text.split('id="refusals"')[1].split("</section>")[0])
+    assert "customer finished 1" in refusals
+
+
+def test_an_empty_desk_has_reports_and_promises(empty_desk: TestClient) -> None:
+    assert "No cases yet." in text_of(empty_desk.get("/reports").text)
+    assert "Nothing is late." in text_of(empty_desk.get("/promises").text)
+
+
+def test_resolveflow_desk_says_which_extra_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from resolveflow.cli import main
+
+    # As if the desk extra were not installed: the desk's modules unloaded, Starlette not importable.
+    for name in [n for n in sys.modules if n == "resolveflow.desk" or n.startswith("resolveflow.desk.")]:
+        monkeypatch.delitem(sys.modules, name)
+    for name in [n for n in sys.modules if n == "starlette" or n.startswith("starlette.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "starlette", None)
+    # Were the desk to start after all, it would fail to bind this address rather than serve forever.
+    result = CliRunner().invoke(main, ["desk", "--host", "256.0.0.1", "--port", "0"])
+    assert result.exit_code == 2
+    assert result.output == (
+        "resolveflow desk: the command needs the desk extra: pip install 'resolveflow[cli,desk]'\n"
+    )

@@ -1,6 +1,6 @@
 """The example help desk in a real browser: Playwright driving Debian's Chromium.
 
-The desk runs as ``python -m examples.desk`` in a subprocess on a free
+The desk runs as ``resolveflow desk`` (``python -m resolveflow.cli desk``) in a subprocess on a free
 127.0.0.1 port with a temporary SQLite file (so the demo cases are there too).
 An agent signs in (and out) through the form, an action is refused for a role
 the agent lacks and approved by a second agent (four eyes), a seven A's case is walked from
@@ -99,7 +99,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "examples.desk",
+            "resolveflow.cli",
+            "desk",
             "--db",
             str(db),
             "--port",
@@ -205,6 +206,8 @@ def act(page: Page, action: str, fields: dict[str, Any] | None = None) -> None:
         control = form.locator(f'[name="{name}"]')
         if value is True:
             control.check()
+        elif control.evaluate("element => element.tagName") == "SELECT":
+            control.select_option(value)
         else:
             control.fill(value)
     form.locator("button.primary").click()
@@ -247,7 +250,10 @@ def test_a_seeded_case_shows_overdue_refusals_and_the_diagram(server: str, page:
     page.goto(server + "/cases/DESK-101")
     step_is(page, title("act"))
     expect(page.locator("#overdue")).to_contain_text("Courier a replacement leg")
-    expect(page.locator("#refused-complete_plan")).to_contain_text("all_plan_items_done")
+    expect(page.locator("#refused-complete_plan")).to_contain_text(
+        "Finish every item of the agreed plan first."
+    )
+    expect(page.locator("#refused-complete_plan li[data-code=all_plan_items_done]")).to_have_count(1)
     expect(page.locator("#progress li.done")).to_have_count(5)
     if shutil.which("dot"):
         expect(page.locator("#diagram svg")).to_have_count(1)
@@ -270,18 +276,30 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(server: str, page: 
 
     # Moving on before the customer has finished is refused, and the page says why.
     act(page, "hear_grievances", {"points": "Broken leg\nNobody called back"})
-    notice = page.locator("#notice")
-    expect(notice).to_contain_text("was refused")
-    expect(notice).to_contain_text("customer_finished")
-    expect(notice).to_contain_text(
-        refusal_message("hear_grievances", {"points": ["x"], "customer_finished": False})
+    # Post/Redirect/Get: the browser is on the case page, the refusal is said once, in words,
+    # in the form it is about, and a reload shows it again (no 405, nothing sent twice).
+    expect(page).to_have_url(re.compile(r"/cases/BROWSER-1\?form=[\w-]+#action-hear_grievances$"))
+    notice = page.locator("#action-hear_grievances #notice")
+    reason = refusal_message("hear_grievances", {"points": ["x"], "customer_finished": False})
+    expect(notice).to_contain_text("is not possible yet")
+    expect(notice).to_contain_text(reason)
+    expect(notice).to_contain_text("Still needed: “The customer has finished” ticked.")
+    expect(page.get_by_text(reason)).to_have_count(1)
+    expect(page.locator("#actions")).not_to_contain_text("customer_finished")
+    expect(page.locator('#action-hear_grievances [name="customer_finished"]')).to_have_attribute(
+        "aria-invalid", "true"
     )
-    expect(page.locator('#action-hear_grievances .field-error[data-for="customer_finished"]')).to_be_visible()
     expect(page.locator('#action-hear_grievances [name="points"]')).to_have_value(
         "Broken leg\nNobody called back"
     )
     step_is(page, title("air_grievances"))
     shoot(page, shots, "case-refused")
+    reloaded = page.reload()
+    assert reloaded is not None and reloaded.status == 200
+    expect(page.locator("#action-hear_grievances #notice")).to_contain_text(reason)
+    expect(page.locator('#action-hear_grievances [name="points"]')).to_have_value(
+        "Broken leg\nNobody called back"
+    )
 
     act(page, "hear_grievances", {"customer_finished": True})
     step_is(page, title("apologize"))
@@ -335,13 +353,19 @@ def test_a_seven_as_case_walks_to_resolved_through_the_forms(server: str, page: 
         },
     )
     step_is(page, title("act"))
-    expect(page.locator("#refused-complete_plan")).to_contain_text("all_plan_items_done")
-    expect(page.locator("#refused-complete_plan")).to_contain_text("plan_item:leg")
+    expect(page.locator("#refused-complete_plan")).to_contain_text(
+        "plan item “leg” (Courier a replacement leg)"
+    )
+    # The plan items are chosen from the open ones, by what they promise.
+    expect(page.locator('#action-complete_item select[name="item_id"] option')).to_have_text(
+        ["— choose —", "Courier a replacement leg (leg)", "Call to check it fits (call)"]
+    )
     shoot(page, shots, "case-act")
 
     act(page, "complete_item", {"item_id": "leg"})
     expect(page.locator("#notice")).to_contain_text("Recorded: Mark a plan item done")
-    expect(page.locator("#refused-complete_plan")).not_to_contain_text("plan_item:leg")
+    expect(page.locator("#refused-complete_plan")).not_to_contain_text("“leg”")
+    expect(page.locator('#action-complete_item select[name="item_id"] option')).to_have_count(2)
     act(page, "complete_item", {"item_id": "call", "note": "Fits; customer happy."})
     expect(page.locator("#refused-complete_plan")).to_have_count(0)
     act(page, "complete_plan")
@@ -551,3 +575,144 @@ def test_four_eyes_a_second_agent_approves_what_the_first_proposed(
         expect(sam.locator("#action-approve_it")).to_have_count(0)
     finally:
         sam.context.close()
+
+
+# --- desktop and phone widths: no page wider than the screen, screenshots for the docs -----------
+
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+DOCS_IMAGES = ROOT / "docs" / "images"
+# What docs/desk.md shows: the tests write them, so they show the desk as it is.
+DOC_SHOTS = (
+    "desk-cases.png",
+    "desk-case.png",
+    "desk-case-phone.png",
+    "desk-refused-phone.png",
+    "desk-reports.png",
+    "desk-promises-phone.png",
+)
+# The docs' screenshots are the viewport (not the whole page) to keep them small.
+MAX_DOC_SHOT_BYTES = 250_000
+
+
+def overflow(page: Page) -> str | None:
+    """None when the page is no wider than the viewport, else its width and the elements sticking out."""
+    scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    if scroll <= inner:
+        return None
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > innerWidth + 1)
+            .slice(0, 5)
+            .map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className} to `
+                      + `${Math.round(e.getBoundingClientRect().right)}px`)"""
+    )
+    return f"{page.url} is {scroll} px wide in a {inner} px viewport: {wide}"
+
+
+def test_the_overflow_check_can_fail(page: Page) -> None:
+    page.set_viewport_size(WIDTHS["phone"])
+    page.set_content('<body style="margin:0"><div id="wide" style="width:600px">wide</div></body>')
+    found = overflow(page)
+    assert found is not None and "600 px wide in a 390 px viewport" in found and "div#wide" in found
+    page.set_content('<body style="margin:0"><div style="width:380px">fits</div></body>')
+    assert overflow(page) is None
+
+
+def doc_shot(page: Page, name: str) -> None:
+    path = DOCS_IMAGES / name
+    DOCS_IMAGES.mkdir(exist_ok=True)
+    page.screenshot(path=str(path), animations="disabled")
+    assert MIN_SCREENSHOT_BYTES < path.stat().st_size < MAX_DOC_SHOT_BYTES, (name, path.stat().st_size)
+
+
+@pytest.fixture(params=sorted(WIDTHS))
+def width(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+def test_no_page_is_wider_than_the_screen(server: str, browser: Browser, session: Any, width: str) -> None:
+    size = WIDTHS[width]
+    problems: list[str] = []
+    # Signed out: the sign-in page (with the demo agents' table) and an error page.
+    context = browser.new_context(viewport=size)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        for path in ("/signin", "/signin?next=%2Fcases%2FDESK-101"):
+            page.goto(server + path)
+            problems.append(overflow(page) or "")
+    finally:
+        context.close()
+    # Signed in: every page a link or button leads to, every demo case, a refusal and an error.
+    context = browser.new_context(viewport=size, storage_state=session)
+    context.set_default_timeout(10_000)
+    try:
+        page = context.new_page()
+        paths = [
+            "/",
+            "/?overdue=1&agent=demo",
+            "/promises",
+            "/reports",
+            "/cases/new",
+            "/cases/no-such-case",
+            *(f"/cases/DESK-10{n}" for n in range(1, 9)),
+        ]
+        for path in paths:
+            response = page.goto(server + path)
+            assert response is not None and response.status in (200, 404), path
+            problems.append(overflow(page) or "")
+            # The header's button stays on the screen (it used to fall off the bar at 390 px).
+            box = page.locator("#sign-out").bounding_box()
+            assert box is not None and box["x"] + box["width"] <= size["width"], (path, box)
+        case_id = f"WIDE-{width}"
+        page.goto(server + "/cases/new")
+        page.locator('input[name="methodology"][value="seven-as"]').check()
+        page.locator("#case-id").fill(case_id)
+        page.locator("#open-case button[type=submit]").click()
+        act(page, "acknowledge_feelings", {"feelings": "Furious: " + "a very long complaint " * 20})
+        act(page, "hear_grievances", {"points": "Nobody-answered-the-phone-for-three-whole-days"})
+        expect(page.locator("#action-hear_grievances #notice")).to_be_visible()
+        problems.append(overflow(page) or "")
+        if width == "phone":
+            doc_shot(page, "desk-refused-phone.png")
+            page.goto(server + "/cases/DESK-101")
+            doc_shot(page, "desk-case-phone.png")
+            page.goto(server + "/promises")
+            doc_shot(page, "desk-promises-phone.png")
+        else:
+            page.goto(server + "/")
+            doc_shot(page, "desk-cases.png")
+            page.goto(server + "/cases/DESK-101")
+            doc_shot(page, "desk-case.png")
+            page.goto(server + "/reports")
+            doc_shot(page, "desk-reports.png")
+    finally:
+        context.close()
+    assert not [p for p in problems if p], [p for p in problems if p]
+
+
+def test_the_docs_show_the_screenshots_the_tests_make() -> None:
+    text = (ROOT / "docs" / "desk.md").read_text(encoding="utf-8")
+    for name in DOC_SHOTS:
+        assert f"](images/{name})" in text, f"docs/desk.md does not show {name}"
+        assert (DOCS_IMAGES / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+
+
+def test_the_filters_promises_and_reports_from_the_header(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    page.locator("#filter-overdue").check()
+    page.locator("#filters button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/\?.*overdue=1"))
+    expect(page.locator("#open-cases tr[id^=row-]")).to_have_count(2)
+    expect(page.locator("#row-DESK-101")).to_be_visible()
+    expect(page.locator("#row-DESK-102")).to_be_visible()
+    expect(page.locator("#filter-overdue")).to_be_checked()
+    page.locator("#clear-filters").click()
+    expect(page.locator("#filter-count")).to_have_count(0)
+    page.get_by_role("link", name="Promises").click()
+    expect(page.locator("h1")).to_have_text("Promises")
+    expect(page.locator("#overdue-promises")).to_contain_text("Courier a replacement leg")
+    page.get_by_role("link", name="Reports").click()
+    expect(page.locator("h1")).to_have_text("Reports")
+    expect(page.locator("#time-in-step svg")).to_have_count(1)

@@ -19,7 +19,7 @@ import pytest
 import resolveflow
 
 # The desk's dependencies are optional (pip install -e '.[desk]'): without them, skip.
-auth = pytest.importorskip("examples.desk.auth")
+auth = pytest.importorskip("resolveflow.desk._auth")
 
 DESK_PAGE = Path(__file__).resolve().parents[1] / "docs" / "desk.md"
 
@@ -40,7 +40,7 @@ def test_every_declared_role_is_held_by_a_demo_agent() -> None:
     assert not missing, (
         "no demo agent holds these roles, so nobody on the desk can take the actions that need "
         f"them (role: methodologies declaring it): {missing}; give each to a demo agent in "
-        "examples/desk/auth.py and in docs/desk.md's table"
+        "src/resolveflow/desk/_auth.py and in docs/desk.md's table"
     )
 
 

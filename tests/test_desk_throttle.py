@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from examples.desk.throttle import MAX_FAILURES, WINDOW, SignInThrottle, keys_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from resolveflow.desk._throttle import MAX_FAILURES, WINDOW, SignInThrottle, keys_for
 from tests.conftest import FakeClock
 
 # The desk's own dependencies are checked as tests/test_desk.py checks them: skipped on a laptop

@@ -145,6 +145,8 @@ EXPECTED: dict[str, set[str]] = {
     },
     # issue 16: the Django integration (the django extra)
     "resolveflow.contrib.django": {"actor_for", "engine_for", "roles_from_permissions", "store"},
+    # issue 16: the help desk, installed with the package (the desk extra)
+    "resolveflow.desk": {"create_app", "main", "serve"},
     # issue 15: Standard Webhooks signatures (stdlib only)
     "resolveflow.webhooks": {
         "DEFAULT_TOLERANCE", "MAX_HEADERS", "MAX_ID_CHARS", "MAX_SECRETS", "MAX_SECRET_BYTES",

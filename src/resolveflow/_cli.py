@@ -868,5 +868,9 @@ from resolveflow._cli_server import add_server_commands  # noqa: E402 - the HTTP
 
 add_server_commands(main)
 
+from resolveflow._cli_desk import desk as _desk  # noqa: E402  (registered once main exists)
+
+main.add_command(_desk)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

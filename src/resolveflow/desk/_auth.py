@@ -13,7 +13,7 @@
   from it.
 * :func:`posted_form` is the only way a handler reads a POST: it refuses a
   form without the session's CSRF token. :func:`same_origin` (checked by the
-  guard, :mod:`examples.desk.guard`, before any handler runs) refuses a POST
+  guard, :mod:`resolveflow.desk._guard`, before any handler runs) refuses a POST
   whose ``Origin`` (or, without one, ``Referer``) is not the desk's own.
 """
 
@@ -169,6 +169,12 @@ def demo_agents(engine: sa.Engine) -> list[tuple[Agent, str]]:
     order = {demo.id: n for n, demo in enumerate(DEMO_AGENTS)}
     listed = [(s.agent, DEMO_PASSWORDS[s.agent.id]) for s in found if s and s.agent.id in DEMO_PASSWORDS]
     return sorted(listed, key=lambda pair: order[pair[0].id])
+
+
+def agent_ids(engine: sa.Engine) -> list[str]:
+    """Every agent's id, sorted (the case list's agent filter offers them)."""
+    with engine.connect() as conn:
+        return list(conn.execute(sa.select(AGENTS.c.id).order_by(AGENTS.c.id)).scalars())
 
 
 # A hash to verify against when the agent does not exist, so that an unknown id takes as long as

@@ -8,9 +8,9 @@ In this order, each refusal a small page and nothing recorded:
 2. a POST (any method but GET, HEAD, OPTIONS) whose ``Origin``, or without
    one ``Referer``, is not the desk's own origin: 403;
 3. nobody signed in: a page (GET, HEAD) redirects to the sign-in page, anything
-   else gets 401. Only the sign-in page and the stylesheet are open to all.
+   else gets 401. Only the sign-in page, the stylesheet and the icon are open to all.
 
-The CSRF token is checked where the form is read (:func:`examples.desk.auth.posted_form`).
+The CSRF token is checked where the form is read (:func:`resolveflow.desk._auth.posted_form`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import auth
+from . import _auth as auth
 
 # The largest request body the desk reads: its biggest form is a few kilobytes.
 MAX_BODY = 1024 * 1024
 SIGN_IN = "/signin"
+# Browsers ask for it on every site, signed in or not; it redirects to the SVG icon in /static/.
+FAVICON = "/favicon.ico"
 _PUBLIC_PREFIXES = ("/static/",)
 
 
@@ -42,7 +44,7 @@ def _size(limit: int) -> str:
 
 
 def _public(path: str) -> bool:
-    return path == SIGN_IN or path.startswith(_PUBLIC_PREFIXES)
+    return path in (SIGN_IN, FAVICON) or path.startswith(_PUBLIC_PREFIXES)
 
 
 def sign_in_url(request: Request) -> str:

@@ -1,8 +1,8 @@
 """The help desk's web application: Starlette routes over a resolveflow SQLite store.
 
 Pages are rendered on the server and every change is a plain form POST, so the
-desk works without JavaScript. Agents sign in (:mod:`examples.desk.auth`); every
-request passes the guard (:mod:`examples.desk.guard`) before it gets here, and
+desk works without JavaScript. Agents sign in (:mod:`resolveflow.desk._auth`); every
+request passes the guard (:mod:`resolveflow.desk._guard`) before it gets here, and
 every POST handler reads its form through ``auth.posted_form``, which checks the
 CSRF token. Cases go through the async store (``resolveflow.store.connect_async``),
 awaited on the event loop; only the agents' sign-in work (argon2 hashing and the
@@ -12,10 +12,14 @@ since hashing is CPU work that would otherwise hold the loop.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import re
+import secrets
+import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -38,10 +42,12 @@ from starlette.templating import Jinja2Templates
 import resolveflow
 import resolveflow.store
 
-from . import auth, guard, pages
-from .forms import TooManyRows, compact_rows, errors_by_path, has_fields, to_evidence
-from .seed import create_demo_database
-from .throttle import SignInThrottle, keys_for
+from . import _auth as auth
+from . import _guard as guard
+from . import _pages as pages
+from ._forms import TooManyRows, compact_rows, errors_by_path, has_fields, to_evidence
+from ._seed import DEMO_ACTOR, create_demo_database
+from ._throttle import SignInThrottle, keys_for
 
 HERE = Path(__file__).resolve().parent
 # Case ids appear in URLs; keeping them to these characters keeps every link plain.
@@ -50,6 +56,8 @@ CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_ID = 200
 # A history's sequence number in a query or a form: digits only, and not absurdly many.
 SEQ = re.compile(r"^[0-9]{1,9}$")
+# A kept form's token in the case page's URL (``?form=``).
+DRAFT = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 TITLES = {
     400: "Bad request",
     401: "Not signed in",
@@ -88,6 +96,7 @@ class Desk:
         self.clock = clock
         self.hasher = hasher
         self.throttle = throttle
+        self.drafts = Drafts()
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         env.globals.update(case_url=case_url, zone=clock.zone.key)
@@ -104,6 +113,47 @@ class Desk:
         # Every page has the signed-in agent in its header and the session's CSRF token in its forms.
         context = {"agent": auth.signed_in(request), "csrf": auth.csrf_token(request), **context}
         return self.templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A form that was not recorded (refused, invalid, or one more row asked for), kept for the
+    page the browser is redirected to (Post/Redirect/Get), so a reload shows it again."""
+
+    agent_id: str
+    case_id: str
+    submission: pages.Submission
+    notice: pages.Notice | None
+
+
+class Drafts:
+    """The last :data:`MAX_DRAFTS` unrecorded forms, by a random token in the case page's URL.
+
+    They live in the process (a restart, or another process behind the same address, shows the
+    case page without the form's answers): they hold what an agent typed, which can be more than
+    a signed cookie carries, and only the agent who typed them gets them back.
+    """
+
+    MAX_DRAFTS = 1000
+
+    def __init__(self) -> None:
+        self._kept: collections.OrderedDict[str, Draft] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def keep(self, draft: Draft) -> str:
+        token = secrets.token_urlsafe(12)
+        with self._lock:
+            self._kept[token] = draft
+            while len(self._kept) > self.MAX_DRAFTS:
+                self._kept.popitem(last=False)
+        return token
+
+    def get(self, token: str, agent_id: str, case_id: str) -> Draft | None:
+        with self._lock:
+            draft = self._kept.get(token)
+        if draft is None or (draft.agent_id, draft.case_id) != (agent_id, case_id):
+            return None
+        return draft
 
 
 def _slug(name: str) -> str:
@@ -234,8 +284,40 @@ async def sign_out(request: Request) -> Response:
 async def case_list(request: Request) -> Response:
     desk = _desk(request)
     open_rows, closed_rows, deadlines = await pages.case_rows(desk.store, desk.clock.now())
-    context = {"open_rows": open_rows, "closed_rows": closed_rows, "deadlines": deadlines}
+    filters = pages.Filters.from_query(request.query_params)
+    every = open_rows + closed_rows
+    agents = await run_in_threadpool(auth.agent_ids, desk.engine)
+    context = {
+        "open_rows": await pages.filtered(desk.store, open_rows, filters),
+        "closed_rows": await pages.filtered(desk.store, closed_rows, filters),
+        "deadlines": deadlines,
+        "filters": filters,
+        "choices": {
+            **pages.filter_choices(every),
+            # The demo cases were recorded by the seed, under its own name.
+            "agent": [(a, a) for a in agents] + [(DEMO_ACTOR, f"{DEMO_ACTOR} (the seeded entries)")],
+        },
+        "total": len(every),
+    }
     return desk.render(request, "cases.html", context)
+
+
+# How far ahead the promise calendar looks.
+CALENDAR_DAYS = 14
+
+
+async def promises(request: Request) -> Response:
+    desk = _desk(request)
+    overdue, days = await pages.promise_calendar(desk.store, desk.clock, CALENDAR_DAYS)
+    context = {"overdue": overdue, "days": days, "horizon": CALENDAR_DAYS}
+    return desk.render(request, "promises.html", context)
+
+
+async def reports(request: Request) -> Response:
+    desk = _desk(request)
+    analytics = await desk.store.analytics(now=desk.clock.now())
+    context = {"analytics": analytics, "chart": pages.chart(analytics), "span": pages.span}
+    return desk.render(request, "reports.html", context)
 
 
 def _methodologies() -> list[resolveflow.Methodology]:
@@ -310,10 +392,13 @@ async def show_case(request: Request) -> Response:
     desk = _desk(request)
     case_id = _path_id(request, "case_id")
     recorded = request.query_params.get("recorded")
+    form = request.query_params.get("form")
     if case_id is None:
         return _not_found(desk, request, f"There is no case {_shown(request.path_params['case_id'])}.")
     if recorded is not None and not SEQ.match(recorded):
         return _bad_request(desk, request, "'recorded' is the number of a history entry.")
+    if form is not None and not DRAFT.match(form):
+        return _bad_request(desk, request, "'form' names a form that was sent to this case.")
 
     try:
         case = await desk.store.load(case_id)
@@ -329,7 +414,18 @@ async def show_case(request: Request) -> Response:
             text=f"Entry {entry.seq} by {entry.actor}; the case is now at "
             f"{pages.step_title(case.methodology, entry.step)}.",
         )
-    return await _render_case(desk, request, case, notice=notice)
+    submission = None
+    if form is not None:
+        draft = desk.drafts.get(form, auth.current_agent(request).id, case.id)
+        if draft is None:
+            notice = pages.Notice(
+                kind="error",
+                title="That form is no longer kept",
+                text="The desk has restarted or kept newer forms since; nothing was recorded from it.",
+            )
+        else:
+            submission, notice = draft.submission, draft.notice
+    return await _render_case(desk, request, case, submission=submission, notice=notice)
 
 
 def _stale(desk: Desk, request: Request, case_id: str, message: str) -> Response:
@@ -359,10 +455,15 @@ async def _fire(
         values = compact_rows(schema, raw)
     except TooManyRows as too_many:
         return _bad_request(desk, request, str(too_many))
+
+    def again(submission: pages.Submission, notice: pages.Notice | None = None) -> Response:
+        """Back to the case page (Post/Redirect/Get) with the form as it was sent, at the form."""
+        token = desk.drafts.keep(Draft(actor.id, case_id, submission, notice))
+        return RedirectResponse(f"{case_url(case_id)}?form={token}#action-{action}", status_code=303)
+
     if posted.get("_add"):
         # "Add another item" posts the form without acting: show it again with one more row.
-        more = pages.Submission(action=action, values=raw, key=key, extra_rows=(posted["_add"],))
-        return await _render_case(desk, request, case, submission=more)
+        return again(pages.Submission(action=action, values=raw, key=key, extra_rows=(posted["_add"],)))
     expected = posted.get("_expected_seq", "")
     if not SEQ.match(expected):
         return _bad_request(desk, request, "The form does not say which state of the case it was made from.")
@@ -390,17 +491,16 @@ async def _fire(
         )
     except resolveflow.InvalidEvidence as invalid:
         submission.errors = errors_by_path(invalid.errors)
-        notice = pages.Notice(kind="error", title=f"Not recorded: check the form for {spec.title!r}")
-        return await _render_case(desk, request, case, submission=submission, status=422, notice=notice)
+        title = f"Not recorded: check the answers for “{spec.title}” below."
+        return again(submission, pages.Notice(kind="error", title=title, action=action))
     except resolveflow.Refused as refused:
         submission.refusals = refused.refusals
-        notice = pages.Notice(
-            kind="error", title=f"Not recorded: {spec.title!r} was refused", refusals=refused.refusals
-        )
-        return await _render_case(desk, request, case, submission=submission, status=409, notice=notice)
+        title = f"Not recorded: “{spec.title}” is not possible yet."
+        return again(submission, pages.Notice(kind="error", title=title, action=action))
     except resolveflow.InvalidInput as invalid:
+        # Not a mistake in the answers (the desk's own forms never send it): a plain 400.
         notice = pages.Notice(kind="error", title="Not recorded", text=str(invalid))
-        return await _render_case(desk, request, case, submission=submission, status=400, notice=notice)
+        return await _render_case(desk, request, case, status=400, notice=notice)
     return RedirectResponse(f"{case_url(case_id)}?recorded={entry.seq}", status_code=303)
 
 
@@ -415,6 +515,21 @@ async def fire(request: Request) -> Response:
     if action is None:
         return _not_found(desk, request, f"There is no action {_shown(request.path_params['action'])}.")
     return await _fire(desk, request, case_id, action, posted, actor)
+
+
+async def back_to_case(request: Request) -> Response:
+    """An action's URL typed or reloaded in the address bar: the case page, not a 405."""
+    case_id = _path_id(request, "case_id")
+    if case_id is None:
+        return _not_found(
+            _desk(request), request, f"There is no case {_shown(request.path_params['case_id'])}."
+        )
+    return RedirectResponse(case_url(case_id), status_code=303)
+
+
+async def favicon(_request: Request) -> Response:
+    """Browsers that ignore the page's ``<link rel="icon">`` ask for /favicon.ico: send them the SVG."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 # --- the application --------------------------------------------------------------------
@@ -439,7 +554,7 @@ def create_app(
 ) -> Starlette:
     """The desk on a SQLite file, which is created (with demo cases) when it does not exist yet.
 
-    A new file is seeded all or nothing (see :func:`~examples.desk.seed.create_demo_database`);
+    A new file is seeded all or nothing (see :func:`~resolveflow.desk._seed.create_demo_database`);
     an existing one is used as it is, with any of the store's and the agents' tables it lacks
     created, and the demo agents added when it has no agent at all.
 
@@ -460,7 +575,7 @@ def create_app(
             behind a TLS proxy. Off by default because the desk listens on plain HTTP
             on 127.0.0.1, where a ``Secure`` cookie would never come back.
         throttle: counts failed sign-ins per agent id and per address (default:
-            :class:`~examples.desk.throttle.SignInThrottle` on ``clock``, 5 failures
+            :class:`~resolveflow.desk._throttle.SignInThrottle` on ``clock``, 5 failures
             per 15 minutes).
 
     Raises:
@@ -502,12 +617,17 @@ def create_app(
     routes = [
         Route("/", case_list, name="cases"),
         Route("/cases/new", new_case, name="new_case"),
+        Route("/promises", promises, name="promises"),
+        Route("/reports", reports, name="reports"),
         Route("/cases", open_case, methods=["POST"], name="open_case"),
+        Route("/cases", lambda _request: RedirectResponse("/", status_code=303), methods=["GET"]),
         Route("/cases/{case_id}", show_case, name="case"),
         Route("/cases/{case_id}/actions/{action}", fire, methods=["POST"], name="fire"),
+        Route("/cases/{case_id}/actions/{action}", back_to_case, methods=["GET"], name="back_to_case"),
         Route(guard.SIGN_IN, sign_in_page, methods=["GET"], name="sign_in_page"),
         Route(guard.SIGN_IN, sign_in, methods=["POST"], name="sign_in"),
         Route("/signout", sign_out, methods=["POST"], name="sign_out"),
+        Route(guard.FAVICON, favicon, name="favicon"),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [

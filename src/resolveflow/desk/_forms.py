@@ -58,6 +58,8 @@ class Field:
     children: list[Field] = field(default_factory=list)
     rows: list[list[Field]] = field(default_factory=list)
     min_items: int = 0
+    option_labels: dict[str, str] = field(default_factory=dict)
+    flagged: bool = False  # named by a refusal: marked, its message shown once with the reasons
 
     @property
     def checked(self) -> bool:

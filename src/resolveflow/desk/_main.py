@@ -1,4 +1,4 @@
-"""``python -m examples.desk``: serve the help desk with uvicorn on 127.0.0.1.
+"""``resolveflow desk`` and ``python -m resolveflow.desk``: serve the help desk with uvicorn on 127.0.0.1.
 
 The socket is bound before anything is printed, so the address printed is
 one that answers (and ``--port 0`` picks a free port and prints it, which the
@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import resolveflow
 
-from .app import LOCAL_HOSTS, create_app
-from .auth import ConfigError
+from ._app import LOCAL_HOSTS, create_app
+from ._auth import ConfigError
 
 # What can stop the desk from starting: a database it cannot use or seed, a missing package, a bad zone,
 # a session secret that is too short.
@@ -36,7 +36,9 @@ STARTUP_ERRORS = (
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m examples.desk", description="The resolveflow help desk.")
+    parser = argparse.ArgumentParser(
+        prog="python -m resolveflow.desk", description="The resolveflow help desk."
+    )
     parser.add_argument(
         "--db",
         default=os.environ.get("DESK_DB", "desk.db"),
@@ -68,41 +70,71 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
-    db = Path(args.db).resolve()
+def serve(
+    db: str | os.PathLike[str] = "desk.db",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    zone: str = "UTC",
+    demo: bool = True,
+    methodologies: str | os.PathLike[str] | None = None,
+    secure_cookie: bool = False,
+) -> int:
+    """Serve the desk until interrupted; returns the exit code (1, one line on stderr, if it cannot start).
+
+    The socket is bound and listening before the address is printed, so the
+    address printed answers; ``port=0`` picks a free port (and prints it).
+    """
+    path = Path(db).resolve()
     try:
-        if args.methodologies:
+        if methodologies:
             # Your own methodology files, next to the built-ins: all of the folder or none of it.
-            resolveflow.load_directory(args.methodologies)
-        hosts = {args.host, *LOCAL_HOSTS} if args.host in ("127.0.0.1", "localhost", "::1") else {args.host}
+            resolveflow.load_directory(methodologies)
+        hosts = {host, *LOCAL_HOSTS} if host in ("127.0.0.1", "localhost", "::1") else {host}
         app = create_app(
-            db,
-            demo=not args.no_demo,
-            zone=args.zone,
+            path,
+            demo=demo,
+            zone=zone,
             allowed_hosts=sorted(hosts),
-            secure_cookie=args.secure_cookie,
+            secure_cookie=secure_cookie,
         )
     except STARTUP_ERRORS as error:
         # A new database that could not be seeded is not left behind: the next start tries again.
         reason = " ".join(str(error).split()) or type(error).__name__
-        print(f"resolveflow desk: cannot start on {db}: {reason}", file=sys.stderr)
+        print(f"resolveflow desk: cannot start on {path}: {reason}", file=sys.stderr)
         return 1
     config = uvicorn.Config(app, log_level="warning", access_log=False)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((args.host, args.port))
+        sock.bind((host, port))
         # Listening before the address is printed: a client that connects at once waits in the
         # backlog until uvicorn accepts, instead of being refused.
         sock.listen(config.backlog)
     except OSError as error:
-        print(f"cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        sock.close()
+        print(f"resolveflow desk: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         return 1
-    host, port = sock.getsockname()[:2]
-    print(f"resolveflow desk: http://{host}:{port}/  (cases in {db}; Ctrl-C to stop)", flush=True)
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    print(f"resolveflow desk: http://{shown}:{bound_port}/  (cases in {path}; Ctrl-C to stop)", flush=True)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m resolveflow.desk [--db FILE] [--host H] [--port P] ...``; returns the exit code."""
+    args = parse(argv)
+    return serve(
+        args.db,
+        host=args.host,
+        port=args.port,
+        zone=args.zone,
+        demo=not args.no_demo,
+        methodologies=args.methodologies,
+        secure_cookie=args.secure_cookie,
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 
 import resolveflow.store
 
-from . import auth
+from . import _auth as auth
 
 # (how long ago, action, evidence as a form would post it)
 Entry = tuple[dt.timedelta, str, dict[str, Any] | None]
