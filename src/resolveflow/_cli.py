@@ -28,7 +28,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import Any, Final
 
 import click
 from rich.console import Console
@@ -37,6 +37,7 @@ from rich.text import Text
 
 import resolveflow
 from resolveflow._case import Case
+from resolveflow._cli_errors import CommandError, needs_extra_message, one_line
 from resolveflow._file_formats import FILE_SUFFIXES
 from resolveflow._methodology import Methodology, Step
 from resolveflow._registry import plugin_failures
@@ -61,25 +62,6 @@ _EXTRAS: Final = {
 }
 
 
-def _one_line(text: str) -> str:
-    """A message on one line: YAML parsers and drivers write theirs over several."""
-    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-
-
-class CommandError(click.ClickException):
-    """A command could not do its work; shown as ``resolveflow COMMAND: message``, exit code 2."""
-
-    exit_code = 2
-
-    def __init__(self, message: str) -> None:
-        super().__init__(_one_line(message))
-        context = click.get_current_context(silent=True)
-        self.command_path = context.command_path if context is not None else "resolveflow"
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"{self.command_path}: {self.format_message()}", file=file, err=file is None)
-
-
 def _missing_extra(error: BaseException) -> str | None:
     """The extra that installs the optional package whose absence raised ``error``, or None."""
     seen: BaseException | None = error
@@ -88,12 +70,6 @@ def _missing_extra(error: BaseException) -> str | None:
             return _EXTRAS.get(seen.name.partition(".")[0])
         seen = seen.__cause__ or seen.__context__
     return None
-
-
-def needs_extra_message(extra: str) -> str:
-    """What to install for a missing extra; the command itself needs ``cli`` as well."""
-    spec = "cli" if extra == "cli" else f"cli,{extra}"
-    return f"the command needs the {extra} extra: pip install 'resolveflow[{spec}]'"
 
 
 _SHOWN_PATH: Final = 200
@@ -167,11 +143,11 @@ class _Group(click.Group):
         except click.UsageError as error:
             path = error.ctx.command_path if error.ctx is not None else "resolveflow"
             # click quotes the value it refused whole: cut, so that a huge argument is not echoed back.
-            message = _cut(_one_line(error.format_message()), _SHOWN_USAGE)
+            message = _cut(one_line(error.format_message()), _SHOWN_USAGE)
             click.echo(f"{path}: {message} (see '{path} -h')", err=True)
             sys.exit(2)
         except click.ClickException as error:
-            click.echo(f"resolveflow: {_one_line(error.format_message())}", err=True)
+            click.echo(f"resolveflow: {one_line(error.format_message())}", err=True)
             sys.exit(2)
         except click.Abort:
             click.echo("Aborted!", err=True)
@@ -324,10 +300,10 @@ def validate(file: Path) -> None:
         m = load_methodology(file)
     except InvalidMethodologyFile as error:
         # What the command is for: the file was read and breaks a rule. Reported, exit 1.
-        click.echo(_one_line(str(error)), err=True)
+        click.echo(one_line(str(error)), err=True)
         sys.exit(1)
     except InvalidMethodology as error:
-        click.echo(f"{_cut(file)}: {_one_line(str(error))}", err=True)
+        click.echo(f"{_cut(file)}: {one_line(str(error))}", err=True)
         sys.exit(1)
     click.echo(f"{file}: valid — {m.id}@{m.version}, {len(m.steps)} steps, {len(m.actions)} actions")
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from resolveflow._cli_errors import CommandError, needs_extra_message
+
 # Every package the desk imports beyond the cli and sql extras: one missing means the desk extra is.
 _DESK_MODULES = frozenset(
     {"starlette", "jinja2", "markupsafe", "uvicorn", "multipart", "python_multipart", "argon2"}
@@ -64,9 +66,6 @@ def desk(
     demo agents (sign in as ana / ana-demo). The address is printed once the
     port is listening.
     """
-    # Imported here: resolveflow._cli imports this module at its end, so neither waits on the other.
-    from resolveflow._cli import CommandError, needs_extra_message
-
     try:
         from resolveflow.desk import serve
     except ModuleNotFoundError as error:
