@@ -106,7 +106,8 @@ class Tokens:
 
     def grant_for(self, presented: str) -> Grant | None:
         """The grant of ``presented``, comparing with every known token (no early exit)."""
-        digest = _digest(presented)
+        # Header values arrive as latin-1 text: a non-ASCII token is no token (and not a 500).
+        digest = _digest(presented if presented.isascii() else "")
         found: Grant | None = None
         for known, grant in self._grants:
             if hmac.compare_digest(known, digest):
