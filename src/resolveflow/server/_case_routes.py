@@ -89,6 +89,15 @@ async def open_case(request: Request) -> Response:
         if not _params.VERSION.fullmatch(version):
             raise Problem(400, "bad-body", "'version' must be dotted numbers, such as '1.0'")
     case_id = _params.text_id(_text_member(data, "case_id"), "case_id")
+    if "/" in case_id:
+        # Routing decodes an encoded slash before it matches: such a case could not be addressed.
+        raise Problem(
+            400,
+            "invalid-parameter",
+            "case_id: must not hold '/' (a case id is one path segment)",
+            title="Invalid parameter",
+            parameter="case_id",
+        )
     methodology = api.methodology(methodology_id, version)
     case = await api.store_for(request).open_case(methodology, case_id=case_id)
     view = case.view(actor=_grant(request).actor)

@@ -186,7 +186,7 @@ def _schemas() -> dict[str, Any]:
                 {
                     "methodology": {"type": "string", "pattern": "^[a-z][a-z0-9]*(-[a-z0-9]+)*$"},
                     "version": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)*$"},
-                    "case_id": {"type": "string", "minLength": 1, "maxLength": MAX_ID},
+                    "case_id": {"type": "string", "minLength": 1, "maxLength": MAX_ID, "pattern": "^[^/]*$"},
                 },
                 ("methodology", "case_id"),
             ),
