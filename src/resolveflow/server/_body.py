@@ -4,12 +4,14 @@ The body is counted as it arrives, so a client that declares no length (or a
 false one) is refused as soon as it passes :data:`MAX_BODY`. The nesting is
 measured on the raw text before it is parsed, so a deep document costs time
 in its size, not a recursion error. ``NaN`` and ``Infinity`` are not JSON and
-are refused, as are numbers with more digits than Python converts.
+are refused, as are numbers too large for a float (``1e999``) and numbers with
+more digits than Python converts.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Final
 
 from starlette.requests import ClientDisconnect, Request
@@ -79,6 +81,14 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or exponent; one too large for a float (``1e999``) is refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
 async def read_json(request: Request, *, limit: int = MAX_BODY, max_depth: int = MAX_DEPTH) -> Any:
     """The request's JSON body (None when it is empty), or a problem saying what is wrong with it.
 
@@ -104,7 +114,7 @@ async def read_json(request: Request, *, limit: int = MAX_BODY, max_depth: int =
     if depth(text) > max_depth:
         raise Problem(400, "json-too-deep", f"the body nests objects and arrays deeper than {max_depth}")
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
     except (ValueError, RecursionError) as error:
         raise Problem(400, "bad-json", f"the body is not JSON: {str(error)[:200]}") from error
 
