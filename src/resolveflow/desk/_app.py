@@ -135,22 +135,37 @@ class Drafts:
     """
 
     MAX_DRAFTS = 1000
+    # The text they may hold in all: a form can be as large as the body limit (1 MB), and a
+    # thousand of those would be a gigabyte kept by whoever posts them.
+    MAX_CHARS = 16 * 1024 * 1024
 
     def __init__(self) -> None:
-        self._kept: collections.OrderedDict[str, Draft] = collections.OrderedDict()
+        self._kept: collections.OrderedDict[str, tuple[Draft, int]] = collections.OrderedDict()
+        self._chars = 0
         self._lock = threading.Lock()
+
+    @staticmethod
+    def size(draft: Draft) -> int:
+        """The characters of what an agent typed that ``draft`` keeps (names and values)."""
+        submission = draft.submission
+        typed = sum(len(k) + len(v) for k, v in submission.values.items())
+        return typed + len(submission.key) + sum(len(name) for name in submission.extra_rows)
 
     def keep(self, draft: Draft) -> str:
         token = secrets.token_urlsafe(12)
+        size = self.size(draft)
         with self._lock:
-            self._kept[token] = draft
-            while len(self._kept) > self.MAX_DRAFTS:
-                self._kept.popitem(last=False)
+            self._kept[token] = (draft, size)
+            self._chars += size
+            while len(self._kept) > self.MAX_DRAFTS or (self._chars > self.MAX_CHARS and len(self._kept) > 1):
+                _, (_, dropped) = self._kept.popitem(last=False)
+                self._chars -= dropped
         return token
 
     def get(self, token: str, agent_id: str, case_id: str) -> Draft | None:
         with self._lock:
-            draft = self._kept.get(token)
+            kept = self._kept.get(token)
+        draft = None if kept is None else kept[0]
         if draft is None or (draft.agent_id, draft.case_id) != (agent_id, case_id):
             return None
         return draft
