@@ -55,3 +55,15 @@ def test_serve_needs_a_database_or_create_schema(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "--create-schema" in result.output
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_serve_refuses_an_unknown_log_level_before_anything(tmp_path: Path) -> None:
+    # It was a KeyError traceback from uvicorn, after the schema had been created.
+    tokens = write_tokens(tmp_path)
+    db = tmp_path / "c.db"
+    args = ["serve", str(db), "--tokens", str(tokens), "--create-schema", "--log-level", "bogus"]
+    result = CliRunner().invoke(main, [*args, "--port", "0"])
+    assert result.exit_code == 2, result.output
+    assert "--log-level" in result.output and "bogus" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not db.exists()

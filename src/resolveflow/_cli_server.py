@@ -66,7 +66,12 @@ def add_server_commands(group: click.Group) -> None:
         "--allow-origin", "allowed", multiple=True, metavar="ORIGIN", help="A browser origin to accept."
     )
     @click.option("--create-schema", is_flag=True, help="Create the store's tables first (a new database).")
-    @click.option("--log-level", default="info", show_default=True)
+    @click.option(
+        "--log-level",
+        default="info",
+        show_default=True,
+        type=click.Choice(["critical", "error", "warning", "info", "debug", "trace"], case_sensitive=False),
+    )
     def serve(
         database_url: str,
         tokens_file: Path,
