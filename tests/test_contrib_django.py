@@ -101,3 +101,22 @@ def test_the_system_check_warns_about_deferred_sqlite_transactions() -> None:
         problems({"default": postgres, "other": {**sqlite, "OPTIONS": {"transaction_mode": "immediate"}}})
         == []
     )
+
+
+@pytest.mark.parametrize("using", [["default"], {"default": 1}, None])
+def test_a_database_alias_that_is_not_text_is_invalid_input(using: object) -> None:
+    # It was a TypeError (unhashable) from the engine and store caches.
+    from resolveflow.contrib.django import engine_for, store
+
+    with pytest.raises(InvalidInput):
+        engine_for(using)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        store(using)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("tenant", [["acme"], {"acme"}, 7])
+def test_a_tenant_that_is_not_text_is_invalid_input(tenant: object) -> None:
+    from resolveflow.contrib.django import store
+
+    with pytest.raises(InvalidInput):
+        store("default", tenant=tenant)  # type: ignore[arg-type]

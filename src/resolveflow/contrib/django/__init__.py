@@ -64,6 +64,10 @@ def store(using: str = DEFAULT_DB_ALIAS, tenant: str | None = None, **options: A
     Raises:
         InvalidInput: an unknown alias, another database, a bad tenant or option.
     """
+    if not isinstance(using, str):
+        raise InvalidInput(f"a database alias is text, got {type(using).__name__}", argument="using")
+    if tenant is not None and not isinstance(tenant, str):
+        raise InvalidInput(f"a tenant is text, got {type(tenant).__name__}", argument="tenant")
     if options:
         if "owns_engine" in options:
             raise InvalidInput(

@@ -186,11 +186,13 @@ def engine_for(using: str = DEFAULT_DB_ALIAS) -> sa.Engine:
         InvalidInput: ``using`` is not in ``settings.DATABASES``, or names a
             database other than SQLite or PostgreSQL.
     """
+    if not isinstance(using, str):
+        raise InvalidInput(f"a database alias is text, got {type(using).__name__}", argument="using")
     with _lock:
         found = _engines.get(using)
         if found is not None:
             return found
-        if not isinstance(using, str) or using not in connections.settings:
+        if using not in connections.settings:
             raise InvalidInput(
                 f"no database {using!r} in settings.DATABASES",
                 argument="using",
