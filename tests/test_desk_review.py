@@ -29,3 +29,12 @@ def test_kept_forms_hold_a_bounded_amount_of_text(desk: TestClient) -> None:  # 
     location = response.headers["location"].split("#")[0]
     assert desk.get(location).status_code == 200
     assert "That form is no longer kept" not in desk.get(location).text
+
+
+def test_no_desk_page_can_be_framed(desk: TestClient) -> None:  # noqa: F811
+    # SameSite=Lax keeps the session out of a cross-site frame, not out of a sibling
+    # subdomain's: the pages whose buttons record say they may not be framed at all.
+    for path in ("/", "/cases/DESK-103", "/cases/new", "/promises", "/reports", "/cases/nope"):
+        response = desk.get(path)
+        assert response.headers.get("x-frame-options") == "DENY", path
+        assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", ""), path

@@ -112,7 +112,11 @@ class Desk:
     ) -> Response:
         # Every page has the signed-in agent in its header and the session's CSRF token in its forms.
         context = {"agent": auth.signed_in(request), "csrf": auth.csrf_token(request), **context}
-        return self.templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
+        # No page may be framed by another site's (or a sibling subdomain's) page: its buttons record.
+        framing = {"X-Frame-Options": "DENY", "Content-Security-Policy": "frame-ancestors 'none'"}
+        return self.templates.TemplateResponse(
+            request, name, context, status_code=status, headers={**framing, **(headers or {})}
+        )
 
 
 @dataclass(frozen=True)
