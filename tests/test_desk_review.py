@@ -1,6 +1,8 @@
-"""Found in review: the desk's kept forms are bounded in what they hold, not only in how many."""
+"""Found in review: the desk's kept forms are bounded in what they hold, and its pages cannot be framed."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.testclient import TestClient
 
@@ -8,7 +10,8 @@ from tests.test_desk import csrf_in, desk  # noqa: F401 - the fixture
 
 
 def test_kept_forms_hold_a_bounded_amount_of_text(desk: TestClient) -> None:  # noqa: F811
-    drafts = desk.app.state.desk.drafts
+    app: Any = desk.app
+    drafts = app.state.desk.drafts
     # One "add another row" post of nearly the body limit, in the 1000 fields Starlette reads.
     filler = "&".join(f"f{i}=" + "x" * 1000 for i in range(990))
     body = f"_csrf={csrf_in(desk.get('/cases/new').text)}&_add=x&_expected_seq=0&{filler}"

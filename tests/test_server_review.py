@@ -19,7 +19,7 @@ def client(tmp_path: Path, clock: FakeClock) -> Iterator[TestClient]:
 
 @pytest.mark.parametrize("token", ["Bearer \u00e9\u00e9\u00e9\u00e9".encode("latin-1"), b"Bearer \xff" * 20])
 def test_a_non_ascii_bearer_token_is_401_not_500(client: TestClient, token: bytes) -> None:
-    response = client.get("/cases", headers={"Authorization": token})
+    response = client.get("/cases", headers={b"Authorization": token})
     assert_problem(response, 401, "unauthenticated")
     assert "invalid_token" in response.headers["www-authenticate"]
 
