@@ -304,7 +304,9 @@ def load_directory(path: str | os.PathLike[str]) -> list[Methodology]:
         >>> _ = files.dump_methodology(files.methodology_from_dict(mine), folder + "/a.json")
         >>> [m.id for m in resolveflow.load_directory(folder)]
         ['folder-engage']
-        >>> resolveflow.unregister("folder-engage", "1.0")
+        >>> resolveflow.unregister("folder-engage", mine["version"])
+        >>> "folder-engage" in resolveflow.available()
+        False
     """
     from resolveflow._files import load_methodology
 
