@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -69,9 +70,10 @@ async def diagram(request: Request) -> Response:
             parameter="format",
         )
     draw = {"mermaid": to_mermaid, "dot": to_dot, "svg": to_svg}[chosen]
-    text = draw(methodology)
     if chosen == "svg":
-        return Response(text, media_type=DIAGRAM_FORMATS[chosen])
+        # Graphviz is a subprocess: run it off the event loop, which serves every other request.
+        return Response(await run_in_threadpool(draw, methodology), media_type=DIAGRAM_FORMATS[chosen])
+    text = draw(methodology)
     return PlainTextResponse(text, media_type=DIAGRAM_FORMATS[chosen])
 
 
