@@ -14,12 +14,14 @@ from types import SimpleNamespace
 
 import pytest
 
-pytest.importorskip("django", reason="the django extra is not installed")
+from tests._optional import import_or_skip
 
-from resolveflow import Actor
-from resolveflow.contrib.django import actor_for, roles_from_permissions
-from resolveflow.exceptions import InvalidInput
-from resolveflow.store import metadata, schema_sql
+import_or_skip("django", "django")
+
+from resolveflow import Actor  # noqa: E402 - after the skip
+from resolveflow.contrib.django import actor_for, roles_from_permissions  # noqa: E402 - after the skip
+from resolveflow.exceptions import InvalidInput  # noqa: E402 - after the skip
+from resolveflow.store import metadata, schema_sql  # noqa: E402 - after the skip
 
 ROOT = Path(__file__).resolve().parent.parent
 initial = importlib.import_module("resolveflow.contrib.django.migrations.0001_initial")

@@ -15,10 +15,10 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
+from tests._optional import import_or_skip
 
-pytest.importorskip("django", reason="the django extra is not installed")
-pytest.importorskip("pytest_django", reason="pytest-django is not installed")
+import_or_skip("django", "django")
+import_or_skip("pytest_django", "test")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "django_crm"

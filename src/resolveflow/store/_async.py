@@ -39,7 +39,7 @@ from resolveflow.exceptions import ConcurrencyConflict, InvalidInput
 from resolveflow.store import _engine
 from resolveflow.store._args import count_arg
 from resolveflow.store._heads import DEFAULT_CACHED_ENTRIES
-from resolveflow.store._store import IDEMPOTENCY_WINDOW, Store, retry_pause
+from resolveflow.store._store import IDEMPOTENCY_WINDOW, RETRY_ATTEMPTS, Store, retry_pause
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -285,7 +285,7 @@ class AsyncStore:
         actor: str | Actor,
         at: _dt.datetime | None = None,
         idempotency_key: str | None = None,
-        attempts: int = 5,
+        attempts: int = RETRY_ATTEMPTS,
         connection: AsyncConnection | None = None,
     ) -> HistoryEntry:
         """:meth:`fire`, retried on ``ConcurrencyConflict`` as :meth:`Store.fire_with_retry` does.

@@ -56,6 +56,8 @@ from resolveflow.store._tables import NO_TENANT, cases, deadlines, entries, idem
 _MAX_PAGE: Final = 1000
 IDEMPOTENCY_WINDOW: Final = _dt.timedelta(hours=24)
 """How long an idempotency key stands for its first request, by default."""
+RETRY_ATTEMPTS: Final = 3
+"""How many times ``fire_with_retry`` tries in all, by default (the sync and async stores alike)."""
 MAX_IDEMPOTENCY_WINDOW: Final = _dt.timedelta(days=366)
 _NOT_SUMMARISED: Final = frozenset({"tenant", "hash_recipe", "definitions"})  # how it is kept, not what it is
 
@@ -629,7 +631,7 @@ class Store:
         actor: str | Actor,
         at: _dt.datetime | None = None,
         idempotency_key: str | None = None,
-        attempts: int = 3,
+        attempts: int = RETRY_ATTEMPTS,
         connection: sa.Connection | None = None,
     ) -> HistoryEntry:
         """:meth:`fire`, tried again when another writer got there first.
